@@ -1,0 +1,377 @@
+package access
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// This file holds the write rules: who may create records and write which
+// fields, user constraints, delegated administration of users and grants,
+// and the protected-role (Owner) rules.
+
+// CanCreate reports, with a CodeForbidden error, whether the user may create
+// a record of type typ under account acct: an active read_write grant
+// covering acct has a role granting create on the type. It returns the
+// restricted fields the user may write on such a record.
+func (e *Engine) CanCreate(userID, typ, acct string) (policy.FieldSet, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	t := e.pol.Type(typ)
+	if t == nil {
+		return 0, Errorf(CodeNotFound, "unknown object type %s", typ)
+	}
+	if u == nil || u.Status != StatusActive {
+		return 0, Errorf(CodeForbidden, "user %s may not create records", userID)
+	}
+	if u.Kind == KindInternal {
+		if !staffMay(u, policy.Create) {
+			return 0, Errorf(CodeForbidden, "staff role %s is read-only", u.StaffRole)
+		}
+		return t.AllFields(), nil
+	}
+	a := e.accounts[acct]
+	if a == nil {
+		return 0, Errorf(CodeForbidden, "you may not create %s records under account %s", typ, acct)
+	}
+	d := e.newDecision(u, nil)
+	var fields policy.FieldSet
+	ok := false
+	d.covering(a, nil, func(g *grant) bool {
+		if g.readWrite && g.role.Perm(t).Actions.Has(policy.Create) {
+			ok = true
+			fields |= g.role.Perm(t).Fields
+		}
+		return false
+	})
+	if !ok {
+		return 0, Errorf(CodeForbidden, "you may not create %s records under account %s", typ, acct)
+	}
+	return fields, nil
+}
+
+// CreateAccounts lists the accounts under which the user may create records
+// of type typ, sorted: what a "new ticket" form offers.
+func (e *Engine) CreateAccounts(userID, typ string) []string {
+	e.mu.RLock()
+	u, t := e.users[userID], e.pol.Type(typ)
+	if u == nil || t == nil || u.Kind != KindExternal || u.Status != StatusActive {
+		e.mu.RUnlock()
+		return nil
+	}
+	d := e.newDecision(u, nil)
+	p := d.predicate(t, policy.Create, true, e.pol.AllRoles(), MaxSharingHops)
+	e.mu.RUnlock()
+	var out []string
+	seen := map[string]bool{}
+	for _, ac := range p.Accounts {
+		for _, a := range ac.Accounts {
+			if !seen[a] {
+				seen[a] = true
+				out = append(out, a)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// WritableFields returns the restricted fields of r the user may write on
+// update (granted by a path that allows update), and whether any path
+// allows update at all.
+func (e *Engine) WritableFields(userID string, r *Record, src RecordSource) (policy.FieldSet, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	t := e.pol.Type(r.Type)
+	if u == nil || u.Status != StatusActive || t == nil {
+		return 0, false
+	}
+	if u.Kind == KindInternal {
+		return t.AllFields(), staffMay(u, policy.Update)
+	}
+	d := e.newDecision(u, src)
+	var fields policy.FieldSet
+	ok := false
+	d.walk(r, t, 0, func(p *path) bool {
+		if d.allows(p, r, t, policy.Update) {
+			ok = true
+			fields |= p.role.Perm(t).Fields
+		}
+		return false
+	})
+	return fields, ok
+}
+
+// CheckFieldWrites rejects, with CodeInvalidField, attributes that set a
+// restricted field of t outside writable.
+func CheckFieldWrites(t *policy.Type, writable policy.FieldSet, attrs map[string]any) error {
+	for i, f := range t.Restricted {
+		if !writable.Has(i) && f.Present(attrs) {
+			return Errorf(CodeInvalidField, "field %s cannot be written", f.Path)
+		}
+	}
+	return nil
+}
+
+// CheckConstraints checks the attributes a write sets against the user's
+// constraints for the type: every constrained attribute must hold one of
+// the allowed values, else CodeConstraintViolation naming the attribute.
+// Numbers and booleans are compared in their JSON text form; null (a
+// deletion) is not checked.
+func CheckConstraints(u User, typ string, set map[string]any) error {
+	for attr, allowed := range u.Constraints[typ] {
+		v, ok := set[attr]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := scalarString(v)
+		if ok {
+			for _, a := range allowed {
+				if a == s {
+					ok = true
+					goto next
+				}
+			}
+		}
+		return Errorf(CodeConstraintViolation, "attribute %s may only be one of: %s", attr, strings.Join(allowed, ", "))
+	next:
+	}
+	return nil
+}
+
+func scalarString(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case bool, float64, int, int64:
+		return fmt.Sprint(x), true
+	}
+	return "", false
+}
+
+// manageLevel returns the user's delegated administration level at account
+// a: the highest level among its active read_write grants covering a whose
+// role has manage_users (DESIGN.md §5.6), or -1.
+func (d *decision) manageLevel(a *account) int {
+	level := -1
+	if a == nil {
+		return level
+	}
+	d.covering(a, nil, func(g *grant) bool {
+		if g.readWrite && g.role.ManageUsers && g.role.Level > level {
+			level = g.role.Level
+		}
+		return false
+	})
+	return level
+}
+
+// ManageLevel is manageLevel for callers outside the engine (the portal's
+// "Company users" page); -1 means the user may not administer account.
+func (e *Engine) ManageLevel(userID, acct string) int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	if u == nil || u.Status != StatusActive || u.Kind != KindExternal {
+		return -1
+	}
+	return e.newDecision(u, nil).manageLevel(e.accounts[acct])
+}
+
+// actor resolves who asks for an administrative change.
+func (e *Engine) actor(id string) (*user, error) {
+	u := e.users[id]
+	if u == nil || u.Status != StatusActive {
+		return nil, Errorf(CodeForbidden, "user %s may not administer access", id)
+	}
+	if u.Kind == KindInternal && u.StaffRole == StaffAuditor {
+		return nil, Errorf(CodeForbidden, "auditors have read-only access")
+	}
+	return u, nil
+}
+
+// CheckGrant decides whether actorID may create (old nil), change, or
+// delete (next nil) a grant. It enforces the protected-role rules for
+// everyone, staff included (CodeProtected, or CodeInvalid for a protected
+// grant that is not created whole), and for external actors the delegation
+// rules of DESIGN.md §2 and §5.6 (CodeForbidden). Existence of principal,
+// account and role is PutGrant's check.
+func (e *Engine) CheckGrant(actorID string, old, next *Grant) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	a, err := e.actor(actorID)
+	if err != nil {
+		return err
+	}
+	d := e.newDecision(a, nil)
+	if old != nil {
+		if r := e.pol.Role(old.Role); r != nil && r.Protected {
+			if next == nil {
+				return Errorf(CodeProtected, "grant %s has the protected role %s and can never be removed", old.ID, old.Role)
+			}
+			if next.Principal != old.Principal || next.Account != old.Account || next.Role != old.Role ||
+				next.Scope != old.Scope || next.Access != old.Access || !sameInt(next.DaysBack, old.DaysBack) ||
+				!sameTime(next.ValidFrom, old.ValidFrom) || !sameTime(next.ValidUntil, old.ValidUntil) {
+				return Errorf(CodeProtected, "grant %s has the protected role %s: only its notes may change", old.ID, old.Role)
+			}
+		}
+	}
+	givesProtected := false
+	if next != nil {
+		r := e.pol.Role(next.Role)
+		if r == nil {
+			return Errorf(CodeInvalid, "role %s is not in the policy", next.Role)
+		}
+		if r.Protected && (old == nil || old.Role != next.Role) {
+			if !strings.HasPrefix(next.Principal, "user:") || next.Scope == ScopeAccount || next.Access == AccessRead ||
+				next.DaysBack != nil || next.ValidUntil != nil {
+				return Errorf(CodeInvalid, "a grant of the protected role %s is created whole: a user principal, scope subtree, access read_write, no days_back and no valid_until", r.Name)
+			}
+			if a.Kind == KindExternal && !d.holdsDirect(r, next.Account) {
+				return Errorf(CodeForbidden, "only staff or a holder of %s on %s may give the role %s", r.Name, next.Account, r.Name)
+			}
+			givesProtected = true
+		}
+	}
+	if a.Kind == KindInternal {
+		return nil
+	}
+	if old != nil {
+		if err := d.inReach(old, false); err != nil {
+			return err
+		}
+		if next != nil && old.Principal == "user:"+a.ID {
+			return Errorf(CodeForbidden, "you cannot change your own access")
+		}
+	}
+	if next != nil {
+		if next.Principal == "user:"+a.ID {
+			return Errorf(CodeForbidden, "you cannot change your own access")
+		}
+		if err := d.inReach(next, givesProtected); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// inReach checks a grant against an external admin's reach: a user
+// principal whose home account it administers, an account it administers,
+// and a role that is assignable with a level at most its own there
+// (protected roles are checked by the caller: skipRole).
+func (d *decision) inReach(g *Grant, skipRole bool) error {
+	kind, id, _ := strings.Cut(g.Principal, ":")
+	if kind != "user" {
+		return Errorf(CodeForbidden, "group grants are for staff only")
+	}
+	p := d.e.users[id]
+	if p == nil || p.Kind != KindExternal || d.manageLevel(d.e.accounts[p.HomeAccount]) < 0 {
+		return Errorf(CodeForbidden, "user %s is outside your reach", id)
+	}
+	level := d.manageLevel(d.e.accounts[g.Account])
+	if level < 0 {
+		return Errorf(CodeForbidden, "account %s is outside your reach", g.Account)
+	}
+	if skipRole {
+		return nil
+	}
+	r := d.e.pol.Role(g.Role)
+	if r == nil || !r.Protected && !r.Assignable {
+		return Errorf(CodeForbidden, "role %s cannot be assigned by customer administrators", g.Role)
+	}
+	if r.Level > level {
+		return Errorf(CodeForbidden, "role %s is above your own level on %s", g.Role, g.Account)
+	}
+	return nil
+}
+
+// holdsDirect reports whether the user holds, directly (not through a
+// group), an active grant with role r on exactly account acct.
+func (d *decision) holdsDirect(r *policy.CompiledRole, acct string) bool {
+	for _, g := range d.u.direct {
+		if g.role == r && g.Account == acct && g.active(d.u, d.now) {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckUser decides whether actorID may create (old nil), change, or delete
+// (next nil) a user. Staff admins may do anything; access managers may not
+// create or change admins or change a staff role; auditors nothing.
+// External admins (manage_users) may administer external users whose home
+// account lies within their reach, and change a user's status or delete it
+// only when every grant of that user lies within their reach at a level at
+// most their own. Nobody may delete a user holding a protected grant
+// (CodeProtected).
+func (e *Engine) CheckUser(actorID string, old, next *User) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	a, err := e.actor(actorID)
+	if err != nil {
+		return err
+	}
+	if old != nil && next == nil {
+		if u := e.users[old.ID]; u != nil {
+			for _, g := range u.direct {
+				if g.role.Protected {
+					return Errorf(CodeProtected, "user %s holds the protected grant %s and cannot be deleted", old.ID, g.ID)
+				}
+			}
+		}
+	}
+	if a.Kind == KindInternal {
+		if a.StaffRole == StaffAdmin {
+			return nil
+		}
+		if a.StaffRole != StaffAccessManager {
+			return Errorf(CodeForbidden, "staff role %s may not administer users", a.StaffRole)
+		}
+		if (next != nil && next.StaffRole == StaffAdmin) || (old != nil && old.StaffRole == StaffAdmin) {
+			return Errorf(CodeForbidden, "access managers cannot create or change admins")
+		}
+		if old != nil && next != nil && old.StaffRole != next.StaffRole {
+			return Errorf(CodeForbidden, "access managers cannot change a staff role")
+		}
+		return nil
+	}
+	d := e.newDecision(a, nil)
+	for _, x := range []*User{old, next} {
+		if x == nil {
+			continue
+		}
+		if x.Kind != KindExternal || x.StaffRole != "" {
+			return Errorf(CodeForbidden, "customer administrators manage external users only")
+		}
+		if d.manageLevel(e.accounts[x.HomeAccount]) < 0 {
+			return Errorf(CodeForbidden, "user %s is outside your reach", x.ID)
+		}
+	}
+	if old != nil && (next == nil || next.Status != old.Status) {
+		if old.ID == a.ID {
+			return Errorf(CodeForbidden, "you cannot change your own status")
+		}
+		if u := e.users[old.ID]; u != nil {
+			for _, list := range u.byAccount {
+				for _, g := range list {
+					if g.group != nil {
+						continue
+					}
+					if lvl := d.manageLevel(g.acct); lvl < 0 || g.role.Level > lvl {
+						return Errorf(CodeForbidden, "user %s has grant %s outside your reach", old.ID, g.ID)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func sameInt(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }
+
+func sameTime(a, b *time.Time) bool { return (a == nil) == (b == nil) && (a == nil || a.Equal(*b)) }

@@ -1,0 +1,261 @@
+package access
+
+import (
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// MaxSharingHops is how many parent hops a sharing path may take.
+const MaxSharingHops = 4
+
+// Path kinds, as in DESIGN.md §2.
+const (
+	PathOwner       = "owner"
+	PathTeamAccount = "team_account"
+	PathTeamUser    = "team_user"
+	PathSharing     = "sharing"
+)
+
+// path is one way a user reaches a record: a role context and an access.
+type path struct {
+	kind    string
+	g       *grant // the grant behind an owner or team_account path (or its root for sharing)
+	account string // the covered account (owner or team account), for sharing the root's
+	role    *policy.CompiledRole
+	rw      bool
+	via     *Ref  // sharing: the parent followed
+	inner   *path // sharing: the parent's path
+}
+
+// decision is the state of one question; it keeps per-call caches.
+type decision struct {
+	e     *Engine
+	u     *user
+	src   RecordSource
+	now   time.Time
+	today time.Time
+	// teamRole caches the highest-level role among u's active grants;
+	// teamRoleDone says whether it was computed.
+	teamRole     *policy.CompiledRole
+	teamRoleDone bool
+}
+
+func (e *Engine) newDecision(u *user, src RecordSource) *decision {
+	now := e.clock()
+	return &decision{e: e, u: u, src: src, now: now, today: today(now)}
+}
+
+// Allowed reports whether the user may do action (read, update or delete)
+// on r. Records of an unknown type, unknown users and users that are not
+// active are denied. Internal users are not subject to data rules: admins
+// and access managers may do everything, auditors read.
+func (e *Engine) Allowed(userID string, r *Record, action policy.Actions, src RecordSource) bool {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	if u == nil || u.Status != StatusActive {
+		return false
+	}
+	if u.Kind == KindInternal {
+		return staffMay(u, action)
+	}
+	t := e.pol.Type(r.Type)
+	if t == nil {
+		return false
+	}
+	d := e.newDecision(u, src)
+	return d.walk(r, t, 0, func(p *path) bool { return d.allows(p, r, t, action) })
+}
+
+// Check answers Allowed and, when allowed, the restricted fields of r's
+// type the user may see (for staff: all of them).
+func (e *Engine) Check(userID string, r *Record, action policy.Actions, src RecordSource) (bool, []string) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	t := e.pol.Type(r.Type)
+	if u == nil || u.Status != StatusActive || t == nil {
+		return false, nil
+	}
+	if u.Kind == KindInternal {
+		if !staffMay(u, action) {
+			return false, nil
+		}
+		return true, t.FieldNames(t.AllFields())
+	}
+	d := e.newDecision(u, src)
+	allowed := false
+	var fields policy.FieldSet
+	d.walk(r, t, 0, func(p *path) bool {
+		if d.allows(p, r, t, action) {
+			allowed = true
+		}
+		if d.allows(p, r, t, policy.Read) {
+			fields |= p.role.Perm(t).Fields
+		}
+		return false
+	})
+	if !allowed {
+		return false, nil
+	}
+	return true, t.FieldNames(fields)
+}
+
+// VisibleFields returns the restricted fields of r the user may see (the
+// union over the role contexts of every path that allows read), and
+// whether the user may read r at all.
+func (e *Engine) VisibleFields(userID string, r *Record, src RecordSource) (policy.FieldSet, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	t := e.pol.Type(r.Type)
+	if u == nil || u.Status != StatusActive || t == nil {
+		return 0, false
+	}
+	if u.Kind == KindInternal {
+		return t.AllFields(), true
+	}
+	d := e.newDecision(u, src)
+	var fields policy.FieldSet
+	readable := false
+	d.walk(r, t, 0, func(p *path) bool {
+		if d.allows(p, r, t, policy.Read) {
+			readable = true
+			fields |= p.role.Perm(t).Fields
+		}
+		return fields == t.AllFields()
+	})
+	return fields, readable
+}
+
+func staffMay(u *user, action policy.Actions) bool {
+	return u.StaffRole == StaffAdmin || u.StaffRole == StaffAccessManager ||
+		(u.StaffRole == StaffAuditor && action == policy.Read)
+}
+
+// allows reports whether path p lets the user do action on r: the role
+// context grants the action on the type (scope own also needs the user to
+// be the creator) and, for update and delete, the path is read_write.
+func (d *decision) allows(p *path, r *Record, t *policy.Type, action policy.Actions) bool {
+	perm := p.role.Perm(t)
+	return perm.Actions.Has(action) && (!perm.Own || r.Creator == d.u.ID) && (!action.IsWrite() || p.rw)
+}
+
+// walk calls fn for every path from the user to r until fn returns true,
+// and reports whether it did. hops counts the parent hops taken so far.
+func (d *decision) walk(r *Record, t *policy.Type, hops int, fn func(*path) bool) bool {
+	u := d.u
+	if r.Owner != "" {
+		if a := d.e.accounts[r.Owner]; a != nil {
+			if d.covering(a, r, func(g *grant) bool {
+				return fn(&path{kind: PathOwner, g: g, account: a.ID, role: g.role, rw: g.readWrite})
+			}) {
+				return true
+			}
+		}
+	}
+	for _, te := range r.Teams {
+		kind, id, _ := strings.Cut(te.Principal, ":")
+		entryRW := te.Access == AccessReadWrite
+		switch kind {
+		case "account":
+			a := d.e.accounts[id]
+			if a == nil {
+				continue
+			}
+			if d.covering(a, r, func(g *grant) bool {
+				return fn(&path{kind: PathTeamAccount, g: g, account: a.ID, role: g.role, rw: g.readWrite && entryRW})
+			}) {
+				return true
+			}
+		case "user":
+			if id != u.ID {
+				continue
+			}
+			if role := d.highestRole(); role != nil {
+				if fn(&path{kind: PathTeamUser, role: role, rw: entryRW}) {
+					return true
+				}
+			}
+		}
+	}
+	if r.Parent == nil || hops >= MaxSharingHops {
+		return false
+	}
+	for _, sh := range t.SharedFrom {
+		if sh.From.Name != r.Parent.Type {
+			continue
+		}
+		pr := d.src.Record(*r.Parent)
+		if pr == nil || pr.Type != r.Parent.Type {
+			return false
+		}
+		ruleRW := sh.Access == AccessReadWrite
+		if d.walk(pr, sh.From, hops+1, func(pp *path) bool {
+			if !d.allows(pp, pr, sh.From, policy.Read) {
+				return false
+			}
+			return fn(&path{kind: PathSharing, g: pp.g, account: pp.account, role: pp.role,
+				rw: pp.rw && ruleRW, via: r.Parent, inner: pp})
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
+// covering calls fn for every active grant of the user that covers account
+// a and admits r's date (r nil: any date), until fn returns true. It walks from a up the
+// tree: a grant on a itself always covers it, a grant on an ancestor only
+// with scope subtree, and the walk stops after an account with inherit
+// false.
+func (d *decision) covering(a *account, r *Record, fn func(*grant) bool) bool {
+	day, dayDone := "", false
+	for x := a; x != nil; x = x.parent {
+		for _, g := range d.u.byAccount[x.ID] {
+			if (x != a && !g.subtree) || !g.active(d.u, d.now) {
+				continue
+			}
+			if g.daysBack >= 0 && r != nil {
+				if !dayDone {
+					day, _ = Day(r.Date)
+					dayDone = true
+				}
+				if day != "" && day < g.cutoff(d.today) {
+					continue
+				}
+			}
+			if fn(g) {
+				return true
+			}
+		}
+		if !x.Inherit {
+			break
+		}
+	}
+	return false
+}
+
+// highestRole returns the highest-level role among the user's active grants
+// (ties: the role listed first in the policy), the role context of a team
+// user path, or nil.
+func (d *decision) highestRole() *policy.CompiledRole {
+	if d.teamRoleDone {
+		return d.teamRole
+	}
+	d.teamRoleDone = true
+	for _, list := range d.u.byAccount {
+		for _, g := range list {
+			if !g.active(d.u, d.now) {
+				continue
+			}
+			if best := d.teamRole; best == nil || g.role.Level > best.Level ||
+				(g.role.Level == best.Level && g.role.ID < best.ID) {
+				d.teamRole = g.role
+			}
+		}
+	}
+	return d.teamRole
+}

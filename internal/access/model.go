@@ -1,0 +1,227 @@
+// Package access is Portcullis' domain model and decision engine. It holds
+// the accounts tree, users, groups and grants in memory, derives per user
+// "which accounts do my grants reach, with which role, access and date
+// cutoff", and answers every access question of DESIGN.md §2: Allowed, the
+// row Predicate a storage backend renders as SQL, Explain, Viewers, the
+// create/update rules, constraints and delegated administration.
+//
+// The package does no I/O. Records are not kept here: callers pass the record
+// being decided, and a RecordSource to look up its parents for sharing rules.
+package access
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// User kinds, statuses and staff roles.
+const (
+	KindInternal = "internal"
+	KindExternal = "external"
+
+	StatusActive   = "active"
+	StatusInvited  = "invited"
+	StatusDisabled = "disabled"
+
+	StaffAdmin         = "admin"
+	StaffAccessManager = "access_manager"
+	StaffAuditor       = "auditor"
+)
+
+// Grant scopes and access levels.
+const (
+	ScopeSubtree = "subtree"
+	ScopeAccount = "account"
+
+	AccessRead      = "read"
+	AccessReadWrite = "read_write"
+)
+
+// Account is a business partner or a part of one, arranged in a tree.
+type Account struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Parent is the parent account's id, or "" for a root.
+	Parent string `json:"parent"`
+	// ExternalAccess is the "Allow External Users" switch: grants on this
+	// account are active only while it is on.
+	ExternalAccess bool `json:"external_access"`
+	// Inherit false breaks the chain: grants on ancestors do not reach this
+	// account or its subtree.
+	Inherit bool `json:"inherit"`
+}
+
+// User is a member of the supplier's staff (internal) or of a customer or
+// partner (external).
+type User struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Name        string `json:"name"`
+	Email       string `json:"email"`
+	HomeAccount string `json:"home_account,omitempty"`
+	Status      string `json:"status"`
+	StaffRole   string `json:"staff_role,omitempty"`
+	// Constraints are, per object type and attribute, the values the user
+	// may write. An attribute not named is unconstrained.
+	Constraints map[string]map[string][]string `json:"constraints,omitempty"`
+}
+
+// Group is a named set of users. Account groups (Account set) are created by
+// switching an account's external access on.
+type Group struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Account string `json:"account,omitempty"`
+}
+
+// AccountGroupID is the id of the group created for an account when its
+// external access is switched on.
+func AccountGroupID(account string) string { return "acct:" + account }
+
+// Grant is one row of the External Access table: a principal holds a role
+// on an account.
+type Grant struct {
+	ID string `json:"id"`
+	// Principal is "user:<id>" or "group:<id>".
+	Principal string `json:"principal"`
+	Account   string `json:"account"`
+	Role      string `json:"role"`
+	// Scope is "subtree" (default) or "account".
+	Scope string `json:"scope"`
+	// Access is "read_write" (default) or "read".
+	Access string `json:"access"`
+	// DaysBack, when set, hides records dated more than that many days
+	// before today (UTC).
+	DaysBack   *int       `json:"days_back"`
+	ValidFrom  *time.Time `json:"valid_from"`
+	ValidUntil *time.Time `json:"valid_until"`
+	Notes      string     `json:"notes"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Ref names a record.
+type Ref struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+// TeamEntry is one External Related Team entry of a record.
+type TeamEntry struct {
+	// Principal is "user:<id>" or "account:<id>".
+	Principal string `json:"principal"`
+	// Access is "read" or "read_write".
+	Access string `json:"access"`
+}
+
+// Record is a business object the ERP pushed or a portal user created. The
+// engine reads only its metadata and, for masking and constraints, its
+// attributes.
+type Record struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	// Owner is the External Owner account id, or "".
+	Owner string `json:"owner"`
+	// Date is "YYYY-MM-DD" or an RFC 3339 instant, or "" for undated.
+	Date       string         `json:"date,omitempty"`
+	Parent     *Ref           `json:"parent,omitempty"`
+	Teams      []TeamEntry    `json:"teams,omitempty"`
+	Creator    string         `json:"creator,omitempty"`
+	Attributes map[string]any `json:"attributes"`
+	UpdatedAt  time.Time      `json:"updated_at"`
+	Revision   int64          `json:"revision"`
+}
+
+// RecordSource looks up records by reference; the engine uses it to follow
+// a record's parent for sharing rules. It returns nil for a missing record.
+type RecordSource interface {
+	Record(ref Ref) *Record
+}
+
+// RecordMap is a RecordSource backed by a map.
+type RecordMap map[Ref]*Record
+
+// Record implements RecordSource.
+func (m RecordMap) Record(ref Ref) *Record { return m[ref] }
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// ValidID reports whether s is a valid caller-chosen key: 1–64 characters of
+// A-Za-z0-9._:-
+func ValidID(s string) bool { return idPattern.MatchString(s) }
+
+// Day returns the UTC calendar date of a record date ("YYYY-MM-DD" or an
+// RFC 3339 instant) as "YYYY-MM-DD", "" for "", or an error.
+func Day(date string) (string, error) {
+	if date == "" {
+		return "", nil
+	}
+	if len(date) == 10 {
+		if _, err := time.Parse(time.DateOnly, date); err != nil {
+			return "", Errorf(CodeInvalid, "date %q is not YYYY-MM-DD or an RFC 3339 instant", date)
+		}
+		return date, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, date)
+	if err != nil {
+		return "", Errorf(CodeInvalid, "date %q is not YYYY-MM-DD or an RFC 3339 instant", date)
+	}
+	return t.UTC().Format(time.DateOnly), nil
+}
+
+// Error codes shared by every layer; the server maps each to an HTTP status
+// in one table.
+const (
+	CodeInvalid             = "invalid"
+	CodeInvalidField        = "invalid_field"
+	CodeUnauthenticated     = "unauthenticated"
+	CodeForbidden           = "forbidden"
+	CodeConstraintViolation = "constraint_violation"
+	CodeNotFound            = "not_found"
+	CodeConflict            = "conflict"
+	CodeProtected           = "protected"
+	CodeTooLarge            = "too_large"
+	CodeRateLimited         = "rate_limited"
+	CodeUnavailable         = "unavailable"
+	CodeInternal            = "internal"
+)
+
+// Error is a domain error whose message is safe to show to the caller.
+type Error struct {
+	Code    string
+	Message string
+	// ExistingID names the grant a conflict is about, when there is one.
+	ExistingID string
+	// Items are per-item problems of a batch.
+	Items []ItemError
+}
+
+// ItemError is a problem with one item of a batch, by index.
+type ItemError struct {
+	Index   int    `json:"index"`
+	Message string `json:"message"`
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err's *Error, CodeInternal for any other
+// error, and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return CodeInternal
+}

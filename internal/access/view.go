@@ -1,0 +1,86 @@
+package access
+
+import (
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// View returns the record as the user may see it, and false when the user
+// may not read it. Staff see everything. For an external user the copy
+// omits restricted fields no read path grants (nested and array paths
+// included), teams, the owner and the type's owner_field attribute unless
+// a grant of the user covers the owner, the parent unless the user can
+// read it, and the creator unless it is the user or shares the user's home
+// account: one customer never learns another's ids from a shared record.
+// r itself is not modified.
+func (e *Engine) View(userID string, r *Record, src RecordSource) (*Record, bool) {
+	fields, ok := e.VisibleFields(userID, r, src)
+	if !ok {
+		return nil, false
+	}
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	out := *r
+	out.Attributes = copyAttrs(r.Attributes)
+	if u.Kind == KindInternal {
+		return &out, true
+	}
+	t := e.pol.Type(r.Type)
+	Mask(t, fields, out.Attributes)
+	out.Teams = nil
+	d := e.newDecision(u, src)
+	if a := e.accounts[r.Owner]; a == nil || !d.covering(a, nil, func(*grant) bool { return true }) {
+		out.Owner = ""
+		if t.OwnerField != "" {
+			delete(out.Attributes, t.OwnerField)
+		}
+	}
+	if r.Parent != nil {
+		pr := src.Record(*r.Parent)
+		pt := e.pol.Type(r.Parent.Type)
+		if pr == nil || pt == nil || !d.walk(pr, pt, 0, func(p *path) bool { return d.allows(p, pr, pt, policy.Read) }) {
+			out.Parent = nil
+		}
+	}
+	if c := e.users[r.Creator]; r.Creator != u.ID && (c == nil || c.HomeAccount == "" || c.HomeAccount != u.HomeAccount) {
+		out.Creator = ""
+	}
+	return &out, true
+}
+
+// Mask removes from attrs, in place, every restricted field of t not in
+// visible.
+func Mask(t *policy.Type, visible policy.FieldSet, attrs map[string]any) {
+	for i, f := range t.Restricted {
+		if !visible.Has(i) {
+			f.Strip(attrs)
+		}
+	}
+}
+
+// copyAttrs deep-copies a JSON object so masking never touches the
+// caller's record.
+func copyAttrs(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = copyValue(v)
+	}
+	return out
+}
+
+func copyValue(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		return copyAttrs(x)
+	case []any:
+		out := make([]any, len(x))
+		for i, el := range x {
+			out[i] = copyValue(el)
+		}
+		return out
+	}
+	return v
+}

@@ -1,0 +1,363 @@
+package policy
+
+import (
+	"fmt"
+	"math/bits"
+	"strings"
+)
+
+// MaxRoles and MaxRestrictedFields bound a policy so that role sets and
+// field sets fit in one machine word; Validate enforces both.
+const (
+	MaxRoles            = 64
+	MaxRestrictedFields = 64
+)
+
+// Actions is a set of actions as a bit mask.
+type Actions uint8
+
+// The action bits.
+const (
+	Read Actions = 1 << iota
+	Create
+	Update
+	Delete
+)
+
+// ParseAction returns the bit of a named action, or false.
+func ParseAction(name string) (Actions, bool) {
+	switch name {
+	case ActionRead:
+		return Read, true
+	case ActionCreate:
+		return Create, true
+	case ActionUpdate:
+		return Update, true
+	case ActionDelete:
+		return Delete, true
+	}
+	return 0, false
+}
+
+// Has reports whether every action of b is in a.
+func (a Actions) Has(b Actions) bool { return a&b == b }
+
+// Names lists the actions in a fixed order: read, create, update, delete.
+func (a Actions) Names() []string {
+	var out []string
+	for _, n := range []string{ActionRead, ActionCreate, ActionUpdate, ActionDelete} {
+		if b, _ := ParseAction(n); a.Has(b) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// IsWrite reports whether the action changes a record (update or delete):
+// such actions need a read_write path.
+func (a Actions) IsWrite() bool { return a&(Update|Delete) != 0 }
+
+// RoleID indexes a role in a compiled Policy.
+type RoleID uint8
+
+// RoleSet is a set of roles of one compiled Policy.
+type RoleSet uint64
+
+// Has reports whether r is in s.
+func (s RoleSet) Has(r RoleID) bool { return s&(1<<r) != 0 }
+
+// With returns s plus r.
+func (s RoleSet) With(r RoleID) RoleSet { return s | 1<<r }
+
+// FieldSet is a set of restricted fields of one type, by index in
+// Type.Restricted.
+type FieldSet uint64
+
+// Has reports whether field i is in s.
+func (s FieldSet) Has(i int) bool { return s&(1<<uint(i)) != 0 }
+
+// Len is the number of fields in s.
+func (s FieldSet) Len() int { return bits.OnesCount64(uint64(s)) }
+
+// TypePerm is what a role, with everything it includes, allows on one type.
+type TypePerm struct {
+	Actions Actions
+	// Own is true when the broadest scope among the role and what it
+	// includes is "own": only records the user created.
+	Own bool
+	// Fields are the restricted fields the role may see and write.
+	Fields FieldSet
+}
+
+// CompiledRole is a role with its includes resolved.
+type CompiledRole struct {
+	ID          RoleID
+	Name        string
+	Title       string
+	Level       int
+	Protected   bool
+	Assignable  bool
+	ManageUsers bool
+	// perms is indexed by Type.Index.
+	perms []TypePerm
+}
+
+// Perm returns what the role allows on t.
+func (r *CompiledRole) Perm(t *Type) TypePerm { return r.perms[t.Index] }
+
+// PathSegment is one step of a field path: an attribute name, and whether
+// the path goes on into every element of the array found there.
+type PathSegment struct {
+	Name string
+	Each bool
+}
+
+// FieldPath is a parsed restricted field path such as "lines[].price".
+type FieldPath struct {
+	Path     string
+	Segments []PathSegment
+}
+
+// ParseFieldPath parses "a", "a.b" or "lines[].price". Each segment is a
+// non-empty attribute name without dots or brackets; "[]" may follow any
+// segment but the last.
+func ParseFieldPath(p string) (FieldPath, error) {
+	if p == "" {
+		return FieldPath{}, fmt.Errorf("empty field path")
+	}
+	parts := strings.Split(p, ".")
+	fp := FieldPath{Path: p}
+	for i, part := range parts {
+		seg := PathSegment{Name: part}
+		if strings.HasSuffix(part, "[]") {
+			if i == len(parts)-1 {
+				return FieldPath{}, fmt.Errorf("field path %q ends in []: name a field of the elements", p)
+			}
+			seg = PathSegment{Name: strings.TrimSuffix(part, "[]"), Each: true}
+		}
+		if seg.Name == "" || strings.ContainsAny(seg.Name, "[]. ") {
+			return FieldPath{}, fmt.Errorf("field path %q: bad segment %q", p, part)
+		}
+		fp.Segments = append(fp.Segments, seg)
+	}
+	return fp, nil
+}
+
+// Strip removes the value at the path from attrs, in place, everywhere the
+// path matches. Values of unexpected shape (a scalar where an object is
+// expected) are left alone: nothing is there to hide.
+func (fp FieldPath) Strip(attrs map[string]any) { stripSegs(attrs, fp.Segments) }
+
+func stripSegs(m map[string]any, segs []PathSegment) {
+	seg := segs[0]
+	if len(segs) == 1 {
+		delete(m, seg.Name)
+		return
+	}
+	v, ok := m[seg.Name]
+	if !ok {
+		return
+	}
+	if seg.Each {
+		arr, ok := v.([]any)
+		if !ok {
+			return
+		}
+		for _, el := range arr {
+			if em, ok := el.(map[string]any); ok {
+				stripSegs(em, segs[1:])
+			}
+		}
+		return
+	}
+	if sub, ok := v.(map[string]any); ok {
+		stripSegs(sub, segs[1:])
+	}
+}
+
+// Present reports whether attrs holds a value at the path (for arrays: in
+// any element).
+func (fp FieldPath) Present(attrs map[string]any) bool { return presentSegs(attrs, fp.Segments) }
+
+func presentSegs(m map[string]any, segs []PathSegment) bool {
+	v, ok := m[segs[0].Name]
+	if !ok {
+		return false
+	}
+	if len(segs) == 1 {
+		return true
+	}
+	if segs[0].Each {
+		arr, _ := v.([]any)
+		for _, el := range arr {
+			if em, ok := el.(map[string]any); ok && presentSegs(em, segs[1:]) {
+				return true
+			}
+		}
+		return false
+	}
+	sub, ok := v.(map[string]any)
+	return ok && presentSegs(sub, segs[1:])
+}
+
+// Share is a sharing rule seen from the child type.
+type Share struct {
+	From   *Type
+	Access string
+}
+
+// Type is a compiled object type.
+type Type struct {
+	Index      int
+	Name       string
+	Title      string
+	OwnerField string
+	DateField  string
+	ParentType string
+	// Fields are the queryable attributes by name.
+	Fields map[string]Field
+	// Restricted are the restricted field paths; a FieldSet indexes them.
+	Restricted []FieldPath
+	// SharedFrom are the sharing rules whose target is this type.
+	SharedFrom []Share
+}
+
+// RestrictedIndex returns the index of a restricted field path, or -1.
+func (t *Type) RestrictedIndex(path string) int {
+	for i, f := range t.Restricted {
+		if f.Path == path {
+			return i
+		}
+	}
+	return -1
+}
+
+// AllFields is the set of every restricted field of t.
+func (t *Type) AllFields() FieldSet {
+	if len(t.Restricted) == 64 {
+		return ^FieldSet(0)
+	}
+	return FieldSet(1)<<uint(len(t.Restricted)) - 1
+}
+
+// FieldNames lists the restricted fields of s, in declaration order.
+func (t *Type) FieldNames(s FieldSet) []string {
+	var out []string
+	for i, f := range t.Restricted {
+		if s.Has(i) {
+			out = append(out, f.Path)
+		}
+	}
+	return out
+}
+
+// Policy is a validated, compiled policy document. It is immutable and safe
+// for concurrent use.
+type Policy struct {
+	doc       Document
+	roles     []*CompiledRole
+	roleIndex map[string]*CompiledRole
+	types     []*Type
+	typeIndex map[string]*Type
+	// DefaultGroupRole is the role of account groups' grants.
+	DefaultGroupRole *CompiledRole
+}
+
+// Document returns the source document. The caller must not modify it.
+func (p *Policy) Document() *Document { return &p.doc }
+
+// Role returns a role by name, or nil.
+func (p *Policy) Role(name string) *CompiledRole { return p.roleIndex[name] }
+
+// RoleByID returns the role with the given id.
+func (p *Policy) RoleByID(id RoleID) *CompiledRole { return p.roles[id] }
+
+// Roles lists the roles in document order.
+func (p *Policy) Roles() []*CompiledRole { return p.roles }
+
+// AllRoles is the set of every role.
+func (p *Policy) AllRoles() RoleSet {
+	if len(p.roles) == 64 {
+		return ^RoleSet(0)
+	}
+	return RoleSet(1)<<uint(len(p.roles)) - 1
+}
+
+// Type returns an object type by name, or nil.
+func (p *Policy) Type(name string) *Type { return p.typeIndex[name] }
+
+// Types lists the object types in document order.
+func (p *Policy) Types() []*Type { return p.types }
+
+// Compile validates d and builds the form the engine uses. The error, if
+// any, lists every problem Validate finds.
+func Compile(d *Document) (*Policy, error) {
+	if err := Validate(d); err != nil {
+		return nil, err
+	}
+	p := &Policy{doc: *d, roleIndex: map[string]*CompiledRole{}, typeIndex: map[string]*Type{}}
+	for i, ot := range d.ObjectTypes {
+		t := &Type{Index: i, Name: ot.Name, Title: ot.Title, OwnerField: ot.OwnerField,
+			DateField: ot.DateField, ParentType: ot.ParentType, Fields: map[string]Field{}}
+		for _, f := range ot.Fields {
+			t.Fields[f.Name] = f
+		}
+		for _, rf := range ot.RestrictedFields {
+			fp, _ := ParseFieldPath(rf) // validated
+			t.Restricted = append(t.Restricted, fp)
+		}
+		p.types = append(p.types, t)
+		p.typeIndex[t.Name] = t
+	}
+	for _, sr := range d.SharingRules {
+		to := p.typeIndex[sr.To]
+		to.SharedFrom = append(to.SharedFrom, Share{From: p.typeIndex[sr.From], Access: sr.Access})
+	}
+	byName := map[string]*Role{}
+	for i := range d.Roles {
+		byName[d.Roles[i].Name] = &d.Roles[i]
+	}
+	for i, r := range d.Roles {
+		cr := &CompiledRole{ID: RoleID(i), Name: r.Name, Title: r.Title, Level: r.Level,
+			Protected: r.Protected, Assignable: r.Assignable, perms: make([]TypePerm, len(p.types))}
+		// Which types were ever granted with scope account: the broadest
+		// scope wins across includes.
+		accountScope := make([]bool, len(p.types))
+		seen := map[string]bool{}
+		var visit func(r *Role)
+		visit = func(r *Role) {
+			if seen[r.Name] {
+				return
+			}
+			seen[r.Name] = true
+			cr.ManageUsers = cr.ManageUsers || r.ManageUsers
+			for tn, perm := range r.Permissions {
+				t := p.typeIndex[tn]
+				tp := &cr.perms[t.Index]
+				for _, a := range perm.Actions {
+					b, _ := ParseAction(a)
+					tp.Actions |= b
+				}
+				// An entry that names scope account, or grants actions
+				// without naming a scope, widens the type to every record.
+				if perm.Scope == ScopeAccount || (perm.Scope == "" && len(perm.Actions) > 0) {
+					accountScope[t.Index] = true
+				}
+				for _, f := range perm.Fields {
+					tp.Fields |= 1 << uint(t.RestrictedIndex(f))
+				}
+			}
+			for _, inc := range r.Includes {
+				visit(byName[inc])
+			}
+		}
+		visit(&d.Roles[i])
+		for ti := range cr.perms {
+			cr.perms[ti].Own = cr.perms[ti].Actions != 0 && !accountScope[ti]
+		}
+		p.roles = append(p.roles, cr)
+		p.roleIndex[cr.Name] = cr
+	}
+	p.DefaultGroupRole = p.roleIndex[d.DefaultGroupRole]
+	return p, nil
+}
