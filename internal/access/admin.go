@@ -118,6 +118,25 @@ func CheckFieldWrites(t *policy.Type, writable policy.FieldSet, attrs map[string
 	return nil
 }
 
+// CheckPatchWrites is CheckFieldWrites for a merge patch onto a stored
+// record: besides setting a restricted field outside writable, a patch may
+// not replace an attribute that holds such a field deeper down (replacing
+// "lines" would wipe the hidden "lines[].price"), so hidden values survive
+// every write of a user who cannot see them.
+func CheckPatchWrites(t *policy.Type, writable policy.FieldSet, patch map[string]any) error {
+	if err := CheckFieldWrites(t, writable, patch); err != nil {
+		return err
+	}
+	for i, f := range t.Restricted {
+		if top := f.Segments[0].Name; !writable.Has(i) && len(f.Segments) > 1 {
+			if _, ok := patch[top]; ok {
+				return Errorf(CodeInvalidField, "field %s cannot be written", top)
+			}
+		}
+	}
+	return nil
+}
+
 // CheckConstraints checks the attributes a write sets against the user's
 // constraints for the type: every constrained attribute must hold one of
 // the allowed values, else CodeConstraintViolation naming the attribute.

@@ -125,7 +125,7 @@ func (e *Engine) VisibleFields(userID string, r *Record, src RecordSource) (poli
 			readable = true
 			fields |= p.role.Perm(t).Fields
 		}
-		return fields == t.AllFields()
+		return readable && fields == t.AllFields()
 	})
 	return fields, readable
 }

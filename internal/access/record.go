@@ -9,11 +9,12 @@ import (
 const MaxAttributesSize = 64 << 10
 
 // FillRecord completes a record before it is written, per DESIGN.md §1 and
-// §5.1: without an explicit owner, the owner is the type's owner_field
-// attribute when it names an existing account (else none); without an
-// explicit date, the date is the type's date_field attribute when it holds
-// a valid date. An explicit owner naming no account is CodeInvalid.
-// explicitOwner and explicitDate say whether the write carried them.
+// §5.1. A write that carries no explicit owner re-derives it from the
+// type's owner_field attribute when that names an existing account, and
+// otherwise keeps the owner r already has (the stored one on an update,
+// none on a create), so a sync that omits the attribute never wipes it.
+// The date is re-derived from date_field the same way. An explicit owner
+// naming no account is CodeInvalid.
 func (e *Engine) FillRecord(r *Record, explicitOwner, explicitDate bool) error {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
@@ -25,15 +26,11 @@ func (e *Engine) FillRecord(r *Record, explicitOwner, explicitDate bool) error {
 		if r.Owner != "" && e.accounts[r.Owner] == nil {
 			return Errorf(CodeInvalid, "owner %s is not an account", r.Owner)
 		}
-	} else {
-		r.Owner = ""
-		if s, ok := r.Attributes[t.OwnerField].(string); ok && t.OwnerField != "" && e.accounts[s] != nil {
-			r.Owner = s
-		}
+	} else if s, ok := r.Attributes[t.OwnerField].(string); ok && t.OwnerField != "" && e.accounts[s] != nil {
+		r.Owner = s
 	}
-	if !explicitDate {
-		r.Date = ""
-		if s, ok := r.Attributes[t.DateField].(string); ok && t.DateField != "" {
+	if !explicitDate && t.DateField != "" {
+		if s, ok := r.Attributes[t.DateField].(string); ok {
 			if _, err := Day(s); err == nil {
 				r.Date = s
 			}
@@ -95,4 +92,3 @@ func (e *Engine) ValidateRecord(r *Record) error {
 	}
 	return nil
 }
-

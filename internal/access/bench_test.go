@@ -1,0 +1,162 @@
+package access_test
+
+// Benchmarks of the decision engine on the generated worlds of
+// worldgen_test.go (shared/BENCHMARKS.md). Run them on one core, as the
+// decision target is per core:
+//
+//	go test ./internal/access/ -run '^$' -bench . -benchmem -cpu 1 -count 3
+//
+// Each benchmark runs on the small and the large world side by side, to show
+// that the cost of a decision, a predicate or a grant change depends on what
+// the one user reaches, not on the totals. With -short only the small world
+// is built. The large world takes a few seconds to generate, once per run.
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// benchSizes are the worlds every benchmark runs on.
+func benchSizes() []worldSize {
+	if testing.Short() {
+		return []worldSize{sizeSmall}
+	}
+	return []worldSize{sizeSmall, sizeLarge}
+}
+
+// BenchmarkAllowed measures Allowed for read on random (user, record) pairs
+// of which half are allowed: the check-inproc workload. Target: at least
+// 1,000,000 decisions/s on one core.
+func BenchmarkAllowed(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run("size="+size.Name, func(b *testing.B) {
+			env := loadEnv(b, size)
+			e, qs, src := env.e, env.questions, env.w.src
+			allowed, i := 0, 0
+			for b.Loop() {
+				q := &qs[i%len(qs)]
+				i++
+				if e.Allowed(q.user, q.rec, policy.Read, src) {
+					allowed++
+				}
+			}
+			reportDecisions(b, allowed)
+		})
+	}
+}
+
+// BenchmarkCheck measures Check for read (Allowed and the visible
+// restricted fields) on the same pairs.
+func BenchmarkCheck(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run("size="+size.Name, func(b *testing.B) {
+			env := loadEnv(b, size)
+			e, qs, src := env.e, env.questions, env.w.src
+			allowed, i := 0, 0
+			for b.Loop() {
+				q := &qs[i%len(qs)]
+				i++
+				if ok, _ := e.Check(q.user, q.rec, policy.Read, src); ok {
+					allowed++
+				}
+			}
+			reportDecisions(b, allowed)
+		})
+	}
+}
+
+func reportDecisions(b *testing.B, allowed int) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "decisions/s")
+	b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
+}
+
+// BenchmarkPredicate measures the read predicate on sales orders for the
+// user classes of the list workloads. Target for the multi-customer user:
+// at most 10 µs. The accounts metric is the number of accounts the
+// predicate lists.
+func BenchmarkPredicate(b *testing.B) {
+	classes := []struct{ name, user string }{
+		{"single-customer-L30", userSingle},
+		{"distributor-100-stores", userDistributor},
+		{"multi-customer-50", userMulti50},
+		{"reach-1000-accounts", userWide},
+	}
+	for _, size := range benchSizes() {
+		for _, c := range classes {
+			b.Run(fmt.Sprintf("size=%s/%s", size.Name, c.name), func(b *testing.B) {
+				e := loadEnv(b, size).e
+				var p *access.Predicate
+				for b.Loop() {
+					var err error
+					if p, err = e.Predicate(c.user, "sales_order", policy.Read); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(predicateAccounts(p)), "accounts")
+			})
+		}
+	}
+}
+
+// BenchmarkLoad measures loading a whole snapshot into a fresh engine, as a
+// server does at start, and the heap the loaded engine holds (MB, measured
+// after a GC with and without it).
+func BenchmarkLoad(b *testing.B) {
+	for _, size := range benchSizes() {
+		b.Run("size="+size.Name, func(b *testing.B) {
+			snap := loadEnv(b, size).w.snap
+			before := heapAfterGC()
+			var e *access.Engine
+			for b.Loop() {
+				e = newEngine()
+				if err := e.Load(snap); err != nil {
+					b.Fatal(err)
+				}
+			}
+			after := heapAfterGC()
+			runtime.KeepAlive(e)
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "s/load")
+			b.ReportMetric(float64(int64(after)-int64(before))/(1<<20), "MB-heap")
+		})
+	}
+}
+
+func heapAfterGC() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkPutGrant measures incremental maintenance: one operation is
+// PutGrant of a new grant and DeleteGrant of it again, for the 1,000-member
+// team and for one user. Its cost follows the principal's members, not the
+// number of records or grants in the world.
+func BenchmarkPutGrant(b *testing.B) {
+	principals := []struct{ name, principal string }{
+		{"group-1000-members", "group:" + benchTeam},
+		{"user", "user:" + userSingle},
+	}
+	for _, size := range benchSizes() {
+		for _, p := range principals {
+			b.Run(fmt.Sprintf("size=%s/%s", size.Name, p.name), func(b *testing.B) {
+				e := loadEnv(b, size).e
+				// C000002 is granted to neither principal.
+				g := access.Grant{ID: "bench-put", Principal: p.principal, Account: "C000002", Role: "L30",
+					Scope: access.ScopeSubtree, Access: access.AccessReadWrite}
+				for b.Loop() {
+					if err := e.PutGrant(g); err != nil {
+						b.Fatal(err)
+					}
+					if err := e.DeleteGrant(g.ID); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
