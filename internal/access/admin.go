@@ -325,8 +325,8 @@ func (d *decision) holdsDirect(r *policy.CompiledRole, acct string) bool {
 // create or change admins or change a staff role; auditors nothing.
 // External admins (manage_users) may administer external users whose home
 // account lies within their reach, and change a user's status or delete it
-// only when every grant of that user lies within their reach at a level at
-// most their own. Nobody may delete a user holding a protected grant
+// only when every grant of that user, direct or through a group, lies
+// within their reach at a level at most their own. Nobody may delete a user holding a protected grant
 // (CodeProtected).
 func (e *Engine) CheckUser(actorID string, old, next *User) error {
 	e.mu.RLock()
@@ -378,9 +378,6 @@ func (e *Engine) CheckUser(actorID string, old, next *User) error {
 		if u := e.users[old.ID]; u != nil {
 			for _, list := range u.byAccount {
 				for _, g := range list {
-					if g.group != nil {
-						continue
-					}
 					if lvl := d.manageLevel(g.acct); lvl < 0 || g.role.Level > lvl {
 						return Errorf(CodeForbidden, "user %s has grant %s outside your reach", old.ID, g.ID)
 					}

@@ -9,30 +9,44 @@ package access_test
 // Each benchmark runs on the small and the large world side by side, to show
 // that the cost of a decision, a predicate or a grant change depends on what
 // the one user reaches, not on the totals. With -short only the small world
-// is built. The large world takes a few seconds to generate, once per run.
+// is built; -worlds small,medium,large adds the medium one. The large world
+// takes a few seconds to generate, once per run.
 
 import (
+	"flag"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 )
 
+var worldsFlag = flag.String("worlds", "small,large",
+	"comma-separated world sizes (small, medium, large) the benchmarks run on; -short means small")
+
 // benchSizes are the worlds every benchmark runs on.
-func benchSizes() []worldSize {
+func benchSizes(b *testing.B) []worldSize {
 	if testing.Short() {
 		return []worldSize{sizeSmall}
 	}
-	return []worldSize{sizeSmall, sizeLarge}
+	var out []worldSize
+	for name := range strings.SplitSeq(*worldsFlag, ",") {
+		size, ok := worldSizes[strings.TrimSpace(name)]
+		if !ok {
+			b.Fatalf("-worlds: unknown size %q", name)
+		}
+		out = append(out, size)
+	}
+	return out
 }
 
 // BenchmarkAllowed measures Allowed for read on random (user, record) pairs
 // of which half are allowed: the check-inproc workload. Target: at least
 // 1,000,000 decisions/s on one core.
 func BenchmarkAllowed(b *testing.B) {
-	for _, size := range benchSizes() {
+	for _, size := range benchSizes(b) {
 		b.Run("size="+size.Name, func(b *testing.B) {
 			env := loadEnv(b, size)
 			e, qs, src := env.e, env.questions, env.w.src
@@ -52,7 +66,7 @@ func BenchmarkAllowed(b *testing.B) {
 // BenchmarkCheck measures Check for read (Allowed and the visible
 // restricted fields) on the same pairs.
 func BenchmarkCheck(b *testing.B) {
-	for _, size := range benchSizes() {
+	for _, size := range benchSizes(b) {
 		b.Run("size="+size.Name, func(b *testing.B) {
 			env := loadEnv(b, size)
 			e, qs, src := env.e, env.questions, env.w.src
@@ -85,7 +99,7 @@ func BenchmarkPredicate(b *testing.B) {
 		{"multi-customer-50", userMulti50},
 		{"reach-1000-accounts", userWide},
 	}
-	for _, size := range benchSizes() {
+	for _, size := range benchSizes(b) {
 		for _, c := range classes {
 			b.Run(fmt.Sprintf("size=%s/%s", size.Name, c.name), func(b *testing.B) {
 				e := loadEnv(b, size).e
@@ -106,7 +120,7 @@ func BenchmarkPredicate(b *testing.B) {
 // server does at start, and the heap the loaded engine holds (MB, measured
 // after a GC with and without it).
 func BenchmarkLoad(b *testing.B) {
-	for _, size := range benchSizes() {
+	for _, size := range benchSizes(b) {
 		b.Run("size="+size.Name, func(b *testing.B) {
 			snap := loadEnv(b, size).w.snap
 			before := heapAfterGC()
@@ -141,7 +155,7 @@ func BenchmarkPutGrant(b *testing.B) {
 		{"group-1000-members", "group:" + benchTeam},
 		{"user", "user:" + userSingle},
 	}
-	for _, size := range benchSizes() {
+	for _, size := range benchSizes(b) {
 		for _, p := range principals {
 			b.Run(fmt.Sprintf("size=%s/%s", size.Name, p.name), func(b *testing.B) {
 				e := loadEnv(b, size).e

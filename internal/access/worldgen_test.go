@@ -119,8 +119,8 @@ type gen struct {
 
 	customers, soldTos, sites, distributors, stores []string
 	keyTree                                         []string
-	// ordinary are the indexes in snap.Users of users that get a home grant
-	// and extra grants; homes their home accounts.
+	// ordinary are the indexes in snap.Users of the generated (not named,
+	// not staff) users.
 	ordinary []int
 	pairs    map[[2]string]bool // (principal, account) pairs with a grant
 	grantSeq int
@@ -276,19 +276,20 @@ func (g *gen) member(group, user string) {
 	g.w.snap.Members = append(g.w.snap.Members, [2]string{group, user})
 }
 
-// roleNames are the ladder's roles with the weights direct grants draw
+// roleWeights are the ladder's roles with the weights direct grants draw
 // them by.
 var roleWeights = []struct {
 	name   string
 	weight float64
 }{{"L10", 0.15}, {"L20", 0.25}, {"L30", 0.25}, {"L40", 0.20}, {"L80", 0.12}, {"L90", 0.03}}
 
-func (g *gen) role(owner bool) string {
+// role draws a role; the protected Owner (L90) only when allowOwner.
+func (g *gen) role(allowOwner bool) string {
 	for {
 		x := g.rng.Float64()
 		for _, r := range roleWeights {
 			if x < r.weight {
-				if r.name == "L90" && !owner {
+				if r.name == "L90" && !allowOwner {
 					break // draw again
 				}
 				return r.name
@@ -526,7 +527,11 @@ func (g *gen) genRecords(n int) {
 				by = p.Teams[0].Principal[len("account:"):]
 			}
 		}
-		if by == "" {
+		switch {
+		case by != "":
+		case typ == "inventory" && g.chance(0.5):
+			by = g.pick(g.sites) // stock held at a customer's site
+		default:
 			by = owner()
 		}
 		ages[i] = uint16(age)
@@ -691,13 +696,18 @@ type benchEnv struct {
 // enough that users, grants and records do not stay in the CPU caches.
 const numQuestions = 1 << 18
 
-var benchEnvs = map[string]func() (*benchEnv, error){}
+// worldSizes are the sizes by name.
+var worldSizes = map[string]worldSize{sizeSmall.Name: sizeSmall, sizeMedium.Name: sizeMedium, sizeLarge.Name: sizeLarge}
 
-func init() {
-	for _, size := range []worldSize{sizeSmall, sizeMedium, sizeLarge} {
-		benchEnvs[size.Name] = sync.OnceValues(func() (*benchEnv, error) { return buildEnv(size) })
+// benchEnvs builds each size's environment once per test binary, on first
+// use, so that every benchmark shares it.
+var benchEnvs = func() map[string]func() (*benchEnv, error) {
+	out := map[string]func() (*benchEnv, error){}
+	for name, size := range worldSizes {
+		out[name] = sync.OnceValues(func() (*benchEnv, error) { return buildEnv(size) })
 	}
-}
+	return out
+}()
 
 func buildEnv(size worldSize) (*benchEnv, error) {
 	start := time.Now()
