@@ -1,0 +1,167 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// Groups are staff-only: external users get 403 (DESIGN.md §3); auditors
+// read.
+
+func (s *Server) handleListGroups(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireStaff(c); err != nil {
+		return err
+	}
+	limit, cursor, err := listParams(r)
+	if err != nil {
+		return err
+	}
+	items, next, err := s.store.ListGroups(r.Context(), store.GroupFilter{Account: r.URL.Query().Get("account"), Limit: limit, Cursor: cursor})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newList(items, next))
+	return nil
+}
+
+func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireStaff(c); err != nil {
+		return err
+	}
+	g, err := s.store.GetGroup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, g)
+	return nil
+}
+
+// handlePutGroup creates or renames a group; "members", when given,
+// replaces the member list (each change audited as a membership change).
+func (s *Server) handlePutGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireStaffWriter(c); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := checkID("group", id); err != nil {
+		return err
+	}
+	f, err := readFields(r, "id", "name", "account", "members")
+	if err != nil {
+		return err
+	}
+	cur, err := s.store.GetGroup(r.Context(), id)
+	switch {
+	case access.ErrorCode(err) == access.CodeNotFound:
+		cur = store.GroupWithMembers{Group: access.Group{ID: id}}
+	case err != nil:
+		return err
+	}
+	g := cur.Group
+	var bodyID string
+	var members []string
+	if err := first(f.str("id", &bodyID), f.str("name", &g.Name), f.str("account", &g.Account), f.into("members", &members)); err != nil {
+		return err
+	}
+	if bodyID != "" && bodyID != id {
+		return access.Errorf(access.CodeInvalid, "body id %s does not match the path", bodyID)
+	}
+	if g.Account != "" {
+		if _, ok := s.engine.Account(g.Account); !ok {
+			return access.Errorf(access.CodeInvalid, "account %s does not exist", g.Account)
+		}
+	}
+	if g.Name == "" {
+		g.Name = id
+	}
+	for _, m := range members {
+		if _, ok := s.engine.User(m); !ok {
+			return access.Errorf(access.CodeInvalid, "member %s does not exist", m)
+		}
+	}
+	created, rev, err := s.store.PutGroup(r.Context(), c.user.ID, g)
+	if err != nil {
+		return err
+	}
+	if f.has("members") {
+		want := map[string]bool{}
+		for _, m := range members {
+			want[m] = true
+		}
+		for _, m := range cur.Members {
+			if !want[m] {
+				if rev, err = s.store.RemoveMember(r.Context(), c.user.ID, id, m); err != nil {
+					return err
+				}
+			}
+			delete(want, m)
+		}
+		for _, m := range members {
+			if want[m] {
+				delete(want, m)
+				if rev, err = s.store.AddMember(r.Context(), c.user.ID, id, m); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	setRevision(w, rev)
+	got, err := s.store.GetGroup(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, got)
+	return nil
+}
+
+func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireStaffWriter(c); err != nil {
+		return err
+	}
+	rev, err := s.store.DeleteGroup(r.Context(), c.user.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	setRevision(w, rev)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireStaffWriter(c); err != nil {
+		return err
+	}
+	if _, ok := s.engine.User(r.PathValue("user")); !ok {
+		return access.Errorf(access.CodeNotFound, "user %s not found", r.PathValue("user"))
+	}
+	rev, err := s.store.AddMember(r.Context(), c.user.ID, r.PathValue("id"), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	setRevision(w, rev)
+	g, err := s.store.GetGroup(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, g)
+	return nil
+}
+
+func (s *Server) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *caller) error {
+	if err := requireStaffWriter(c); err != nil {
+		return err
+	}
+	rev, err := s.store.RemoveMember(r.Context(), c.user.ID, r.PathValue("id"), r.PathValue("user"))
+	if err != nil {
+		return err
+	}
+	setRevision(w, rev)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,133 @@
+package server_test
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// secrets are strings only C1's people may see: C1's name, a C1 order's
+// note and price, C1 users' names. No response to another customer may
+// contain them.
+var secrets = []string{"Acme Secret Corp", "c1-secret-note", "Secret Person"}
+
+// pathFor fills a route pattern with C1's data, the target of the sweep.
+func pathFor(pattern string) string {
+	r := strings.NewReplacer("{type}", "sales_order", "{user}", "u20")
+	p := r.Replace(pattern)
+	id := "C1"
+	switch {
+	case strings.HasPrefix(pattern, "/api/v1/records/"):
+		id = "SO1"
+	case strings.HasPrefix(pattern, "/api/v1/users/"):
+		id = "u20"
+	case strings.HasPrefix(pattern, "/api/v1/groups/"):
+		id = "acct:C1"
+	case strings.HasPrefix(pattern, "/api/v1/grants/"), strings.HasPrefix(pattern, "/api/v1/tokens/"):
+		id = "g1"
+	}
+	p = strings.ReplaceAll(p, "{id}", id)
+	if strings.HasSuffix(p, "/explain") {
+		p += "?user=u20&type=sales_order&id=SO1"
+	}
+	return p
+}
+
+// bodyFor is a plausible write body for a route, aimed at C1's data.
+func bodyFor(method, pattern string) any {
+	switch {
+	case method == "GET" || method == "DELETE":
+		return nil
+	case strings.HasPrefix(pattern, "/api/v1/grants"):
+		return map[string]any{"principal": "user:other", "account": "C1", "role": "L90"}
+	case strings.HasPrefix(pattern, "/api/v1/records:batch"):
+		return map[string]any{"upsert": []any{map[string]any{"type": "sales_order", "id": "SO1", "owner": "C2"}}}
+	case strings.HasPrefix(pattern, "/api/v1/records"):
+		return map[string]any{"owner": "C1", "attributes": map[string]any{"status": "cancelled"}}
+	case strings.Contains(pattern, "/password"):
+		return map[string]any{"password": "a-new-password-123", "current_password": "x"}
+	case strings.HasPrefix(pattern, "/api/v1/check"):
+		return map[string]any{"user": "u20", "type": "sales_order", "id": "SO1", "checks": []any{}}
+	case strings.HasPrefix(pattern, "/api/v1/users"):
+		return map[string]any{"status": "disabled"}
+	case strings.HasPrefix(pattern, "/api/v1/accounts"):
+		return map[string]any{"external_access": false}
+	case strings.HasPrefix(pattern, "/api/v1/tokens"):
+		return map[string]any{"name": "sweep", "user": "admin"}
+	case pattern == "/api/v1/policy":
+		return map[string]any{"roles": []any{}}
+	}
+	return map[string]any{}
+}
+
+// allowedWrites are the writes an authenticated external user may make in
+// the sweep: signing in and out.
+var allowedWrites = map[string]bool{"POST /api/v1/session": true, "DELETE /api/v1/session": true}
+
+// TestAuthorizationSweep calls every route of the router as anonymous, as a
+// user of another customer and as a plain L10 user of C1, and asserts that
+// none returns another customer's data or succeeds in a write it should
+// not. The routes come from the server itself, so a new route is swept
+// automatically.
+func TestAuthorizationSweep(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		routes := env.server.Routes()
+		if len(routes) < 40 {
+			t.Fatalf("only %d routes", len(routes))
+		}
+		for _, who := range []string{"anonymous", "other", "u10"} {
+			for _, rt := range routes {
+				key := rt.Method + " " + rt.Pattern
+				var c *client
+				if who == "anonymous" {
+					c = env.anonymous()
+				} else {
+					c = env.as(who) // a fresh session: logout routes must not end the sweep
+				}
+				res := c.do(rt.Method, pathFor(rt.Pattern), bodyFor(rt.Method, rt.Pattern))
+				where := who + " " + key
+				if res.status >= 500 {
+					t.Errorf("%s: %d %s", where, res.status, res.body)
+				}
+				if who == "anonymous" && !rt.Public && res.status != http.StatusUnauthorized {
+					t.Errorf("%s: status %d, want 401", where, res.status)
+				}
+				if who != "u10" || rt.Public {
+					for _, s := range secrets {
+						if strings.Contains(res.body, s) {
+							t.Errorf("%s leaks %q: %s", where, s, res.body)
+						}
+					}
+				}
+				if rt.Method != "GET" && res.status < 300 && !allowedWrites[key] && !rt.Public {
+					t.Errorf("%s: write succeeded with %d: %s", where, res.status, res.body)
+				}
+			}
+		}
+		// The world is unchanged: C1's order is still C1's, nobody gained L90.
+		admin := env.as("admin")
+		if got := admin.do("GET", "/api/v1/records/sales_order/SO1", nil).json(t)["owner"]; got != "C1" {
+			t.Errorf("SO1 owner = %v after the sweep", got)
+		}
+		if res := admin.do("GET", "/api/v1/grants?principal=user:other", nil); strings.Contains(res.body, "L90") {
+			t.Errorf("other gained a grant: %s", res.body)
+		}
+	})
+}
+
+// TestOpenAPICoversRoutes fails when a route is missing from the OpenAPI
+// document.
+func TestOpenAPICoversRoutes(t *testing.T) {
+	env := newEnv(t, t.TempDir()+"/o.db")
+	doc := env.anonymous().do("GET", "/api/openapi.json", nil).json(t)
+	if doc["openapi"] != "3.1.0" {
+		t.Fatalf("openapi = %v", doc["openapi"])
+	}
+	paths, _ := doc["paths"].(map[string]any)
+	for _, rt := range env.server.Routes() {
+		ops, _ := paths[rt.Pattern].(map[string]any)
+		if _, ok := ops[strings.ToLower(rt.Method)]; !ok {
+			t.Errorf("route %s %s is not in the OpenAPI document", rt.Method, rt.Pattern)
+		}
+	}
+}
