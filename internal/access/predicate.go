@@ -266,3 +266,34 @@ func (e *Engine) FilterableFields(userID, typ string) policy.FieldSet {
 	}
 	return fields
 }
+
+// Within returns a copy of the predicate restricted to paths through the
+// given accounts: account clauses keep only those accounts, sharing
+// clauses are restricted the same way at every level, and team user
+// entries (records shared with the user personally) stay. The portal uses
+// it to show what the user sees as one account of its account switcher.
+func (p *Predicate) Within(accounts map[string]bool) *Predicate {
+	if p.All {
+		return p
+	}
+	out := *p
+	out.Accounts = nil
+	for _, ac := range p.Accounts {
+		var keep []string
+		for _, a := range ac.Accounts {
+			if accounts[a] {
+				keep = append(keep, a)
+			}
+		}
+		if len(keep) > 0 {
+			out.Accounts = append(out.Accounts, AccountClause{Accounts: keep, Cond: ac.Cond})
+		}
+	}
+	out.Shared = nil
+	for _, sc := range p.Shared {
+		if pp := sc.Parent.Within(accounts); !pp.Empty() {
+			out.Shared = append(out.Shared, SharedClause{Parent: pp, CreatorOnly: sc.CreatorOnly})
+		}
+	}
+	return &out
+}

@@ -214,8 +214,10 @@ type Type struct {
 	OwnerField string
 	DateField  string
 	ParentType string
-	// Fields are the queryable attributes by name.
-	Fields map[string]Field
+	// Fields are the queryable attributes by name; FieldList has them in
+	// declaration order.
+	Fields    map[string]Field
+	FieldList []Field
 	// Restricted are the restricted field paths; a FieldSet indexes them.
 	Restricted []FieldPath
 	// SharedFrom are the sharing rules whose target is this type.
@@ -302,6 +304,7 @@ func Compile(d *Document) (*Policy, error) {
 		for _, f := range ot.Fields {
 			t.Fields[f.Name] = f
 		}
+		t.FieldList = ot.Fields
 		for _, rf := range ot.RestrictedFields {
 			fp, _ := ParseFieldPath(rf) // validated
 			t.Restricted = append(t.Restricted, fp)

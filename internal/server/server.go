@@ -8,6 +8,7 @@ package server
 
 import (
 	"context"
+	"html/template"
 	"log/slog"
 	"net/http"
 	"runtime"
@@ -49,6 +50,17 @@ type Server struct {
 	registry *prometheus.Registry
 	// hashing bounds concurrent password verifications to the CPUs.
 	hashing chan struct{}
+	// templates are the parsed pages, by name.
+	templates map[string]*template.Template
+	// extraWebRoutes are page routes added by other files (admin console).
+	extraWebRoutes []webRouteDef
+}
+
+// webRouteDef is one page route.
+type webRouteDef struct {
+	pattern string
+	public  bool
+	h       webHandler
 }
 
 // route is one API route. The list of routes is the router's own, so the
@@ -85,7 +97,14 @@ func New(st store.Store, cfg Config) *Server {
 	s.routes = s.apiRoutes()
 	s.openapi = s.openAPI()
 
+	tpl, err := parseTemplates()
+	if err != nil {
+		panic(err) // embedded templates: a test catches this
+	}
+	s.templates = tpl
+	s.extraWebRoutes = s.adminRoutes()
 	mux := http.NewServeMux()
+	s.webRoutes(mux)
 	for _, rt := range s.routes {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
 	}
