@@ -1,0 +1,384 @@
+// Command portcullis runs the Portcullis external access server and its
+// tools. Every flag also reads a PORTCULLIS_* environment variable (--db ↔
+// PORTCULLIS_DB, --addr ↔ PORTCULLIS_ADDR, ...); a flag on the command line
+// wins over the environment.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/auth"
+	"github.com/portcullis-dev/portcullis/internal/demo"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/server"
+	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `Portcullis: an external access server.
+
+Usage:
+  portcullis serve      [flags]           run the server
+  portcullis demo       [flags]           run the server on a demo dataset
+  portcullis migrate    [--db DSN]        apply database migrations
+  portcullis policy check FILE            validate a policy document
+  portcullis policy apply FILE [--db DSN] store a policy document as the new version
+  portcullis token create --user ID --name NAME [--db DSN]
+                                          create an API token (shown once)
+  portcullis backup FILE [--db DSN]       copy a SQLite database (PostgreSQL: use pg_dump)
+  portcullis audit verify [--db DSN]      check the audit log's hash chain
+  portcullis version                      print the version
+
+Run "portcullis COMMAND --help" for the flags of a command.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(os.Stderr, "portcullis: %v\n\n%s", err, usage)
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "portcullis: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return serve(ctx, rest, stdout, stderr, false)
+	case "demo":
+		return serve(ctx, rest, stdout, stderr, true)
+	case "migrate":
+		fs, db := dbFlags("migrate")
+		if err := parse(fs, rest, 0); err != nil {
+			return err
+		}
+		if err := sqlstore.Migrate(ctx, *db); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "policy":
+		return policyCmd(ctx, rest, stdout)
+	case "token":
+		return tokenCmd(ctx, rest, stdout)
+	case "backup":
+		return backupCmd(ctx, rest, stdout)
+	case "audit":
+		if len(rest) == 0 || rest[0] != "verify" {
+			return usageError{"audit: the only subcommand is verify"}
+		}
+		fs, db := dbFlags("audit verify")
+		if err := parse(fs, rest[1:], 0); err != nil {
+			return err
+		}
+		st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		v, err := st.VerifyAudit(ctx)
+		if err != nil {
+			return err
+		}
+		if !v.OK {
+			return fmt.Errorf("audit chain broken at entry %d (of %d)", v.FirstBad, v.Entries)
+		}
+		fmt.Fprintf(stdout, "audit chain ok: %d entries\n", v.Entries)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "portcullis", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q", cmd)}
+}
+
+// envDefault returns the PORTCULLIS_* variable for a flag, or def.
+func envDefault(flagName, def string) string {
+	if v, ok := os.LookupEnv("PORTCULLIS_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+// stringFlag defines a flag whose default comes from the environment.
+func stringFlag(fs *flag.FlagSet, name, def, help string) *string {
+	env := "PORTCULLIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	return fs.String(name, envDefault(name, def), help+" ($"+env+")")
+}
+
+func durationFlag(fs *flag.FlagSet, name string, def time.Duration, help string) *time.Duration {
+	env := "PORTCULLIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if v, ok := os.LookupEnv(env); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	return fs.Duration(name, def, help+" ($"+env+")")
+}
+
+func dbFlags(name string) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	db := stringFlag(fs, "db", "./portcullis.db", "database: a SQLite file path, or a postgres:// URL")
+	return fs, db
+}
+
+// parse parses flags and checks the number of positional arguments.
+func parse(fs *flag.FlagSet, args []string, positional int) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() != positional {
+		return usageError{fmt.Sprintf("%s: expected %d argument(s), got %d", fs.Name(), positional, fs.NArg())}
+	}
+	return nil
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("--log-level %q: use debug, info, warn or error", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("--log-format %q: use text or json", format)}
+}
+
+// serve runs the server until ctx ends (SIGTERM, SIGINT), then drains
+// in-flight requests for up to 10 s.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDemo bool) error {
+	name := "serve"
+	if withDemo {
+		name = "demo"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	dbDefault := "./portcullis.db"
+	if withDemo {
+		dbDefault = ""
+	}
+	db := stringFlag(fs, "db", dbDefault, "database: a SQLite file path, or a postgres:// URL (demo: a fresh temporary SQLite file)")
+	addr := stringFlag(fs, "addr", "127.0.0.1:8080", "address to listen on")
+	logFormat := stringFlag(fs, "log-format", "text", "log format: text or json")
+	logLevel := stringFlag(fs, "log-level", "info", "log level: debug, info, warn, error")
+	idle := durationFlag(fs, "session-idle", auth.DefaultIdleTimeout, "sessions end after this long without a request")
+	maxAge := durationFlag(fs, "session-max-age", auth.DefaultMaxAge, "sessions end this long after sign-in")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	log, err := newLogger(*logFormat, *logLevel, stderr)
+	if err != nil {
+		return err
+	}
+	dsn := *db
+	if withDemo && dsn == "" {
+		dir, err := os.MkdirTemp("", "portcullis-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		dsn = dir + "/demo.db"
+	}
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	var logins []demo.Login
+	if withDemo {
+		users, _, err := st.ListUsers(ctx, store.UserFilter{Limit: 1})
+		if err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			if logins, err = demo.Seed(ctx, st, time.Now()); err != nil {
+				return fmt.Errorf("demo data: %w", err)
+			}
+		}
+	}
+	created, generated, err := server.Bootstrap(ctx, st, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
+	if err != nil {
+		return err
+	}
+	if created && generated != "" {
+		u, _ := st.Engine().User("admin")
+		fmt.Fprintf(stdout, "Created the first admin %s with the password %s (shown once; change it after signing in).\n", u.Email, generated)
+	}
+
+	srv := server.New(st, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	url := "http://" + ln.Addr().String()
+	if withDemo {
+		printLogins(stdout, url, logins)
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(dsn), "version", version)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return hs.Shutdown(sctx)
+}
+
+func printLogins(w io.Writer, url string, logins []demo.Login) {
+	fmt.Fprintf(w, "\nPortcullis demo at %s\n\n", url)
+	if len(logins) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "EMAIL\tPASSWORD\tSHOWS")
+	for _, l := range logins {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Email, l.Password, l.Shows)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+}
+
+// redactDSN hides a PostgreSQL password in logs.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			cred := dsn[i+3 : at]
+			if u, _, ok := strings.Cut(cred, ":"); ok {
+				return dsn[:i+3] + u + ":***" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || (args[0] != "check" && args[0] != "apply") {
+		return usageError{"policy: use check FILE or apply FILE"}
+	}
+	fs, db := dbFlags("policy " + args[0])
+	if err := parse(fs, args[1:], 1); err != nil {
+		return err
+	}
+	src, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	doc, err := policy.Parse(src)
+	if err != nil {
+		return err
+	}
+	pol, err := policy.Compile(doc)
+	if err != nil {
+		return err
+	}
+	if args[0] == "check" {
+		fmt.Fprintf(stdout, "policy ok: %d roles, %d object types\n", len(pol.Roles()), len(pol.Types()))
+		return nil
+	}
+	st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	pv, _, err := st.PutPolicy(ctx, "cli", src)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "policy version %d applied\n", pv.Version)
+	return nil
+}
+
+func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"token: the only subcommand is create"}
+	}
+	fs, db := dbFlags("token create")
+	user := fs.String("user", "", "the internal user the token acts as")
+	name := fs.String("name", "", "a name to recognize the token by")
+	if err := parse(fs, args[1:], 0); err != nil {
+		return err
+	}
+	if *user == "" || *name == "" {
+		return usageError{"token create needs --user and --name"}
+	}
+	st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	tok, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "cli", *user, *name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "token %s for %s (shown once; store it safely):\n%s\n", tok.ID, tok.UserID, secret)
+	return nil
+}
+
+func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := dbFlags("backup")
+	if err := parse(fs, args, 1); err != nil {
+		return err
+	}
+	if sqlstore.IsPostgres(*db) {
+		return errors.New("backup copies SQLite databases; for PostgreSQL use pg_dump")
+	}
+	st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := os.Stat(fs.Arg(0)); err == nil {
+		return fmt.Errorf("%s exists; choose a new file", fs.Arg(0))
+	}
+	if _, err := st.DB().ExecContext(ctx, "VACUUM INTO ?", fs.Arg(0)); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
+	return nil
+}
