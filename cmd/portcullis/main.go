@@ -51,7 +51,7 @@ Run "portcullis COMMAND --help" for the flags of a command.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil && !errors.Is(err, errHelp) {
 		var ue usageError
 		if errors.As(err, &ue) {
 			fmt.Fprintf(os.Stderr, "portcullis: %v\n\n%s", err, usage)
@@ -155,19 +155,32 @@ func dbFlags(name string) (*flag.FlagSet, *string) {
 	return fs, db
 }
 
-// parse parses flags and checks the number of positional arguments.
+// parse parses flags, before or after the positional arguments, and
+// checks their number; the positional arguments are then fs.Args().
 func parse(fs *flag.FlagSet, args []string, positional int) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return errHelp
+			}
+			return usageError{err.Error()}
 		}
-		return usageError{err.Error()}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
 	}
-	if fs.NArg() != positional {
-		return usageError{fmt.Sprintf("%s: expected %d argument(s), got %d", fs.Name(), positional, fs.NArg())}
+	if len(pos) != positional {
+		return usageError{fmt.Sprintf("%s: expected %d argument(s), got %d", fs.Name(), positional, len(pos))}
 	}
+	_ = fs.Parse(append([]string{"--"}, pos...)) // make fs.Arg(i) the positional arguments
 	return nil
 }
+
+// errHelp ends a command after its --help was printed.
+var errHelp = errors.New("help shown")
 
 func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
 	var lv slog.Level

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+func runCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), args, &out, &errb)
+	return out.String() + errb.String(), err
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{{"nope"}, {"policy"}, {"policy", "check"}, {"token", "create"}, {"audit"}, {"serve", "--bogus"}, {"backup"}} {
+		_, err := runCLI(t, args...)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%v: error %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestPolicyCheckAndApply(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(good, policy.DefaultYAML(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("roles: []\nobject_types: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "policy", "check", good)
+	if err != nil || !strings.Contains(out, "policy ok") {
+		t.Fatalf("check good: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "policy", "check", bad); err == nil || !strings.Contains(err.Error(), "invalid policy") {
+		t.Fatalf("check bad: %v", err)
+	}
+	db := filepath.Join(dir, "p.db")
+	out, err = runCLI(t, "policy", "apply", good, "--db", db) // flags may follow the file
+	if err != nil || !strings.Contains(out, "policy version") {
+		t.Fatalf("apply: %v %s", err, out)
+	}
+	if _, err := runCLI(t, "policy", "apply", good, bad, "--db", db); !errors.As(err, new(usageError)) {
+		t.Fatalf("two files: %v, want a usage error", err)
+	}
+	out, err = runCLI(t, "audit", "verify", "--db", db)
+	if err != nil || !strings.Contains(out, "audit chain ok") {
+		t.Fatalf("audit verify: %v %s", err, out)
+	}
+	backup := filepath.Join(dir, "copy.db")
+	out, err = runCLI(t, "backup", "--db", db, backup)
+	if err != nil || !strings.Contains(out, "backup written") {
+		t.Fatalf("backup: %v %s", err, out)
+	}
+	out, err = runCLI(t, "audit", "verify", "--db", backup)
+	if err != nil || !strings.Contains(out, "audit chain ok") {
+		t.Fatalf("verify the backup: %v %s", err, out)
+	}
+}
+
+func TestTokenCreate(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	if _, err := runCLI(t, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "token", "create", "--db", db, "--user", "nobody", "--name", "x"); err == nil {
+		t.Fatal("token for a missing user succeeded")
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := runCLI(t, "version")
+	if err != nil || !strings.HasPrefix(out, "portcullis ") {
+		t.Fatalf("%v %q", err, out)
+	}
+}
