@@ -1,0 +1,271 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// batchChunk is the number of rows one multi-row INSERT writes: 12
+// parameters a row keeps a statement far below SQLite's 32,766 and
+// PostgreSQL's 65,535 parameters, and large enough that statement overhead
+// vanishes next to the B-tree work.
+const batchChunk = 400
+
+// Batch applies up to store.MaxBatch upserts and deletes in one
+// transaction, all or nothing, and increments the revision once. Every item
+// is validated before anything is written; the bad ones fail the batch with
+// one CodeInvalid error whose Items name each (Index is the position in
+// Upsert, and len(Upsert)+j for Delete[j]). A (type, id) named twice in one
+// batch is invalid; deleting a record that does not exist is a no-op.
+// BatchResult.Deleted counts the records that were actually deleted.
+func (s *Store) Batch(ctx context.Context, b store.RecordBatch) (store.BatchResult, error) {
+	n := len(b.Upsert) + len(b.Delete)
+	if n > store.MaxBatch {
+		return store.BatchResult{}, access.Errorf(access.CodeTooLarge, "a batch holds at most %d items, not %d", store.MaxBatch, n)
+	}
+	if n == 0 {
+		rev, err := s.currentRevision(ctx)
+		return store.BatchResult{Revision: rev}, err
+	}
+	rows, items := s.encodeBatch(b.Upsert)
+	seen := make(map[access.Ref]int, n)
+	for i, r := range b.Upsert {
+		if r == nil {
+			continue
+		}
+		ref := access.Ref{Type: r.Type, ID: r.ID}
+		if j, dup := seen[ref]; dup {
+			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("%s %s is already item %d of the batch", r.Type, r.ID, j)})
+		} else {
+			seen[ref] = i
+		}
+	}
+	for j, ref := range b.Delete {
+		i := len(b.Upsert) + j
+		switch {
+		case s.eng.Policy().Type(ref.Type) == nil:
+			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("delete[%d]: unknown object type %s", j, ref.Type)})
+		case !access.ValidID(ref.ID):
+			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("delete[%d]: record id %q is not a valid id", j, ref.ID)})
+		default:
+			if k, dup := seen[ref]; dup {
+				items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("delete[%d]: %s %s is already item %d of the batch", j, ref.Type, ref.ID, k)})
+			} else {
+				seen[ref] = i
+			}
+		}
+	}
+	if len(items) > 0 {
+		sort.SliceStable(items, func(a, b int) bool { return items[a].Index < items[b].Index })
+		return store.BatchResult{}, &access.Error{Code: access.CodeInvalid,
+			Message: fmt.Sprintf("%d of %d batch items are invalid", len(items), n), Items: items}
+	}
+
+	res := store.BatchResult{Upserted: len(rows)}
+	var now time.Time
+	rev, err := s.write(ctx, func(t *wtx) error {
+		now = t.now
+		if err := t.deleteRecords(b.Delete, &res.Deleted); err != nil {
+			return err
+		}
+		return t.upsertRecords(rows)
+	})
+	if err != nil {
+		return store.BatchResult{}, err
+	}
+	res.Revision = rev
+	for _, r := range b.Upsert {
+		r.UpdatedAt, r.Revision = now, rev
+	}
+	return res, nil
+}
+
+// encodeBatch validates and encodes upserts on every core (validation and
+// JSON encoding dominate a batch's CPU time), returning the rows in order
+// and the problems by item.
+func (s *Store) encodeBatch(recs []*access.Record) ([]recordRow, []access.ItemError) {
+	rows := make([]recordRow, len(recs))
+	errs := make([]error, len(recs))
+	workers := min(runtime.GOMAXPROCS(0), (len(recs)+255)/256)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(recs); i += workers {
+				rows[i], errs[i] = s.encodeRecord(recs[i])
+			}
+		}()
+	}
+	wg.Wait()
+	var items []access.ItemError
+	for i, err := range errs {
+		if err == nil {
+			continue
+		}
+		msg := "invalid record"
+		if ae, ok := err.(*access.Error); ok {
+			msg = ae.Message
+		}
+		items = append(items, access.ItemError{Index: i, Message: msg})
+	}
+	return rows, items
+}
+
+// deleteRecords deletes the named records (missing ones are skipped) and
+// adds the number deleted to n.
+func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
+	byType := map[string][]string{}
+	var types []string
+	for _, ref := range refs {
+		if byType[ref.Type] == nil {
+			types = append(types, ref.Type)
+		}
+		byType[ref.Type] = append(byType[ref.Type], ref.ID)
+	}
+	for _, typ := range types {
+		ids := byType[typ]
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), batchChunk)]
+			ids = ids[len(chunk):]
+			b := &sqlb{pg: t.s.pg()}
+			where := "type = " + b.p(typ) + " AND " + b.in("id", chunk)
+			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE "+where+")", b.args...); err != nil {
+				return fmt.Errorf("delete record teams: %w", err)
+			}
+			res, err := t.tx.ExecContext(t.ctx, "DELETE FROM records WHERE "+where, b.args...)
+			if err != nil {
+				return fmt.Errorf("delete records: %w", err)
+			}
+			k, err := res.RowsAffected()
+			if err != nil {
+				return fmt.Errorf("delete records: %w", err)
+			}
+			*n += int(k)
+		}
+	}
+	return nil
+}
+
+// upsertRecords writes rows with multi-row INSERT ... ON CONFLICT DO UPDATE
+// statements (one prepared statement for the full chunks), after removing
+// the team entries of the records being replaced, then inserts the new
+// team entries.
+func (t *wtx) upsertRecords(rows []recordRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if err := t.clearTeams(rows); err != nil {
+		return err
+	}
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 12*batchChunk)
+	now := toMicros(t.now)
+	for start := 0; start < len(rows); start += batchChunk {
+		chunk := rows[start:min(len(rows), start+batchChunk)]
+		args = args[:0]
+		for _, r := range chunk {
+			args = append(args, r.typ, r.id, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator, r.attributes, now, t.rev)
+		}
+		q := t.s.upsertSQL(len(chunk))
+		var err error
+		if len(chunk) == batchChunk {
+			if full == nil {
+				if full, err = t.tx.PrepareContext(t.ctx, q); err != nil {
+					return fmt.Errorf("prepare upsert: %w", err)
+				}
+			}
+			_, err = full.ExecContext(t.ctx, args...)
+		} else {
+			_, err = t.tx.ExecContext(t.ctx, q, args...)
+		}
+		if err != nil {
+			return fmt.Errorf("upsert records: %w", err)
+		}
+	}
+	return t.insertTeams(rows)
+}
+
+// upsertSQL is the multi-row upsert of n rows, 12 parameters a row (the
+// last two the shared updated_at and revision). It uses ? placeholders
+// (rebound on PostgreSQL): numbered ones make SQLite look each parameter's
+// name up in a list, quadratic in the thousands of parameters of a chunk.
+func (s *Store) upsertSQL(n int) string {
+	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, " + s.jsonParam("?") + ", ?, ?)"
+	var b strings.Builder
+	b.Grow(len(row)*n + 512)
+	b.WriteString("INSERT INTO records (" + recordInsertCols + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	b.WriteString(" ON CONFLICT (type, id) DO UPDATE SET " + recordUpdateSet)
+	return s.rebind(b.String())
+}
+
+// clearTeams deletes the team entries of the records among rows that exist
+// and have some (records.teams is not NULL), before they are replaced.
+func (t *wtx) clearTeams(rows []recordRow) error {
+	byType := map[string][]string{}
+	var types []string
+	for _, r := range rows {
+		if byType[r.typ] == nil {
+			types = append(types, r.typ)
+		}
+		byType[r.typ] = append(byType[r.typ], r.id)
+	}
+	for _, typ := range types {
+		ids := byType[typ]
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), batchChunk)]
+			ids = ids[len(chunk):]
+			b := &sqlb{pg: t.s.pg()}
+			q := "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = " + b.p(typ) +
+				" AND " + b.in("id", chunk) + " AND teams IS NOT NULL)"
+			if _, err := t.tx.ExecContext(t.ctx, q, b.args...); err != nil {
+				return fmt.Errorf("replace record teams: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// insertTeams inserts the team entries of rows, looking each record's pk
+// up by (type, id). Team entries are rare (records on behalf of a
+// customer), so one prepared statement per entry is enough.
+func (t *wtx) insertTeams(rows []recordRow) error {
+	var stmt *sql.Stmt
+	for _, r := range rows {
+		for _, te := range r.entries {
+			if stmt == nil {
+				var err error
+				stmt, err = t.tx.PrepareContext(t.ctx, `INSERT INTO record_teams (record_pk, principal, access) `+
+					`SELECT pk, $3, $4 FROM records WHERE type = $1 AND id = $2`)
+				if err != nil {
+					return fmt.Errorf("prepare teams: %w", err)
+				}
+				defer stmt.Close()
+			}
+			if _, err := stmt.ExecContext(t.ctx, r.typ, r.id, te.Principal, te.Access); err != nil {
+				return fmt.Errorf("insert teams: %w", err)
+			}
+		}
+	}
+	return nil
+}

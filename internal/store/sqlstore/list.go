@@ -1,0 +1,1155 @@
+package sqlstore
+
+// This file renders a record list (store.RecordQuery with its access
+// predicate) as ONE SQL query: access is enforced in the query, pages are
+// keyset-paginated, and nothing is fetched to be filtered in Go.
+//
+// # Query shapes
+//
+// A page is the union of branches, each ordered and limited on its own so
+// that each can use its index, then ordered and limited again:
+//
+//   - owner: records whose owner is one of the accounts of an
+//     access.AccountClause, with its Cond (dkey >= cutoff OR dkey = '',
+//     creator = user). On SQLite "owner IN (...) ORDER BY dkey DESC, id DESC
+//     LIMIT n" on records_owner (SQLite stops each IN range at the limit); on
+//     PostgreSQL a LATERAL top-N per account over the same index, merged by
+//     the sort key (PostgreSQL cannot stop "owner = ANY(...)" ranges early);
+//     a single account is a plain ordered index range on both.
+//   - team: record_teams rows of the user's accounts ("account:<id>") and of
+//     the user ("user:<id>"), joined to their records.
+//   - shared: children (parent_type, parent_id) of the set of parent records
+//     the parent predicate selects, rendered recursively as a union of the
+//     same branches.
+//
+// With one branch the page is that branch alone (a single account reads 50
+// index entries and sorts nothing). With several it is
+//
+//	SELECT cols FROM (SELECT * FROM (branch 1) UNION SELECT * FROM (branch 2) ...
+//	                  ORDER BY seg, sk, id LIMIT n) AS u
+//	JOIN records r ON r.type = $1 AND r.id = u.id ORDER BY ...
+//
+// where each branch selects only (seg, sk, id), from its index where it can.
+//
+// # Large account sets
+//
+// The cost of the owner branch grows with the number of accounts (one index
+// seek per account, ~3 µs on SQLite, ~50 µs per LATERAL probe on
+// PostgreSQL), while a scan of records_date in sort order that filters
+// owners costs about limit × (records of the type / records visible), which
+// falls as the account set grows. Above largeAccountSet accounts (counting
+// every clause, and the parents' clauses of sharing rules) the page is one
+// scan of the type's sort index with the whole predicate as a filter: owner
+// against the account set (a hashed array on PostgreSQL, an ephemeral index
+// from json_each on SQLite), team entries and parents through correlated
+// EXISTS. See PLANS.md for the numbers behind the thresholds.
+//
+// # Sort orders and cursors
+//
+// Sorts are split into segments so that undated records (and records
+// without the sorted attribute) come after the others in both directions
+// (DESIGN.md §5.8) while every segment stays an index order: -date is one
+// segment (dkey DESC, id DESC: '' sorts lowest, hence last); date is dated
+// rows by (dkey, id) then undated rows by id; attr.x is rows with a value
+// of the declared type by (value, id), then the others by id. The cursor
+// carries the segment, sort key and id of the last row, plus a hash of the
+// query's shape (type, filters, sort) so that a cursor cannot be replayed
+// against another list.
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// Plan thresholds: a predicate covering more accounts than this is listed
+// by scanning the type's sort index and filtering owners instead of
+// seeking each account (see the file comment and PLANS.md).
+//
+// On SQLite one IN range costs ~3 µs, so 1,000 accounts cost ~3 ms before
+// any row is read, about what the filtered scan costs for a user who sees
+// 1/1000 of all records; beyond that the scan wins and keeps getting
+// cheaper. On PostgreSQL a LATERAL probe costs ~50 µs (BENCHMARKS.md: 100
+// accounts 5.3 ms), so the crossover comes earlier, at about 100 accounts.
+const (
+	sqliteLargeAccountSet   = 1000
+	postgresLargeAccountSet = 100
+)
+
+// sqliteInlineList is the longest list rendered as IN ($1, $2, ...) on
+// SQLite; a longer one is one JSON parameter read through json_each, which
+// SQLite turns into an ephemeral index.
+const sqliteInlineList = 100
+
+// ListRecords returns one page of records of q.Type that q.Predicate
+// admits, filtered and sorted as q asks, and the cursor of the next page
+// ("" on the last page). The predicate is rendered into the query (DESIGN.md
+// §4): a record the predicate excludes is never read. An attribute filter
+// or sort on a field the type does not declare is CodeInvalidField; a
+// malformed value, date or sort, and a cursor of another list (other type,
+// filters or sort) are CodeInvalid. Whether the caller may filter on a
+// restricted field is the server's question (access.Engine.FilterableFields).
+func (s *Store) ListRecords(ctx context.Context, q store.RecordQuery) ([]*access.Record, string, error) {
+	t := s.eng.Policy().Type(q.Type)
+	if t == nil {
+		return nil, "", access.Errorf(access.CodeNotFound, "unknown object type %s", q.Type)
+	}
+	threshold := sqliteLargeAccountSet
+	if s.pg() {
+		threshold = postgresLargeAccountSet
+	}
+	return s.listRecords(ctx, t, q, threshold)
+}
+
+// listRecords is ListRecords with the plan threshold given (tests force
+// either plan with it).
+func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQuery, threshold int) ([]*access.Record, string, error) {
+	lq, err := buildList(s.pg(), t, q, threshold)
+	if err != nil {
+		return nil, "", err
+	}
+	if lq.empty {
+		return []*access.Record{}, "", nil
+	}
+	rows, err := s.read().QueryContext(ctx, lq.sql, lq.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list records: %w", err)
+	}
+	defer rows.Close()
+	out := make([]*access.Record, 0, lq.limit+1)
+	var last pageKey
+	for rows.Next() {
+		var k pageKey
+		r, err := scanRecord(rows, &k.Seg, &k.Key)
+		if err != nil {
+			return nil, "", fmt.Errorf("list records: %w", err)
+		}
+		k.ID = r.ID
+		if len(out) < lq.limit {
+			last = k
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list records: %w", err)
+	}
+	if len(out) <= lq.limit {
+		return out, "", nil
+	}
+	out = out[:lq.limit]
+	return out, lq.sort.encodeCursor(lq.shape, last), nil
+}
+
+// listQuery is a rendered page query.
+type listQuery struct {
+	sql   string
+	args  []any
+	limit int  // the page size; the query fetches limit+1 rows
+	empty bool // nothing can match: no query is needed
+	large bool // the large-account-set plan was chosen
+	sort  sortSpec
+	shape string // hash of the query's shape, carried by cursors
+}
+
+// buildList renders q for type t. threshold is the largest account set
+// served by per-account index seeks (sqliteLargeAccountSet,
+// postgresLargeAccountSet; tests pass others to force a plan).
+func buildList(pg bool, t *policy.Type, q store.RecordQuery, threshold int) (*listQuery, error) {
+	if q.Predicate == nil {
+		return nil, fmt.Errorf("list records: no predicate")
+	}
+	if q.Predicate.Type != "" && q.Predicate.Type != t.Name {
+		return nil, fmt.Errorf("list records: predicate of type %s for a list of %s", q.Predicate.Type, t.Name)
+	}
+	srt, err := parseSort(t, q.Sort)
+	if err != nil {
+		return nil, err
+	}
+	lb := &listBuilder{sqlb: sqlb{pg: pg}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1}
+	out := &listQuery{limit: lb.n - 1, sort: srt}
+	if out.shape, err = queryShape(t, q, srt); err != nil {
+		return nil, err
+	}
+	if q.Cursor != "" {
+		if lb.cur, err = srt.decodeCursor(q.Cursor, out.shape); err != nil {
+			return nil, err
+		}
+	}
+	rest, ok, err := lb.filters()
+	if err != nil {
+		return nil, err
+	}
+	if !ok || q.Predicate.Empty() {
+		out.empty = true
+		return out, nil
+	}
+	lb.restFilters = rest
+	lb.typ = lb.p(t.Name)
+
+	pred := q.Predicate
+	switch {
+	case pred.All && (q.Accounts == nil || len(q.Accounts) > threshold):
+		// Staff: the whole type, with any account filter as a filter.
+		out.large = true
+		out.sql = lb.scan("")
+	case pred.All:
+		// Staff with a small account filter: the owner branch alone.
+		out.sql = lb.union(lb.ownerParts([]access.AccountClause{{Accounts: q.Accounts}}, ""))
+	case countAccounts(pred, 0) > threshold:
+		out.large = true
+		out.sql = lb.scan(lb.filter(pred, "r", 0))
+	default:
+		parts := lb.ownerParts(pred.Accounts, pred.User)
+		parts = append(parts, lb.teamParts(pred)...)
+		for _, sc := range pred.Shared {
+			parts = append(parts, lb.sharedParts(pred, sc)...)
+		}
+		if len(parts) == 0 {
+			out.empty = true
+			return out, nil
+		}
+		out.sql = lb.union(parts)
+	}
+	out.args = lb.args
+	return out, nil
+}
+
+// countAccounts returns the number of account entries p names in all its
+// clauses and, recursively, in its sharing clauses' parent predicates: the
+// measure the plan choice uses.
+func countAccounts(p *access.Predicate, hops int) int {
+	n := 0
+	for _, ac := range p.Accounts {
+		n += len(ac.Accounts)
+	}
+	for _, sc := range p.Shared {
+		n += countAccounts(sc.Parent, hops+1)
+	}
+	return n
+}
+
+// sqlb accumulates numbered parameters ($1, $2, ...: PostgreSQL's syntax,
+// which modernc's SQLite driver binds by number too), so fragments can be
+// rendered in any order and reused.
+type sqlb struct {
+	pg   bool
+	args []any
+}
+
+// p adds a parameter and returns its placeholder.
+func (b *sqlb) p(v any) string {
+	b.args = append(b.args, v)
+	return "$" + strconv.Itoa(len(b.args))
+}
+
+// in renders "col IN vals" for a list of strings: = for one value, = ANY of
+// a text array on PostgreSQL, an inline list or json_each on SQLite.
+func (b *sqlb) in(col string, vals []string) string {
+	switch {
+	case len(vals) == 1:
+		return col + " = " + b.p(vals[0])
+	case b.pg:
+		return col + " = ANY(" + b.p(vals) + "::text[])"
+	case len(vals) > sqliteInlineList:
+		js, _ := json.Marshal(vals)
+		return col + " IN (SELECT value FROM json_each(" + b.p(string(js)) + "))"
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = b.p(v)
+	}
+	return col + " IN (" + strings.Join(ph, ", ") + ")"
+}
+
+// listBuilder renders one list query.
+type listBuilder struct {
+	sqlb
+	t    *policy.Type
+	q    store.RecordQuery
+	sort sortSpec
+	cur  *pageKey
+	n    int // rows to fetch: the limit plus one
+	// typ is the placeholder of the type; restFilters and acctSQL the
+	// rendered filters of the query (alias "r"), reused by every branch.
+	typ         string
+	restFilters []string
+	acctSQL     string
+}
+
+// part is one branch of a page: a FROM clause and conditions on the
+// record alias "r", rendered once per sort segment.
+type part struct {
+	// lateral, when set, is the PostgreSQL per-account form: the array
+	// parameter of the accounts whose ranges the branch merges.
+	lateral string
+	from    string
+	conds   []string
+	// owned is set for owner branches, whose account lists are already
+	// narrowed to the account filter.
+	owned bool
+}
+
+// filters renders the query's filters on alias "r" but the account
+// filter (see acctFilter): dates, attributes, updated_since. ok is false
+// when no record can match (an empty account filter).
+func (lb *listBuilder) filters() (rest []string, ok bool, err error) {
+	q := lb.q
+	if q.Accounts != nil && len(q.Accounts) == 0 {
+		return nil, false, nil
+	}
+	switch {
+	case q.DateFrom != "" && !isDay(q.DateFrom):
+		return nil, false, access.Errorf(access.CodeInvalid, "date_from %q is not YYYY-MM-DD", q.DateFrom)
+	case q.DateTo != "" && !isDay(q.DateTo):
+		return nil, false, access.Errorf(access.CodeInvalid, "date_to %q is not YYYY-MM-DD", q.DateTo)
+	case q.DateFrom != "":
+		rest = append(rest, "r.dkey >= "+lb.p(q.DateFrom))
+	case q.DateTo != "":
+		rest = append(rest, "r.dkey > ''") // undated records have no date to compare
+	}
+	if q.DateTo != "" {
+		// Instants of the last day have dkeys above "YYYY-MM-DD": compare
+		// with the next day.
+		d, _ := time.Parse(time.DateOnly, q.DateTo)
+		rest = append(rest, "r.dkey < "+lb.p(d.AddDate(0, 0, 1).Format(time.DateOnly)))
+	}
+	if q.UpdatedSince != nil {
+		rest = append(rest, "r.updated_at >= "+lb.p(toMicros(*q.UpdatedSince)))
+	}
+	names := make([]string, 0, len(q.Attrs))
+	for name := range q.Attrs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		f, ok := lb.t.Fields[name]
+		if !ok || !safeFieldName(name) {
+			return nil, false, access.Errorf(access.CodeInvalidField, "cannot filter %s records on attr.%s", lb.t.Name, name)
+		}
+		vals := q.Attrs[name]
+		if len(vals) == 0 {
+			continue
+		}
+		phs := make([]string, len(vals))
+		for i, v := range vals {
+			sv, err := attrValue(f, v)
+			if err != nil {
+				return nil, false, err
+			}
+			phs[i] = lb.p(sv)
+		}
+		rest = append(rest, attrExpr(lb.pg, "r", f)+" IN ("+strings.Join(phs, ", ")+")")
+	}
+	return rest, true, nil
+}
+
+// acctFilter renders the account filter on alias "r" ("" for none), once:
+// owner branches apply it by narrowing their account lists instead, and a
+// parameter no branch uses would leave PostgreSQL unable to type it.
+func (lb *listBuilder) acctFilter() string {
+	if len(lb.q.Accounts) > 0 && lb.acctSQL == "" {
+		lb.acctSQL = lb.in("r.owner", lb.q.Accounts)
+	}
+	return lb.acctSQL
+}
+
+// cond renders an access.Cond on alias a ("" when it admits everything).
+func (lb *listBuilder) cond(a string, c access.Cond, user string) string {
+	var s []string
+	if c.Cutoff != "" {
+		s = append(s, "("+a+".dkey >= "+lb.p(c.Cutoff)+" OR "+a+".dkey = '')")
+	}
+	if c.CreatorOnly {
+		s = append(s, a+".creator = "+lb.p(user))
+	}
+	return strings.Join(s, " AND ")
+}
+
+// ownerParts returns the owner branches of clauses: one per clause, its
+// accounts narrowed to the account filter.
+func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) []part {
+	var filter map[string]bool
+	if lb.q.Accounts != nil {
+		filter = make(map[string]bool, len(lb.q.Accounts))
+		for _, a := range lb.q.Accounts {
+			filter[a] = true
+		}
+	}
+	var parts []part
+	for _, ac := range clauses {
+		accts := ac.Accounts
+		if filter != nil {
+			accts = nil
+			for _, a := range ac.Accounts {
+				if filter[a] {
+					accts = append(accts, a)
+				}
+			}
+		}
+		if len(accts) == 0 {
+			continue
+		}
+		// A cutoff is two branches, dated rows from the cutoff on and
+		// undated rows, each one index range read in order: as one
+		// condition (dkey >= cutoff OR dkey = '') SQLite would read both
+		// ranges whole and sort them, and both databases would read past
+		// the cutoff to reach the undated rows.
+		dkeys := []string{""}
+		if ac.Cutoff != "" {
+			dkeys = []string{"r.dkey >= " + lb.p(ac.Cutoff), "r.dkey = ''"}
+		}
+		// On SQLite the owner index is forced: with a key account in the
+		// set, ANALYZE statistics can tempt the planner into scanning
+		// records_date (which also holds owner) for the first page, a plan
+		// whose deeper pages degrade to tens of milliseconds.
+		from := "records r"
+		if !lb.pg {
+			from = "records r INDEXED BY records_owner"
+		}
+		var ownerCond, lateral string
+		if lb.pg && len(accts) > 1 && lb.sort.kind == sortDate {
+			// The per-account top-N merged by the sort key.
+			ownerCond, lateral = "r.owner = o.owner", lb.p(accts)
+		} else {
+			ownerCond = lb.in("r.owner", accts)
+		}
+		for _, dk := range dkeys {
+			conds := []string{ownerCond}
+			if dk != "" {
+				conds = append(conds, dk)
+			}
+			if ac.CreatorOnly {
+				conds = append(conds, "r.creator = "+lb.p(user))
+			}
+			parts = append(parts, part{lateral: lateral, from: from, owned: true, conds: conds})
+		}
+	}
+	return parts
+}
+
+// teamConds renders the team-entry conditions of p on team alias t and
+// record alias a: the principals to seek (for the index) and the
+// condition each principal comes with ("" when seeking the principals is
+// all there is to it). ok is false when p has no team branch.
+func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals []string, cond string, ok bool) {
+	var ors []string
+	// plain is set when seeking the principals is the whole condition:
+	// one clause without conditions (a parameter rendered for nothing
+	// would leave PostgreSQL unable to type it).
+	plain := len(p.Accounts) == 1 && p.Accounts[0].Cond == (access.Cond{}) && p.TeamUser == nil
+	if plain {
+		for _, acct := range p.Accounts[0].Accounts {
+			principals = append(principals, "account:"+acct)
+		}
+		ors = append(ors, "")
+	}
+	for _, ac := range p.Accounts {
+		if plain {
+			break
+		}
+		ps := make([]string, len(ac.Accounts))
+		for i, acct := range ac.Accounts {
+			ps[i] = "account:" + acct
+		}
+		principals = append(principals, ps...)
+		s := lb.in(t+".principal", ps)
+		if c := lb.cond(a, ac.Cond, p.User); c != "" {
+			s += " AND " + c
+		}
+		ors = append(ors, "("+s+")")
+	}
+	if p.TeamUser != nil {
+		up := "user:" + p.User
+		principals = append(principals, up)
+		s := t + ".principal = " + lb.p(up)
+		if c := lb.cond(a, *p.TeamUser, p.User); c != "" {
+			s += " AND " + c
+		}
+		ors = append(ors, "("+s+")")
+	}
+	if len(ors) == 0 {
+		return nil, "", false
+	}
+	slices.Sort(principals)
+	principals = slices.Compact(principals)
+	switch {
+	case len(ors) == 1 && !plain:
+		cond = ors[0]
+	case len(ors) > 1:
+		cond = "(" + strings.Join(ors, " OR ") + ")"
+	}
+	if p.TeamWrite {
+		if cond != "" {
+			cond = " AND " + cond
+		}
+		cond = t + ".access = 'read_write'" + cond
+	}
+	return principals, cond, true
+}
+
+// teamParts returns the team branch of p: record_teams rows of its
+// principals, joined to their records.
+func (lb *listBuilder) teamParts(p *access.Predicate) []part {
+	principals, cond, ok := lb.teamConds(p, "t", "r")
+	if !ok {
+		return nil
+	}
+	conds := []string{lb.in("t.principal", principals)}
+	if cond != "" {
+		conds = append(conds, cond)
+	}
+	return []part{{from: "record_teams t JOIN records r ON r.pk = t.record_pk", conds: conds}}
+}
+
+// sharedParts returns the branch of one sharing clause: children of the
+// parents the parent predicate selects.
+func (lb *listBuilder) sharedParts(p *access.Predicate, sc access.SharedClause) []part {
+	set := lb.set(sc.Parent, 1)
+	if set == "" {
+		return nil
+	}
+	conds := []string{"r.parent_type = " + lb.p(sc.Parent.Type), "r.parent_id IS NOT NULL", "r.parent_id IN (" + set + ")"}
+	if sc.CreatorOnly {
+		conds = append(conds, "r.creator = "+lb.p(p.User))
+	}
+	return []part{{from: "records r", conds: conds}}
+}
+
+// set renders the ids of the records p selects as a UNION of its branches
+// (no order, no limit), for the parents of a sharing branch. depth names
+// the aliases; "" means nothing matches.
+func (lb *listBuilder) set(p *access.Predicate, depth int) string {
+	a := "s" + strconv.Itoa(depth)
+	typ := lb.p(p.Type)
+	if p.All {
+		return "SELECT " + a + ".id FROM records " + a + " WHERE " + a + ".type = " + typ
+	}
+	var sels []string
+	for _, ac := range p.Accounts {
+		s := "SELECT " + a + ".id FROM records " + a + " WHERE " + a + ".type = " + typ + " AND " + lb.in(a+".owner", ac.Accounts)
+		if c := lb.cond(a, ac.Cond, p.User); c != "" {
+			s += " AND " + c
+		}
+		sels = append(sels, s)
+	}
+	t := "t" + strconv.Itoa(depth)
+	if principals, cond, ok := lb.teamConds(p, t, a); ok {
+		sels = append(sels, "SELECT "+a+".id FROM record_teams "+t+" JOIN records "+a+" ON "+a+".pk = "+t+".record_pk WHERE "+
+			lb.in(t+".principal", principals)+" AND "+a+".type = "+typ+andCond(cond))
+	}
+	for _, sc := range p.Shared {
+		inner := lb.set(sc.Parent, depth+1)
+		if inner == "" {
+			continue
+		}
+		s := "SELECT " + a + ".id FROM records " + a + " WHERE " + a + ".parent_type = " + lb.p(sc.Parent.Type) +
+			" AND " + a + ".parent_id IS NOT NULL AND " + a + ".parent_id IN (" + inner + ") AND " + a + ".type = " + typ
+		if sc.CreatorOnly {
+			s += " AND " + a + ".creator = " + lb.p(p.User)
+		}
+		sels = append(sels, s)
+	}
+	return strings.Join(sels, " UNION ")
+}
+
+// andCond returns " AND c", or "" for an empty c.
+func andCond(c string) string {
+	if c == "" {
+		return ""
+	}
+	return " AND " + c
+}
+
+// filter renders p as a boolean condition on record alias a, for the scan
+// plan: owner clauses directly, team entries and parents through
+// correlated EXISTS (the parent's own predicate rendered the same way).
+func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
+	if p.All {
+		return "1 = 1"
+	}
+	var ors []string
+	for _, ac := range p.Accounts {
+		s := lb.in(a+".owner", ac.Accounts)
+		if c := lb.cond(a, ac.Cond, p.User); c != "" {
+			s += " AND " + c
+		}
+		ors = append(ors, "("+s+")")
+	}
+	t := "t" + strconv.Itoa(depth)
+	if principals, cond, ok := lb.teamConds(p, t, a); ok {
+		ors = append(ors, "EXISTS (SELECT 1 FROM record_teams "+t+" WHERE "+t+".record_pk = "+a+".pk AND "+
+			lb.in(t+".principal", principals)+andCond(cond)+")")
+	}
+	pa := "p" + strconv.Itoa(depth+1)
+	for _, sc := range p.Shared {
+		s := a + ".parent_type = " + lb.p(sc.Parent.Type)
+		if sc.CreatorOnly {
+			s += " AND " + a + ".creator = " + lb.p(p.User)
+		}
+		s += " AND EXISTS (SELECT 1 FROM records " + pa + " WHERE " + pa + ".type = " + a + ".parent_type AND " +
+			pa + ".id = " + a + ".parent_id AND " + lb.filter(sc.Parent, pa, depth+1) + ")"
+		ors = append(ors, "("+s+")")
+	}
+	if len(ors) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// scan renders the large-set plan: one scan of the type in sort order
+// (forced onto the sort's index on SQLite) with the predicate as a filter.
+func (lb *listBuilder) scan(pred string) string {
+	var segs []string
+	from := "records r"
+	if !lb.pg {
+		if idx := lb.sort.index(); idx != "" {
+			from += " INDEXED BY " + idx
+		}
+	}
+	var extra []string
+	if pred != "" {
+		extra = append(extra, pred)
+	}
+	p := part{from: from, conds: extra}
+	for seg := range lb.sort.segments() {
+		if s, ok := lb.render(p, seg, true); ok {
+			segs = append(segs, s)
+		}
+	}
+	if len(segs) == 1 {
+		return segs[0]
+	}
+	return lb.outer(segs, true)
+}
+
+// union renders parts as one page: a lone part directly, several as the
+// ordered, limited union of their keys joined back to the records.
+func (lb *listBuilder) union(parts []part) string {
+	var segs []string
+	direct := len(parts) == 1 && parts[0].lateral == ""
+	for _, p := range parts {
+		for seg := range lb.sort.segments() {
+			if s, ok := lb.render(p, seg, direct); ok {
+				segs = append(segs, s)
+			}
+		}
+	}
+	if len(segs) == 0 {
+		// The cursor is past every segment.
+		return lb.emptyQuery()
+	}
+	if direct && len(segs) == 1 {
+		return segs[0]
+	}
+	return lb.outer(segs, direct)
+}
+
+// emptyQuery selects no rows in the shape of a page.
+func (lb *listBuilder) emptyQuery() string {
+	return "SELECT " + recordCols(lb.pg) + ", 0 AS seg, NULL AS sk FROM records r WHERE 1 = 0"
+}
+
+// outer merges rendered segments: their union ordered and limited. full
+// says the segments select whole records (else only seg, sk, id, joined
+// back to records here).
+func (lb *listBuilder) outer(segs []string, full bool) string {
+	var b strings.Builder
+	order := lb.sort.outerOrder("")
+	if full {
+		for i, s := range segs {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&b, "SELECT * FROM (%s) AS b%d", s, i)
+		}
+		fmt.Fprintf(&b, " ORDER BY %s LIMIT %d", order, lb.n)
+		return b.String()
+	}
+	b.WriteString("SELECT " + recordCols(lb.pg) + ", u.seg, u.sk FROM (")
+	for i, s := range segs {
+		if i > 0 {
+			b.WriteString(" UNION ")
+		}
+		fmt.Fprintf(&b, "SELECT * FROM (%s) AS b%d", s, i)
+	}
+	fmt.Fprintf(&b, " ORDER BY %s LIMIT %d) AS u JOIN records r ON r.type = %s AND r.id = u.id ORDER BY %s",
+		order, lb.n, lb.typ, lb.sort.outerOrder("u."))
+	return b.String()
+}
+
+// render renders part p for sort segment seg, selecting whole records
+// (full) or only (seg, sk, id). ok is false when the cursor is past the
+// segment.
+func (lb *listBuilder) render(p part, seg int, full bool) (string, bool) {
+	ks, ok := lb.keyset(seg)
+	if !ok {
+		return "", false
+	}
+	conds := []string{"r.type = " + lb.typ}
+	conds = append(conds, p.conds...)
+	if !p.owned && len(lb.q.Accounts) > 0 {
+		conds = append(conds, lb.acctFilter())
+	}
+	conds = append(conds, lb.restFilters...)
+	if w := lb.sort.segWhere(lb.pg, seg, "r"); w != "" {
+		conds = append(conds, w)
+	}
+	if ks != "" {
+		conds = append(conds, ks)
+	}
+	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.pg, "r") + " AS sk, r.id AS id"
+	if full {
+		sel = recordCols(lb.pg) + ", " + strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.pg, "r") + " AS sk"
+	}
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT %d",
+		sel, p.from, strings.Join(conds, " AND "), lb.sort.order(lb.pg, seg, "r"), lb.n)
+	if p.lateral != "" {
+		q = fmt.Sprintf("SELECT x.seg, x.sk, x.id FROM unnest(%s::text[]) AS o(owner) CROSS JOIN LATERAL (%s) AS x ORDER BY %s LIMIT %d",
+			p.lateral, q, lb.sort.outerOrder("x."), lb.n)
+	}
+	return q, true
+}
+
+// keyset renders the cursor's condition for segment seg; ok is false when
+// the cursor is past the segment.
+func (lb *listBuilder) keyset(seg int) (string, bool) {
+	c := lb.cur
+	switch {
+	case c == nil || seg > c.Seg:
+		return "", true
+	case seg < c.Seg:
+		return "", false
+	}
+	op := ">"
+	if lb.sort.desc {
+		op = "<"
+	}
+	id := lb.p(c.ID)
+	if !lb.sort.keyed(seg) {
+		return "r.id " + op + " " + id, true
+	}
+	k, ck := lb.sort.keyExpr(lb.pg, "r"), lb.p(c.Key)
+	// Written so that both databases use the key column as an index range.
+	return fmt.Sprintf("%s %s= %s AND (%s %s %s OR r.id %s %s)", k, op, ck, k, op, ck, op, id), true
+}
+
+// recordCols are the columns scanRecord reads, for alias r.
+func recordCols(pg bool) string {
+	attrs := "r.attributes"
+	if pg {
+		attrs = "r.attributes::text"
+	}
+	return "r.type, r.id, r.owner, r.date, r.parent_type, r.parent_id, r.teams, r.creator, " + attrs + ", r.updated_at, r.revision"
+}
+
+// Sort kinds.
+const (
+	sortDate = iota
+	sortID
+	sortAttr
+	sortUpdated
+)
+
+// sortSpec is a parsed sort order.
+type sortSpec struct {
+	name  string // canonical form, e.g. "-date"
+	kind  int
+	desc  bool
+	field policy.Field // for sortAttr
+}
+
+// parseSort parses a RecordQuery.Sort for type t.
+func parseSort(t *policy.Type, s string) (sortSpec, error) {
+	if s == "" {
+		s = "-date"
+	}
+	name, desc := strings.CutPrefix(s, "-")
+	sp := sortSpec{name: s, desc: desc}
+	switch {
+	case name == "date":
+		sp.kind = sortDate
+	case name == "id":
+		sp.kind = sortID
+	case name == "updated_at" && !desc:
+		sp.kind = sortUpdated
+	case strings.HasPrefix(name, "attr."):
+		f, ok := t.Fields[strings.TrimPrefix(name, "attr.")]
+		if !ok || !safeFieldName(f.Name) {
+			return sp, access.Errorf(access.CodeInvalidField, "cannot sort %s records on %s", t.Name, name)
+		}
+		sp.kind, sp.field = sortAttr, f
+	default:
+		return sp, access.Errorf(access.CodeInvalid, "sort %q must be date, -date, id, -id, attr.<name>, -attr.<name> or updated_at", s)
+	}
+	return sp, nil
+}
+
+// segments is the number of sort segments: two when some rows (undated,
+// or without the attribute) must come after the others in an ascending
+// index order.
+func (s sortSpec) segments() int {
+	if (s.kind == sortDate && !s.desc) || s.kind == sortAttr {
+		return 2
+	}
+	return 1
+}
+
+// keyed reports whether segment seg is ordered by a key before the id (the
+// trailing segment of a split sort holds rows whose key is absent).
+func (s sortSpec) keyed(seg int) bool {
+	return seg == 0 && s.kind != sortID
+}
+
+// keyExpr is the sort key of alias a (NULL for the id sort).
+func (s sortSpec) keyExpr(pg bool, a string) string {
+	switch s.kind {
+	case sortDate:
+		return a + ".dkey"
+	case sortUpdated:
+		return a + ".updated_at"
+	case sortAttr:
+		return attrExpr(pg, a, s.field)
+	}
+	return "NULL"
+}
+
+// segWhere selects the rows of segment seg.
+func (s sortSpec) segWhere(pg bool, seg int, a string) string {
+	switch {
+	case s.kind == sortDate && !s.desc && seg == 0:
+		return a + ".dkey > ''"
+	case s.kind == sortDate && !s.desc:
+		return a + ".dkey = ''"
+	case s.kind == sortAttr && seg == 0:
+		return attrExpr(pg, a, s.field) + " IS NOT NULL"
+	case s.kind == sortAttr:
+		return attrExpr(pg, a, s.field) + " IS NULL"
+	}
+	return ""
+}
+
+// dir is the SQL direction of the sort.
+func (s sortSpec) dir() string {
+	if s.desc {
+		return " DESC"
+	}
+	return ""
+}
+
+// order is the ORDER BY of segment seg on alias a.
+func (s sortSpec) order(pg bool, seg int, a string) string {
+	if !s.keyed(seg) {
+		return a + ".id" + s.dir()
+	}
+	return s.keyExpr(pg, a) + s.dir() + ", " + a + ".id" + s.dir()
+}
+
+// outerOrder orders merged rows by (seg, sk, id) with prefix pre ("u.").
+// seg is left out for one-segment sorts: then the order is exactly the
+// branches' own, and SQLite merges the ordered branches without sorting
+// them again.
+func (s sortSpec) outerOrder(pre string) string {
+	seg := pre + "seg, "
+	if s.segments() == 1 {
+		seg = ""
+	}
+	if s.kind == sortID {
+		return seg + pre + "id" + s.dir()
+	}
+	return seg + pre + "sk" + s.dir() + ", " + pre + "id" + s.dir()
+}
+
+// index names the SQLite index that yields the sort's order for one type.
+func (s sortSpec) index() string {
+	switch s.kind {
+	case sortDate:
+		return "records_date"
+	case sortID:
+		return "records_type_id"
+	case sortUpdated:
+		return "records_updated"
+	}
+	return ""
+}
+
+// attrExpr extracts attribute f of alias a as a value of its declared type,
+// NULL when missing or of another JSON type, so filters and sorts mean the
+// same on both databases: strings and dates as text (bytewise order), numbers
+// as floating point, booleans as 0/1.
+func attrExpr(pg bool, a string, f policy.Field) string {
+	if pg {
+		v := a + ".attributes->'" + f.Name + "'"
+		switch f.Type {
+		case policy.FieldNumber:
+			return "(CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + a + ".attributes->>'" + f.Name + "')::float8 END)"
+		case policy.FieldBool:
+			return "(CASE " + v + " WHEN 'true'::jsonb THEN 1 WHEN 'false'::jsonb THEN 0 END)"
+		}
+		return "(CASE WHEN jsonb_typeof(" + v + ") = 'string' THEN (" + a + ".attributes->>'" + f.Name + "') COLLATE \"C\" END)"
+	}
+	path := `'$."` + f.Name + `"'`
+	switch f.Type {
+	case policy.FieldNumber:
+		return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") IN ('integer', 'real') THEN json_extract(" + a + ".attributes, " + path + ") END)"
+	case policy.FieldBool:
+		return "(CASE json_type(" + a + ".attributes, " + path + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+	}
+	return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") = 'text' THEN json_extract(" + a + ".attributes, " + path + ") END)"
+}
+
+// safeFieldName reports whether a declared field name can be written into
+// SQL text as a quoted JSON key (policy validation already excludes dots,
+// brackets and spaces).
+func safeFieldName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, "'\"\\\x00")
+}
+
+// attrValue converts a filter value to the SQL value attrExpr yields for
+// field f; a value of another type is CodeInvalid.
+func attrValue(f policy.Field, v any) (any, error) {
+	bad := func() error {
+		return access.Errorf(access.CodeInvalid, "attr.%s: %v is not a %s", f.Name, v, f.Type)
+	}
+	switch f.Type {
+	case policy.FieldNumber:
+		switch x := v.(type) {
+		case float64:
+			return x, nil
+		case float32:
+			return float64(x), nil
+		case int:
+			return float64(x), nil
+		case int64:
+			return float64(x), nil
+		case json.Number:
+			if n, err := x.Float64(); err == nil {
+				return n, nil
+			}
+		case string:
+			if n, err := strconv.ParseFloat(x, 64); err == nil && !math.IsInf(n, 0) && !math.IsNaN(n) {
+				return n, nil
+			}
+		}
+		return nil, bad()
+	case policy.FieldBool:
+		switch x := v.(type) {
+		case bool:
+			if x {
+				return int64(1), nil
+			}
+			return int64(0), nil
+		case string:
+			if b, err := strconv.ParseBool(x); err == nil {
+				return attrValue(f, b)
+			}
+		}
+		return nil, bad()
+	case policy.FieldDate:
+		switch x := v.(type) {
+		case time.Time:
+			return x.UTC().Format(time.DateOnly), nil
+		case string:
+			return x, nil
+		}
+		return nil, bad()
+	}
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return nil, bad()
+}
+
+// isDay reports whether s is a valid YYYY-MM-DD date.
+func isDay(s string) bool {
+	if len(s) != 10 {
+		return false
+	}
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}
+
+// pageKey is the position of a row in a list: its sort segment, sort key
+// and id. A cursor carries the last row's.
+type pageKey struct {
+	Seg int    `json:"s"`
+	Key any    `json:"k,omitempty"`
+	ID  string `json:"i"`
+}
+
+// cursorJSON is the encoded form of a cursor.
+type cursorJSON struct {
+	Shape string `json:"h"`
+	pageKey
+}
+
+// encodeCursor returns the opaque cursor after row k of a list of shape.
+func (s sortSpec) encodeCursor(shape string, k pageKey) string {
+	if !s.keyed(k.Seg) {
+		k.Key = nil
+	}
+	switch v := k.Key.(type) {
+	case []byte:
+		k.Key = string(v)
+	case time.Time:
+		k.Key = v.Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal(cursorJSON{Shape: shape, pageKey: k})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor parses a cursor of a list of shape. A malformed cursor, or
+// one of a list with other filters or sort, is CodeInvalid.
+func (s sortSpec) decodeCursor(c, shape string) (*pageKey, error) {
+	bad := access.Errorf(access.CodeInvalid, "the cursor is not valid")
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return nil, bad
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	var cj cursorJSON
+	if err := dec.Decode(&cj); err != nil || cj.ID == "" || cj.Seg < 0 || cj.Seg >= s.segments() {
+		return nil, bad
+	}
+	if cj.Shape != shape {
+		return nil, access.Errorf(access.CodeInvalid, "the cursor belongs to a list with other filters or sort")
+	}
+	k := cj.pageKey
+	if !s.keyed(k.Seg) {
+		k.Key = nil
+		return &k, nil
+	}
+	switch s.kind {
+	case sortUpdated:
+		n, ok := k.Key.(json.Number)
+		if !ok {
+			return nil, bad
+		}
+		i, err := n.Int64()
+		if err != nil {
+			return nil, bad
+		}
+		k.Key = i
+	case sortAttr:
+		switch s.field.Type {
+		case policy.FieldNumber:
+			n, ok := k.Key.(json.Number)
+			if !ok {
+				return nil, bad
+			}
+			f, err := n.Float64()
+			if err != nil {
+				return nil, bad
+			}
+			k.Key = f
+		case policy.FieldBool:
+			n, ok := k.Key.(json.Number)
+			if !ok {
+				return nil, bad
+			}
+			i, err := n.Int64()
+			if err != nil {
+				return nil, bad
+			}
+			k.Key = i
+		default:
+			if _, ok := k.Key.(string); !ok {
+				return nil, bad
+			}
+		}
+	default:
+		if _, ok := k.Key.(string); !ok {
+			return nil, bad
+		}
+	}
+	return &k, nil
+}
+
+// queryShape hashes what a cursor must be used with: the type, the filters
+// and the sort (not the predicate: a cursor stays valid for its user while
+// access changes, and never reveals more than the predicate admits).
+func queryShape(t *policy.Type, q store.RecordQuery, s sortSpec) (string, error) {
+	h := sha256.New()
+	w := func(parts ...string) {
+		for _, p := range parts {
+			h.Write([]byte(strconv.Itoa(len(p))))
+			h.Write([]byte{':'})
+			h.Write([]byte(p))
+		}
+	}
+	w("type", t.Name, "sort", s.name, "from", q.DateFrom, "to", q.DateTo)
+	if q.Accounts != nil {
+		accts := slices.Clone(q.Accounts)
+		slices.Sort(accts)
+		w("accounts", strconv.Itoa(len(accts)))
+		w(accts...)
+	}
+	if q.UpdatedSince != nil {
+		w("since", strconv.FormatInt(toMicros(*q.UpdatedSince), 10))
+	}
+	names := make([]string, 0, len(q.Attrs))
+	for name := range q.Attrs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		vals := make([]string, 0, len(q.Attrs[name]))
+		for _, v := range q.Attrs[name] {
+			vals = append(vals, fmt.Sprintf("%T:%v", v, v))
+		}
+		slices.Sort(vals)
+		w("attr", name, strconv.Itoa(len(vals)))
+		w(vals...)
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8]), nil
+}
+
+// rowScanner is *sql.Row or *sql.Rows.
+type rowScanner interface {
+	Scan(dest ...any) error
+}
+
+// scanRecord reads the columns of recordCols, then extra.
+func scanRecord(sc rowScanner, extra ...any) (*access.Record, error) {
+	var (
+		r                                 access.Record
+		owner, ptype, pid, teams, creator sql.NullString
+		attrs                             []byte
+		updated                           int64
+	)
+	dest := append([]any{&r.Type, &r.ID, &owner, &r.Date, &ptype, &pid, &teams, &creator, &attrs, &updated, &r.Revision}, extra...)
+	if err := sc.Scan(dest...); err != nil {
+		return nil, err
+	}
+	r.Owner, r.Creator = owner.String, creator.String
+	if pid.Valid {
+		r.Parent = &access.Ref{Type: ptype.String, ID: pid.String}
+	}
+	if teams.Valid && teams.String != "" {
+		if err := json.Unmarshal([]byte(teams.String), &r.Teams); err != nil {
+			return nil, fmt.Errorf("record %s/%s: teams: %w", r.Type, r.ID, err)
+		}
+	}
+	if err := json.Unmarshal(attrs, &r.Attributes); err != nil {
+		return nil, fmt.Errorf("record %s/%s: attributes: %w", r.Type, r.ID, err)
+	}
+	if r.Attributes == nil {
+		r.Attributes = map[string]any{}
+	}
+	r.UpdatedAt = fromMicros(updated)
+	return &r, nil
+}

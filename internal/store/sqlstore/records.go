@@ -1,0 +1,410 @@
+package sqlstore
+
+// This file holds the single-record methods of store.Store and the row
+// encoding shared with Batch (batch.go) and ListRecords (list.go). The
+// schema is migrations/*/0002_records.sql.
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+)
+
+// dkeyLayout is the fixed-width form of an instant in dkey: every instant
+// has the same length, so dkeys compare as strings in time order, and a
+// date "YYYY-MM-DD" is a prefix of every instant of that UTC day.
+const dkeyLayout = "2006-01-02T15:04:05.000000000Z"
+
+// dateKey returns the sort and filter key of a record date: "" for an
+// undated record, the date itself for "YYYY-MM-DD", and the UTC instant in
+// dkeyLayout for an RFC 3339 instant. An unparsable date is CodeInvalid.
+func dateKey(date string) (string, error) {
+	if date == "" {
+		return "", nil
+	}
+	if len(date) == len(time.DateOnly) {
+		if _, err := time.Parse(time.DateOnly, date); err != nil {
+			return "", access.Errorf(access.CodeInvalid, "date %q is not YYYY-MM-DD or an RFC 3339 instant", date)
+		}
+		return date, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, date)
+	if err != nil {
+		return "", access.Errorf(access.CodeInvalid, "date %q is not YYYY-MM-DD or an RFC 3339 instant", date)
+	}
+	return t.UTC().Format(dkeyLayout), nil
+}
+
+// recordRow is a record encoded for its row: the values of recordInsertCols
+// but updated_at and revision, which the transaction supplies.
+type recordRow struct {
+	typ, id              string
+	owner                any // string or nil
+	date, dkey           string
+	parentType, parentID any // string or nil
+	teams                any // JSON text or nil
+	creator              any // string or nil
+	attributes           string
+	entries              []access.TeamEntry
+}
+
+// recordInsertCols are the columns an upsert writes, in order.
+const recordInsertCols = "type, id, owner, date, dkey, parent_type, parent_id, teams, creator, attributes, updated_at, revision"
+
+// recordUpdateSet is the DO UPDATE of an upsert on (type, id).
+const recordUpdateSet = "owner = excluded.owner, date = excluded.date, dkey = excluded.dkey, " +
+	"parent_type = excluded.parent_type, parent_id = excluded.parent_id, teams = excluded.teams, " +
+	"creator = excluded.creator, attributes = excluded.attributes, updated_at = excluded.updated_at, " +
+	"revision = excluded.revision"
+
+// encodeRecord validates r with the engine (access.Engine.ValidateRecord:
+// type, ids, date, parent_type, team entries, attribute size) and encodes
+// it for its row. Validation errors are *access.Error.
+func (s *Store) encodeRecord(r *access.Record) (recordRow, error) {
+	if r == nil {
+		return recordRow{}, access.Errorf(access.CodeInvalid, "missing record")
+	}
+	// The engine checks everything but the attributes' size on a shallow
+	// copy without them (it would encode them only to measure them);
+	// encodeRow measures the encoding it stores.
+	shape := *r
+	shape.Attributes = nil
+	if err := s.eng.ValidateRecord(&shape); err != nil {
+		return recordRow{}, err
+	}
+	return encodeRow(r)
+}
+
+// encodeRow encodes a validated record.
+func encodeRow(r *access.Record) (recordRow, error) {
+	dkey, err := dateKey(r.Date)
+	if err != nil {
+		return recordRow{}, err
+	}
+	row := recordRow{typ: r.Type, id: r.ID, owner: nullString(r.Owner), date: r.Date, dkey: dkey,
+		creator: nullString(r.Creator), attributes: "{}", entries: r.Teams}
+	if r.Parent != nil {
+		row.parentType, row.parentID = r.Parent.Type, r.Parent.ID
+	}
+	if len(r.Teams) > 0 {
+		b, err := json.Marshal(r.Teams)
+		if err != nil {
+			return recordRow{}, access.Errorf(access.CodeInvalid, "teams cannot be encoded")
+		}
+		row.teams = string(b)
+	}
+	if len(r.Attributes) > 0 {
+		b, err := appendJSON(make([]byte, 0, 512), r.Attributes)
+		if err != nil {
+			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes: %v", err)
+		}
+		if len(b) > access.MaxAttributesSize {
+			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes are %d bytes, more than the %d allowed", len(b), access.MaxAttributesSize)
+		}
+		row.attributes = string(b)
+	}
+	return row, nil
+}
+
+// GetRecord returns one record, whoever may see it (the caller decides
+// visibility with the engine), or CodeNotFound.
+func (s *Store) GetRecord(ctx context.Context, typ, id string) (*access.Record, error) {
+	row := s.read().QueryRowContext(ctx, "SELECT "+recordCols(s.pg())+" FROM records r WHERE r.type = $1 AND r.id = $2", typ, id)
+	r, err := scanRecord(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("%s %s not found", typ, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get record: %w", err)
+	}
+	return r, nil
+}
+
+// getRecordsChunk is the most ids GetRecords asks for in one query.
+const getRecordsChunk = 500
+
+// GetRecords returns the records that exist among refs, keyed by
+// reference; missing ones are absent. It serves the engine as an
+// access.RecordSource for following parents.
+func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
+	out := access.RecordMap{}
+	byType := map[string][]string{}
+	seen := map[access.Ref]bool{}
+	for _, ref := range refs {
+		if !seen[ref] {
+			seen[ref] = true
+			byType[ref.Type] = append(byType[ref.Type], ref.ID)
+		}
+	}
+	for typ, ids := range byType {
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), getRecordsChunk)]
+			ids = ids[len(chunk):]
+			b := &sqlb{pg: s.pg()}
+			q := "SELECT " + recordCols(b.pg) + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
+			if err := s.collect(ctx, q, b.args, out); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// collect runs a records query and adds its rows to out.
+func (s *Store) collect(ctx context.Context, q string, args []any, out access.RecordMap) error {
+	rows, err := s.read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("get records: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return fmt.Errorf("get records: %w", err)
+		}
+		out[access.Ref{Type: r.Type, ID: r.ID}] = r
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("get records: %w", err)
+	}
+	return nil
+}
+
+// PutRecord creates or replaces a record as given (owner and date already
+// filled by the caller with access.Engine.FillRecord). It validates the
+// record again (CodeInvalid; CodeNotFound for an unknown type), stores its
+// team entries, and sets r.UpdatedAt and r.Revision to the new bookkeeping
+// in the same transaction that increments the global revision.
+func (s *Store) PutRecord(ctx context.Context, r *access.Record) (bool, int64, error) {
+	row, err := s.encodeRecord(r)
+	if err != nil {
+		return false, 0, err
+	}
+	var created bool
+	var now time.Time
+	rev, err := s.write(ctx, func(t *wtx) error {
+		now = t.now
+		var pk int64
+		var hadTeams bool
+		err := t.queryRow(`SELECT pk, teams IS NOT NULL FROM records WHERE type = $1 AND id = $2`, row.typ, row.id).Scan(&pk, &hadTeams)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			created = true
+			err = t.queryRow(`INSERT INTO records (`+recordInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+
+				t.s.jsonParam("$10")+`, $11, $12) RETURNING pk`,
+				row.typ, row.id, row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator,
+				row.attributes, toMicros(t.now), t.rev).Scan(&pk)
+			if err != nil {
+				return fmt.Errorf("insert record: %w", err)
+			}
+		case err != nil:
+			return fmt.Errorf("read record: %w", err)
+		default:
+			if _, err := t.exec(`UPDATE records SET owner = $1, date = $2, dkey = $3, parent_type = $4, parent_id = $5, `+
+				`teams = $6, creator = $7, attributes = `+t.s.jsonParam("$8")+`, updated_at = $9, revision = $10 WHERE pk = $11`,
+				row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator, row.attributes,
+				toMicros(t.now), t.rev, pk); err != nil {
+				return fmt.Errorf("update record: %w", err)
+			}
+			if hadTeams {
+				if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk = $1`, pk); err != nil {
+					return fmt.Errorf("replace teams: %w", err)
+				}
+			}
+		}
+		for _, te := range row.entries {
+			if _, err := t.exec(`INSERT INTO record_teams (record_pk, principal, access) VALUES ($1, $2, $3)`,
+				pk, te.Principal, te.Access); err != nil {
+				return fmt.Errorf("insert teams: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, 0, err
+	}
+	r.UpdatedAt, r.Revision = now, rev
+	return created, rev, nil
+}
+
+// DeleteRecord deletes a record and its team entries. Deleting a record
+// that does not exist is a no-op (as in a batch, DESIGN.md §5.10) that
+// returns the current revision without incrementing it.
+func (s *Store) DeleteRecord(ctx context.Context, typ, id string) (int64, error) {
+	return s.write(ctx, func(t *wtx) error {
+		// Team rows go first and explicitly: a reused rowid must never
+		// inherit another record's team entries, foreign keys on or off.
+		if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = $1 AND id = $2)`, typ, id); err != nil {
+			return fmt.Errorf("delete record teams: %w", err)
+		}
+		res, err := t.exec(`DELETE FROM records WHERE type = $1 AND id = $2`, typ, id)
+		if err != nil {
+			return fmt.Errorf("delete record: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete record: %w", err)
+		} else if n == 0 {
+			return errNoop
+		}
+		return nil
+	})
+}
+
+// jsonParam renders placeholder ph as a JSON document for the attributes
+// column: JSONB on PostgreSQL (cast from text), TEXT on SQLite.
+func (s *Store) jsonParam(ph string) string {
+	if s.pg() {
+		return ph + "::jsonb"
+	}
+	return ph
+}
+
+// accountHasRecords reports whether any record is owned by account: one of
+// the blockers of DeleteAccount. It skips through the distinct types of
+// records_owner (a loose index scan, a handful of seeks) because owner is
+// that index's second column.
+func (t *wtx) accountHasRecords(account string) (bool, error) {
+	return t.exists(`WITH RECURSIVE types (type) AS (
+    SELECT (SELECT MIN(type) FROM records)
+    UNION ALL
+    SELECT (SELECT MIN(r.type) FROM records r WHERE r.type > types.type) FROM types WHERE types.type IS NOT NULL
+)
+SELECT 1 FROM types WHERE types.type IS NOT NULL
+AND EXISTS (SELECT 1 FROM records r WHERE r.type = types.type AND r.owner = $1) LIMIT 1`, account)
+}
+
+// appendJSON appends the JSON encoding of v to b. It handles the types
+// decoded JSON is made of (map[string]any, []any, string, float64, bool,
+// nil, json.Number) and common Go scalars directly, several times faster
+// than encoding/json's reflection, which writing 100,000 records/s needs;
+// anything else goes through json.Marshal. Map keys are written in map
+// order: the stored document's key order carries no meaning (PostgreSQL's
+// JSONB does not keep it either).
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case string:
+		return appendJSONString(b, x), nil
+	case bool:
+		return strconv.AppendBool(b, x), nil
+	case float64:
+		return appendJSONFloat(b, x)
+	case int:
+		return strconv.AppendInt(b, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(b, x, 10), nil
+	case json.Number:
+		if !json.Valid([]byte(x)) || x == "" {
+			return nil, fmt.Errorf("invalid number %q", string(x))
+		}
+		return append(b, x...), nil
+	case map[string]any:
+		b = append(b, '{')
+		first := true
+		for k, e := range x {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range x {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
+		}
+		return append(b, ']'), nil
+	}
+	enc, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, enc...), nil
+}
+
+// appendJSONFloat formats f as encoding/json does; NaN and infinities are
+// not JSON.
+func appendJSONFloat(b []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("unsupported value %v", f)
+	}
+	abs := math.Abs(f)
+	fmtc := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		fmtc = 'e'
+	}
+	b = strconv.AppendFloat(b, f, fmtc, -1, 64)
+	if fmtc == 'e' {
+		// Clean up e-09 to e-9, as encoding/json does.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
+}
+
+// appendJSONString appends s as a JSON string: quotes, backslashes and
+// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,256 @@
+// Package storetest is the conformance suite of store.Store: every backend
+// runs RunAll and must pass it unchanged. It tests what the doc comments of
+// package store and DESIGN.md promise and nothing a backend merely happens
+// to do: error codes, the account-switch side effects, revisions and
+// waits, the access engine kept in step with every write, the audit log,
+// record pagination, agreement between the engine's row predicate rendered
+// as SQL and the engine's own decisions on a random world, and durability
+// across a reopen.
+//
+// A backend's test wires it up like this:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.RunAll(t, storetest.Backend{
+//			Open:   func(t *testing.T, o storetest.Options) (store.Store, string) { ... },
+//			Reopen: func(t *testing.T, dsn string, o storetest.Options) store.Store { ... },
+//		})
+//	}
+//
+// Subtests are named after the area, the operation and the case, e.g.
+// TestAccounts/Put/ErrCycle, so one failing promise is easy to run alone
+// with -run.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// Options configure a store the suite opens.
+type Options struct {
+	// Clock, when set, is the clock of the store and its access engine
+	// (grant validity, days_back cutoffs, bookkeeping times). Nil means
+	// time.Now.
+	Clock func() time.Time
+}
+
+// Backend opens stores of one backend for the suite.
+type Backend struct {
+	// Open returns a fresh, empty store (built-in default policy, no
+	// accounts, users or records) and the DSN it was opened on. The backend
+	// closes the store when t ends; the suite may close it earlier, so a
+	// second Close must be harmless (its error is ignored).
+	Open func(t *testing.T, o Options) (store.Store, string)
+	// Reopen opens another store instance on the database behind dsn, as
+	// a restarted process (or, on a shared database, another node) would.
+	// The first instance may still be open. The backend closes the new
+	// store when t ends.
+	Reopen func(t *testing.T, dsn string, o Options) store.Store
+	// MultiNode is set for backends whose store instances on one database
+	// keep each other's engines in step (PostgreSQL: DESIGN.md §4). It
+	// enables the cross-instance tests of TestRevisions.
+	MultiNode bool
+}
+
+// RunAll runs the whole conformance suite against b. Its areas
+// (TestAccounts, TestGrants, ...) run in parallel with each other, each on
+// stores of its own, so b.Open and b.Reopen must be safe for concurrent
+// use; within an area, subtests run in order.
+func RunAll(t *testing.T, b Backend) {
+	if b.Open == nil || b.Reopen == nil {
+		t.Fatal("storetest: Backend.Open and Backend.Reopen are required")
+	}
+	for _, area := range []struct {
+		name string
+		run  func(*testing.T, Backend)
+	}{
+		{"TestAccounts", testAccounts},
+		{"TestExternalAccess", testExternalAccess},
+		{"TestUsers", testUsers},
+		{"TestGroups", testGroups},
+		{"TestGrants", testGrants},
+		{"TestPolicy", testPolicy},
+		{"TestTokens", testTokens},
+		{"TestSessions", testSessions},
+		{"TestEngineInStep", testEngineInStep},
+		{"TestRevisions", testRevisions},
+		{"TestAudit", testAudit},
+		{"TestRecords", testRecords},
+		{"TestBatch", testBatch},
+		{"TestListRecords", testListRecords},
+		{"TestPredicate", testPredicate},
+		{"TestConcurrency", testConcurrency},
+		{"TestDurability", testDurability},
+	} {
+		t.Run(area.name, func(t *testing.T) {
+			t.Parallel()
+			area.run(t, b)
+		})
+	}
+	t.Run("TestPing", func(t *testing.T) {
+		t.Parallel()
+		s, _ := b.Open(t, Options{})
+		if err := s.Ping(ctx(t)); err != nil {
+			t.Fatalf("Ping: %v", err)
+		}
+	})
+}
+
+// actor is the staff member the suite's writes are made by.
+const actor = "staff-admin"
+
+// ctx returns a context that ends with the test.
+func ctx(t *testing.T) context.Context { return t.Context() }
+
+// open returns a fresh store with the real clock.
+func open(t *testing.T, b Backend) store.Store {
+	t.Helper()
+	s, _ := b.Open(t, Options{})
+	return s
+}
+
+// wantCode fails the test unless err is an *access.Error with code. It
+// returns the error for further checks (nil when it is not one).
+func wantCode(t *testing.T, err error, code string) *access.Error {
+	t.Helper()
+	if err == nil {
+		t.Errorf("got no error, want code %s", code)
+		return nil
+	}
+	var e *access.Error
+	if !errors.As(err, &e) {
+		t.Errorf("got error %v (not an *access.Error), want code %s", err, code)
+		return nil
+	}
+	if e.Code != code {
+		t.Errorf("got error %v, want code %s", err, code)
+	}
+	return e
+}
+
+// wantMessageMentions fails unless e's message contains every word
+// (case-insensitively).
+func wantMessageMentions(t *testing.T, e *access.Error, words ...string) {
+	t.Helper()
+	if e == nil {
+		return
+	}
+	msg := strings.ToLower(e.Message)
+	for _, w := range words {
+		if !strings.Contains(msg, strings.ToLower(w)) {
+			t.Errorf("error message %q does not mention %q", e.Message, w)
+		}
+	}
+}
+
+// account returns an account with inherit on (the model's default) and the
+// switch off.
+func account(id, parent string) access.Account {
+	return access.Account{ID: id, Name: "Account " + id, Kind: "customer", Parent: parent, Inherit: true}
+}
+
+// external returns an active external user homed in home.
+func external(id, home string) access.User {
+	return access.User{ID: id, Kind: access.KindExternal, Name: "User " + id, Email: id + "@example.com",
+		HomeAccount: home, Status: access.StatusActive}
+}
+
+// internal returns an active internal user with a staff role.
+func internal(id, role string) access.User {
+	return access.User{ID: id, Kind: access.KindInternal, Name: "Staff " + id, Email: id + "@supplier.example",
+		Status: access.StatusActive, StaffRole: role}
+}
+
+// grant returns a subtree read_write grant without limits.
+func grant(principal, acct, role string) access.Grant {
+	return access.Grant{Principal: principal, Account: acct, Role: role,
+		Scope: access.ScopeSubtree, Access: access.AccessReadWrite}
+}
+
+func mustPutAccount(t *testing.T, s store.Store, a access.Account) int64 {
+	t.Helper()
+	_, rev, err := s.PutAccount(ctx(t), actor, a)
+	if err != nil {
+		t.Fatalf("PutAccount(%s): %v", a.ID, err)
+	}
+	return rev
+}
+
+func mustPutUser(t *testing.T, s store.Store, u access.User) int64 {
+	t.Helper()
+	_, rev, err := s.PutUser(ctx(t), actor, u)
+	if err != nil {
+		t.Fatalf("PutUser(%s): %v", u.ID, err)
+	}
+	return rev
+}
+
+func mustPutGroup(t *testing.T, s store.Store, g access.Group) int64 {
+	t.Helper()
+	_, rev, err := s.PutGroup(ctx(t), actor, g)
+	if err != nil {
+		t.Fatalf("PutGroup(%s): %v", g.ID, err)
+	}
+	return rev
+}
+
+func mustAddMember(t *testing.T, s store.Store, group, user string) int64 {
+	t.Helper()
+	rev, err := s.AddMember(ctx(t), actor, group, user)
+	if err != nil {
+		t.Fatalf("AddMember(%s, %s): %v", group, user, err)
+	}
+	return rev
+}
+
+func mustCreateGrant(t *testing.T, s store.Store, g access.Grant) access.Grant {
+	t.Helper()
+	out, _, err := s.CreateGrant(ctx(t), actor, g)
+	if err != nil {
+		t.Fatalf("CreateGrant(%s on %s): %v", g.Principal, g.Account, err)
+	}
+	return out
+}
+
+func mustPutRecord(t *testing.T, s store.Store, r *access.Record) int64 {
+	t.Helper()
+	_, rev, err := s.PutRecord(ctx(t), r)
+	if err != nil {
+		t.Fatalf("PutRecord(%s/%s): %v", r.Type, r.ID, err)
+	}
+	return rev
+}
+
+// grantsOn returns every grant on an account, following cursors.
+func grantsOn(t *testing.T, s store.Store, acct string) []access.Grant {
+	t.Helper()
+	var out []access.Grant
+	f := store.GrantFilter{Account: acct}
+	for range 1000 {
+		page, next, err := s.ListGrants(ctx(t), f)
+		if err != nil {
+			t.Fatalf("ListGrants(account %s): %v", acct, err)
+		}
+		out = append(out, page...)
+		if next == "" {
+			return out
+		}
+		f.Cursor = next
+	}
+	t.Fatal("ListGrants: cursor never ends")
+	return nil
+}
+
+// allowed asks the store's engine whether user may read r, with no parents.
+func allowed(s store.Store, user string, r *access.Record) bool {
+	return s.Engine().Allowed(user, r, readAction, access.RecordMap{})
+}
+
+// ptr returns a pointer to v.
+func ptr[T any](v T) *T { return &v }
