@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -93,11 +94,7 @@ func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, c *caller,
 	if bodyID != "" && bodyID != id {
 		return access.Errorf(access.CodeInvalid, "body id %s does not match the path", bodyID)
 	}
-	a.Name = strings.TrimSpace(a.Name)
-	if a.Name == "" {
-		a.Name = id
-	}
-	created, rev, err := s.store.PutAccount(r.Context(), c.user.ID, a)
+	created, rev, err := s.saveAccount(r.Context(), c.user.ID, a)
 	if err != nil {
 		return err
 	}
@@ -112,6 +109,17 @@ func (s *Server) writeAccount(w http.ResponseWriter, r *http.Request, c *caller,
 	}
 	writeJSON(w, status, got)
 	return nil
+}
+
+// saveAccount normalizes an account (a blank name becomes the id) and
+// stores it; the store creates the account group and its grant when
+// external access becomes true. Shared by the API and the console.
+func (s *Server) saveAccount(ctx context.Context, actor string, a access.Account) (bool, int64, error) {
+	a.Name = strings.TrimSpace(a.Name)
+	if a.Name == "" {
+		a.Name = a.ID
+	}
+	return s.store.PutAccount(ctx, actor, a)
 }
 
 func (s *Server) handlePutAccount(w http.ResponseWriter, r *http.Request, c *caller) error {

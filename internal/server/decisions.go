@@ -143,30 +143,38 @@ func (s *Server) handleExplain(w http.ResponseWriter, r *http.Request, c *caller
 		return err
 	}
 	q := r.URL.Query()
-	a, err := parseDecisionAction(q.Get("action"))
-	if err != nil {
-		return err
-	}
-	if _, ok := s.engine.User(q.Get("user")); !ok {
-		return access.Errorf(access.CodeInvalid, "user %q does not exist", q.Get("user"))
-	}
-	if s.engine.Policy().Type(q.Get("type")) == nil {
-		return access.Errorf(access.CodeInvalid, "unknown object type %q", q.Get("type"))
-	}
-	rec, err := s.store.GetRecord(r.Context(), q.Get("type"), q.Get("id"))
-	if err != nil {
-		return err
-	}
-	src, err := s.source(r.Context(), rec)
-	if err != nil {
-		return err
-	}
-	x, err := s.engine.Explain(q.Get("user"), rec, a, src)
+	x, _, err := s.explain(r.Context(), q.Get("user"), q.Get("type"), q.Get("id"), q.Get("action"))
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, x)
 	return nil
+}
+
+// explain answers "may user do action on the record, and why": an unknown
+// user or type is invalid, a missing record not_found. It returns the
+// record too. Shared by the API and the console's access checker.
+func (s *Server) explain(ctx context.Context, user, typ, id, action string) (*access.Explanation, *access.Record, error) {
+	a, err := parseDecisionAction(action)
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, ok := s.engine.User(user); !ok {
+		return nil, nil, access.Errorf(access.CodeInvalid, "user %q does not exist", user)
+	}
+	if s.engine.Policy().Type(typ) == nil {
+		return nil, nil, access.Errorf(access.CodeInvalid, "unknown object type %q", typ)
+	}
+	rec, err := s.store.GetRecord(ctx, typ, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := s.source(ctx, rec)
+	if err != nil {
+		return nil, nil, err
+	}
+	x, err := s.engine.Explain(user, rec, a, src)
+	return x, rec, err
 }
 
 // handleViewers lists who can read a record, paged by user id.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"strings"
 
@@ -64,21 +65,53 @@ func (s *Server) handleCreateGrant(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	var g access.Grant
-	if err := s.applyGrant(f, &g); err != nil {
-		return err
-	}
-	if err := s.engine.CheckGrant(c.user.ID, nil, &g); err != nil {
-		return err
-	}
-	g.CreatedBy = c.user.ID
-	created, rev, err := s.store.CreateGrant(r.Context(), c.user.ID, g)
+	created, rev, err := s.createGrant(r.Context(), c, f)
 	if err != nil {
 		return err
 	}
 	setRevision(w, rev)
 	writeJSON(w, http.StatusCreated, created)
 	return nil
+}
+
+// createGrant applies a grant body, checks it with the engine and stores
+// it: shared by the API and the console's External Access panel.
+func (s *Server) createGrant(ctx context.Context, c *caller, f fields) (access.Grant, int64, error) {
+	var g access.Grant
+	if err := s.applyGrant(f, &g); err != nil {
+		return g, 0, err
+	}
+	if err := s.engine.CheckGrant(c.user.ID, nil, &g); err != nil {
+		return g, 0, err
+	}
+	g.CreatedBy = c.user.ID
+	return s.store.CreateGrant(ctx, c.user.ID, g)
+}
+
+// updateGrant applies a body to an existing grant (principal and account
+// cannot change), checks the change with the engine and stores it: shared
+// by the API and the console.
+func (s *Server) updateGrant(ctx context.Context, c *caller, old access.Grant, f fields) (access.Grant, int64, error) {
+	g := old
+	if err := s.applyGrant(f, &g); err != nil {
+		return g, 0, err
+	}
+	if g.Principal != old.Principal || g.Account != old.Account {
+		return g, 0, access.Errorf(access.CodeInvalid, "a grant's principal and account cannot change; create another grant")
+	}
+	if err := s.engine.CheckGrant(c.user.ID, &old, &g); err != nil {
+		return g, 0, err
+	}
+	return s.store.UpdateGrant(ctx, c.user.ID, g)
+}
+
+// deleteGrant checks a removal with the engine (protected grants never go)
+// and deletes the grant: shared by the API and the console.
+func (s *Server) deleteGrant(ctx context.Context, c *caller, old access.Grant) (int64, error) {
+	if err := s.engine.CheckGrant(c.user.ID, &old, nil); err != nil {
+		return 0, err
+	}
+	return s.store.DeleteGrant(ctx, c.user.ID, old.ID)
 }
 
 // visibleGrant loads a grant the caller may see (404 otherwise).
@@ -139,17 +172,7 @@ func (s *Server) handlePatchGrant(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	g := old
-	if err := s.applyGrant(f, &g); err != nil {
-		return err
-	}
-	if g.Principal != old.Principal || g.Account != old.Account {
-		return access.Errorf(access.CodeInvalid, "a grant's principal and account cannot change; create another grant")
-	}
-	if err := s.engine.CheckGrant(c.user.ID, &old, &g); err != nil {
-		return err
-	}
-	updated, rev, err := s.store.UpdateGrant(r.Context(), c.user.ID, g)
+	updated, rev, err := s.updateGrant(r.Context(), c, old, f)
 	if err != nil {
 		return err
 	}
@@ -167,10 +190,7 @@ func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *ca
 	if err != nil {
 		return err
 	}
-	if err := s.engine.CheckGrant(c.user.ID, &old, nil); err != nil {
-		return err
-	}
-	rev, err := s.store.DeleteGrant(r.Context(), c.user.ID, old.ID)
+	rev, err := s.deleteGrant(r.Context(), c, old)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -68,20 +69,12 @@ func (s *Server) handlePutGroup(w http.ResponseWriter, r *http.Request, c *calle
 	if bodyID != "" && bodyID != id {
 		return access.Errorf(access.CodeInvalid, "body id %s does not match the path", bodyID)
 	}
-	if g.Account != "" {
-		if _, ok := s.engine.Account(g.Account); !ok {
-			return access.Errorf(access.CodeInvalid, "account %s does not exist", g.Account)
-		}
-	}
-	if g.Name == "" {
-		g.Name = id
-	}
 	for _, m := range members {
 		if _, ok := s.engine.User(m); !ok {
 			return access.Errorf(access.CodeInvalid, "member %s does not exist", m)
 		}
 	}
-	created, rev, err := s.store.PutGroup(r.Context(), c.user.ID, g)
+	created, rev, err := s.saveGroup(r.Context(), c.user.ID, g)
 	if err != nil {
 		return err
 	}
@@ -120,6 +113,32 @@ func (s *Server) handlePutGroup(w http.ResponseWriter, r *http.Request, c *calle
 	return nil
 }
 
+// saveGroup validates a group (its account must exist; a blank name
+// becomes the id) and stores it: shared by the API and the console.
+func (s *Server) saveGroup(ctx context.Context, actor string, g access.Group) (bool, int64, error) {
+	if err := checkID("group", g.ID); err != nil {
+		return false, 0, err
+	}
+	if g.Account != "" {
+		if _, ok := s.engine.Account(g.Account); !ok {
+			return false, 0, access.Errorf(access.CodeInvalid, "account %s does not exist", g.Account)
+		}
+	}
+	if g.Name == "" {
+		g.Name = g.ID
+	}
+	return s.store.PutGroup(ctx, actor, g)
+}
+
+// addMember adds an existing user to a group: shared by the API and the
+// console.
+func (s *Server) addMember(ctx context.Context, actor, groupID, userID string) (int64, error) {
+	if _, ok := s.engine.User(userID); !ok {
+		return 0, access.Errorf(access.CodeNotFound, "user %s not found", userID)
+	}
+	return s.store.AddMember(ctx, actor, groupID, userID)
+}
+
 func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
 	if err := requireStaffWriter(c); err != nil {
 		return err
@@ -137,10 +156,7 @@ func (s *Server) handleAddMember(w http.ResponseWriter, r *http.Request, c *call
 	if err := requireStaffWriter(c); err != nil {
 		return err
 	}
-	if _, ok := s.engine.User(r.PathValue("user")); !ok {
-		return access.Errorf(access.CodeNotFound, "user %s not found", r.PathValue("user"))
-	}
-	rev, err := s.store.AddMember(r.Context(), c.user.ID, r.PathValue("id"), r.PathValue("user"))
+	rev, err := s.addMember(r.Context(), c.user.ID, r.PathValue("id"), r.PathValue("user"))
 	if err != nil {
 		return err
 	}

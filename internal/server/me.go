@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -133,23 +134,33 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), Target: q.Get("target"), Action: q.Get("action"), Limit: limit, Cursor: cursor}
-	for key, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
-		if v := q.Get(key); v != "" {
-			t, err := time.Parse(time.RFC3339Nano, v)
-			if err != nil {
-				return access.Errorf(access.CodeInvalid, "%s must be an RFC 3339 time", key)
-			}
-			*dst = &t
-		}
+	f, err := auditFilter(r.URL.Query())
+	if err != nil {
+		return err
 	}
+	f.Limit, f.Cursor = limit, cursor
 	items, next, err := s.store.ListAudit(r.Context(), f)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, newList(items, next))
 	return nil
+}
+
+// auditFilter reads the audit filters actor, target, action, since and
+// until (RFC 3339): shared by the API and the console's audit log.
+func auditFilter(q url.Values) (store.AuditFilter, error) {
+	f := store.AuditFilter{Actor: q.Get("actor"), Target: q.Get("target"), Action: q.Get("action")}
+	for key, dst := range map[string]**time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(key); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, access.Errorf(access.CodeInvalid, "%s must be an RFC 3339 time", key)
+			}
+			*dst = &t
+		}
+	}
+	return f, nil
 }
 
 func (s *Server) handleAuditVerify(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -229,6 +229,7 @@ func (s *Server) handlePortalList(w http.ResponseWriter, r *http.Request, c *cal
 		return access.Errorf(access.CodeNotFound, "no such page")
 	}
 	params := r.URL.Query()
+	params.Del("done")         // a confirmation, rendered by render
 	for k, v := range params { // empty form fields mean "no filter"
 		if len(v) == 1 && v[0] == "" {
 			params.Del(k)

@@ -6,7 +6,6 @@ import (
 	"encoding/base32"
 	"encoding/json"
 	"net/http"
-	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -372,16 +371,28 @@ func mergePatch(target, patch map[string]any) map[string]any {
 
 // writeRecord fills, validates and stores a record, then answers with it.
 func (s *Server) writeRecord(w http.ResponseWriter, r *http.Request, rec *access.Record, explicitOwner, explicitDate bool, status int, staff bool, viewer string) error {
-	if err := s.engine.FillRecord(rec, explicitOwner, explicitDate); err != nil {
-		return err
-	}
-	if err := s.engine.ValidateRecord(rec); err != nil {
-		return err
-	}
-	created, rev, err := s.store.PutRecord(r.Context(), rec)
+	created, rev, err := s.putRecord(r.Context(), rec, explicitOwner, explicitDate)
 	if err != nil {
 		return err
 	}
+	return s.answerRecord(w, r, rec, created, rev, status, staff, viewer)
+}
+
+// putRecord fills, validates and stores a record: every record write of
+// the API and the portal ends here.
+func (s *Server) putRecord(ctx context.Context, rec *access.Record, explicitOwner, explicitDate bool) (created bool, rev int64, err error) {
+	if err := s.engine.FillRecord(rec, explicitOwner, explicitDate); err != nil {
+		return false, 0, err
+	}
+	if err := s.engine.ValidateRecord(rec); err != nil {
+		return false, 0, err
+	}
+	return s.store.PutRecord(ctx, rec)
+}
+
+// answerRecord answers a record write with the stored record as the
+// writer sees it.
+func (s *Server) answerRecord(w http.ResponseWriter, r *http.Request, rec *access.Record, created bool, rev int64, status int, staff bool, viewer string) error {
 	setRevision(w, rev)
 	if status == 0 {
 		status = http.StatusOK
@@ -469,13 +480,9 @@ func (s *Server) handlePatchRecord(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		return s.writeRecord(w, r, rec, eo, ed, http.StatusOK, true, "")
 	}
-	rec, _, src, err := s.readable(r.Context(), c.user, t.Name, id)
+	rec, _, writable, err := s.editableAsUser(r.Context(), c.user, t, id)
 	if err != nil {
 		return err
-	}
-	writable, ok := s.engine.WritableFields(c.user.ID, rec, src)
-	if !ok {
-		return access.Errorf(access.CodeForbidden, "you may not change this %s", t.Name)
 	}
 	f, err := readFields(r, recordFields...)
 	if err != nil {
@@ -490,23 +497,11 @@ func (s *Server) handlePatchRecord(w http.ResponseWriter, r *http.Request, c *ca
 	if err := f.into("attributes", &patch); err != nil {
 		return err
 	}
-	if err := access.CheckPatchWrites(t, writable, patch); err != nil {
+	created, rev, err := s.patchAsUser(r.Context(), c.user, t, rec, writable, patch)
+	if err != nil {
 		return err
 	}
-	if _, ok := patch[t.OwnerField]; ok && t.OwnerField != "" {
-		return access.Errorf(access.CodeForbidden, "attribute %s sets the owner; only staff may change it", t.OwnerField)
-	}
-	changed := map[string]any{}
-	for k, v := range patch {
-		if !reflect.DeepEqual(rec.Attributes[k], v) {
-			changed[k] = v
-		}
-	}
-	if err := access.CheckConstraints(c.user, t.Name, changed); err != nil {
-		return err
-	}
-	rec.Attributes = mergePatch(rec.Attributes, patch)
-	return s.writeRecord(w, r, rec, true, false, http.StatusOK, false, c.user.ID)
+	return s.answerRecord(w, r, rec, created, rev, http.StatusOK, false, c.user.ID)
 }
 
 type createRecordBody struct {
@@ -555,30 +550,11 @@ func (s *Server) handleCreateRecord(w http.ResponseWriter, r *http.Request, c *c
 	if body.ID != "" || body.Parent != nil || body.Teams != nil || body.Date != "" {
 		return access.Errorf(access.CodeForbidden, "only staff may set id, date, parent or teams")
 	}
-	if rec.Owner == "" {
-		accts := s.engine.CreateAccounts(c.user.ID, t.Name)
-		if len(accts) != 1 {
-			if len(accts) == 0 {
-				return access.Errorf(access.CodeForbidden, "you may not create %s records", t.Name)
-			}
-			return access.Errorf(access.CodeInvalid, "owner is required: the account to create the %s under", t.Name)
-		}
-		rec.Owner = accts[0]
-	}
-	writable, err := s.engine.CanCreate(c.user.ID, t.Name, rec.Owner)
+	rec, created, rev, err := s.createAsUser(r.Context(), c.user, t, body.Owner, body.Attributes)
 	if err != nil {
 		return err
 	}
-	if err := access.CheckConstraints(c.user, t.Name, rec.Attributes); err != nil {
-		return err
-	}
-	if err := access.CheckFieldWrites(t, writable, rec.Attributes); err != nil {
-		return err
-	}
-	if t.OwnerField != "" {
-		rec.Attributes[t.OwnerField] = rec.Owner
-	}
-	return s.writeRecord(w, r, rec, true, false, http.StatusCreated, false, c.user.ID)
+	return s.answerRecord(w, r, rec, created, rev, http.StatusCreated, false, c.user.ID)
 }
 
 func (s *Server) handleDeleteRecord(w http.ResponseWriter, r *http.Request, c *caller) error {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"net/mail"
 	"strings"
@@ -152,13 +153,7 @@ func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, c *caller, cr
 	if bodyID != "" && bodyID != id {
 		return access.Errorf(access.CodeInvalid, "body id %s does not match the path", bodyID)
 	}
-	if err := s.validateUser(&u); err != nil {
-		return err
-	}
-	if err := s.engine.CheckUser(c.user.ID, old, &u); err != nil {
-		return err
-	}
-	created, rev, err := s.store.PutUser(r.Context(), c.user.ID, u)
+	created, rev, err := s.saveUser(r.Context(), c, old, u)
 	if err != nil {
 		return err
 	}
@@ -173,6 +168,18 @@ func (s *Server) writeUser(w http.ResponseWriter, r *http.Request, c *caller, cr
 	}
 	writeJSON(w, status, got)
 	return nil
+}
+
+// saveUser validates u, checks the change from old (nil: a new user) with
+// the engine and stores it: shared by the API and the console.
+func (s *Server) saveUser(ctx context.Context, c *caller, old *access.User, u access.User) (bool, int64, error) {
+	if err := s.validateUser(&u); err != nil {
+		return false, 0, err
+	}
+	if err := s.engine.CheckUser(c.user.ID, old, &u); err != nil {
+		return false, 0, err
+	}
+	return s.store.PutUser(ctx, c.user.ID, u)
 }
 
 // validateUser checks a user's fields and normalizes them.
@@ -278,30 +285,41 @@ func (s *Server) handleSetPassword(w http.ResponseWriter, r *http.Request, c *ca
 		if ok, _ := auth.VerifyPassword(hash, req.CurrentPassword); !ok {
 			return access.Errorf(access.CodeForbidden, "current_password is wrong")
 		}
-	} else {
-		if !c.staffWriter() {
-			return access.Errorf(access.CodeForbidden, "you may not set this user's password")
-		}
-		u, err := s.store.GetUser(r.Context(), id)
-		if err != nil {
-			return err
-		}
-		if err := s.engine.CheckUser(c.user.ID, &u, &u); err != nil {
-			return err
-		}
-	}
-	if err := auth.ValidatePassword(req.Password); err != nil {
-		return access.Errorf(access.CodeInvalid, "%s", err.Error())
-	}
-	hash, err := auth.HashPassword(req.Password)
-	if err != nil {
+	} else if err := s.mayResetPassword(r.Context(), c, id); err != nil {
 		return err
 	}
-	rev, err := s.store.SetPassword(r.Context(), c.user.ID, id, hash)
+	rev, err := s.storePassword(r.Context(), c.user.ID, id, req.Password)
 	if err != nil {
 		return err
 	}
 	setRevision(w, rev)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// mayResetPassword decides whether a staff writer may set another user's
+// password (CheckUser: access managers not an admin's): shared by the API
+// and the console.
+func (s *Server) mayResetPassword(ctx context.Context, c *caller, id string) error {
+	if !c.staffWriter() {
+		return access.Errorf(access.CodeForbidden, "you may not set this user's password")
+	}
+	u, err := s.store.GetUser(ctx, id)
+	if err != nil {
+		return err
+	}
+	return s.engine.CheckUser(c.user.ID, &u, &u)
+}
+
+// storePassword validates a new password, hashes it and stores the hash
+// (ending the user's sessions): shared by the API and the console.
+func (s *Server) storePassword(ctx context.Context, actor, id, password string) (int64, error) {
+	if err := auth.ValidatePassword(password); err != nil {
+		return 0, access.Errorf(access.CodeInvalid, "%s", err.Error())
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return 0, err
+	}
+	return s.store.SetPassword(ctx, actor, id, hash)
 }

@@ -61,8 +61,26 @@ func (s *Server) webRoutes(mux *http.ServeMux) {
 		s.webRoute(mux, "GET "+prefix+"/a/{account}/switch", false, s.handlePortalSwitch)
 		s.webRoute(mux, "GET "+prefix+"/a/{account}/{type}", false, s.handlePortalList)
 		s.webRoute(mux, "GET "+prefix+"/a/{account}/{type}/{id}", false, s.handlePortalRecord)
+		// Forms (portal_forms.go). Under view as they show, disabled, what
+		// the user would get; every POST there is refused.
+		s.webRoute(mux, "GET "+prefix+"/a/{account}/{type}/new", false, s.handlePortalNew)
+		s.webRoute(mux, "POST "+prefix+"/a/{account}/{type}/new", false, s.handlePortalCreate)
+		s.webRoute(mux, "GET "+prefix+"/a/{account}/{type}/{id}/edit", false, s.handlePortalEdit)
+		s.webRoute(mux, "POST "+prefix+"/a/{account}/{type}/{id}/edit", false, s.handlePortalUpdate)
+		// Company users (portal_users.go). The literal "users" wins over
+		// {type}: a policy type named "users" would have no list page.
+		// The grant a change or revoke names is a query parameter or form
+		// field, since /users/{grant} would overlap {type}/new.
+		s.webRoute(mux, "GET "+prefix+"/a/{account}/users", false, s.handlePortalUsers)
+		s.webRoute(mux, "POST "+prefix+"/a/{account}/users/add", false, s.handlePortalUsersAdd)
+		s.webRoute(mux, "GET "+prefix+"/a/{account}/users/change", false, s.handlePortalGrantForm("change"))
+		s.webRoute(mux, "POST "+prefix+"/a/{account}/users/change", false, s.handlePortalGrantChange)
+		s.webRoute(mux, "GET "+prefix+"/a/{account}/users/revoke", false, s.handlePortalGrantForm("revoke"))
+		s.webRoute(mux, "POST "+prefix+"/a/{account}/users/revoke", false, s.handlePortalGrantRevoke)
 	}
 	s.webRoute(mux, "GET /switch", false, s.handleRootSwitch)
+	s.webRoute(mux, "GET /profile", false, s.handleProfile)
+	s.webRoute(mux, "POST /profile/password", false, s.handleProfilePassword)
 	for _, wr := range s.extraWebRoutes {
 		s.webRoute(mux, wr.pattern, wr.public, wr.h)
 	}
@@ -185,8 +203,41 @@ func formatValue(v any) string {
 	return fmt.Sprint(v)
 }
 
-// render writes a page with status.
+// doneMessages are the confirmations a page shows after a redirect that
+// names one in its ?done= parameter (POST, redirect, GET). Only these fixed
+// texts are ever shown: the parameter never carries text of its own.
+var doneMessages = map[string]string{
+	"created":         "Created.",
+	"saved":           "Your changes were saved.",
+	"added":           "Access added.",
+	"invited":         "User invited and access added.",
+	"changed":         "Access changed.",
+	"revoked":         "Access revoked.",
+	"password":        "Your password was changed. Your other sessions were signed out.",
+	"account_created": "The account was created.",
+	"account_saved":   "The account was saved.",
+	"access_on":       "External users are now allowed on this account. Its group and default grant are active.",
+	"access_off":      "External users are no longer allowed on this account. Its grants are kept but inactive.",
+	"grant_added":     "The grant was added.",
+	"grant_saved":     "The grant was saved.",
+	"grant_removed":   "The grant was removed.",
+	"user_created":    "The user was created.",
+	"user_saved":      "The user was saved.",
+	"constraints":     "The constraints were saved.",
+	"password_set":    "The password was set. The user's sessions have ended.",
+	"group_created":   "The group was created.",
+	"group_saved":     "The group was saved.",
+	"member_added":    "The member was added.",
+	"member_removed":  "The member was removed.",
+	"policy_saved":    "The new policy version was saved and is in force.",
+}
+
+// render writes a page with status; a ?done= confirmation becomes its flash
+// message.
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
+	if p.Flash == "" {
+		p.Flash = doneMessages[r.URL.Query().Get("done")]
+	}
 	t := s.templates[name]
 	if t == nil {
 		s.log.Error("no template", "name", name)

@@ -1,0 +1,441 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// browser is a cookie-jar client that uses the web pages as a browser
+// without JavaScript does: GET pages, POST urlencoded forms, follow
+// redirects. Go's client sends no Origin or Sec-Fetch-Site header, which
+// http.CrossOriginProtection lets through as a same-origin request.
+type browser struct {
+	env *testEnv
+	hc  *http.Client
+}
+
+// htmlPage is a fetched page.
+type htmlPage struct {
+	status int
+	url    string // after redirects
+	body   string
+}
+
+// browse signs in through the sign-in form.
+func (env *testEnv) browse(user string) *browser {
+	env.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	b := &browser{env: env, hc: &http.Client{Jar: jar}}
+	p := b.post("/login", url.Values{"email": {user + "@example.com"}, "password": {password}, "next": {"/"}})
+	if p.status != http.StatusOK || strings.Contains(p.url, "/login") {
+		env.t.Fatalf("sign in %s: %d %s", user, p.status, p.url)
+	}
+	return b
+}
+
+func (b *browser) get(path string) htmlPage {
+	b.env.t.Helper()
+	res, err := b.hc.Get(b.env.srv.URL + path)
+	if err != nil {
+		b.env.t.Fatal(err)
+	}
+	return readPage(b.env.t, res)
+}
+
+func (b *browser) post(path string, form url.Values) htmlPage {
+	b.env.t.Helper()
+	res, err := b.hc.PostForm(b.env.srv.URL+path, form)
+	if err != nil {
+		b.env.t.Fatal(err)
+	}
+	return readPage(b.env.t, res)
+}
+
+func readPage(t *testing.T, res *http.Response) htmlPage {
+	t.Helper()
+	defer res.Body.Close()
+	data, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return htmlPage{status: res.StatusCode, url: res.Request.URL.Path + "?" + res.Request.URL.RawQuery, body: string(data)}
+}
+
+// must fails unless the page has status and holds every string.
+func (p htmlPage) must(t *testing.T, status int, contains ...string) {
+	t.Helper()
+	if p.status != status {
+		t.Fatalf("status %d, want %d (at %s): %s", p.status, status, p.url, p.body)
+	}
+	for _, s := range contains {
+		if !strings.Contains(p.body, s) {
+			t.Fatalf("page %s lacks %q: %s", p.url, s, p.body)
+		}
+	}
+}
+
+// mustNot fails when the page holds any of the strings.
+func (p htmlPage) mustNot(t *testing.T, strs ...string) {
+	t.Helper()
+	for _, s := range strs {
+		if strings.Contains(p.body, s) {
+			t.Fatalf("page %s holds %q: %s", p.url, s, p.body)
+		}
+	}
+}
+
+// selectOptions returns the option values of the <select> with the given
+// name.
+func selectOptions(t *testing.T, body, name string) []string {
+	t.Helper()
+	re := regexp.MustCompile(`(?s)<select[^>]*name="` + regexp.QuoteMeta(name) + `"[^>]*>(.*?)</select>`)
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no select %s in: %s", name, body)
+	}
+	var out []string
+	for _, o := range regexp.MustCompile(`<option value="([^"]*)"`).FindAllStringSubmatch(m[1], -1) {
+		if o[1] != "" {
+			out = append(out, o[1])
+		}
+	}
+	return out
+}
+
+// countTickets counts the stored tickets, through the admin's API token.
+func (env *testEnv) countTickets() int {
+	env.t.Helper()
+	res := env.bearer().do("GET", "/api/v1/records/ticket?limit=500", nil)
+	items, ok := res.json(env.t)["items"].([]any)
+	if res.status != http.StatusOK || !ok {
+		env.t.Fatalf("list tickets: %d %s", res.status, res.body)
+	}
+	return len(items)
+}
+
+// constrain sets a user's ticket constraints.
+func (env *testEnv) constrain(id string, c map[string]map[string][]string) {
+	env.t.Helper()
+	ctx := context.Background()
+	u, err := env.st.GetUser(ctx, id)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	u.Constraints = c
+	if _, _, err := env.st.PutUser(ctx, "test", u); err != nil {
+		env.t.Fatal(err)
+	}
+}
+
+func TestPortalNewTicket(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		env.constrain("u10", map[string]map[string][]string{"ticket": {
+			"type": {"incident", "question"}, "status": {"new"}, "responsible": {"group:support-eu", "user:agent7"}}})
+		b := env.browse("u10")
+		form := b.get("/a/C1/ticket/new")
+		form.must(t, http.StatusOK, `<label for="f-subject">`, `name="created"`)
+		if got := selectOptions(t, form.body, "type"); strings.Join(got, ",") != "incident,question" {
+			t.Fatalf("type choices %v", got)
+		}
+		if got := selectOptions(t, form.body, "status"); strings.Join(got, ",") != "new" {
+			t.Fatalf("status choices %v", got)
+		}
+		if got := selectOptions(t, form.body, "responsible"); strings.Join(got, ",") != "group:support-eu,user:agent7" {
+			t.Fatalf("responsible choices %v", got)
+		}
+		// u10 may create under C1 and its sold-to: the account choice.
+		if got := selectOptions(t, form.body, "owner"); strings.Join(got, ",") != "C1,C1-ST1" {
+			t.Fatalf("account choices %v", got)
+		}
+
+		before := env.countTickets()
+		bad := b.post("/a/C1/ticket/new", url.Values{"owner": {"C1"}, "subject": {"Forged"}, "type": {"complaint"}, "status": {"new"}})
+		bad.must(t, http.StatusForbidden, `id="f-type-error"`, "attribute type may only be one of: incident, question", `aria-invalid="true"`)
+		if n := env.countTickets(); n != before {
+			t.Fatalf("a refused ticket was stored: %d tickets, had %d", n, before)
+		}
+
+		ok := b.post("/a/C1/ticket/new", url.Values{"owner": {"C1-ST1"}, "subject": {"Pump leaks"}, "type": {"incident"}, "status": {"new"},
+			"responsible": {"group:support-eu"}, "created": {"2026-01-05"}})
+		ok.must(t, http.StatusOK, "Pump leaks", `<p class="flash">Created.</p>`)
+		if !strings.Contains(ok.url, "/a/C1/ticket/r") {
+			t.Fatalf("redirected to %s", ok.url)
+		}
+		list := b.get("/a/C1/ticket")
+		list.must(t, http.StatusOK, "Pump leaks")
+
+		// Read-only sites are never offered, and a forged one is refused.
+		env.addUser("site", "C1")
+		st1 := access.Account{ID: "C1-ST1", Name: "Acme Sold-To", Kind: "sold_to", Parent: "C1", Inherit: true, ExternalAccess: true}
+		if _, _, err := env.st.PutAccount(context.Background(), "test", st1); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range []access.Grant{
+			{Principal: "user:site", Account: "C1", Role: "L10", Scope: access.ScopeAccount, Access: access.AccessReadWrite},
+			{Principal: "user:site", Account: "C1-ST1", Role: "L10", Scope: access.ScopeSubtree, Access: access.AccessRead},
+		} {
+			if _, _, err := env.st.CreateGrant(context.Background(), "test", g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sb := env.browse("site")
+		sf := sb.get("/a/C1/ticket/new")
+		sf.must(t, http.StatusOK, `name="subject"`)
+		sf.mustNot(t, `name="owner"`) // C1 is the one writable site: no choice
+		sb.get("/a/C1-ST1/ticket/new").must(t, http.StatusForbidden)
+		before = env.countTickets()
+		sb.post("/a/C1/ticket/new", url.Values{"owner": {"C1-ST1"}, "subject": {"Forged site"}}).
+			must(t, http.StatusForbidden, "you may not create ticket records under account C1-ST1")
+		if env.countTickets() != before {
+			t.Fatal("a ticket was created on a read-only site")
+		}
+	})
+}
+
+// grantsOf lists a principal's grants from the store.
+func (env *testEnv) grantsOf(principal string) []access.Grant {
+	env.t.Helper()
+	gs, _, err := env.st.ListGrants(context.Background(), store.GrantFilter{Principal: principal, Limit: 100})
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	return gs
+}
+
+// addUser stores an external user homed in home, with the test password.
+func (env *testEnv) addUser(id, home string) {
+	env.t.Helper()
+	ctx := context.Background()
+	u := access.User{ID: id, Kind: access.KindExternal, Name: "Person " + id, Email: id + "@example.com", HomeAccount: home, Status: access.StatusActive}
+	if _, _, err := env.st.PutUser(ctx, "test", u); err != nil {
+		env.t.Fatal(err)
+	}
+	if _, err := env.st.SetPassword(ctx, "test", id, hash); err != nil {
+		env.t.Fatal(err)
+	}
+}
+
+func TestPortalEditTicket(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		env.constrain("u10", map[string]map[string][]string{"ticket": {"status": {"new", "closed"}}})
+		b := env.browse("u10")
+		form := b.get("/a/C1/ticket/T1/edit")
+		form.must(t, http.StatusOK, `value="Broken"`, `<label for="f-subject">`)
+		if got := selectOptions(t, form.body, "status"); strings.Join(got, ",") != "new,closed" {
+			t.Fatalf("status choices %v", got)
+		}
+		// A stored value outside the constraints stays selectable.
+		if got := selectOptions(t, form.body, "type"); strings.Join(got, ",") != "incident,question,request,complaint" {
+			t.Fatalf("type choices %v", got)
+		}
+
+		bad := b.post("/a/C1/ticket/T1/edit", url.Values{"subject": {"Broken"}, "status": {"in_progress"}})
+		bad.must(t, http.StatusForbidden, `id="f-status-error"`, "attribute status may only be one of: new, closed")
+
+		ok := b.post("/a/C1/ticket/T1/edit", url.Values{"subject": {"Broken pump"}, "status": {"closed"}, "type": {"incident"},
+			"priority": {""}, "secret": {"forged"}})
+		ok.must(t, http.StatusOK, "Broken pump", `<p class="flash">Your changes were saved.</p>`)
+		rec, err := env.st.GetRecord(context.Background(), "ticket", "T1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.Attributes["status"] != "closed" || rec.Attributes["subject"] != "Broken pump" || rec.Attributes["secret"] != nil {
+			t.Fatalf("stored %v", rec.Attributes)
+		}
+
+		// Unreadable is 404, read-only is 403.
+		b.get("/a/C1/sales_order/SO1/edit").must(t, http.StatusNotFound)
+		env.browse("u20").get("/a/C1/sales_order/SO1/edit").must(t, http.StatusForbidden)
+		env.browse("u20").get("/a/C1/sales_order/SO2/edit").must(t, http.StatusNotFound)
+	})
+}
+
+func TestPortalL20NeverSeesPrices(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		b := env.browse("u20")
+		for _, path := range []string{"/a/C1/sales_order", "/a/C1/sales_order/SO1", "/a/C1-ST1/sales_order/SO3",
+			"/a/C1/sales_order/SO1/edit", "/a/C1/sales_order/new", "/a/C1/ticket/new", "/a/C1/ticket/T1/edit"} {
+			p := b.get(path)
+			if p.status >= 500 {
+				t.Fatalf("%s: %d", path, p.status)
+			}
+			if strings.Contains(strings.ToLower(p.body), "price") {
+				t.Fatalf("%s (%d) mentions price: %s", path, p.status, p.body)
+			}
+		}
+		// The L30 user sees them: the check above is not vacuous.
+		env.browse("u30").get("/a/C1/sales_order/SO1").must(t, http.StatusOK, "price")
+	})
+}
+
+func TestPortalNewOrderForAdmin(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		b := env.browse("adm80")
+		form := b.get("/a/C1/sales_order/new")
+		form.must(t, http.StatusOK, `name="price"`, `name="order_date"`)
+		form.mustNot(t, `name="customer"`)
+		ok := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "number": {"SO-NEW"}, "status": {"open"}, "price": {"12.5"}})
+		ok.must(t, http.StatusOK, "SO-NEW", "12.50", "Created.")
+		bad := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "number": {"SO-BAD"}, "price": {"cheap"}})
+		bad.must(t, http.StatusBadRequest, `id="f-price-error"`, "Enter a number.")
+		// L20 may not create orders.
+		env.browse("u20").get("/a/C1/sales_order/new").must(t, http.StatusForbidden)
+		env.browse("u20").post("/a/C1/sales_order/new", url.Values{"number": {"X"}}).must(t, http.StatusForbidden)
+	})
+}
+
+func TestPortalCompanyUsers(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		env.addUser("newbie", "C1")
+		env.addUser("newbie2", "C1")
+		ownerGrant := env.grantsOf("user:owner")[0].ID
+		u20Grant := env.grantsOf("user:u20")[0].ID
+		b := env.browse("adm80")
+		page := b.get("/a/C1/users")
+		page.must(t, http.StatusOK, "Secret Person u20", "u20@example.com", "L90", "Locked", `<label for="grant_role">`,
+			"revoke?grant="+u20Grant)
+		page.mustNot(t, "revoke?grant="+ownerGrant, "change?grant="+ownerGrant)
+		if got := selectOptions(t, page.body, "role"); strings.Join(got, ",") != "L10,L20,L30,L40,L80" {
+			t.Fatalf("role choices %v", got)
+		}
+		if got := selectOptions(t, page.body, "principal"); !strings.Contains(strings.Join(got, ","), "user:newbie") ||
+			strings.Contains(strings.Join(got, ","), "user:adm80") {
+			t.Fatalf("colleague choices %v", got)
+		}
+
+		// Add a colleague with L20.
+		added := b.post("/a/C1/users/add", url.Values{"principal": {"user:newbie"}, "role": {"L20"}, "access": {"read_write"},
+			"days_back": {"30"}, "valid_from": {""}, "valid_until": {""}, "notes": {"from the portal"}})
+		added.must(t, http.StatusOK, "Access added.", "Person newbie", "from the portal")
+		if gs := env.grantsOf("user:newbie"); len(gs) != 1 || gs[0].Role != "L20" || gs[0].DaysBack == nil || *gs[0].DaysBack != 30 {
+			t.Fatalf("grants of newbie: %+v", gs)
+		}
+
+		// A forged L90 is refused by the engine, with its message.
+		forged := b.post("/a/C1/users/add", url.Values{"principal": {"user:newbie2"}, "role": {"L90"}})
+		forged.must(t, http.StatusForbidden, "may give the role L90", `id="grant_role-error"`)
+		if gs := env.grantsOf("user:newbie2"); len(gs) != 0 {
+			t.Fatalf("forged L90 stored: %+v", gs)
+		}
+
+		// Invite a new user; a refused invitation leaves no user behind.
+		inv := b.post("/a/C1/users/add", url.Values{"invite_email": {"fresh@example.com"}, "invite_name": {"Fresh Person"}, "role": {"L20"}})
+		inv.must(t, http.StatusOK, "User invited and access added.", "Fresh Person", "invited")
+		u, err := env.st.GetUserByEmail(context.Background(), "fresh@example.com")
+		if err != nil || u.Status != access.StatusInvited || u.HomeAccount != "C1" || len(env.grantsOf("user:"+u.ID)) != 1 {
+			t.Fatalf("invited user %+v %v", u, err)
+		}
+		b.post("/a/C1/users/add", url.Values{"invite_email": {"owner2@example.com"}, "role": {"L90"}}).must(t, http.StatusForbidden)
+		if _, err := env.st.GetUserByEmail(context.Background(), "owner2@example.com"); access.ErrorCode(err) != access.CodeNotFound {
+			t.Fatalf("refused invitation left a user: %v", err)
+		}
+		b.post("/a/C1/users/add", url.Values{"invite_email": {"not-an-email"}, "role": {"L20"}}).must(t, http.StatusBadRequest, `id="invite_email-error"`)
+
+		// Change u20's days back.
+		b.get("/a/C1/users/change?grant="+u20Grant).must(t, http.StatusOK, "Change access", `name="days_back"`)
+		b.post("/a/C1/users/change", url.Values{"grant": {u20Grant}, "role": {"L20"}, "access": {"read_write"}, "days_back": {"7"},
+			"valid_from": {""}, "valid_until": {""}, "notes": {"changed"}}).must(t, http.StatusOK, "Access changed.")
+		if gs := env.grantsOf("user:u20"); gs[0].DaysBack == nil || *gs[0].DaysBack != 7 || gs[0].Notes != "changed" {
+			t.Fatalf("changed grant %+v", gs[0])
+		}
+		// Raising above the admin's level is refused.
+		b.post("/a/C1/users/change", url.Values{"grant": {u20Grant}, "role": {"L90"}}).must(t, http.StatusBadRequest, `id="grant_role-error"`)
+
+		// Revoke: the box must be ticked; the Owner never goes.
+		b.get("/a/C1/users/revoke?grant="+u20Grant).must(t, http.StatusOK, "Revoke access", `name="confirm"`)
+		b.post("/a/C1/users/revoke", url.Values{"grant": {u20Grant}}).must(t, http.StatusBadRequest, `id="confirm-error"`)
+		b.post("/a/C1/users/revoke", url.Values{"grant": {u20Grant}, "confirm": {"yes"}}).must(t, http.StatusOK, "Access revoked.")
+		if gs := env.grantsOf("user:u20"); len(gs) != 0 {
+			t.Fatalf("revoked grant stays: %+v", gs)
+		}
+		b.post("/a/C1/users/revoke", url.Values{"grant": {ownerGrant}, "confirm": {"yes"}}).must(t, http.StatusConflict, "can never be removed")
+		if len(env.grantsOf("user:owner")) != 1 {
+			t.Fatal("the Owner grant was revoked")
+		}
+		// Another customer's grant is not there at all.
+		other := env.grantsOf("user:other")[0].ID
+		b.get("/a/C1/users/change?grant="+other).must(t, http.StatusNotFound)
+
+		// Users without manage_users have no such page.
+		env.browse("u30").get("/a/C1/users").must(t, http.StatusForbidden)
+		env.browse("u30").post("/a/C1/users/add", url.Values{"principal": {"user:newbie2"}, "role": {"L10"}}).must(t, http.StatusForbidden)
+	})
+}
+
+func TestPortalProfilePassword(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		other := env.browse("u30") // another session of the same user
+		b := env.browse("u30")
+		b.get("/profile").must(t, http.StatusOK, "Change your password", `<label for="current_password">`, "Acme Secret Corp")
+		b.post("/profile/password", url.Values{"current_password": {"wrong"}, "new_password": {"a new long passphrase"},
+			"confirm_password": {"a new long passphrase"}}).must(t, http.StatusForbidden, `id="current_password-error"`)
+		b.post("/profile/password", url.Values{"current_password": {password}, "new_password": {"a new long passphrase"},
+			"confirm_password": {"another passphrase"}}).must(t, http.StatusBadRequest, `id="confirm_password-error"`)
+		b.post("/profile/password", url.Values{"current_password": {password}, "new_password": {"x"},
+			"confirm_password": {"x"}}).must(t, http.StatusBadRequest, `id="new_password-error"`)
+
+		done := b.post("/profile/password", url.Values{"current_password": {password}, "new_password": {"a new long passphrase"},
+			"confirm_password": {"a new long passphrase"}})
+		done.must(t, http.StatusOK, "Your password was changed.")
+		if !strings.HasPrefix(done.url, "/profile") {
+			t.Fatalf("after the change the browser is at %s", done.url)
+		}
+		b.get("/a/C1/").must(t, http.StatusOK, "Acme Secret Corp")
+		if p := other.get("/a/C1/"); !strings.HasPrefix(p.url, "/login") {
+			t.Fatalf("the other session survived: %s", p.url)
+		}
+		// The old password no longer signs in; the new one does.
+		res := env.anonymous().do("POST", "/api/v1/session", map[string]string{"email": "u30@example.com", "password": password})
+		if res.status != http.StatusUnauthorized {
+			t.Fatalf("old password: %d", res.status)
+		}
+		res = env.anonymous().do("POST", "/api/v1/session", map[string]string{"email": "u30@example.com", "password": "a new long passphrase"})
+		if res.status != http.StatusCreated {
+			t.Fatalf("new password: %d %s", res.status, res.body)
+		}
+	})
+}
+
+func TestPortalViewAsIsReadOnly(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		staff := env.browse("admin")
+		const banner = "Viewing the portal as"
+		for _, path := range []string{"/admin/view-as/u10/a/C1/ticket/new", "/admin/view-as/u10/a/C1/ticket/T1/edit",
+			"/admin/view-as/adm80/a/C1/users", "/admin/view-as/u10/a/C1/ticket?done=created"} {
+			staff.get(path).must(t, http.StatusOK, banner)
+		}
+		staff.get("/admin/view-as/u10/a/C1/ticket/new").must(t, http.StatusOK, "<fieldset disabled>")
+		staff.get("/admin/view-as/adm80/a/C1/users").must(t, http.StatusOK, "<fieldset disabled>")
+
+		before := env.countTickets()
+		for _, post := range []struct {
+			path string
+			form url.Values
+		}{
+			{"/admin/view-as/u10/a/C1/ticket/new", url.Values{"subject": {"as"}}},
+			{"/admin/view-as/u10/a/C1/ticket/T1/edit", url.Values{"subject": {"as"}}},
+			{"/admin/view-as/adm80/a/C1/users/add", url.Values{"principal": {"user:u10"}, "role": {"L20"}}},
+			{"/admin/view-as/adm80/a/C1/users/revoke", url.Values{"grant": {env.grantsOf("user:u20")[0].ID}, "confirm": {"yes"}}},
+		} {
+			staff.post(post.path, post.form).must(t, http.StatusForbidden, "view as is read-only")
+		}
+		if env.countTickets() != before || len(env.grantsOf("user:u20")) != 1 {
+			t.Fatal("a view-as POST changed something")
+		}
+		rec, _ := env.st.GetRecord(context.Background(), "ticket", "T1")
+		if rec.Attributes["subject"] != "Broken" {
+			t.Fatalf("view as edited T1: %v", rec.Attributes)
+		}
+		// The staff user itself has no portal forms.
+		staff.get("/a/C1/ticket/new").must(t, http.StatusForbidden)
+	})
+}
