@@ -54,7 +54,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"              // registers the "sqlite" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
