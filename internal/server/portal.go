@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -202,7 +201,7 @@ func visibleColumns(t *policy.Type, role *policy.CompiledRole) []column {
 			continue
 		}
 		f := t.Fields[n]
-		out = append(out, column{Name: n, Label: strings.ReplaceAll(n, "_", " "), Numeric: f.Type == policy.FieldNumber})
+		out = append(out, column{Name: n, Label: fieldLabel(n), Numeric: f.Type == policy.FieldNumber})
 	}
 	return out
 }

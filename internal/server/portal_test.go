@@ -273,7 +273,7 @@ func TestPortalL20NeverSeesPrices(t *testing.T) {
 			}
 		}
 		// The L30 user sees them: the check above is not vacuous.
-		env.browse("u30").get("/a/C1/sales_order/SO1").must(t, http.StatusOK, "price")
+		env.browse("u30").get("/a/C1/sales_order/SO1").must(t, http.StatusOK, "Price")
 	})
 }
 

@@ -127,6 +127,7 @@ func parseTemplates() (map[string]*template.Template, error) {
 			return t.UTC().Format("2006-01-02 15:04")
 		},
 		"value": formatValue,
+		"label": fieldLabel,
 		"isNum": func(v any) bool { _, ok := v.(float64); return ok },
 		"join":  strings.Join,
 		"query": func(v url.Values) string { return v.Encode() },
