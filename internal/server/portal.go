@@ -19,13 +19,14 @@ type portalCtx struct {
 	accounts []access.AccountAccess
 	current  *access.AccountAccess
 	policy   *policy.Policy
+	engine   *access.Engine
 }
 
 // portal resolves the portal context of a request whose pattern has
 // {account} (and {as} for view as). An account the subject cannot act on
 // is 404.
 func (s *Server) portal(r *http.Request, c *caller) (*portalCtx, error) {
-	pc := &portalCtx{caller: c, subject: c.user, policy: s.engine.Policy()}
+	pc := &portalCtx{caller: c, subject: c.user, policy: s.engine.Policy(), engine: s.engine}
 	if as := r.PathValue("as"); as != "" {
 		if !c.internal() {
 			return nil, access.Errorf(access.CodeForbidden, "view as is for staff")
@@ -54,7 +55,7 @@ func (s *Server) portal(r *http.Request, c *caller) (*portalCtx, error) {
 
 // page builds the frame of a portal page.
 func (pc *portalCtx) page(title, active string) *page {
-	p := &page{Title: title, User: &pc.caller.user, Accounts: pc.accounts, Current: pc.current, Base: pc.base}
+	p := &page{Title: title, User: &pc.caller.user, Accounts: pc.switcher(), Current: pc.current, Base: pc.base}
 	if pc.viewAs {
 		p.ViewAs = &pc.subject
 	}
@@ -69,6 +70,25 @@ func (pc *portalCtx) page(title, active string) *page {
 		p.Nav = append(p.Nav, navItem{Label: "Company users", Href: prefix + "users", Current: active == "users"})
 	}
 	return p
+}
+
+// switcher lists the accounts the account switcher offers: the top of each
+// reached subtree (an account's page already shows its subtree, so its
+// sold-tos and sites would only be noise), plus the current account when a
+// deep link opened a sub-account. A user with one company sees no switcher.
+func (pc *portalCtx) switcher() []access.AccountAccess {
+	reach := map[string]bool{}
+	for _, a := range pc.accounts {
+		reach[a.ID] = true
+	}
+	var out []access.AccountAccess
+	for _, a := range pc.accounts {
+		acct, _ := pc.engine.Account(a.ID)
+		if !reach[acct.Parent] || (pc.current != nil && a.ID == pc.current.ID) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // policyTypes are the object types the current account allows reading, in

@@ -36,7 +36,7 @@ func (s *Server) profilePage(r *http.Request, c *caller) *page {
 	if c.internal() {
 		p = &page{Title: "Profile", User: &c.user, Nav: adminNav("")}
 	} else {
-		pc := &portalCtx{caller: c, subject: c.user, policy: s.engine.Policy(), accounts: s.engine.Reach(c.user.ID)}
+		pc := &portalCtx{caller: c, subject: c.user, policy: s.engine.Policy(), engine: s.engine, accounts: s.engine.Reach(c.user.ID)}
 		if len(pc.accounts) > 0 {
 			id := preferredAccount(c.user, pc.accounts)
 			for i := range pc.accounts {
