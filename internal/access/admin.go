@@ -97,8 +97,8 @@ func (e *Engine) WritableFields(userID string, r *Record, src RecordSource) (pol
 	d := e.newDecision(u, src)
 	var fields policy.FieldSet
 	ok := false
-	d.walk(r, t, 0, func(p *path) bool {
-		if d.allows(p, r, t, policy.Update) {
+	d.walk(r, t, func(p path) bool {
+		if d.allows(&p, r, t, policy.Update) {
 			ok = true
 			fields |= p.role.Perm(t).Fields
 		}
@@ -199,7 +199,8 @@ func (e *Engine) ManageLevel(userID, acct string) int {
 	if u == nil || u.Status != StatusActive || u.Kind != KindExternal {
 		return -1
 	}
-	return e.newDecision(u, nil).manageLevel(e.accounts[acct])
+	d := e.newDecision(u, nil)
+	return d.manageLevel(e.accounts[acct])
 }
 
 // actor resolves who asks for an administrative change.

@@ -35,16 +35,16 @@ type decision struct {
 	u     *user
 	src   RecordSource
 	now   time.Time
-	today time.Time
+	today int32 // UTC day number of now
 	// teamRole caches the highest-level role among u's active grants;
 	// teamRoleDone says whether it was computed.
 	teamRole     *policy.CompiledRole
 	teamRoleDone bool
 }
 
-func (e *Engine) newDecision(u *user, src RecordSource) *decision {
+func (e *Engine) newDecision(u *user, src RecordSource) decision {
 	now := e.clock()
-	return &decision{e: e, u: u, src: src, now: now, today: today(now)}
+	return decision{e: e, u: u, src: src, now: now, today: dayNumber(now)}
 }
 
 // Allowed reports whether the user may do action (read, update or delete)
@@ -66,7 +66,7 @@ func (e *Engine) Allowed(userID string, r *Record, action policy.Actions, src Re
 		return false
 	}
 	d := e.newDecision(u, src)
-	return d.walk(r, t, 0, func(p *path) bool { return d.allows(p, r, t, action) })
+	return d.walk(r, t, func(p path) bool { return d.allows(&p, r, t, action) })
 }
 
 // Check answers Allowed and, when allowed, the restricted fields of r's
@@ -88,11 +88,11 @@ func (e *Engine) Check(userID string, r *Record, action policy.Actions, src Reco
 	d := e.newDecision(u, src)
 	allowed := false
 	var fields policy.FieldSet
-	d.walk(r, t, 0, func(p *path) bool {
-		if d.allows(p, r, t, action) {
+	d.walk(r, t, func(p path) bool {
+		if d.allows(&p, r, t, action) {
 			allowed = true
 		}
-		if d.allows(p, r, t, policy.Read) {
+		if d.allows(&p, r, t, policy.Read) {
 			fields |= p.role.Perm(t).Fields
 		}
 		return false
@@ -120,8 +120,8 @@ func (e *Engine) VisibleFields(userID string, r *Record, src RecordSource) (poli
 	d := e.newDecision(u, src)
 	var fields policy.FieldSet
 	readable := false
-	d.walk(r, t, 0, func(p *path) bool {
-		if d.allows(p, r, t, policy.Read) {
+	d.walk(r, t, func(p path) bool {
+		if d.allows(&p, r, t, policy.Read) {
 			readable = true
 			fields |= p.role.Perm(t).Fields
 		}
@@ -144,13 +144,66 @@ func (d *decision) allows(p *path, r *Record, t *policy.Type, action policy.Acti
 }
 
 // walk calls fn for every path from the user to r until fn returns true,
-// and reports whether it did. hops counts the parent hops taken so far.
-func (d *decision) walk(r *Record, t *policy.Type, hops int, fn func(*path) bool) bool {
+// and reports whether it did: the direct paths to r, then, up r's parent
+// chain (at most MaxSharingHops hops, each allowed by a sharing rule), the
+// direct paths to each ancestor whose role context reads every record on
+// the way down. It is iterative so that callers' callbacks stay on the
+// stack: the decision path allocates nothing.
+func (d *decision) walk(r *Record, t *policy.Type, fn func(path) bool) bool {
+	if d.direct(r, fn) {
+		return true
+	}
+	var chain [MaxSharingHops + 1]*Record
+	var types [MaxSharingHops + 1]*policy.Type
+	var ruleRW [MaxSharingHops + 1]bool // the rule from chain[k] to chain[k-1]
+	chain[0], types[0] = r, t
+	for k := 1; k <= MaxSharingHops; k++ {
+		child := chain[k-1]
+		if child.Parent == nil {
+			return false
+		}
+		sh, ok := sharedFrom(types[k-1], child.Parent.Type)
+		if !ok {
+			return false
+		}
+		pr := d.src.Record(*child.Parent)
+		if pr == nil || pr.Type != child.Parent.Type {
+			return false
+		}
+		chain[k], types[k], ruleRW[k] = pr, sh.From, sh.Access == AccessReadWrite
+		if d.direct(pr, func(q path) bool {
+			rw := q.rw
+			for j := k; j >= 1; j-- {
+				if !d.allows(&q, chain[j], types[j], policy.Read) {
+					return false
+				}
+				rw = rw && ruleRW[j]
+			}
+			return fn(path{kind: PathSharing, g: q.g, account: q.account, role: q.role, rw: rw, via: r.Parent})
+		}) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharedFrom returns the sharing rule from parent type name to t.
+func sharedFrom(t *policy.Type, parent string) (policy.Share, bool) {
+	for _, sh := range t.SharedFrom {
+		if sh.From.Name == parent {
+			return sh, true
+		}
+	}
+	return policy.Share{}, false
+}
+
+// direct calls fn for the owner, team account and team user paths to r.
+func (d *decision) direct(r *Record, fn func(path) bool) bool {
 	u := d.u
 	if r.Owner != "" {
 		if a := d.e.accounts[r.Owner]; a != nil {
 			if d.covering(a, r, func(g *grant) bool {
-				return fn(&path{kind: PathOwner, g: g, account: a.ID, role: g.role, rw: g.readWrite})
+				return fn(path{kind: PathOwner, g: g, account: a.ID, role: g.role, rw: g.readWrite})
 			}) {
 				return true
 			}
@@ -166,7 +219,7 @@ func (d *decision) walk(r *Record, t *policy.Type, hops int, fn func(*path) bool
 				continue
 			}
 			if d.covering(a, r, func(g *grant) bool {
-				return fn(&path{kind: PathTeamAccount, g: g, account: a.ID, role: g.role, rw: g.readWrite && entryRW})
+				return fn(path{kind: PathTeamAccount, g: g, account: a.ID, role: g.role, rw: g.readWrite && entryRW})
 			}) {
 				return true
 			}
@@ -175,32 +228,10 @@ func (d *decision) walk(r *Record, t *policy.Type, hops int, fn func(*path) bool
 				continue
 			}
 			if role := d.highestRole(); role != nil {
-				if fn(&path{kind: PathTeamUser, role: role, rw: entryRW}) {
+				if fn(path{kind: PathTeamUser, role: role, rw: entryRW}) {
 					return true
 				}
 			}
-		}
-	}
-	if r.Parent == nil || hops >= MaxSharingHops {
-		return false
-	}
-	for _, sh := range t.SharedFrom {
-		if sh.From.Name != r.Parent.Type {
-			continue
-		}
-		pr := d.src.Record(*r.Parent)
-		if pr == nil || pr.Type != r.Parent.Type {
-			return false
-		}
-		ruleRW := sh.Access == AccessReadWrite
-		if d.walk(pr, sh.From, hops+1, func(pp *path) bool {
-			if !d.allows(pp, pr, sh.From, policy.Read) {
-				return false
-			}
-			return fn(&path{kind: PathSharing, g: pp.g, account: pp.account, role: pp.role,
-				rw: pp.rw && ruleRW, via: r.Parent, inner: pp})
-		}) {
-			return true
 		}
 	}
 	return false
@@ -211,19 +242,27 @@ func (d *decision) walk(r *Record, t *policy.Type, hops int, fn func(*path) bool
 // tree: a grant on a itself always covers it, a grant on an ancestor only
 // with scope subtree, and the walk stops after an account with inherit
 // false.
+//
+// A user with few grants (the usual case) has them scanned per ancestor,
+// comparing pointers; one with many uses its per-account index.
 func (d *decision) covering(a *account, r *Record, fn func(*grant) bool) bool {
-	day, dayDone := "", false
+	var day int32
+	dated, dayDone := false, false
 	for x := a; x != nil; x = x.parent {
-		for _, g := range d.u.byAccount[x.ID] {
-			if (x != a && !g.subtree) || !g.active(d.u, d.now) {
+		list := d.u.all
+		if len(list) > smallGrantList {
+			list = d.u.byAccount[x.ID]
+		}
+		for _, g := range list {
+			if g.acct != x || (x != a && !g.subtree) || !g.active(d.u, d.now) {
 				continue
 			}
 			if g.daysBack >= 0 && r != nil {
 				if !dayDone {
-					day, _ = Day(r.Date)
+					day, dated = dayOf(r.Date)
 					dayDone = true
 				}
-				if day != "" && day < g.cutoff(d.today) {
+				if dated && day < d.today-int32(g.daysBack) {
 					continue
 				}
 			}
@@ -237,6 +276,10 @@ func (d *decision) covering(a *account, r *Record, fn func(*grant) bool) bool {
 	}
 	return false
 }
+
+// smallGrantList is the number of grants up to which a linear scan of a
+// user's grants beats its per-account map.
+const smallGrantList = 8
 
 // highestRole returns the highest-level role among the user's active grants
 // (ties: the role listed first in the policy), the role context of a team

@@ -28,9 +28,19 @@ type Engine struct {
 type account struct {
 	Account
 	parent   *account
-	children map[string]*account
+	children []*account
 	// grants are the grants on this account, by id.
 	grants map[string]*grant
+}
+
+// removeChild drops c from a's children.
+func (a *account) removeChild(c *account) {
+	for i, x := range a.children {
+		if x == c {
+			a.children = append(a.children[:i:i], a.children[i+1:]...)
+			return
+		}
+	}
 }
 
 // user is a User with its derived index.
@@ -38,6 +48,9 @@ type user struct {
 	User
 	direct map[string]*grant // grants whose principal is this user
 	groups map[string]*group // groups the user is a member of
+	// all lists every grant of the user, direct or through a group (the
+	// same grants as byAccount): decisions scan it when it is short.
+	all []*grant
 	// byAccount is the per-user index: every grant of the user, direct or
 	// through a group, by granted account id. It is maintained
 	// incrementally by grant and membership changes; tree and switch
@@ -117,7 +130,7 @@ type Snapshot struct {
 func (e *Engine) Load(s Snapshot) error {
 	n := NewEngine(e.pol, e.clock)
 	for _, a := range s.Accounts {
-		n.accounts[a.ID] = &account{Account: a, children: map[string]*account{}, grants: map[string]*grant{}}
+		n.accounts[a.ID] = &account{Account: a, grants: map[string]*grant{}}
 	}
 	for _, a := range n.accounts {
 		if a.Parent == "" {
@@ -128,7 +141,7 @@ func (e *Engine) Load(s Snapshot) error {
 			return Errorf(CodeInvalid, "account %s: parent %s does not exist", a.ID, a.Parent)
 		}
 		a.parent = p
-		p.children[a.ID] = a
+		p.children = append(p.children, a)
 	}
 	for _, a := range n.accounts {
 		for x, steps := a.parent, 0; x != nil; x, steps = x.parent, steps+1 {
@@ -182,15 +195,15 @@ func (e *Engine) PutAccount(a Account) error {
 	}
 	n := e.accounts[a.ID]
 	if n == nil {
-		n = &account{children: map[string]*account{}, grants: map[string]*grant{}}
+		n = &account{grants: map[string]*grant{}}
 		e.accounts[a.ID] = n
 	} else if n.parent != nil {
-		delete(n.parent.children, n.ID)
+		n.parent.removeChild(n)
 	}
 	n.Account = a
 	n.parent = p
 	if p != nil {
-		p.children[a.ID] = n
+		p.children = append(p.children, n)
 	}
 	return nil
 }
@@ -208,7 +221,7 @@ func (e *Engine) DeleteAccount(id string) error {
 		return Errorf(CodeConflict, "account %s has children or grants", id)
 	}
 	if a.parent != nil {
-		delete(a.parent.children, id)
+		a.parent.removeChild(a)
 	}
 	delete(e.accounts, id)
 	return nil
@@ -411,9 +424,16 @@ func (e *Engine) removeGrant(id string) {
 
 func (u *user) index(g *grant) {
 	u.byAccount[g.Account] = append(u.byAccount[g.Account], g)
+	u.all = append(u.all, g)
 }
 
 func (u *user) unindex(g *grant) {
+	for i, x := range u.all {
+		if x == g {
+			u.all = append(u.all[:i:i], u.all[i+1:]...)
+			break
+		}
+	}
 	list := u.byAccount[g.Account]
 	for i, x := range list {
 		if x == g {
@@ -490,16 +510,11 @@ func (g *grant) valid(now time.Time) bool {
 	return (g.ValidFrom == nil || !now.Before(*g.ValidFrom)) && (g.ValidUntil == nil || now.Before(*g.ValidUntil))
 }
 
-// cutoff returns the first visible day for g at today, "" when unlimited.
-func (g *grant) cutoff(today time.Time) string {
+// cutoff returns the first visible day ("YYYY-MM-DD") for g at the given
+// day number, "" when unlimited.
+func (g *grant) cutoff(today int32) string {
 	if g.daysBack < 0 {
 		return ""
 	}
-	return today.AddDate(0, 0, -g.daysBack).Format(time.DateOnly)
-}
-
-// today is the UTC midnight of now.
-func today(now time.Time) time.Time {
-	y, m, d := now.UTC().Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return dayString(today - int32(g.daysBack))
 }

@@ -343,8 +343,8 @@ func (e *Engine) Viewers(r *Record, src RecordSource) []Viewer {
 		}
 		d := e.newDecision(u, src)
 		var paths []PathInfo
-		d.walk(r, t, 0, func(p *path) bool {
-			if d.allows(p, r, t, policy.Read) {
+		d.walk(r, t, func(p path) bool {
+			if d.allows(&p, r, t, policy.Read) {
 				paths = append(paths, p.info())
 			}
 			return false

@@ -38,7 +38,7 @@ func (e *Engine) View(userID string, r *Record, src RecordSource) (*Record, bool
 	if r.Parent != nil {
 		pr := src.Record(*r.Parent)
 		pt := e.pol.Type(r.Parent.Type)
-		if pr == nil || pt == nil || !d.walk(pr, pt, 0, func(p *path) bool { return d.allows(p, pr, pt, policy.Read) }) {
+		if pr == nil || pt == nil || !d.walk(pr, pt, func(p path) bool { return d.allows(&p, pr, pt, policy.Read) }) {
 			out.Parent = nil
 		}
 	}
