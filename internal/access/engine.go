@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -15,13 +16,20 @@ import (
 // (or reloads it) so that the next request sees it.
 type Engine struct {
 	clock func() time.Time
+	preds *predicateCache
 
-	mu       sync.RWMutex // guards everything below
-	pol      *policy.Policy
-	accounts map[string]*account
-	users    map[string]*user
-	groups   map[string]*group
-	grants   map[string]*grant
+	mu sync.RWMutex // guards everything below
+	// version counts mutations; cached predicates of an older version are
+	// stale.
+	version uint64
+	// treeVersion counts changes to the account tree; it dates the
+	// accounts' cached subtrees.
+	treeVersion uint64
+	pol         *policy.Policy
+	accounts    map[string]*account
+	users       map[string]*user
+	groups      map[string]*group
+	grants      map[string]*grant
 }
 
 // account is an Account node of the tree.
@@ -31,6 +39,14 @@ type account struct {
 	children []*account
 	// grants are the grants on this account, by id.
 	grants map[string]*grant
+	// subtree caches the ids of the descendants a subtree grant on this
+	// account reaches, for the tree version it was computed at.
+	subtree atomic.Pointer[subtreeIDs]
+}
+
+type subtreeIDs struct {
+	version uint64
+	ids     []string
 }
 
 // removeChild drops c from a's children.
@@ -83,7 +99,7 @@ func NewEngine(pol *policy.Policy, clock func() time.Time) *Engine {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Engine{clock: clock, pol: pol,
+	return &Engine{clock: clock, pol: pol, preds: newPredicateCache(),
 		accounts: map[string]*account{}, users: map[string]*user{},
 		groups: map[string]*group{}, grants: map[string]*grant{}}
 }
@@ -103,6 +119,7 @@ func (e *Engine) Now() time.Time { return e.clock() }
 func (e *Engine) SetPolicy(pol *policy.Policy) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	for _, g := range e.grants {
 		if pol.Role(g.Role) == nil {
 			return Errorf(CodeConflict, "role %s is used by grant %s", g.Role, g.ID)
@@ -168,6 +185,8 @@ func (e *Engine) Load(s Snapshot) error {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
+	e.treeVersion++
 	e.accounts, e.users, e.groups, e.grants = n.accounts, n.users, n.groups, n.grants
 	return nil
 }
@@ -181,6 +200,8 @@ func newUser(u User) *user {
 func (e *Engine) PutAccount(a Account) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
+	e.treeVersion++
 	var p *account
 	if a.Parent != "" {
 		p = e.accounts[a.Parent]
@@ -213,6 +234,8 @@ func (e *Engine) PutAccount(a Account) error {
 func (e *Engine) DeleteAccount(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
+	e.treeVersion++
 	a := e.accounts[id]
 	if a == nil {
 		return Errorf(CodeNotFound, "account %s not found", id)
@@ -231,6 +254,7 @@ func (e *Engine) DeleteAccount(id string) error {
 func (e *Engine) PutUser(u User) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	if x := e.users[u.ID]; x != nil {
 		x.User = u
 		return nil
@@ -243,6 +267,7 @@ func (e *Engine) PutUser(u User) error {
 func (e *Engine) DeleteUser(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	u := e.users[id]
 	if u == nil {
 		return Errorf(CodeNotFound, "user %s not found", id)
@@ -261,6 +286,7 @@ func (e *Engine) DeleteUser(id string) error {
 func (e *Engine) PutGroup(g Group) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	if x := e.groups[g.ID]; x != nil {
 		x.Group = g
 		return nil
@@ -273,6 +299,7 @@ func (e *Engine) PutGroup(g Group) error {
 func (e *Engine) DeleteGroup(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	g := e.groups[id]
 	if g == nil {
 		return Errorf(CodeNotFound, "group %s not found", id)
@@ -291,6 +318,7 @@ func (e *Engine) DeleteGroup(id string) error {
 func (e *Engine) AddMember(groupID, userID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	return e.addMember(groupID, userID)
 }
 
@@ -317,6 +345,7 @@ func (e *Engine) addMember(groupID, userID string) error {
 func (e *Engine) RemoveMember(groupID, userID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	if e.groups[groupID] == nil {
 		return Errorf(CodeNotFound, "group %s not found", groupID)
 	}
@@ -343,6 +372,7 @@ func (e *Engine) removeMember(groupID, userID string) {
 func (e *Engine) PutGrant(g Grant) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	return e.putGrant(g)
 }
 
@@ -400,6 +430,7 @@ func (e *Engine) putGrant(g Grant) error {
 func (e *Engine) DeleteGrant(id string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.version++
 	if e.grants[id] == nil {
 		return Errorf(CodeNotFound, "grant %s not found", id)
 	}

@@ -2,6 +2,8 @@ package access
 
 import (
 	"sort"
+	"sync"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/policy"
 )
@@ -17,7 +19,9 @@ import (
 //     matches Parent (recursively, at most MaxSharingHops levels).
 //
 // When TeamWrite is set, only team entries with access read_write count.
-// All lists are sorted so equal predicates compare equal.
+// Clauses are sorted by condition; accounts within a clause are in no
+// particular order. A Predicate the engine returns is shared (cached):
+// callers must not modify it (Within returns a copy).
 //
 // A storage backend renders it as one query: the covered accounts are
 // listed explicitly (subtrees already expanded, chain breaks applied), so
@@ -84,7 +88,76 @@ func (e *Engine) Predicate(userID, typ string, action policy.Actions) (*Predicat
 		return &Predicate{Type: typ, User: userID, All: staffMay(u, action)}, nil
 	}
 	d := e.newDecision(u, nil)
-	return d.predicate(t, action, action.IsWrite(), e.pol.AllRoles(), 0), nil
+	key := predicateKey{user: userID, typ: typ, action: action}
+	if p := e.preds.get(key, e.version, d.today, d.now); p != nil {
+		return p, nil
+	}
+	p := d.predicate(t, action, action.IsWrite(), e.pol.AllRoles(), 0)
+	e.preds.put(key, predicateEntry{p: p, version: e.version, day: d.today, until: d.nextValidityChange()})
+	return p, nil
+}
+
+// nextValidityChange is the first instant after now at which one of the
+// user's grants becomes valid or expires: a cached predicate is good until
+// then (or the next mutation, or the next day).
+func (d *decision) nextValidityChange() time.Time {
+	var next time.Time
+	consider := func(t *time.Time) {
+		if t != nil && t.After(d.now) && (next.IsZero() || t.Before(next)) {
+			next = *t
+		}
+	}
+	for _, g := range d.u.all {
+		consider(g.ValidFrom)
+		consider(g.ValidUntil)
+	}
+	return next
+}
+
+// predicateCache keeps the predicates of recent (user, type, action)
+// questions: a list page asks once per page, and the answer only changes
+// with a mutation of the model, a new day (days_back cutoffs) or a grant's
+// validity boundary. It is bounded: when full it starts afresh.
+type predicateCache struct {
+	mu      sync.Mutex
+	entries map[predicateKey]predicateEntry
+}
+
+type predicateKey struct {
+	user, typ string
+	action    policy.Actions
+}
+
+type predicateEntry struct {
+	p       *Predicate
+	version uint64
+	day     int32
+	until   time.Time // zero: no validity boundary ahead
+}
+
+const maxCachedPredicates = 20000
+
+func newPredicateCache() *predicateCache {
+	return &predicateCache{entries: map[predicateKey]predicateEntry{}}
+}
+
+func (c *predicateCache) get(k predicateKey, version uint64, day int32, now time.Time) *Predicate {
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if !ok || e.version != version || e.day != day || (!e.until.IsZero() && !now.Before(e.until)) {
+		return nil
+	}
+	return e.p
+}
+
+func (c *predicateCache) put(k predicateKey, e predicateEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries) >= maxCachedPredicates {
+		c.entries = map[predicateKey]predicateEntry{}
+	}
+	c.entries[k] = e
 }
 
 // predicate builds the clauses for type t: paths whose role is in roles
@@ -93,52 +166,7 @@ func (d *decision) predicate(t *policy.Type, action policy.Actions, needWrite bo
 	p := &Predicate{Type: t.Name, User: d.u.ID, TeamWrite: needWrite}
 	ok := func(r *policy.CompiledRole) bool { return roles.Has(r.ID) && r.Perm(t).Actions.Has(action) }
 
-	// conds holds, per covered account, the undominated conditions.
-	conds := map[string][]Cond{}
-	add := func(acct string, c Cond) {
-		list := conds[acct]
-		for _, x := range list {
-			if x.covers(c) {
-				return
-			}
-		}
-		kept := list[:0]
-		for _, x := range list {
-			if !c.covers(x) {
-				kept = append(kept, x)
-			}
-		}
-		conds[acct] = append(kept, c)
-	}
-	for _, list := range d.u.byAccount {
-		for _, g := range list {
-			if !g.active(d.u, d.now) || (needWrite && !g.readWrite) || !ok(g.role) {
-				continue
-			}
-			c := Cond{Cutoff: g.cutoff(d.today), CreatorOnly: g.role.Perm(t).Own}
-			add(g.acct.ID, c)
-			if g.subtree {
-				forSubtree(g.acct, func(a *account) { add(a.ID, c) })
-			}
-		}
-	}
-	byCond := map[Cond][]string{}
-	for acct, list := range conds {
-		for _, c := range list {
-			byCond[c] = append(byCond[c], acct)
-		}
-	}
-	for c, accts := range byCond {
-		sort.Strings(accts)
-		p.Accounts = append(p.Accounts, AccountClause{Accounts: accts, Cond: c})
-	}
-	sort.Slice(p.Accounts, func(i, j int) bool {
-		a, b := p.Accounts[i], p.Accounts[j]
-		if a.Cutoff != b.Cutoff {
-			return a.Cutoff < b.Cutoff
-		}
-		return !a.CreatorOnly && b.CreatorOnly
-	})
+	p.Accounts = d.accountClauses(t, needWrite, ok)
 
 	if r := d.highestRole(); r != nil && ok(r) {
 		p.TeamUser = &Cond{CreatorOnly: r.Perm(t).Own}
@@ -173,6 +201,175 @@ func (d *decision) predicate(t *policy.Type, action policy.Actions, needWrite bo
 		}
 	}
 	return p
+}
+
+// accountClauses groups the accounts the user's qualifying grants cover by
+// condition. The usual case, every qualifying grant with the same
+// condition, needs no per-account bookkeeping beyond deduplication.
+func (d *decision) accountClauses(t *policy.Type, needWrite bool, ok func(*policy.CompiledRole) bool) []AccountClause {
+	type qualified struct {
+		g *grant
+		c Cond
+	}
+	var buf [16]qualified
+	gs := buf[:0]
+	cutoffs := map[int]string{} // days_back → cutoff, formatted once
+	same := true
+	for _, g := range d.u.all {
+		if !g.active(d.u, d.now) || (needWrite && !g.readWrite) || !ok(g.role) {
+			continue
+		}
+		c := Cond{CreatorOnly: g.role.Perm(t).Own}
+		if g.daysBack >= 0 {
+			cut, seen := cutoffs[g.daysBack]
+			if !seen {
+				cut = g.cutoff(d.today)
+				cutoffs[g.daysBack] = cut
+			}
+			c.Cutoff = cut
+		}
+		same = same && (len(gs) == 0 || gs[0].c == c)
+		gs = append(gs, qualified{g, c})
+	}
+	if len(gs) == 0 {
+		return nil
+	}
+	// When no qualifying grant's account lies in another's subtree (the
+	// usual case: one grant per customer), no account is reached twice and
+	// clauses are built without any per-account bookkeeping.
+	if !overlapping(gs, func(q qualified) *account { return q.g.acct }) {
+		var clauses []AccountClause
+		for _, q := range gs {
+			i := 0
+			for i < len(clauses) && clauses[i].Cond != q.c {
+				i++
+			}
+			if i == len(clauses) {
+				clauses = append(clauses, AccountClause{Cond: q.c})
+			}
+			clauses[i].Accounts = append(clauses[i].Accounts, q.g.acct.ID)
+			if q.g.subtree {
+				clauses[i].Accounts = append(clauses[i].Accounts, d.e.subtreeIDs(q.g.acct)...)
+			}
+		}
+		sortClauses(clauses)
+		return clauses
+	}
+	if same {
+		seen := make(map[*account]bool, 8)
+		var names []string
+		add := func(a *account) {
+			if !seen[a] {
+				seen[a] = true
+				names = append(names, a.ID)
+			}
+		}
+		for _, q := range gs {
+			add(q.g.acct)
+			if q.g.subtree {
+				forSubtree(q.g.acct, add)
+			}
+		}
+		return []AccountClause{{Accounts: names, Cond: gs[0].c}}
+	}
+	// Mixed conditions: keep, per account, the undominated ones. Most
+	// accounts have one or two.
+	type entry struct {
+		a     *account
+		conds []Cond
+		inl   [2]Cond
+	}
+	index := map[*account]int{}
+	var entries []entry
+	add := func(a *account, c Cond) {
+		i, seen := index[a]
+		if !seen {
+			i = len(entries)
+			index[a] = i
+			entries = append(entries, entry{a: a})
+			entries[i].conds = entries[i].inl[:0]
+		}
+		e := &entries[i]
+		for _, x := range e.conds {
+			if x.covers(c) {
+				return
+			}
+		}
+		kept := e.conds[:0]
+		for _, x := range e.conds {
+			if !c.covers(x) {
+				kept = append(kept, x)
+			}
+		}
+		e.conds = append(kept, c)
+	}
+	for _, q := range gs {
+		add(q.g.acct, q.c)
+		if q.g.subtree {
+			c := q.c
+			forSubtree(q.g.acct, func(a *account) { add(a, c) })
+		}
+	}
+	byCond := map[Cond][]string{}
+	for i := range entries {
+		for _, c := range entries[i].conds {
+			byCond[c] = append(byCond[c], entries[i].a.ID)
+		}
+	}
+	out := make([]AccountClause, 0, len(byCond))
+	for c, accts := range byCond {
+		out = append(out, AccountClause{Accounts: accts, Cond: c})
+	}
+	sortClauses(out)
+	return out
+}
+
+// sortClauses orders clauses by condition: no cutoff first, then earlier
+// cutoffs, unconditional before creator-only.
+func sortClauses(cs []AccountClause) {
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		if a.Cutoff != b.Cutoff {
+			return a.Cutoff < b.Cutoff
+		}
+		return !a.CreatorOnly && b.CreatorOnly
+	})
+}
+
+// overlapping reports whether two of the items' accounts are the same or
+// one is an ancestor of another (conservatively: whatever the grants'
+// scope and the tree's chain breaks).
+func overlapping[T any](items []T, acct func(T) *account) bool {
+	set := make(map[*account]bool, len(items))
+	for _, it := range items {
+		a := acct(it)
+		if set[a] {
+			return true
+		}
+		set[a] = true
+	}
+	for _, it := range items {
+		for x := acct(it).parent; x != nil; x = x.parent {
+			if set[x] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// subtreeIDs returns the ids of the descendants a subtree grant on a
+// reaches (see forSubtree), cached on the account until the tree changes.
+// The caller must not modify the slice. Safe under the read lock: the
+// cache is an atomic pointer.
+func (e *Engine) subtreeIDs(a *account) []string {
+	if c := a.subtree.Load(); c != nil && c.version == e.treeVersion {
+		return c.ids
+	}
+	var ids []string
+	forSubtree(a, func(x *account) { ids = append(ids, x.ID) })
+	a.subtree.Store(&subtreeIDs{version: e.treeVersion, ids: ids})
+	return ids
 }
 
 // forSubtree calls fn for every descendant of a that a subtree grant on a
