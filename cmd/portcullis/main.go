@@ -43,6 +43,11 @@ Usage:
                                           create an API token (shown once)
   portcullis backup FILE [--db DSN]       copy a SQLite database (PostgreSQL: use pg_dump)
   portcullis audit verify [--db DSN]      check the audit log's hash chain
+  portcullis bench gen --size small|medium|large [--seed N] [--db DSN]
+                                          generate the benchmark dataset into a fresh database
+  portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL] [--json FILE] [--cpuprofile DIR]
+                                          measure the workloads of shared/BENCHMARKS.md
+  portcullis bench compare A.json B.json  print the ratio of every figure of two reports
   portcullis version                      print the version
 
 Run "portcullis COMMAND --help" for the flags of a command.
@@ -115,6 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "audit chain ok: %d entries\n", v.Entries)
 		return nil
+	case "bench":
+		return benchCmd(ctx, rest, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "portcullis", version)
 		return nil

@@ -512,7 +512,14 @@ func (lb *listBuilder) teamParts(p *access.Predicate) []part {
 	if cond != "" {
 		conds = append(conds, cond)
 	}
-	return []part{{from: "record_teams t JOIN records r ON r.pk = t.record_pk", conds: conds}}
+	// On SQLite the join order is forced (CROSS JOIN keeps record_teams
+	// outside): without statistics the planner would otherwise scan every
+	// record of the type in date order and probe its team entries.
+	from := "record_teams t JOIN records r ON r.pk = t.record_pk"
+	if !lb.pg {
+		from = "record_teams t INDEXED BY record_teams_principal CROSS JOIN records r ON r.pk = t.record_pk"
+	}
+	return []part{{from: from, conds: conds}}
 }
 
 // sharedParts returns the branch of one sharing clause: children of the
@@ -526,7 +533,11 @@ func (lb *listBuilder) sharedParts(p *access.Predicate, sc access.SharedClause) 
 	if sc.CreatorOnly {
 		conds = append(conds, "r.creator = "+lb.p(p.User))
 	}
-	return []part{{from: "records r", conds: conds}}
+	from := "records r"
+	if !lb.pg {
+		from = "records r INDEXED BY records_parent" // see teamParts
+	}
+	return []part{{from: from, conds: conds}}
 }
 
 // set renders the ids of the records p selects as a UNION of its branches

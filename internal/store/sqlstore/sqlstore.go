@@ -134,6 +134,14 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
+	if !s.dialect.pg {
+		// Refresh the planner's statistics where they are missing or stale
+		// (a bounded, approximate ANALYZE: cheap even on large files). The
+		// list queries pin their indexes anyway; this serves the rest.
+		if _, err := s.db.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil {
+			s.log.Warn("sqlite optimize", "err", err)
+		}
+	}
 	s.eng = access.NewEngine(policy.Default(), s.clock)
 	if err := s.reload(ctx); err != nil {
 		s.closeDBs()

@@ -8,11 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
-	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
-
-var readAction = policy.Read
 
 func testAccounts(t *testing.T, b Backend) {
 	t.Run("Put", func(t *testing.T) {

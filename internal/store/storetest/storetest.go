@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -251,6 +252,9 @@ func grantsOn(t *testing.T, s store.Store, acct string) []access.Grant {
 func allowed(s store.Store, user string, r *access.Record) bool {
 	return s.Engine().Allowed(user, r, readAction, access.RecordMap{})
 }
+
+// readAction is the action most checks ask about.
+var readAction = policy.Read
 
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }

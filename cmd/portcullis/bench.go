@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/bench"
+	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
+)
+
+// benchCmd runs `portcullis bench gen|run|compare` (shared/BENCHMARKS.md).
+func benchCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"bench: use gen, run or compare"}
+	}
+	switch args[0] {
+	case "gen":
+		return benchGen(ctx, args[1:], stdout)
+	case "run":
+		return benchRun(ctx, args[1:], stdout)
+	case "compare":
+		fs := flag.NewFlagSet("bench compare", flag.ContinueOnError)
+		if err := parse(fs, args[1:], 2); err != nil {
+			return err
+		}
+		a, err := bench.ReadReport(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		b, err := bench.ReadReport(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		bench.Compare(stdout, a, b, fs.Arg(0), fs.Arg(1))
+		return nil
+	}
+	return usageError{fmt.Sprintf("bench: unknown subcommand %q: use gen, run or compare", args[0])}
+}
+
+func benchGen(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := dbFlags("bench gen")
+	size := stringFlag(fs, "size", "small", "dataset size: small, medium or large")
+	seed := stringFlag(fs, "seed", "1", "random seed: equal seeds (and epochs) give equal data")
+	epoch := stringFlag(fs, "epoch", "", "the dataset's today, YYYY-MM-DD (default: today)")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	sz, err := bench.SizeByName(*size)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	sd, err := strconv.ParseUint(*seed, 10, 64)
+	if err != nil {
+		return usageError{fmt.Sprintf("--seed %q: use a non-negative integer", *seed)}
+	}
+	var ep time.Time
+	if *epoch != "" {
+		if ep, err = time.Parse(time.DateOnly, *epoch); err != nil {
+			return usageError{fmt.Sprintf("--epoch %q: use YYYY-MM-DD", *epoch)}
+		}
+	}
+	if !sqlstore.IsPostgres(*db) {
+		if _, err := os.Stat(*db); err == nil {
+			return fmt.Errorf("%s exists: bench gen writes a fresh database; remove it or choose another --db", *db)
+		}
+	}
+	st, err := sqlstore.Open(ctx, *db, sqlstore.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	fmt.Fprintf(stdout, "generating the %s dataset (seed %d) into %s\n", sz.Name, sd, redactDSN(*db))
+	meta, err := bench.Generate(ctx, st, bench.GenOptions{Size: sz, Seed: sd, Epoch: ep, Progress: stdout,
+		Terminal: bench.IsTerminal(os.Stdout)})
+	if err != nil {
+		return err
+	}
+	c := meta.Counts
+	fmt.Fprintf(stdout, "done in %.1fs: %d accounts, %d users, %d direct grants (+%d account group grants), %d records (%d sales orders)\n",
+		meta.GenSeconds, c.Accounts, c.Users, c.DirectGrants, c.GroupGrants, c.Records, c.SalesOrders)
+	fmt.Fprintf(stdout, "checksum %s, epoch %s\n", meta.Checksum, meta.Epoch)
+	fmt.Fprintf(stdout, "admin: %s / %s; API token (also stored in bench_meta): %s\n", meta.AdminEmail, meta.AdminPassword, meta.AdminToken)
+	for _, cl := range meta.Classes {
+		fmt.Fprintf(stdout, "user class %-12s %s (%s / %s): %d accounts, %d visible orders\n", cl.Name, cl.User, cl.Email,
+			meta.UserPassword, cl.Reach, cl.ExpectedOrders(time.Now()))
+	}
+	return nil
+}
+
+func benchRun(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, db := dbFlags("bench run")
+	workloads := stringFlag(fs, "workload", "", "comma-separated workloads (default all): "+strings.Join(bench.Workloads, ","))
+	duration := durationFlag(fs, "duration", 30*time.Second, "measured time of each series, after its warm-up")
+	url := stringFlag(fs, "url", "", "measure a running server over the same database instead of an in-process one")
+	jsonOut := stringFlag(fs, "json", "", "also write the report as JSON to this file")
+	profiles := stringFlag(fs, "cpuprofile", "", "write a CPU profile per workload into this directory")
+	if err := parse(fs, args, 0); err != nil {
+		return err
+	}
+	var wl []string
+	for _, w := range strings.Split(*workloads, ",") {
+		if w = strings.TrimSpace(w); w != "" {
+			wl = append(wl, w)
+		}
+	}
+	rep, err := bench.Run(ctx, bench.RunOptions{DSN: *db, URL: *url, Workloads: wl, Duration: *duration, Log: stdout,
+		ProfileDir: *profiles})
+	if err != nil {
+		return err
+	}
+	rep.Print(stdout)
+	if *jsonOut != "" {
+		if err := rep.WriteJSON(*jsonOut); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "report written to %s\n", *jsonOut)
+	}
+	if !rep.OK() {
+		return errors.New("bench run: workloads returned errors or wrong answers")
+	}
+	return nil
+}

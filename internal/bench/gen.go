@@ -1,0 +1,216 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/auth"
+	"github.com/portcullis-dev/portcullis/internal/server"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// GenOptions configure Generate.
+type GenOptions struct {
+	Size Size
+	Seed uint64
+	// Epoch is the "today" of the dataset (a UTC date): record dates span
+	// the three years before it, days_back and validity are relative to
+	// it. The zero value means today. Equal size, seed and epoch give equal
+	// data.
+	Epoch time.Time
+	// Progress receives the progress bar (nil: none); Terminal selects the
+	// redrawn bar over plain lines.
+	Progress io.Writer
+	Terminal bool
+}
+
+// batchSize is the number of records per store.Batch.
+const batchSize = store.MaxBatch
+
+// Generate writes the dataset of opts into st, which must hold no users
+// yet (a fresh database), and saves its Meta in the bench_meta table. It
+// writes through the store's ordinary methods: one transaction per
+// account, user, membership and grant, and store.Batch of 10,000 records.
+func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error) {
+	if err := opts.Size.validate(); err != nil {
+		return nil, err
+	}
+	users, _, err := st.ListUsers(ctx, store.UserFilter{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(users) > 0 {
+		return nil, errors.New("the database already holds users: generate into a fresh database")
+	}
+	epoch := opts.Epoch
+	if epoch.IsZero() {
+		epoch = time.Now()
+	}
+	y, mo, d := epoch.UTC().Date()
+	epoch = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
+	start := time.Now()
+
+	m := newModel(opts.Size, opts.Seed, epoch)
+	sum := sha256.New()
+	meta := &Meta{Version: metaVersion, Size: opts.Size, Seed: opts.Seed, Epoch: epoch.Format(time.DateOnly),
+		Backend: backendName(st), AdminUser: AdminUser, AdminEmail: "admin@bench.example", AdminPassword: AdminPassword,
+		UserPassword: UserPassword, RevokeUser: UserRevoke, RevokeKeep: revokeKeep, RevokeAccount: revokeAccount}
+	pb := newProgress(opts.Progress, opts.Terminal)
+
+	// Accounts: parents come first in m.accounts. Switching external access
+	// on makes the store create the account group and its default grant.
+	pb.start("accounts", len(m.accounts))
+	for _, a := range m.accounts {
+		if _, _, err := st.PutAccount(ctx, "bench", a); err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.ID, err)
+		}
+		writeSum(sum, "account", a)
+		pb.add(1)
+	}
+	pb.done()
+
+	admin := access.User{ID: AdminUser, Kind: access.KindInternal, Name: "Bench admin", Email: meta.AdminEmail,
+		Status: access.StatusActive, StaffRole: access.StaffAdmin}
+	all := append([]access.User{admin}, m.users...)
+	pb.start("users", len(all))
+	for _, u := range all {
+		if _, _, err := st.PutUser(ctx, "bench", u); err != nil {
+			return nil, fmt.Errorf("user %s: %w", u.ID, err)
+		}
+		writeSum(sum, "user", u)
+		pb.add(1)
+	}
+	pb.done()
+	// Only the admin and the named users can sign in.
+	for _, p := range []struct{ user, pw string }{{AdminUser, AdminPassword}, {UserSingle, UserPassword},
+		{UserDistributor, UserPassword}, {UserMulti, UserPassword}, {UserKey, UserPassword}, {UserRevoke, UserPassword}} {
+		h, err := auth.HashPassword(p.pw)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := st.SetPassword(ctx, "bench", p.user, h); err != nil {
+			return nil, fmt.Errorf("password of %s: %w", p.user, err)
+		}
+	}
+
+	pb.start("members", len(m.members))
+	for _, mb := range m.members {
+		if _, err := st.AddMember(ctx, "bench", mb[0], mb[1]); err != nil {
+			return nil, fmt.Errorf("member %s of %s: %w", mb[1], mb[0], err)
+		}
+		writeSum(sum, "member", mb)
+		pb.add(1)
+	}
+	pb.done()
+
+	pb.start("grants", len(m.grants))
+	for _, g := range m.grants {
+		if _, _, err := st.CreateGrant(ctx, "bench", g); err != nil {
+			return nil, fmt.Errorf("grant %s on %s: %w", g.Principal, g.Account, err)
+		}
+		writeSum(sum, "grant", g)
+		pb.add(1)
+	}
+	pb.done()
+
+	classes := map[string]*OrderCount{}
+	for _, u := range []string{UserSingle, UserDistributor, UserMulti, UserKey} {
+		classes[u] = &OrderCount{reach: m.reach(u), ByDay: map[string]int{}}
+	}
+	rg := newRecordGen(m, opts.Seed, classes)
+	if err := writeRecords(ctx, st, rg, sum, pb); err != nil {
+		return nil, err
+	}
+
+	_, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "bench", AdminUser, "bench")
+	if err != nil {
+		return nil, fmt.Errorf("admin token: %w", err)
+	}
+	meta.AdminToken = secret
+	meta.Classes = []Class{
+		classOf("single", UserSingle, "single customer, L30", m, classes),
+		classOf("distributor", UserDistributor, "distributor with 100 stores, L30", m, classes),
+		classOf("multi", UserMulti, "50 customers, L30, a third with days_back 365", m, classes),
+		classOf("key", UserKey, fmt.Sprintf("key account owning %d orders, L30", opts.Size.KeyOrders), m, classes),
+	}
+	groupGrants := 0
+	for _, a := range m.accounts {
+		if a.ExternalAccess {
+			groupGrants++
+		}
+	}
+	meta.Counts = Counts{Accounts: len(m.accounts), Users: len(all), Members: len(m.members),
+		DirectGrants: len(m.grants), GroupGrants: groupGrants, MultiUsers: m.multiUsers,
+		Records: opts.Size.Records, SalesOrders: rg.sold}
+	meta.Checksum = hex.EncodeToString(sum.Sum(nil))
+	meta.GenSeconds = time.Since(start).Seconds()
+	if err := SaveMeta(ctx, st, meta); err != nil {
+		return nil, err
+	}
+	return meta, nil
+}
+
+// writeRecords writes the records of rg in batches while the next batch
+// is generated.
+func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.Hash, pb *progress) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := make(chan []*access.Record, 2)
+	go func() {
+		defer close(batches)
+		for {
+			b := rg.next(make([]*access.Record, 0, batchSize), batchSize)
+			if len(b) == 0 {
+				return
+			}
+			for _, r := range b {
+				writeSum(sum, "record", r)
+			}
+			select {
+			case batches <- b:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	pb.start("records", rg.n)
+	for b := range batches {
+		if _, err := st.Batch(ctx, store.RecordBatch{Upsert: b}); err != nil {
+			return fmt.Errorf("records batch at %s: %w", b[0].ID, err)
+		}
+		pb.add(len(b))
+	}
+	pb.done()
+	return ctx.Err()
+}
+
+// writeSum adds one written item to the generation checksum.
+func writeSum(h hash.Hash, kind string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // generated values always encode
+	}
+	h.Write([]byte(kind))
+	h.Write(b)
+	h.Write([]byte{'\n'})
+}
+
+func classOf(name, user, desc string, m *model, classes map[string]*OrderCount) Class {
+	c := classes[user]
+	var grants []string
+	for _, g := range m.grants {
+		if g.Principal == "user:"+user {
+			grants = append(grants, g.Account)
+		}
+	}
+	return Class{Name: name, User: user, Email: user + "@bench.example", Description: desc,
+		GrantAccounts: grants, Reach: len(c.reach), Orders: *c}
+}
