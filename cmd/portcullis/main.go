@@ -20,6 +20,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/demo"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -266,6 +268,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 
 	srv := server.New(st, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	srv.Registry().MustRegister(collectors.NewDBStatsCollector(st.DB(), "portcullis"))
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
