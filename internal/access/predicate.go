@@ -211,7 +211,7 @@ func (d *decision) accountClauses(t *policy.Type, needWrite bool, ok func(*polic
 		g *grant
 		c Cond
 	}
-	var buf [16]qualified
+	var buf [64]qualified
 	gs := buf[:0]
 	cutoffs := map[int]string{} // days_back → cutoff, formatted once
 	same := true
@@ -238,18 +238,33 @@ func (d *decision) accountClauses(t *policy.Type, needWrite bool, ok func(*polic
 	// usual case: one grant per customer), no account is reached twice and
 	// clauses are built without any per-account bookkeeping.
 	if !overlapping(gs, func(q qualified) *account { return q.g.acct }) {
+		// Two passes: size each clause, then fill it with one allocation.
 		var clauses []AccountClause
-		for _, q := range gs {
+		var sizes []int
+		clauseOf := make([]int, len(gs))
+		for k, q := range gs {
 			i := 0
 			for i < len(clauses) && clauses[i].Cond != q.c {
 				i++
 			}
 			if i == len(clauses) {
 				clauses = append(clauses, AccountClause{Cond: q.c})
+				sizes = append(sizes, 0)
 			}
-			clauses[i].Accounts = append(clauses[i].Accounts, q.g.acct.ID)
+			clauseOf[k] = i
+			sizes[i]++
 			if q.g.subtree {
-				clauses[i].Accounts = append(clauses[i].Accounts, d.e.subtreeIDs(q.g.acct)...)
+				sizes[i] += len(d.e.subtreeIDs(q.g.acct))
+			}
+		}
+		for i := range clauses {
+			clauses[i].Accounts = make([]string, 0, sizes[i])
+		}
+		for k, q := range gs {
+			c := &clauses[clauseOf[k]]
+			c.Accounts = append(c.Accounts, q.g.acct.ID)
+			if q.g.subtree {
+				c.Accounts = append(c.Accounts, d.e.subtreeIDs(q.g.acct)...)
 			}
 		}
 		sortClauses(clauses)
