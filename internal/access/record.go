@@ -2,6 +2,7 @@ package access
 
 import (
 	"encoding/json"
+	"math"
 	"strings"
 )
 
@@ -83,6 +84,14 @@ func (e *Engine) ValidateRecord(r *Record) error {
 	if r.Creator != "" && !ValidID(r.Creator) {
 		return Errorf(CodeInvalid, "creator %q is not a valid id", r.Creator)
 	}
+	// Encoding the attributes only to measure them would cost more than
+	// the rest of a write's checks: a bound that never under-counts their
+	// encoded size settles almost every record, and only a record it
+	// cannot settle (large, or holding values it does not know) is
+	// encoded to be measured exactly.
+	if n, ok := attributesBound(r.Attributes, MaxAttributesSize); ok && n <= MaxAttributesSize {
+		return nil
+	}
 	b, err := json.Marshal(r.Attributes)
 	if err != nil {
 		return Errorf(CodeInvalid, "attributes: %v", err)
@@ -91,4 +100,62 @@ func (e *Engine) ValidateRecord(r *Record) error {
 		return Errorf(CodeInvalid, "attributes are %d bytes, more than the %d allowed", len(b), MaxAttributesSize)
 	}
 	return nil
+}
+
+// maxFloatLen is the longest encoding/json form of a finite float64
+// ("-0.0000012345678901234567" is 25 bytes, "-1.2345678901234567e-308"
+// 24), with room to spare.
+const maxFloatLen = 32
+
+// attributesBound returns an upper bound of the length of json.Marshal(v)
+// for the values decoded JSON is made of (maps with string keys, slices,
+// strings, float64, bool, nil), where it can tell that json.Marshal
+// succeeds: ok is false for any other value, for NaN and infinities, and
+// once the bound exceeds limit. A string counts six bytes per byte of
+// text (\u00XX, the longest escape of one byte) plus its quotes.
+func attributesBound(v any, limit int) (n int, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return 4, true
+	case bool:
+		return 5, true
+	case string:
+		return 2 + 6*len(x), true
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return 0, false
+		}
+		return maxFloatLen, true
+	case map[string]any:
+		if x == nil {
+			return 4, true
+		}
+		n = 2 + len(x) // braces, colons and commas
+		for k, e := range x {
+			m, ok := attributesBound(e, limit)
+			if !ok {
+				return 0, false
+			}
+			if n += 2 + 6*len(k) + m; n > limit {
+				return n, false
+			}
+		}
+		return n, true
+	case []any:
+		if x == nil {
+			return 4, true
+		}
+		n = 2 + len(x)
+		for _, e := range x {
+			m, ok := attributesBound(e, limit)
+			if !ok {
+				return 0, false
+			}
+			if n += m; n > limit {
+				return n, false
+			}
+		}
+		return n, true
+	}
+	return 0, false
 }

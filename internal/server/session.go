@@ -54,6 +54,15 @@ var errUnauthenticated = access.Errorf(access.CodeUnauthenticated, "sign in or s
 
 // authenticate finds the caller from an API token or the session cookie.
 // Only active users authenticate; a disabled user's sessions are gone.
+//
+// The store answers TokenByHash and SessionByHash from an in-memory cache
+// that every revocation (DeleteToken, DeleteSession, SetPassword,
+// DeleteUser...) empties before it returns, and other nodes' revocations
+// within a second, so a request costs no database round trip. Whether the
+// user is active and, for a token, internal is asked of the engine on every
+// request, never cached here. A session's LastSeen may lag another node's
+// touch by the cache's lifetime (30 s), next to the minute that touches are
+// already spaced by: idle expiry is exact to about a minute and a half.
 func (s *Server) authenticate(r *http.Request) (*caller, error) {
 	ctx := r.Context()
 	if h := r.Header.Get("Authorization"); h != "" {

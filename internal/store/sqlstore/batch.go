@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -156,13 +157,18 @@ func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
 	return nil
 }
 
-// upsertRecords writes rows with multi-row INSERT ... ON CONFLICT DO UPDATE
-// statements (one prepared statement for the full chunks), after removing
-// the team entries of the records being replaced, then inserts the new
-// team entries.
+// upsertRecords writes rows. On SQLite it looks their keys up first and
+// inserts the new records with multi-row INSERT OR IGNORE statements and
+// updates the existing ones by pk (sqliteUpsert); PostgreSQL takes
+// multi-row INSERT ... ON CONFLICT DO UPDATE statements. Either way the
+// team entries of the records being replaced go first and the new ones
+// last.
 func (t *wtx) upsertRecords(rows []recordRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if !t.s.pg() {
+		return t.sqliteUpsert(rows)
 	}
 	if err := t.clearTeams(rows); err != nil {
 		return err
@@ -219,6 +225,218 @@ func (s *Store) upsertSQL(n int) string {
 	return s.rebind(b.String())
 }
 
+// sqliteUpsert is upsertRecords on SQLite. A multi-row statement that may
+// abort halfway (any UPSERT: its DO UPDATE checks NOT NULL columns with
+// ABORT) makes SQLite copy every page it touches to a statement journal
+// first, which cost a third of a batch's write time. So the records that
+// exist are looked up first (the lookup reads the (type, id) index and, for
+// the ones found, their row), new ones are inserted with multi-row
+// INSERT OR IGNORE statements, which cannot abort (every NOT NULL column
+// has a value, and (type, id) was just looked up in this transaction, the
+// only writer; the number inserted is checked anyway), and existing ones
+// are updated by pk one prepared statement each, which writes one row and
+// needs no statement journal either.
+func (t *wtx) sqliteUpsert(rows []recordRow) error {
+	found, err := t.lookupRows(rows)
+	if err != nil {
+		return err
+	}
+	var withTeams []int64
+	for _, f := range found {
+		if f.teams {
+			withTeams = append(withTeams, f.pk)
+		}
+	}
+	for len(withTeams) > 0 {
+		chunk := withTeams[:min(len(withTeams), batchChunk)]
+		withTeams = withTeams[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, pk := range chunk {
+			args[i] = pk
+		}
+		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN ("+placeholders(len(chunk))+")", args...); err != nil {
+			return fmt.Errorf("replace record teams: %w", err)
+		}
+	}
+	now := toMicros(t.now)
+	if len(found) > 0 {
+		stmt, err := t.tx.PrepareContext(t.ctx, `UPDATE records SET owner = ?, date = ?, dkey = ?, parent_type = ?, parent_id = ?, `+
+			`teams = ?, creator = ?, attributes = ?, updated_at = ?, revision = ? WHERE pk = ?`)
+		if err != nil {
+			return fmt.Errorf("prepare update: %w", err)
+		}
+		defer stmt.Close()
+		for i := range rows {
+			f, ok := found[i]
+			if !ok {
+				continue
+			}
+			r := &rows[i]
+			if _, err := stmt.ExecContext(t.ctx, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator,
+				r.attributes, now, t.rev, f.pk); err != nil {
+				return fmt.Errorf("update records: %w", err)
+			}
+		}
+	}
+	fresh := rows
+	if len(found) > 0 {
+		fresh = make([]recordRow, 0, len(rows)-len(found))
+		for i := range rows {
+			if _, ok := found[i]; !ok {
+				fresh = append(fresh, rows[i])
+			}
+		}
+	}
+	if len(found) == 0 {
+		fresh = slices.Clone(rows) // the caller's order stays
+	}
+	// Insert in the order of records_owner, whose entries an import
+	// scatters most (ids and dates mostly arrive in order, owners do not):
+	// consecutive inserts then meet the same pages, which measured about
+	// 30% less CPU per row than the order of the batch.
+	slices.SortFunc(fresh, compareOwnerOrder)
+	if err := t.insertRows(fresh, now); err != nil {
+		return err
+	}
+	return t.insertTeams(rows)
+}
+
+// compareOwnerOrder orders rows as records_owner does: by type, owner
+// (NULL first), dkey descending and id descending.
+func compareOwnerOrder(a, b recordRow) int {
+	if c := strings.Compare(a.typ, b.typ); c != 0 {
+		return c
+	}
+	ao, aok := a.owner.(string)
+	bo, bok := b.owner.(string)
+	if aok != bok {
+		if aok {
+			return 1
+		}
+		return -1
+	}
+	if c := strings.Compare(ao, bo); c != 0 {
+		return c
+	}
+	if c := strings.Compare(b.dkey, a.dkey); c != 0 {
+		return c
+	}
+	return strings.Compare(b.id, a.id)
+}
+
+// insertRows inserts rows that do not exist with multi-row INSERT OR
+// IGNORE statements (see sqliteUpsert), one prepared statement for the
+// full chunks, and fails unless every row was inserted.
+func (t *wtx) insertRows(rows []recordRow, now int64) error {
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, 12*batchChunk)
+	for start := 0; start < len(rows); start += batchChunk {
+		chunk := rows[start:min(len(rows), start+batchChunk)]
+		args = args[:0]
+		for i := range chunk {
+			r := &chunk[i]
+			args = append(args, r.typ, r.id, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator, r.attributes, now, t.rev)
+		}
+		var res sql.Result
+		var err error
+		if len(chunk) == batchChunk {
+			if full == nil {
+				if full, err = t.tx.PrepareContext(t.ctx, insertSQL(len(chunk))); err != nil {
+					return fmt.Errorf("prepare insert: %w", err)
+				}
+			}
+			res, err = full.ExecContext(t.ctx, args...)
+		} else {
+			res, err = t.tx.ExecContext(t.ctx, insertSQL(len(chunk)), args...)
+		}
+		if err != nil {
+			return fmt.Errorf("insert records: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+			return fmt.Errorf("insert records: %d of %d rows inserted (%v)", n, len(chunk), err)
+		}
+	}
+	return nil
+}
+
+// insertSQL is the SQLite multi-row INSERT OR IGNORE of n rows, 12
+// parameters a row, with ? placeholders (numbered ones make SQLite look
+// each parameter's name up in a list, quadratic in the thousands of
+// parameters of a chunk).
+func insertSQL(n int) string {
+	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	var b strings.Builder
+	b.Grow((len(row)+2)*n + 128)
+	b.WriteString("INSERT OR IGNORE INTO records (" + recordInsertCols + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// foundRow is a record of a batch that exists: its pk and whether it has
+// team entries.
+type foundRow struct {
+	pk    int64
+	teams bool
+}
+
+// lookupRows returns the rows that exist, by index in rows.
+func (t *wtx) lookupRows(rows []recordRow) (map[int]foundRow, error) {
+	byType := map[string][]int{}
+	var types []string
+	for i := range rows {
+		typ := rows[i].typ
+		if byType[typ] == nil {
+			types = append(types, typ)
+		}
+		byType[typ] = append(byType[typ], i)
+	}
+	found := map[int]foundRow{}
+	for _, typ := range types {
+		idx := byType[typ]
+		for len(idx) > 0 {
+			chunk := idx[:min(len(idx), batchChunk)]
+			idx = idx[len(chunk):]
+			pos := make(map[string]int, len(chunk))
+			args := make([]any, 0, len(chunk)+1)
+			args = append(args, typ)
+			for _, i := range chunk {
+				pos[rows[i].id] = i
+				args = append(args, rows[i].id)
+			}
+			q := "SELECT id, pk, teams IS NOT NULL FROM records WHERE type = ? AND id IN (" + placeholders(len(chunk)) + ")"
+			if err := func() error {
+				rs, err := t.tx.QueryContext(t.ctx, q, args...)
+				if err != nil {
+					return err
+				}
+				defer rs.Close()
+				for rs.Next() {
+					var id string
+					var f foundRow
+					if err := rs.Scan(&id, &f.pk, &f.teams); err != nil {
+						return err
+					}
+					found[pos[id]] = f
+				}
+				return rs.Err()
+			}(); err != nil {
+				return nil, fmt.Errorf("look up records: %w", err)
+			}
+		}
+	}
+	return found, nil
+}
+
 // clearTeams deletes the team entries of the records among rows that exist
 // and have some (records.teams is not NULL), before they are replaced.
 func (t *wtx) clearTeams(rows []recordRow) error {
@@ -268,4 +486,58 @@ func (t *wtx) insertTeams(rows []recordRow) error {
 		}
 	}
 	return nil
+}
+
+// GetRecordHeads returns the records that exist among refs, keyed by
+// reference, like GetRecords but without reading their attributes: each
+// has empty Attributes. It serves records:batch, whose items mostly
+// replace the attributes they carry, so that an import neither reads nor
+// decodes the attributes of the records it overwrites, and probes only the
+// (type, id) index for the records it creates.
+func (s *Store) GetRecordHeads(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
+	out := access.RecordMap{}
+	byType := map[string][]string{}
+	var types []string
+	seen := make(map[access.Ref]bool, len(refs))
+	for _, ref := range refs {
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
+		if byType[ref.Type] == nil {
+			types = append(types, ref.Type)
+		}
+		byType[ref.Type] = append(byType[ref.Type], ref.ID)
+	}
+	for _, typ := range types {
+		ids := byType[typ]
+		for len(ids) > 0 {
+			chunk := ids[:min(len(ids), batchChunk)]
+			ids = ids[len(chunk):]
+			b := &sqlb{pg: s.pg()}
+			q := "SELECT r.type, r.id, r.owner, r.date, r.parent_type, r.parent_id, r.teams, r.creator, '{}', r.updated_at, r.revision " +
+				"FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
+			if err := s.scanHeads(ctx, q, b.args, out); err != nil {
+				return nil, fmt.Errorf("get record heads: %w", err)
+			}
+		}
+	}
+	return out, nil
+}
+
+// scanHeads runs a GetRecordHeads query and adds its rows to out.
+func (s *Store) scanHeads(ctx context.Context, q string, args []any, out access.RecordMap) error {
+	rows, err := s.read().QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return err
+		}
+		out[access.Ref{Type: r.Type, ID: r.ID}] = r
+	}
+	return rows.Err()
 }

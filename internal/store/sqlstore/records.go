@@ -5,6 +5,7 @@ package sqlstore
 // schema is migrations/*/0002_records.sql.
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -106,8 +107,8 @@ func encodeRow(r *access.Record) (recordRow, error) {
 		if err != nil {
 			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes: %v", err)
 		}
-		if len(b) > access.MaxAttributesSize {
-			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes are %d bytes, more than the %d allowed", len(b), access.MaxAttributesSize)
+		if n := marshalledSize(b); n > access.MaxAttributesSize {
+			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes are %d bytes, more than the %d allowed", n, access.MaxAttributesSize)
 		}
 		row.attributes = string(b)
 	}
@@ -115,10 +116,10 @@ func encodeRow(r *access.Record) (recordRow, error) {
 }
 
 // GetRecord returns one record, whoever may see it (the caller decides
-// visibility with the engine), or CodeNotFound.
+// visibility with the engine), or CodeNotFound. The primary key serves a
+// statement prepared once for the read pool.
 func (s *Store) GetRecord(ctx context.Context, typ, id string) (*access.Record, error) {
-	row := s.read().QueryRowContext(ctx, "SELECT "+recordCols(s.pg())+" FROM records r WHERE r.type = $1 AND r.id = $2", typ, id)
-	r, err := scanRecord(row)
+	r, err := scanRecord(s.readRow(ctx, getRecordSQL[dialectIndex(s.pg())], typ, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("%s %s not found", typ, id)
 	}
@@ -131,11 +132,60 @@ func (s *Store) GetRecord(ctx context.Context, typ, id string) (*access.Record, 
 // getRecordsChunk is the most ids GetRecords asks for in one query.
 const getRecordsChunk = 500
 
+// getRecordsPrepared is the most ids of one type GetRecords asks for with
+// a prepared statement (the common case: the parents of a record or two);
+// larger sets are rendered and parsed per call.
+const getRecordsPrepared = 8
+
+// dialectIndex indexes the per-dialect query tables: 0 SQLite, 1
+// PostgreSQL.
+func dialectIndex(pg bool) int {
+	if pg {
+		return 1
+	}
+	return 0
+}
+
+// getRecordSQL is GetRecord's query by dialectIndex.
+var getRecordSQL = [2]string{
+	"SELECT " + recordCols(false) + " FROM records r WHERE r.type = $1 AND r.id = $2",
+	"SELECT " + recordCols(true) + " FROM records r WHERE r.type = $1 AND r.id = $2",
+}
+
+// getRecordsSQL holds GetRecords' prepared queries by dialectIndex and
+// number of ids (2 to getRecordsPrepared; one id is getRecordSQL): an IN
+// list on SQLite, one text array on PostgreSQL.
+var getRecordsSQL = func() [2][getRecordsPrepared + 1]string {
+	var out [2][getRecordsPrepared + 1]string
+	for n := 2; n <= getRecordsPrepared; n++ {
+		in := "$2"
+		for i := 3; i <= n+1; i++ {
+			in += ", $" + strconv.Itoa(i)
+		}
+		out[0][n] = "SELECT " + recordCols(false) + " FROM records r WHERE r.type = $1 AND r.id IN (" + in + ")"
+		out[1][n] = "SELECT " + recordCols(true) + " FROM records r WHERE r.type = $1 AND r.id = ANY($2::text[])"
+	}
+	return out
+}()
+
 // GetRecords returns the records that exist among refs, keyed by
 // reference; missing ones are absent. It serves the engine as an
-// access.RecordSource for following parents.
+// access.RecordSource for following parents. Up to getRecordsPrepared ids
+// of a type go through prepared statements.
 func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
 	out := access.RecordMap{}
+	if len(refs) == 1 {
+		// A record's parent: the most frequent call by far.
+		r, err := s.GetRecord(ctx, refs[0].Type, refs[0].ID)
+		if access.ErrorCode(err) == access.CodeNotFound {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		out[refs[0]] = r
+		return out, nil
+	}
 	byType := map[string][]string{}
 	seen := map[access.Ref]bool{}
 	for _, ref := range refs {
@@ -144,13 +194,36 @@ func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.Recor
 			byType[ref.Type] = append(byType[ref.Type], ref.ID)
 		}
 	}
+	d := dialectIndex(s.pg())
 	for typ, ids := range byType {
+		switch n := len(ids); {
+		case n == 1:
+			if err := s.collect(ctx, getRecordSQL[d], []any{typ, ids[0]}, out); err != nil {
+				return nil, err
+			}
+			continue
+		case n <= getRecordsPrepared && s.pg():
+			if err := s.collect(ctx, getRecordsSQL[d][n], []any{typ, ids}, out); err != nil {
+				return nil, err
+			}
+			continue
+		case n <= getRecordsPrepared:
+			args := make([]any, 0, n+1)
+			args = append(args, typ)
+			for _, id := range ids {
+				args = append(args, id)
+			}
+			if err := s.collect(ctx, getRecordsSQL[d][n], args, out); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), getRecordsChunk)]
 			ids = ids[len(chunk):]
 			b := &sqlb{pg: s.pg()}
 			q := "SELECT " + recordCols(b.pg) + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
-			if err := s.collect(ctx, q, b.args, out); err != nil {
+			if err := s.collectUnprepared(ctx, q, b.args, out); err != nil {
 				return nil, err
 			}
 		}
@@ -158,12 +231,28 @@ func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.Recor
 	return out, nil
 }
 
-// collect runs a records query and adds its rows to out.
+// collect runs one of GetRecords' prepared queries and adds its rows to
+// out.
 func (s *Store) collect(ctx context.Context, q string, args []any, out access.RecordMap) error {
+	rows, err := s.readRows(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("get records: %w", err)
+	}
+	return collectRows(rows, out)
+}
+
+// collectUnprepared runs a records query rendered for its arguments and
+// adds its rows to out.
+func (s *Store) collectUnprepared(ctx context.Context, q string, args []any, out access.RecordMap) error {
 	rows, err := s.read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("get records: %w", err)
 	}
+	return collectRows(rows, out)
+}
+
+// collectRows adds the records of rows to out and closes rows.
+func collectRows(rows *sql.Rows, out access.RecordMap) error {
 	defer rows.Close()
 	for rows.Next() {
 		r, err := scanRecord(rows)
@@ -343,6 +432,17 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	return append(b, enc...), nil
 }
 
+// marshalledSize returns the length json.Marshal gives the value appendJSON
+// encoded as b, the measure of access.MaxAttributesSize: the same but for
+// the HTML characters <, > and & and the separators U+2028 and U+2029,
+// which json.Marshal escapes (\u003c, 6 bytes for 1; \u2028, 6 for 3).
+func marshalledSize(b []byte) int {
+	n := len(b)
+	n += 5 * (bytes.Count(b, []byte("<")) + bytes.Count(b, []byte(">")) + bytes.Count(b, []byte("&")))
+	n += 3 * (bytes.Count(b, []byte("\u2028")) + bytes.Count(b, []byte("\u2029")))
+	return n
+}
+
 // appendJSONFloat formats f as encoding/json does; NaN and infinities are
 // not JSON.
 func appendJSONFloat(b []byte, f float64) ([]byte, error) {
@@ -365,8 +465,10 @@ func appendJSONFloat(b []byte, f float64) ([]byte, error) {
 	return b, nil
 }
 
-// appendJSONString appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD.
+// appendJSONString appends s as a JSON string as encoding/json does but
+// for HTML characters and U+2028/U+2029, which it leaves as they are:
+// quotes, backslashes and control characters escaped, invalid UTF-8
+// replaced by U+FFFD.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -388,6 +490,10 @@ func appendJSONString(b []byte, s string) []byte {
 				b = append(b, '\\', 'r')
 			case '\t':
 				b = append(b, '\\', 't')
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
 			default:
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
 			}

@@ -15,6 +15,18 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
+// Change log kinds beyond the access model's (account, user, group,
+// member, grant, policy): revocations that catch-up applies to the
+// authentication cache (authcache.go), so that a token or session revoked
+// on one node is refused by the others once they catch up. A user change
+// also drops the user's cached tokens and sessions (deleting or disabling a
+// user ends them).
+const (
+	changeToken    = "token"    // key: token id; the token was revoked
+	changeSession  = "session"  // key: session hash; the session ended
+	changeSessions = "sessions" // key: user id; every session of the user ended
+)
+
 // reloadThreshold is the number of changed keys above which catch-up
 // reloads the whole model instead of applying the changes one by one.
 const reloadThreshold = 2000
@@ -115,6 +127,9 @@ func (s *Store) reloadLocked(ctx context.Context) error {
 	if err := s.eng.Load(snap); err != nil {
 		return fmt.Errorf("load: %w", err)
 	}
+	// A reload skips the change log, and with it any revocation: forget
+	// every cached token and session.
+	s.auth.purge()
 	s.applied.Store(rev)
 	return nil
 }
@@ -201,6 +216,8 @@ func (s *Store) applyChanges(ctx context.Context, from int64) error {
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("catch up: change log: %w", err)
 	}
+	// Revocations first, whatever happens to the rest (a reload purges).
+	s.invalidateAuth(cs)
 	if n > reloadThreshold {
 		return errTooMany
 	}
@@ -209,6 +226,22 @@ func (s *Store) applyChanges(ctx context.Context, from int64) error {
 	}
 	s.applied.Store(rev)
 	return nil
+}
+
+// invalidateAuth drops the cached tokens and sessions cs revokes.
+func (s *Store) invalidateAuth(cs changeSet) {
+	for id := range cs[changeToken] {
+		s.auth.dropToken(id)
+	}
+	for hash := range cs[changeSession] {
+		s.auth.dropSession(hash)
+	}
+	for id := range cs[changeSessions] {
+		s.auth.dropUserSessions(id)
+	}
+	for id := range cs["user"] {
+		s.auth.dropUser(id)
+	}
 }
 
 // apply brings the engine's entities named by cs to their state in r, in

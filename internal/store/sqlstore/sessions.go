@@ -11,9 +11,13 @@ import (
 )
 
 // Sessions are stored by the hash of their secret. They are not part of the
-// access model: their writes bump no revision and are not audited (the
-// server logs sign-ins with Log). Idle and absolute expiry are the caller's
-// checks against CreatedAt and LastSeen.
+// access model and are not audited (the server logs sign-ins with Log).
+// Creating and touching a session bumps no revision; ending sessions does,
+// because it appends a change_log row (kinds session and sessions) that
+// other nodes apply to their authentication caches (authcache.go). Idle and
+// absolute expiry are the caller's checks against CreatedAt and LastSeen;
+// a LastSeen read from the cache may lag another node's touch by up to
+// authCacheTTL.
 
 // CreateSession stores a new session; a missing user is invalid.
 func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
@@ -42,11 +46,17 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	return nil
 }
 
-// SessionByHash returns a session (primary key lookup), or not_found.
+// SessionByHash returns a session, or not_found. It answers from the
+// authentication cache when it can; otherwise a prepared primary key
+// lookup reads it, and a session found is cached.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (store.Session, error) {
+	cached, ok, gen := s.auth.session(hash)
+	if ok {
+		return cached, nil
+	}
 	var sess store.Session
 	var created, seen int64
-	err := s.queryRow(ctx, `SELECT hash, user_id, created_at, last_seen FROM sessions WHERE hash = ?`, hash).
+	err := s.readRow(ctx, `SELECT hash, user_id, created_at, last_seen FROM sessions WHERE hash = $1`, hash).
 		Scan(&sess.Hash, &sess.UserID, &created, &seen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, notFound("session not found")
@@ -55,6 +65,7 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (store.Session, 
 		return store.Session{}, fmt.Errorf("read session: %w", err)
 	}
 	sess.CreatedAt, sess.LastSeen = fromMicros(created), fromMicros(seen)
+	s.auth.putSession(gen, sess)
 	return sess, nil
 }
 
@@ -67,23 +78,49 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 		return fmt.Errorf("touch session: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		s.auth.dropSession(hash)
 		return notFound("session not found")
 	}
+	s.auth.touchSession(hash, at.UTC().Truncate(time.Microsecond))
 	return nil
 }
 
-// DeleteSession ends a session; a missing one is no error.
+// DeleteSession ends a session; a missing one is no error (and changes
+// nothing). The session is refused on this store as soon as DeleteSession
+// returns, and on other nodes once they catch up with the change log.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM sessions WHERE hash = ?`), hash); err != nil {
-		return fmt.Errorf("delete session: %w", err)
-	}
-	return nil
+	_, err := s.write(ctx, func(t *wtx) error {
+		res, err := t.exec(`DELETE FROM sessions WHERE hash = ?`, hash)
+		if err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete session: %w", err)
+		} else if n == 0 {
+			return errNoop
+		}
+		return t.change(changeSession, hash)
+	})
+	// After the commit: see DeleteToken.
+	s.auth.dropSession(hash)
+	return err
 }
 
-// DeleteUserSessions ends every session of a user (sessions_user serves it).
+// DeleteUserSessions ends every session of a user (sessions_user serves
+// it), at once on this store and on other nodes once they catch up.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	if _, err := s.db.ExecContext(ctx, s.rebind(`DELETE FROM sessions WHERE user_id = ?`), userID); err != nil {
-		return fmt.Errorf("delete sessions: %w", err)
-	}
-	return nil
+	_, err := s.write(ctx, func(t *wtx) error {
+		res, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID)
+		if err != nil {
+			return fmt.Errorf("delete sessions: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("delete sessions: %w", err)
+		} else if n == 0 {
+			return errNoop
+		}
+		return t.change(changeSessions, userID)
+	})
+	s.auth.dropUserSessions(userID)
+	return err
 }

@@ -86,6 +86,11 @@ type Store struct {
 	polMu    sync.Mutex
 	policies map[int]cachedPolicy
 
+	// auth caches tokens and sessions by hash (authcache.go); stmts holds
+	// the hot read statements prepared once for the read pool (stmts.go).
+	auth  authCache
+	stmts stmtCache
+
 	stop     context.CancelFunc // stops the follower
 	done     chan struct{}      // closed when the follower has returned
 	closeMu  sync.Mutex
@@ -194,7 +199,16 @@ func (s *Store) connect(dsn string) error {
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	wdb, err := sql.Open("sqlite", path+sep+"_txlock=immediate&_pragma=journal_mode(WAL)&"+pragmas)
+	// The writer's page cache is 64 MiB instead of 2 MiB: a batch of
+	// 10,000 records dirties thousands of index pages, which with the
+	// default the writer spilled and read back mid-transaction (the SQL
+	// of a batch measured about a third less CPU with the larger cache).
+	// It checkpoints every 10,000 WAL pages (40 MiB) instead of 1,000, so
+	// that the index pages consecutive batches rewrite are copied into
+	// the database once rather than once a batch (9% more records per
+	// CPU second).
+	const writer = "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)"
+	wdb, err := sql.Open("sqlite", path+sep+"_txlock=immediate&_pragma=journal_mode(WAL)&"+pragmas+writer)
 	if err != nil {
 		return fmt.Errorf("open sqlite: %w", err)
 	}

@@ -97,22 +97,31 @@ func (s *Store) ListTokens(ctx context.Context, userID string) ([]store.Token, e
 	return out, rows.Err()
 }
 
-// TokenByHash returns the token with the hash (the unique index on hash
-// serves it), or not_found.
+// TokenByHash returns the token with the hash, or not_found. It answers
+// from the authentication cache (authcache.go) when it can; otherwise the
+// unique index on hash serves a prepared query, and a token found is
+// cached.
 func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, error) {
-	t, err := scanToken(s.queryRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = ?`, hash))
+	cached, ok, gen := s.auth.token(hash)
+	if ok {
+		return cached, nil
+	}
+	t, err := scanToken(s.readRow(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Token{}, notFound("token not found")
 	}
 	if err != nil {
 		return store.Token{}, fmt.Errorf("read token: %w", err)
 	}
+	s.auth.putToken(gen, t)
 	return t, nil
 }
 
-// DeleteToken revokes a token, or fails with not_found.
+// DeleteToken revokes a token, or fails with not_found. The revocation is
+// immediate on this store (its cache entry goes before DeleteToken
+// returns) and reaches other nodes through the change_log kind token.
 func (s *Store) DeleteToken(ctx context.Context, actor, id string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, func(t *wtx) error {
 		tok, err := scanToken(t.queryRow(`SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("token %s not found", id)
@@ -123,6 +132,13 @@ func (s *Store) DeleteToken(ctx context.Context, actor, id string) (int64, error
 		if _, err := t.exec(`DELETE FROM tokens WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("delete token: %w", err)
 		}
+		if err := t.change(changeToken, id); err != nil {
+			return err
+		}
 		return t.logf(actor, "token.delete", "token:"+id, tokenAudit(tok), nil)
 	})
+	// After the commit, so that no read racing with the delete can put the
+	// token back (and harmless when nothing was deleted).
+	s.auth.dropToken(id)
+	return rev, err
 }

@@ -197,6 +197,11 @@ func (s *Store) PutUser(ctx context.Context, actor string, u access.User) (bool,
 		cons = string(b)
 	}
 	email := strings.TrimSpace(u.Email)
+	if u.Status == access.StatusDisabled {
+		// Its sessions end at once here, and on other nodes once they
+		// catch up (change_log kind user, revision.go).
+		defer s.auth.dropUserSessions(u.ID)
+	}
 	var created bool
 	rev, err := s.write(ctx, func(t *wtx) error {
 		r := t.reader()
@@ -260,6 +265,9 @@ func (s *Store) PutUser(ctx context.Context, actor string, u access.User) (bool,
 // tokens; audit entries stay. It fails with protected while the user holds
 // a grant with a protected role (DESIGN §5.4).
 func (s *Store) DeleteUser(ctx context.Context, actor, id string) (int64, error) {
+	// Its tokens and sessions are refused at once here, and on other nodes
+	// once they catch up (change_log kind user, revision.go).
+	defer s.auth.dropUser(id)
 	return s.write(ctx, func(t *wtx) error {
 		r := t.reader()
 		before, err := r.user(id)
@@ -324,6 +332,9 @@ func (s *Store) DeleteUser(ctx context.Context, actor, id string) (int64, error)
 // user's sessions. The audit entry (user.password) records that the
 // password changed, not the hash.
 func (s *Store) SetPassword(ctx context.Context, actor, userID, hash string) (int64, error) {
+	// The sessions end at once here and on other nodes once they catch up
+	// (change_log kind sessions).
+	defer s.auth.dropUserSessions(userID)
 	return s.write(ctx, func(t *wtx) error {
 		res, err := t.exec(`UPDATE users SET password_hash = ?, password_at = ? WHERE id = ?`, hash, toMicros(t.now), userID)
 		if err != nil {
@@ -334,6 +345,9 @@ func (s *Store) SetPassword(ctx context.Context, actor, userID, hash string) (in
 		}
 		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID); err != nil {
 			return fmt.Errorf("set password: sessions: %w", err)
+		}
+		if err := t.change(changeSessions, userID); err != nil {
+			return err
 		}
 		return t.logf(actor, "user.password", "user:"+userID, nil, map[string]bool{"password_set": hash != ""})
 	})
