@@ -76,7 +76,7 @@ var scenarios = []scenario{
 	{name: "external delete of an invisible record", as: "u20", method: "DELETE", path: "/api/v1/records/sales_order/SO2", status: 404, code: "not_found"},
 	{name: "L10 creates a ticket", as: "u10", method: "POST", path: "/api/v1/records/ticket",
 		body:   map[string]any{"owner": "C1", "attributes": map[string]any{"subject": "Help", "type": "question", "status": "new"}},
-		status: 201, contains: []string{`"creator":"u10"`, `"owner":"C1"`, `"subject":"Help"`}, notContains: []string{`"teams"`}},
+		status: 201, contains: []string{`"creator":"u10"`, `"owner":"C1"`, `"subject":"Help"`, `"date":"2`}, notContains: []string{`"teams"`}},
 	{name: "L10 cannot create orders", as: "u10", method: "POST", path: "/api/v1/records/sales_order", body: map[string]any{"owner": "C1", "attributes": map[string]any{}}, status: 403, code: "forbidden"},
 	{name: "L10 cannot create under another customer", as: "u10", method: "POST", path: "/api/v1/records/ticket", body: map[string]any{"owner": "C2", "attributes": map[string]any{}}, status: 403, code: "forbidden"},
 	{name: "L10 cannot read another's ticket in own scope", as: "u20", method: "GET", path: "/api/v1/records/ticket/T1", status: 200},

@@ -56,6 +56,11 @@ func (s *Server) createAsUser(ctx context.Context, u access.User, t *policy.Type
 	if t.OwnerField != "" {
 		rec.Attributes[t.OwnerField] = rec.Owner
 	}
+	// A record created in the portal without its date attribute (a ticket's
+	// "created") is dated today, so it sorts and filters with the others.
+	if _, given := rec.Attributes[t.DateField]; t.DateField != "" && !given {
+		rec.Attributes[t.DateField] = s.engine.Now().UTC().Format(time.DateOnly)
+	}
 	created, rev, err := s.putRecord(ctx, rec, true, false)
 	if err != nil {
 		return nil, false, 0, err
