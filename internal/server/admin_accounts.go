@@ -439,40 +439,8 @@ func (s *Server) grantFields(r *http.Request, old *access.Grant) (fields, grantF
 	str("scope", form.Scope)
 	str("access", form.Access)
 	str("notes", form.Notes)
-	if _, sent := r.PostForm["days_back"]; sent {
-		if form.DaysBack == "" {
-			f["days_back"] = json.RawMessage("null")
-		} else if n, err := strconv.Atoi(form.DaysBack); err == nil && n >= 0 {
-			f["days_back"] = json.RawMessage(strconv.Itoa(n))
-		} else {
-			return nil, form, access.Errorf(access.CodeInvalid, "days_back must be a whole number of days, 0 or more (empty: unlimited)")
-		}
-	}
-	for _, k := range []struct {
-		key, v string
-		old    *time.Time
-	}{{"valid_from", form.ValidFrom, nil}, {"valid_until", form.ValidUntil, nil}} {
-		if _, sent := r.PostForm[k.key]; !sent {
-			continue
-		}
-		if old != nil {
-			k.old = old.ValidFrom
-			if k.key == "valid_until" {
-				k.old = old.ValidUntil
-			}
-		}
-		switch day, err := time.Parse(time.DateOnly, k.v); {
-		case k.v == "":
-			f[k.key] = json.RawMessage("null")
-		case err != nil:
-			return nil, form, access.Errorf(access.CodeInvalid, "%s must be a date (YYYY-MM-DD)", k.key)
-		case k.old != nil && k.old.UTC().Format(time.DateOnly) == k.v:
-			b, _ := json.Marshal(k.old.UTC().Format(time.RFC3339Nano))
-			f[k.key] = b
-		default:
-			b, _ := json.Marshal(day.UTC().Format(time.RFC3339))
-			f[k.key] = b
-		}
+	if err := grantLimitFields(r.PostForm, old, f); err != nil {
+		return nil, form, err
 	}
 	if old == nil {
 		principal, err := s.admResolvePrincipal(r, form.Principal)

@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -196,5 +200,50 @@ func (s *Server) handleDeleteGrant(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	setRevision(w, rev)
 	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// grantLimitFields adds a grant form's days back and validity to a grant
+// body, for the console's External Access panel and the portal's Company
+// users alike: days_back empty means unlimited; valid_from and valid_until
+// are UTC days (empty: none), and a day equal to the stored instant's keeps
+// that instant, so saving a form unchanged never alters a grant (which a
+// protected grant would refuse). Fields the form did not send are left out.
+func grantLimitFields(form url.Values, old *access.Grant, f fields) error {
+	if _, sent := form["days_back"]; sent {
+		v := strings.TrimSpace(form.Get("days_back"))
+		n, err := strconv.Atoi(v)
+		switch {
+		case v == "":
+			f["days_back"] = json.RawMessage("null")
+		case err != nil || n < 0:
+			return access.Errorf(access.CodeInvalid, "days_back must be a whole number of days, 0 or more (empty: unlimited)")
+		default:
+			f["days_back"] = json.RawMessage(strconv.Itoa(n))
+		}
+	}
+	for _, key := range []string{"valid_from", "valid_until"} {
+		if _, sent := form[key]; !sent {
+			continue
+		}
+		v := strings.TrimSpace(form.Get(key))
+		var stored *time.Time
+		if old != nil {
+			stored = old.ValidFrom
+			if key == "valid_until" {
+				stored = old.ValidUntil
+			}
+		}
+		switch day, err := time.Parse(time.DateOnly, v); {
+		case v == "":
+			f[key] = json.RawMessage("null")
+		case err != nil:
+			return access.Errorf(access.CodeInvalid, "%s must be a date (YYYY-MM-DD)", key)
+		case stored != nil && stored.UTC().Format(time.DateOnly) == v:
+			f[key], _ = json.Marshal(stored.UTC().Format(time.RFC3339Nano))
+		default:
+			f[key], _ = json.Marshal(day.UTC().Format(time.RFC3339))
+		}
+	}
 	return nil
 }

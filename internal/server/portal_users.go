@@ -577,40 +577,8 @@ func (s *Server) companyGrantFields(r *http.Request, old *access.Grant) (fields,
 	if old == nil {
 		str("principal", form.Principal)
 	}
-	if _, sent := r.PostForm["days_back"]; sent {
-		n, err := strconv.Atoi(form.DaysBack)
-		switch {
-		case form.DaysBack == "":
-			f["days_back"] = json.RawMessage("null")
-		case err != nil || n < 0:
-			return nil, form, access.Errorf(access.CodeInvalid, "days back must be a whole number of days, 0 or more (empty: unlimited)")
-		default:
-			f["days_back"] = json.RawMessage(strconv.Itoa(n))
-		}
-	}
-	for _, k := range []struct {
-		key, v string
-		old    *time.Time
-	}{{"valid_from", form.ValidFrom, nil}, {"valid_until", form.ValidUntil, nil}} {
-		if _, sent := r.PostForm[k.key]; !sent {
-			continue
-		}
-		if old != nil {
-			k.old = old.ValidFrom
-			if k.key == "valid_until" {
-				k.old = old.ValidUntil
-			}
-		}
-		switch day, err := time.Parse(time.DateOnly, k.v); {
-		case k.v == "":
-			f[k.key] = json.RawMessage("null")
-		case err != nil:
-			return nil, form, access.Errorf(access.CodeInvalid, "%s must be a date (YYYY-MM-DD)", strings.ReplaceAll(k.key, "_", " "))
-		case k.old != nil && k.old.UTC().Format(time.DateOnly) == k.v:
-			f[k.key], _ = json.Marshal(k.old.UTC().Format(time.RFC3339Nano))
-		default:
-			f[k.key], _ = json.Marshal(day.UTC().Format(time.RFC3339))
-		}
+	if err := grantLimitFields(r.PostForm, old, f); err != nil {
+		return nil, form, err
 	}
 	return f, form, nil
 }
@@ -626,7 +594,9 @@ var companyGrantHints = []companyHint{
 	{"days_back", "grant_days_back"},
 	{"valid_from must be before", "grant_valid_until"},
 	{"valid from", "grant_valid_from"},
+	{"valid_from", "grant_valid_from"},
 	{"valid until", "grant_valid_until"},
+	{"valid_until", "grant_valid_until"},
 	{"already", "grant_principal"},
 	{"your own access", "grant_principal"},
 	{"user ", "grant_principal"},
