@@ -77,9 +77,6 @@ func (s *Server) adminRoutes() []webRouteDef {
 	}
 }
 
-// requireStaffPage lets staff through.
-func requireStaffPage(c *caller) error { return requireStaff(c) }
-
 // requireStaffWriterPage lets admins and access managers through: every
 // console POST starts with it, so an auditor's forged POST is 403.
 func requireStaffWriterPage(c *caller) error {
@@ -162,7 +159,7 @@ type admHomeData struct {
 // the policy version in force and the latest audit entries (one small
 // page; no counts, which would scan tables).
 func (s *Server) handleAdminHome(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	d := admHomeData{adminBase: admBaseOf(c), Revision: s.store.Revision()}

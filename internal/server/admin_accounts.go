@@ -90,7 +90,7 @@ func (s *Server) admDirectChildren(id string, max int) ([]access.Account, int) {
 }
 
 func (s *Server) handleAdminAccounts(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	p := s.admPage(r, c, "Accounts", "accounts")
@@ -219,7 +219,7 @@ type admAccountState struct {
 }
 
 func (s *Server) handleAdminAccount(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	a, err := s.store.GetAccount(r.Context(), r.PathValue("id"))

@@ -32,7 +32,7 @@ type admViewAsData struct {
 }
 
 func (s *Server) handleAdminViewAs(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	q := r.URL.Query()
@@ -130,7 +130,7 @@ func admPrettyJSON(raw json.RawMessage) string {
 }
 
 func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	return s.admRenderAudit(w, r, c, nil)
@@ -139,7 +139,7 @@ func (s *Server) handleAdminAudit(w http.ResponseWriter, r *http.Request, c *cal
 // handleAdminAuditVerify checks the hash chain and shows the result above
 // the log.
 func (s *Server) handleAdminAuditVerify(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	v, err := s.store.VerifyAudit(r.Context())

@@ -94,7 +94,7 @@ func admDescribePath(pi access.PathInfo) string {
 }
 
 func (s *Server) handleAdminCheck(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	q := r.URL.Query()

@@ -30,7 +30,7 @@ var admGroupHints = []fieldHint{
 }
 
 func (s *Server) handleAdminGroups(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	return s.admRenderGroups(w, r, c, s.admPage(r, c, "Groups", "groups"), http.StatusOK, admGroupForm{})
@@ -113,7 +113,7 @@ type admGroupData struct {
 const admMembersPage = 100
 
 func (s *Server) handleAdminGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	g, err := s.store.GetGroup(r.Context(), r.PathValue("id"))

@@ -50,7 +50,7 @@ type admPolicyData struct {
 const admMaxVersions = 50
 
 func (s *Server) handleAdminPolicy(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	return s.admRenderPolicy(w, r, c, s.admPage(r, c, "Policy", "policy"), http.StatusOK, nil, nil)
@@ -154,7 +154,7 @@ type admPolicyVersionData struct {
 
 // handleAdminPolicyVersion shows one stored version's source.
 func (s *Server) handleAdminPolicyVersion(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	n, err := strconv.Atoi(r.PathValue("version"))

@@ -40,7 +40,7 @@ type admRecordsData struct {
 const admRecordsPage = 50
 
 func (s *Server) handleAdminRecords(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	pol := s.engine.Policy()
@@ -146,7 +146,7 @@ type admRecordData struct {
 // handleAdminRecord shows every field of a record with its metadata, and
 // links to the access checker.
 func (s *Server) handleAdminRecord(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	t, err := s.recordType(r)

@@ -39,7 +39,7 @@ var admUserHints = []fieldHint{
 }
 
 func (s *Server) handleAdminUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	form := admUserForm{Kind: access.KindExternal, Status: access.StatusActive}
@@ -175,7 +175,7 @@ type admUserState struct {
 const admMaxUserGrants = 200
 
 func (s *Server) handleAdminUser(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := requireStaffPage(c); err != nil {
+	if err := requireStaff(c); err != nil {
 		return err
 	}
 	u, err := s.store.GetUser(r.Context(), r.PathValue("id"))

@@ -139,7 +139,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request, _ *caller) 
 	if err := s.startSession(w, r, u); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"user": publicUser(u)})
+	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
 	return nil
 }
 

@@ -62,9 +62,6 @@ func (s *Server) visibleUser(r *http.Request, c *caller, managed []string, id st
 	return u, nil
 }
 
-// publicUser is the JSON form of a user.
-func publicUser(u access.User) access.User { return u }
-
 func (s *Server) handleListUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
 	managed, err := s.userAdmin(c)
 	if err != nil {
