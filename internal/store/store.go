@@ -1,23 +1,50 @@
-// Package store defines Portcullis' storage interface: everything Portcullis
-// knows lives in a database behind it. Two backends implement it with one
-// code base (package sqlstore): SQLite, the embedded default, and
-// PostgreSQL for larger and highly-available deployments. Package storetest
-// is the conformance suite both must pass.
+// Package store defines Portcullis' storage interfaces: everything Portcullis
+// knows lives in a database behind them. Narrow interfaces, one per area
+// (AccountStore, UserStore, GroupStore, GrantStore, RecordStore, AuthStore,
+// AuditStore, PolicyStore, ChangeStore), combine into Store. Two backends
+// implement it with one code base (package sqlstore): SQLite, the embedded
+// default, and PostgreSQL for larger and highly-available deployments.
+// Package storetest is the conformance suite both must pass.
+//
+// # Wiring
+//
+// The store does not construct or own the access engine. A caller opens the
+// store, then starts a follower (package follow) that creates the engine,
+// loads it from the store and keeps it in step:
+//
+//	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+//	...
+//	defer st.Close()
+//	f, err := follow.Start(ctx, st, follow.Options{})
+//	...
+//	defer f.Close() // before st.Close: deferred calls run in reverse
+//	eng := f.Engine()
+//
+// follow.Start attaches the follower to the store (ChangeStore.Attach).
+// From then on every write method applies its own change to the engine
+// before it returns, a Write's Check sees the engine at the state committed
+// before its transaction, and the follower's goroutine applies other
+// nodes' changes within a second (LISTEN/NOTIFY plus polling).
+//
+// # Authorization
 //
 // The store is not an authorization layer for staff operations: callers
-// (the server) decide who may call what with the access engine's rules
-// (access.Engine.CheckGrant, CheckUser, CanCreate...) before calling a
-// write method. The one exception is ListRecords/GetRecord with an
-// external user's predicate: access to records is enforced in the query,
-// and a record the predicate excludes is reported as not found.
+// decide who may call what with the access engine's rules
+// (access.Engine.CheckGrant, CheckUser, CanCreate...). To make that decision
+// atomic with the write, they pass it as Write.Check, which the store runs
+// inside the write transaction after the engine has caught up with every
+// earlier commit; writers are serialized, so nothing can commit between the
+// check and the write. The one place the store itself enforces access is
+// ListRecords/GetRecord with an external user's predicate: access to records
+// is enforced in the query, and a record the predicate excludes is reported
+// as not found.
 //
 // Every write method runs in one transaction that also increments the
 // global revision, appends to the change log and, for everything but
-// records, to the hash-chained audit log. After it commits, the store's
-// access engine (Engine) reflects the change before the method returns, so
-// the very next request sees it. Errors are *access.Error with the codes
-// of DESIGN.md §3 (not_found, conflict, protected, invalid, invalid_field);
-// anything else is an internal error.
+// records, to the hash-chained audit log. Errors are *access.Error with the
+// codes of DESIGN.md §3 (not_found, conflict, protected, invalid,
+// invalid_field, too_large); a Check's error is returned unchanged; anything
+// else is an internal error.
 package store
 
 import (
@@ -29,103 +56,220 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/policy"
 )
 
-// Store is the storage interface. Implementations are safe for concurrent
-// use.
+// Write says who writes and what must still hold when the write commits.
+// The zero Write is an anonymous, unchecked write (the store's own
+// bookkeeping, tests).
+type Write struct {
+	// Actor is the audit actor, e.g. "U-ADMIN"; grants and policy versions
+	// also record it as their creator.
+	Actor string
+	// Check, when non-nil, runs inside the write transaction, after the
+	// store's access engine reflects every revision committed before this
+	// transaction and before anything is written; writers are serialized,
+	// so nothing can commit between Check and this write's commit. A
+	// non-nil error aborts the write and is returned unchanged (errors.Is
+	// and errors.As work). Check must not call the store (the transaction
+	// holds the write lock); it may read the engine.
+	Check func() error
+}
+
+// Store is the whole storage interface. Implementations are safe for
+// concurrent use.
 type Store interface {
-	// Engine returns the access engine the store keeps in step with the
-	// database (on PostgreSQL also with other nodes' changes).
-	Engine() *access.Engine
+	AccountStore
+	UserStore
+	GroupStore
+	GrantStore
+	PolicyStore
+	RecordStore
+	AuthStore
+	AuditStore
+	ChangeStore
 
-	// Revision returns the newest revision this store instance has applied.
-	Revision() int64
-	// WaitRevision waits until the store has applied at least rev, polling
-	// the change log, or returns CodeUnavailable when ctx ends first.
-	WaitRevision(ctx context.Context, rev int64) error
+	// Ping reports whether the database is reachable and migrations are
+	// current (readiness).
+	Ping(ctx context.Context) error
+	// Backup writes a consistent copy of the database to path, a file that
+	// must not exist yet. Backends that cannot (PostgreSQL: use pg_dump)
+	// return an invalid error saying so.
+	Backup(ctx context.Context, path string) error
+	// Close releases the database. Stop the follower attached to the store
+	// first.
+	Close() error
+}
 
-	// Accounts. PutAccount creates or replaces an account (the caller has
-	// merged omitted fields); it rejects a missing parent and cycles
-	// (invalid). Switching external access on creates the account's group
-	// and its default grant when missing. DeleteAccount fails with conflict
-	// naming what blocks it (children, records, home users, grants) or
-	// protected when an Owner grant is on it.
+// AccountStore stores the account tree. PutAccount creates or replaces an
+// account (the caller has merged omitted fields); it rejects a missing
+// parent and cycles (invalid). Switching external access on creates the
+// account's group and its default grant when missing. DeleteAccount fails
+// with conflict naming what blocks it (children, records, home users,
+// grants) or protected when an Owner grant is on it.
+type AccountStore interface {
 	GetAccount(ctx context.Context, id string) (access.Account, error)
 	ListAccounts(ctx context.Context, f AccountFilter) ([]access.Account, string, error)
-	PutAccount(ctx context.Context, actor string, a access.Account) (created bool, rev int64, err error)
-	DeleteAccount(ctx context.Context, actor, id string) (rev int64, err error)
+	PutAccount(ctx context.Context, w Write, a access.Account) (created bool, rev int64, err error)
+	DeleteAccount(ctx context.Context, w Write, id string) (rev int64, err error)
+}
 
-	// Users. Email is unique case-insensitively (conflict). DeleteUser
-	// removes the user's grants, memberships, sessions and tokens.
+// UserStore stores users. Email is unique case-insensitively (conflict).
+// DeleteUser removes the user's grants, memberships, sessions and tokens.
+type UserStore interface {
 	GetUser(ctx context.Context, id string) (access.User, error)
 	GetUserByEmail(ctx context.Context, email string) (access.User, error)
 	ListUsers(ctx context.Context, f UserFilter) ([]access.User, string, error)
-	PutUser(ctx context.Context, actor string, u access.User) (created bool, rev int64, err error)
-	DeleteUser(ctx context.Context, actor, id string) (rev int64, err error)
-	// SetPassword stores a password hash (never the password) and revokes
-	// the user's sessions; PasswordHash returns it ("" when none is set).
-	SetPassword(ctx context.Context, actor, userID, hash string) (rev int64, err error)
-	PasswordHash(ctx context.Context, userID string) (string, error)
+	PutUser(ctx context.Context, w Write, u access.User) (created bool, rev int64, err error)
+	DeleteUser(ctx context.Context, w Write, id string) (rev int64, err error)
+}
 
-	// Groups and members. DeleteGroup deletes its grants and memberships.
+// GroupStore stores groups and their members. DeleteGroup deletes its
+// grants and memberships.
+type GroupStore interface {
 	GetGroup(ctx context.Context, id string) (GroupWithMembers, error)
 	ListGroups(ctx context.Context, f GroupFilter) ([]GroupWithMembers, string, error)
-	PutGroup(ctx context.Context, actor string, g access.Group) (created bool, rev int64, err error)
-	DeleteGroup(ctx context.Context, actor, id string) (rev int64, err error)
-	AddMember(ctx context.Context, actor, groupID, userID string) (rev int64, err error)
-	RemoveMember(ctx context.Context, actor, groupID, userID string) (rev int64, err error)
+	PutGroup(ctx context.Context, w Write, g access.Group) (created bool, rev int64, err error)
+	DeleteGroup(ctx context.Context, w Write, id string) (rev int64, err error)
+	AddMember(ctx context.Context, w Write, groupID, userID string) (rev int64, err error)
+	RemoveMember(ctx context.Context, w Write, groupID, userID string) (rev int64, err error)
+}
 
-	// Grants. CreateGrant assigns the id and bookkeeping; a second grant for
-	// the same (principal, account) is conflict with ExistingID set.
-	// UpdateGrant replaces every field but id and bookkeeping. Protected
-	// rules are the caller's (access.Engine.CheckGrant).
+// GrantStore stores grants. CreateGrant assigns the id and bookkeeping
+// (created_by is w.Actor); a second grant for the same (principal, account)
+// is conflict with ExistingID set. UpdateGrant replaces every field but id
+// and bookkeeping. Protected rules are the caller's (access.Engine.CheckGrant,
+// passed as Write.Check).
+type GrantStore interface {
 	GetGrant(ctx context.Context, id string) (access.Grant, error)
 	ListGrants(ctx context.Context, f GrantFilter) ([]access.Grant, string, error)
-	CreateGrant(ctx context.Context, actor string, g access.Grant) (access.Grant, int64, error)
-	UpdateGrant(ctx context.Context, actor string, g access.Grant) (access.Grant, int64, error)
-	DeleteGrant(ctx context.Context, actor, id string) (rev int64, err error)
+	CreateGrant(ctx context.Context, w Write, g access.Grant) (access.Grant, int64, error)
+	UpdateGrant(ctx context.Context, w Write, g access.Grant) (access.Grant, int64, error)
+	DeleteGrant(ctx context.Context, w Write, id string) (rev int64, err error)
+}
 
-	// Policy. PutPolicy stores a new version and makes it current; it fails
-	// with conflict when it removes a role in use or unprotects one.
+// PolicyStore stores the versions of the policy document. PutPolicy stores
+// a new version and makes it current; it fails with conflict when it
+// removes a role in use or unprotects one.
+type PolicyStore interface {
 	Policy(ctx context.Context) (PolicyVersion, error)
 	PolicyVersions(ctx context.Context) ([]PolicyVersion, error)
-	PutPolicy(ctx context.Context, actor string, source []byte) (PolicyVersion, int64, error)
+	PutPolicy(ctx context.Context, w Write, source []byte) (PolicyVersion, int64, error)
+}
 
-	// Records. PutRecord creates or replaces one record as given: owner and
-	// date already filled by the caller (access.Engine.FillRecord), shape
-	// validated with access.Engine.ValidateRecord (the store validates
-	// again and rejects with invalid). The store assigns updated_at and
-	// revision. Batch applies up to MaxBatch upserts and deletes
-	// in one transaction, all or nothing; a bad item fails the batch with
-	// invalid and Items naming each bad index.
+// RecordStore stores records. PutRecord creates or replaces one record as
+// given: owner and date already filled by the caller
+// (access.Engine.FillRecord), shape validated with
+// access.Engine.ValidateRecord (the store validates again and rejects with
+// invalid). The store assigns updated_at and revision. Batch applies up to
+// MaxBatch upserts and deletes in one transaction, all or nothing; a bad
+// item fails the batch with invalid and Items naming each bad index. Record
+// writes are not audited; w.Check lets an external user's write be
+// re-checked in the transaction.
+type RecordStore interface {
+	// GetRecord returns one record, whoever may see it, or not_found.
 	GetRecord(ctx context.Context, typ, id string) (*access.Record, error)
 	// GetRecords returns the records that exist among refs, for following
 	// parents (an access.RecordSource for the engine).
 	GetRecords(ctx context.Context, refs []access.Ref) (access.RecordMap, error)
+	// GetRecordHeads is GetRecords without the attributes: every returned
+	// record has empty Attributes. A batch import reads the records it
+	// replaces with it.
+	GetRecordHeads(ctx context.Context, refs []access.Ref) (access.RecordMap, error)
 	ListRecords(ctx context.Context, q RecordQuery) ([]*access.Record, string, error)
-	PutRecord(ctx context.Context, r *access.Record) (created bool, rev int64, err error)
-	DeleteRecord(ctx context.Context, typ, id string) (rev int64, err error)
-	Batch(ctx context.Context, b RecordBatch) (BatchResult, error)
+	PutRecord(ctx context.Context, w Write, r *access.Record) (created bool, rev int64, err error)
+	DeleteRecord(ctx context.Context, w Write, typ, id string) (rev int64, err error)
+	Batch(ctx context.Context, w Write, b RecordBatch) (BatchResult, error)
+}
 
-	// API tokens and sessions are stored by hash only.
-	CreateToken(ctx context.Context, actor string, t Token) (Token, int64, error)
+// AuthStore stores credentials: password hashes, API tokens and sessions,
+// all by hash only. SetPassword stores a password hash (never the
+// password) and revokes the user's sessions; PasswordHash returns it (""
+// when none is set). A token or session revoked on one node is refused by
+// the others once they catch up.
+type AuthStore interface {
+	SetPassword(ctx context.Context, w Write, userID, hash string) (rev int64, err error)
+	PasswordHash(ctx context.Context, userID string) (string, error)
+
+	CreateToken(ctx context.Context, w Write, t Token) (Token, int64, error)
 	ListTokens(ctx context.Context, userID string) ([]Token, error)
 	TokenByHash(ctx context.Context, hash string) (Token, error)
-	DeleteToken(ctx context.Context, actor, id string) (int64, error)
+	DeleteToken(ctx context.Context, w Write, id string) (int64, error)
+
 	CreateSession(ctx context.Context, s Session) error
 	SessionByHash(ctx context.Context, hash string) (Session, error)
 	TouchSession(ctx context.Context, hash string, at time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
 	DeleteUserSessions(ctx context.Context, userID string) error
+}
 
-	// Audit. Log appends an entry that is not a data change (a login, a
-	// view-as); VerifyAudit checks the hash chain.
+// AuditStore is the hash-chained audit log. Log appends an entry that is
+// not a data change (a login, a view-as); VerifyAudit checks the chain.
+type AuditStore interface {
 	Log(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error)
 	VerifyAudit(ctx context.Context) (AuditVerification, error)
+}
 
-	// Ping reports whether the database is reachable and migrations are
-	// current (readiness).
-	Ping(ctx context.Context) error
-	Close() error
+// ChangeStore is the change log and the revision, through which one
+// Follower per store instance (the access engine, package follow) is kept
+// in step with the database.
+type ChangeStore interface {
+	// Attach makes f the store's follower: it loads f with the whole model
+	// (Follower.Load) and from then on applies every committed revision to
+	// it (Follower.Apply), after each local write before the write method
+	// returns, inside write transactions that carry a Check, and in
+	// CatchUp. A store has at most one follower; a second Attach fails.
+	Attach(ctx context.Context, f Follower) error
+	// Detach forgets the follower; writes no longer apply to it.
+	Detach()
+	// Revision returns the newest revision this store instance has
+	// applied (to its follower and its caches).
+	Revision() int64
+	// WaitRevision waits until the store has applied at least rev,
+	// polling the change log (not only notifications), or returns
+	// CodeUnavailable when ctx ends first.
+	WaitRevision(ctx context.Context, rev int64) error
+	// CatchUp applies every revision committed (by this or another node)
+	// and not yet applied.
+	CatchUp(ctx context.Context) error
+	// WaitForChange blocks until another node may have committed a
+	// revision (on PostgreSQL a notification) or ctx ends, whichever comes
+	// first; it returns ctx's error in the second case. On a backend
+	// without notifications it only waits for ctx, so a follower must
+	// also poll. An error other than ctx's means notifications are
+	// unavailable for now (the next call retries).
+	WaitForChange(ctx context.Context) error
+}
+
+// Follower is a view of the access model that a ChangeStore keeps in step
+// with the database: the access engine (package follow). The store calls
+// its methods one at a time, in revision order.
+type Follower interface {
+	// Load replaces the view's whole state with s.
+	Load(s Snapshot) error
+	// Apply brings the view from the previous revision applied to
+	// d.Revision.
+	Apply(d Delta) error
+}
+
+// Snapshot is the whole access model at one revision.
+type Snapshot struct {
+	Revision int64
+	Policy   *policy.Policy
+	Model    access.Snapshot
+}
+
+// Delta is what changed in the access model between two revisions, read
+// from one consistent state at Revision. In each map a key names a changed
+// entity and a nil value (false for Members) means it no longer exists.
+type Delta struct {
+	Revision int64
+	// Policy is the current policy when it changed, else nil.
+	Policy   *policy.Policy
+	Accounts map[string]*access.Account
+	Users    map[string]*access.User
+	Groups   map[string]*access.Group
+	// Members is keyed by "<group>/<user>".
+	Members map[string]bool
+	Grants  map[string]*access.Grant
 }
 
 // MaxBatch is the largest number of items one Batch accepts.

@@ -122,7 +122,8 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]acce
 // default_group_role, scope subtree, each unless it exists (DESIGN §1,
 // §5.7); switching off deletes nothing. Putting an account exactly as
 // stored changes nothing and returns the current revision.
-func (s *Store) PutAccount(ctx context.Context, actor string, a access.Account) (bool, int64, error) {
+func (s *Store) PutAccount(ctx context.Context, w store.Write, a access.Account) (bool, int64, error) {
+	actor := w.Actor
 	if !access.ValidID(a.ID) {
 		return false, 0, invalid("account id %q must be 1-64 characters of A-Za-z0-9._:-", a.ID)
 	}
@@ -130,7 +131,7 @@ func (s *Store) PutAccount(ctx context.Context, actor string, a access.Account) 
 		return false, 0, invalid("parent account %s does not exist", a.Parent)
 	}
 	var created bool
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		before, err := r.account(a.ID)
 		if err != nil && access.ErrorCode(err) != access.CodeNotFound {
@@ -241,8 +242,9 @@ func (t *wtx) ensureAccountGroup(actor string, a access.Account) error {
 // blocks it: child accounts, records, home users, grants on it, and grants
 // held by its account group elsewhere (DESIGN §5.7). The account's groups
 // (acct:<id>), empty of grants by then, are deleted with it.
-func (s *Store) DeleteAccount(ctx context.Context, actor, id string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) DeleteAccount(ctx context.Context, w store.Write, id string) (int64, error) {
+	actor := w.Actor
+	return s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		before, err := r.account(id)
 		if err != nil {

@@ -102,7 +102,7 @@ func (s *Store) Log(ctx context.Context, e store.AuditEntry) error {
 	if e.Action == "" {
 		return invalid("audit entry needs an action")
 	}
-	_, err := s.runTx(ctx, false, func(t *wtx) error {
+	_, err := s.runTx(ctx, store.Write{}, false, func(t *wtx) error {
 		if e.Time.IsZero() {
 			e.Time = t.now
 		}

@@ -143,7 +143,7 @@ func TestAuthCache_Store(t *testing.T) {
 		}
 		newToken := func(hash string) store.Token {
 			t.Helper()
-			tok, _, err := s.CreateToken(ctx, "admin", store.Token{UserID: "staff", Name: hash, Hash: hash})
+			tok, _, err := s.CreateToken(ctx, store.Write{Actor: "admin"}, store.Token{UserID: "staff", Name: hash, Hash: hash})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -166,7 +166,7 @@ func TestAuthCache_Store(t *testing.T) {
 		}
 
 		tok := newToken("tok1")
-		if _, err := s.DeleteToken(ctx, "admin", tok.ID); err != nil {
+		if _, err := s.DeleteToken(ctx, store.Write{Actor: "admin"}, tok.ID); err != nil {
 			t.Fatal(err)
 		}
 		goneToken("tok1", "DeleteToken")
@@ -187,20 +187,20 @@ func TestAuthCache_Store(t *testing.T) {
 		goneSession("s2", "DeleteUserSessions")
 
 		newSession("s3", "ext")
-		if _, err := s.SetPassword(ctx, "admin", "ext", "hash"); err != nil {
+		if _, err := s.SetPassword(ctx, store.Write{Actor: "admin"}, "ext", "hash"); err != nil {
 			t.Fatal(err)
 		}
 		goneSession("s3", "SetPassword")
 
 		newSession("s4", "ext")
-		if _, _, err := s.PutUser(ctx, "admin", access.User{ID: "ext", Kind: access.KindExternal, HomeAccount: "A", Status: access.StatusDisabled}); err != nil {
+		if _, _, err := s.PutUser(ctx, store.Write{Actor: "admin"}, access.User{ID: "ext", Kind: access.KindExternal, HomeAccount: "A", Status: access.StatusDisabled}); err != nil {
 			t.Fatal(err)
 		}
 		goneSession("s4", "disabling the user")
 
 		newToken("tok2")
 		newSession("s5", "staff")
-		if _, err := s.DeleteUser(ctx, "admin", "staff"); err != nil {
+		if _, err := s.DeleteUser(ctx, store.Write{Actor: "admin"}, "staff"); err != nil {
 			t.Fatal(err)
 		}
 		goneToken("tok2", "DeleteUser")
@@ -227,7 +227,7 @@ func TestAuthCache_RevokeRace(t *testing.T) {
 	mustPutUser(t, s, access.User{ID: "staff", Kind: access.KindInternal, StaffRole: access.StaffAdmin, Status: access.StatusActive})
 	for round := range 20 {
 		hash := "race-" + string(rune('a'+round))
-		tok, _, err := s.CreateToken(ctx, "admin", store.Token{UserID: "staff", Name: hash, Hash: hash})
+		tok, _, err := s.CreateToken(ctx, store.Write{Actor: "admin"}, store.Token{UserID: "staff", Name: hash, Hash: hash})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,7 +247,7 @@ func TestAuthCache_RevokeRace(t *testing.T) {
 				}
 			}()
 		}
-		if _, err := s.DeleteToken(ctx, "admin", tok.ID); err != nil {
+		if _, err := s.DeleteToken(ctx, store.Write{Actor: "admin"}, tok.ID); err != nil {
 			t.Fatal(err)
 		}
 		revoked.Store(true)

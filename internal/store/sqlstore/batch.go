@@ -28,7 +28,7 @@ const batchChunk = 400
 // Upsert, and len(Upsert)+j for Delete[j]). A (type, id) named twice in one
 // batch is invalid; deleting a record that does not exist is a no-op.
 // BatchResult.Deleted counts the records that were actually deleted.
-func (s *Store) Batch(ctx context.Context, b store.RecordBatch) (store.BatchResult, error) {
+func (s *Store) Batch(ctx context.Context, w store.Write, b store.RecordBatch) (store.BatchResult, error) {
 	n := len(b.Upsert) + len(b.Delete)
 	if n > store.MaxBatch {
 		return store.BatchResult{}, access.Errorf(access.CodeTooLarge, "a batch holds at most %d items, not %d", store.MaxBatch, n)
@@ -53,7 +53,7 @@ func (s *Store) Batch(ctx context.Context, b store.RecordBatch) (store.BatchResu
 	for j, ref := range b.Delete {
 		i := len(b.Upsert) + j
 		switch {
-		case s.eng.Policy().Type(ref.Type) == nil:
+		case s.policyNow().Type(ref.Type) == nil:
 			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("delete[%d]: unknown object type %s", j, ref.Type)})
 		case !access.ValidID(ref.ID):
 			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("delete[%d]: record id %q is not a valid id", j, ref.ID)})
@@ -73,7 +73,7 @@ func (s *Store) Batch(ctx context.Context, b store.RecordBatch) (store.BatchResu
 
 	res := store.BatchResult{Upserted: len(rows)}
 	var now time.Time
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		now = t.now
 		if err := t.deleteRecords(b.Delete, &res.Deleted); err != nil {
 			return err
@@ -138,7 +138,7 @@ func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), batchChunk)]
 			ids = ids[len(chunk):]
-			b := &sqlb{pg: t.s.pg()}
+			b := &sqlb{d: t.s.dialect}
 			where := "type = " + b.p(typ) + " AND " + b.in("id", chunk)
 			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE "+where+")", b.args...); err != nil {
 				return fmt.Errorf("delete record teams: %w", err)
@@ -167,9 +167,11 @@ func (t *wtx) upsertRecords(rows []recordRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if !t.s.pg() {
-		return t.sqliteUpsert(rows)
-	}
+	return t.s.dialect.upsertRecords(t, rows)
+}
+
+// postgresUpsert is upsertRecords on PostgreSQL.
+func (t *wtx) postgresUpsert(rows []recordRow) error {
 	if err := t.clearTeams(rows); err != nil {
 		return err
 	}
@@ -453,7 +455,7 @@ func (t *wtx) clearTeams(rows []recordRow) error {
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), batchChunk)]
 			ids = ids[len(chunk):]
-			b := &sqlb{pg: t.s.pg()}
+			b := &sqlb{d: t.s.dialect}
 			q := "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = " + b.p(typ) +
 				" AND " + b.in("id", chunk) + " AND teams IS NOT NULL)"
 			if _, err := t.tx.ExecContext(t.ctx, q, b.args...); err != nil {
@@ -514,7 +516,7 @@ func (s *Store) GetRecordHeads(ctx context.Context, refs []access.Ref) (access.R
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), batchChunk)]
 			ids = ids[len(chunk):]
-			b := &sqlb{pg: s.pg()}
+			b := &sqlb{d: s.dialect}
 			q := "SELECT r.type, r.id, r.owner, r.date, r.parent_type, r.parent_id, r.teams, r.creator, '{}', r.updated_at, r.revision " +
 				"FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
 			if err := s.scanHeads(ctx, q, b.args, out); err != nil {

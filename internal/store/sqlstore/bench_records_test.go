@@ -47,7 +47,7 @@ func BenchmarkBatch(b *testing.B) {
 			n++
 		}
 		b.StartTimer()
-		if _, err := s.Batch(context.Background(), store.RecordBatch{Upsert: recs}); err != nil {
+		if _, err := s.Batch(context.Background(), store.Write{}, store.RecordBatch{Upsert: recs}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -104,7 +104,7 @@ func benchListStore(b *testing.B) *Store {
 			batch = batch[:0]
 		}
 	}
-	if _, err := s.DB().Exec("ANALYZE"); err != nil {
+	if _, err := s.db.Exec("ANALYZE"); err != nil {
 		b.Fatal(err)
 	}
 	b.Logf("list dataset: %d orders (key account %d) in %v", total, key, time.Since(start).Round(time.Millisecond))

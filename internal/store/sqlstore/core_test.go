@@ -5,12 +5,14 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/pgtest"
 )
 
@@ -34,19 +36,45 @@ func eachBackend(t *testing.T, f func(t *testing.T, dsn string)) {
 	}
 }
 
+// mustOpen opens a store on dsn with a follower that polls every 50 ms;
+// both end with tb.
 func mustOpen(tb testing.TB, dsn string) *Store {
 	tb.Helper()
-	s, err := Open(context.Background(), dsn, Options{PollInterval: 50 * time.Millisecond})
+	s, err := Open(context.Background(), dsn, Options{})
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
 	}
 	tb.Cleanup(func() { s.Close() })
+	f, err := follow.Start(context.Background(), s, follow.Options{PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		tb.Fatalf("follow.Start: %v", err)
+	}
+	tb.Cleanup(func() { f.Close() })
+	followers.Store(s, f)
 	return s
+}
+
+// isPG reports whether s runs on PostgreSQL (tests that read plans).
+func isPG(s *Store) bool {
+	_, ok := s.dialect.(*postgresDialect)
+	return ok
+}
+
+// followers maps the stores of mustOpen to their followers.
+var followers sync.Map // *Store → *follow.Follower
+
+// engine returns the engine of the follower mustOpen attached to s.
+func engine(s *Store) *access.Engine {
+	f, ok := followers.Load(s)
+	if !ok {
+		panic("sqlstore test: engine of a store not opened by mustOpen")
+	}
+	return f.(*follow.Follower).Engine()
 }
 
 func mustPutAccount(tb testing.TB, s *Store, a access.Account) int64 {
 	tb.Helper()
-	_, rev, err := s.PutAccount(context.Background(), "admin", a)
+	_, rev, err := s.PutAccount(context.Background(), store.Write{Actor: "admin"}, a)
 	if err != nil {
 		tb.Fatalf("PutAccount(%s): %v", a.ID, err)
 	}
@@ -55,7 +83,7 @@ func mustPutAccount(tb testing.TB, s *Store, a access.Account) int64 {
 
 func mustPutUser(tb testing.TB, s *Store, u access.User) int64 {
 	tb.Helper()
-	_, rev, err := s.PutUser(context.Background(), "admin", u)
+	_, rev, err := s.PutUser(context.Background(), store.Write{Actor: "admin"}, u)
 	if err != nil {
 		tb.Fatalf("PutUser(%s): %v", u.ID, err)
 	}
@@ -106,7 +134,7 @@ func TestRevision_IncrementsAndLogsChanges(t *testing.T) {
 		if want := "1 account C1|2 account C1-1"; strings.Join(got, "|") != want {
 			t.Fatalf("change log %q, want %q", strings.Join(got, "|"), want)
 		}
-		if a, ok := s.Engine().Account("C1-1"); !ok || a.Parent != "C1" {
+		if a, ok := engine(s).Account("C1-1"); !ok || a.Parent != "C1" {
 			t.Fatalf("engine account C1-1 = %+v, %v", a, ok)
 		}
 		if err := s.Ping(ctx); err != nil {
@@ -138,7 +166,7 @@ func TestAccounts_SwitchCreatesGroupAndGrantOnce(t *testing.T) {
 			if g0.Principal != "group:acct:C1" || g0.Role != policy.Default().DefaultGroupRole.Name || g0.Scope != access.ScopeSubtree {
 				t.Fatalf("group grant %+v", g0)
 			}
-			if _, ok := s.Engine().Grant(g0.ID); !ok {
+			if _, ok := engine(s).Grant(g0.ID); !ok {
 				t.Fatalf("engine lacks grant %s", g0.ID)
 			}
 			return g0
@@ -153,7 +181,7 @@ func TestAccounts_SwitchCreatesGroupAndGrantOnce(t *testing.T) {
 			t.Fatalf("switching on again made grant %s, had %s", again.ID, first.ID)
 		}
 		// A missing grant is recreated by the next switch-on.
-		if _, err := s.DeleteGrant(ctx, "admin", first.ID); err != nil {
+		if _, err := s.DeleteGrant(ctx, store.Write{Actor: "admin"}, first.ID); err != nil {
 			t.Fatal(err)
 		}
 		mustPutAccount(t, s, off)
@@ -162,7 +190,7 @@ func TestAccounts_SwitchCreatesGroupAndGrantOnce(t *testing.T) {
 			t.Fatalf("grant not recreated")
 		}
 		// Deleting the account is blocked by the group grant.
-		_, err := s.DeleteAccount(ctx, "admin", "C1")
+		_, err := s.DeleteAccount(ctx, store.Write{Actor: "admin"}, "C1")
 		wantCode(t, err, access.CodeConflict)
 		if !strings.Contains(err.Error(), "grants") {
 			t.Fatalf("conflict message %q does not name grants", err)
@@ -174,40 +202,40 @@ func TestAccounts_Errors(t *testing.T) {
 	eachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
 		s := mustOpen(t, dsn)
-		_, _, err := s.PutAccount(ctx, "admin", access.Account{ID: "X", Parent: "nope"})
+		_, _, err := s.PutAccount(ctx, store.Write{Actor: "admin"}, access.Account{ID: "X", Parent: "nope"})
 		wantCode(t, err, access.CodeInvalid)
 		mustPutAccount(t, s, access.Account{ID: "A"})
 		mustPutAccount(t, s, access.Account{ID: "B", Parent: "A"})
 		mustPutAccount(t, s, access.Account{ID: "C", Parent: "B"})
-		_, _, err = s.PutAccount(ctx, "admin", access.Account{ID: "A", Parent: "C"})
+		_, _, err = s.PutAccount(ctx, store.Write{Actor: "admin"}, access.Account{ID: "A", Parent: "C"})
 		wantCode(t, err, access.CodeInvalid)
-		_, _, err = s.PutAccount(ctx, "admin", access.Account{ID: "A", Parent: "A"})
+		_, _, err = s.PutAccount(ctx, store.Write{Actor: "admin"}, access.Account{ID: "A", Parent: "A"})
 		wantCode(t, err, access.CodeInvalid)
-		_, err = s.DeleteAccount(ctx, "admin", "B")
+		_, err = s.DeleteAccount(ctx, store.Write{Actor: "admin"}, "B")
 		wantCode(t, err, access.CodeConflict)
-		_, err = s.DeleteAccount(ctx, "admin", "nope")
+		_, err = s.DeleteAccount(ctx, store.Write{Actor: "admin"}, "nope")
 		wantCode(t, err, access.CodeNotFound)
 		mustPutUser(t, s, ext("u1", "C"))
-		g, _, err := s.CreateGrant(ctx, "admin", access.Grant{Principal: "user:u1", Account: "C", Role: "L90"})
+		g, _, err := s.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "user:u1", Account: "C", Role: "L90"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = s.DeleteAccount(ctx, "admin", "C")
+		_, err = s.DeleteAccount(ctx, store.Write{Actor: "admin"}, "C")
 		wantCode(t, err, access.CodeProtected)
-		_, err = s.DeleteGrant(ctx, "admin", g.ID)
+		_, err = s.DeleteGrant(ctx, store.Write{Actor: "admin"}, g.ID)
 		wantCode(t, err, access.CodeProtected)
-		_, err = s.DeleteUser(ctx, "admin", "u1")
+		_, err = s.DeleteUser(ctx, store.Write{Actor: "admin"}, "u1")
 		wantCode(t, err, access.CodeProtected)
 		// Moving is allowed; the engine follows.
 		mustPutAccount(t, s, access.Account{ID: "C", Parent: "A"})
-		if a, _ := s.Engine().Account("C"); a.Parent != "A" {
+		if a, _ := engine(s).Account("C"); a.Parent != "A" {
 			t.Fatalf("engine parent of C = %q", a.Parent)
 		}
-		_, err = s.DeleteAccount(ctx, "admin", "B")
+		_, err = s.DeleteAccount(ctx, store.Write{Actor: "admin"}, "B")
 		if err != nil {
 			t.Fatalf("DeleteAccount(B): %v", err)
 		}
-		if _, ok := s.Engine().Account("B"); ok {
+		if _, ok := engine(s).Account("B"); ok {
 			t.Fatal("engine still has B")
 		}
 	})
@@ -228,52 +256,52 @@ func TestUsersGroupsGrants(t *testing.T) {
 		}
 		dup := ext("u2", "C1")
 		dup.Email = "ANN@example.com"
-		_, _, err = s.PutUser(ctx, "admin", dup)
+		_, _, err = s.PutUser(ctx, store.Write{Actor: "admin"}, dup)
 		wantCode(t, err, access.CodeConflict)
-		_, _, err = s.PutUser(ctx, "admin", ext("u3", "nope"))
+		_, _, err = s.PutUser(ctx, store.Write{Actor: "admin"}, ext("u3", "nope"))
 		wantCode(t, err, access.CodeInvalid)
 
-		g, _, err := s.CreateGrant(ctx, "admin", access.Grant{Principal: "user:u1", Account: "C1", Role: "L20"})
+		g, _, err := s.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "user:u1", Account: "C1", Role: "L20"})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(g.ID, "g_") || g.Scope != access.ScopeSubtree || g.Access != access.AccessReadWrite || g.CreatedBy != "admin" {
 			t.Fatalf("created grant %+v", g)
 		}
-		_, _, err = s.CreateGrant(ctx, "admin", access.Grant{Principal: "user:u1", Account: "C1", Role: "L10"})
+		_, _, err = s.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "user:u1", Account: "C1", Role: "L10"})
 		var ae *access.Error
 		if !errors.As(err, &ae) || ae.Code != access.CodeConflict || ae.ExistingID != g.ID {
 			t.Fatalf("duplicate grant: %v", err)
 		}
-		_, _, err = s.CreateGrant(ctx, "admin", access.Grant{Principal: "user:u1", Account: "C1", Role: "L99"})
+		_, _, err = s.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "user:u1", Account: "C1", Role: "L99"})
 		wantCode(t, err, access.CodeInvalid)
-		_, _, err = s.CreateGrant(ctx, "admin", access.Grant{Principal: "group:none", Account: "C1", Role: "L10"})
+		_, _, err = s.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "group:none", Account: "C1", Role: "L10"})
 		wantCode(t, err, access.CodeInvalid)
 		days := 30
 		g.DaysBack, g.Role = &days, "L30"
-		g2, _, err := s.UpdateGrant(ctx, "admin", g)
+		g2, _, err := s.UpdateGrant(ctx, store.Write{Actor: "admin"}, g)
 		if err != nil || *g2.DaysBack != 30 {
 			t.Fatalf("UpdateGrant = %+v, %v", g2, err)
 		}
-		if eg, _ := s.Engine().Grant(g.ID); eg.Role != "L30" || eg.DaysBack == nil {
+		if eg, _ := engine(s).Grant(g.ID); eg.Role != "L30" || eg.DaysBack == nil {
 			t.Fatalf("engine grant %+v", eg)
 		}
 
-		if _, err := s.AddMember(ctx, "admin", "acct:C1", "u1"); err != nil {
+		if _, err := s.AddMember(ctx, store.Write{Actor: "admin"}, "acct:C1", "u1"); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(s.Engine().UserGrants("u1")); n != 2 {
+		if n := len(engine(s).UserGrants("u1")); n != 2 {
 			t.Fatalf("engine: u1 has %d grants, want 2 (direct and group)", n)
 		}
-		_, err = s.AddMember(ctx, "admin", "acct:C1", "ghost")
+		_, err = s.AddMember(ctx, store.Write{Actor: "admin"}, "acct:C1", "ghost")
 		wantCode(t, err, access.CodeInvalid)
-		_, err = s.AddMember(ctx, "admin", "ghost", "u1")
+		_, err = s.AddMember(ctx, store.Write{Actor: "admin"}, "ghost", "u1")
 		wantCode(t, err, access.CodeNotFound)
 
 		if err := s.CreateSession(ctx, store.Session{Hash: "h1", UserID: "u1"}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.SetPassword(ctx, "admin", "u1", "hash"); err != nil {
+		if _, err := s.SetPassword(ctx, store.Write{Actor: "admin"}, "u1", "hash"); err != nil {
 			t.Fatal(err)
 		}
 		if h, _ := s.PasswordHash(ctx, "u1"); h != "hash" {
@@ -282,7 +310,7 @@ func TestUsersGroupsGrants(t *testing.T) {
 		_, err = s.SessionByHash(ctx, "h1")
 		wantCode(t, err, access.CodeNotFound) // revoked by SetPassword
 
-		if _, err := s.DeleteUser(ctx, "admin", "u1"); err != nil {
+		if _, err := s.DeleteUser(ctx, store.Write{Actor: "admin"}, "u1"); err != nil {
 			t.Fatal(err)
 		}
 		if gs, _, _ := s.ListGrants(ctx, store.GrantFilter{Principal: "user:u1"}); len(gs) != 0 {
@@ -291,7 +319,7 @@ func TestUsersGroupsGrants(t *testing.T) {
 		if grp, _ := s.GetGroup(ctx, "acct:C1"); len(grp.Members) != 0 {
 			t.Fatalf("membership survives the user: %+v", grp)
 		}
-		if _, ok := s.Engine().User("u1"); ok {
+		if _, ok := engine(s).User("u1"); ok {
 			t.Fatal("engine still has u1")
 		}
 	})
@@ -305,29 +333,29 @@ func TestPolicy_PutAndConflicts(t *testing.T) {
 		if err != nil || pv.Version != 0 || pv.Policy != policy.Default() {
 			t.Fatalf("Policy = %+v, %v; want the default as version 0", pv, err)
 		}
-		_, _, err = s.PutPolicy(ctx, "admin", []byte("roles: ["))
+		_, _, err = s.PutPolicy(ctx, store.Write{Actor: "admin"}, []byte("roles: ["))
 		wantCode(t, err, access.CodeInvalid)
 		src := policy.DefaultYAML()
-		pv, _, err = s.PutPolicy(ctx, "admin", src)
+		pv, _, err = s.PutPolicy(ctx, store.Write{Actor: "admin"}, src)
 		if err != nil || pv.Version != 1 {
 			t.Fatalf("PutPolicy = %+v, %v", pv, err)
 		}
-		if s.Engine().Policy() != pv.Policy {
+		if engine(s).Policy() != pv.Policy {
 			t.Fatal("engine policy not replaced")
 		}
 		mustPutAccount(t, s, access.Account{ID: "C1"})
 		mustPutUser(t, s, ext("u1", "C1"))
-		if _, _, err := s.CreateGrant(ctx, "admin", access.Grant{Principal: "user:u1", Account: "C1", Role: "L40"}); err != nil {
+		if _, _, err := s.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "user:u1", Account: "C1", Role: "L40"}); err != nil {
 			t.Fatal(err)
 		}
 		// Renaming L40 removes a role in use.
-		_, _, err = s.PutPolicy(ctx, "admin", []byte(strings.ReplaceAll(string(src), "L40", "L45")))
+		_, _, err = s.PutPolicy(ctx, store.Write{Actor: "admin"}, []byte(strings.ReplaceAll(string(src), "L40", "L45")))
 		wantCode(t, err, access.CodeConflict)
 		unprotect := strings.Replace(string(src), "protected: true", "protected: false", 1)
 		if unprotect == string(src) {
 			t.Fatal("default policy has no 'protected: true' to flip")
 		}
-		_, _, err = s.PutPolicy(ctx, "admin", []byte(unprotect))
+		_, _, err = s.PutPolicy(ctx, store.Write{Actor: "admin"}, []byte(unprotect))
 		wantCode(t, err, access.CodeConflict)
 		vs, err := s.PolicyVersions(ctx)
 		if err != nil || len(vs) != 1 || vs[0].Version != 1 {
@@ -361,7 +389,7 @@ func TestAudit_ChainDetectsTampering(t *testing.T) {
 		if err != nil || len(byTarget) != 1 || byTarget[0].Action != "account.put" {
 			t.Fatalf("ListAudit(target) = %+v, %v", byTarget, err)
 		}
-		if _, err := s.DB().ExecContext(ctx, s.rebind(`UPDATE audit SET actor = ? WHERE id = ?`), "mallory", 2); err != nil {
+		if _, err := s.db.ExecContext(ctx, s.rebind(`UPDATE audit SET actor = ? WHERE id = ?`), "mallory", 2); err != nil {
 			t.Fatal(err)
 		}
 		v, err = s.VerifyAudit(ctx)
@@ -398,14 +426,14 @@ func TestCatchUp_SecondInstance(t *testing.T) {
 		a := mustOpen(t, dsn)
 		mustPutAccount(t, a, access.Account{ID: "C1", ExternalAccess: true})
 		b := mustOpen(t, dsn)
-		if _, ok := b.Engine().Account("C1"); !ok || b.Revision() != a.Revision() {
+		if _, ok := engine(b).Account("C1"); !ok || b.Revision() != a.Revision() {
 			t.Fatalf("second instance did not load: revision %d vs %d", b.Revision(), a.Revision())
 		}
 		mustPutUser(t, a, ext("u1", "C1"))
-		if _, err := a.AddMember(ctx, "admin", "acct:C1", "u1"); err != nil {
+		if _, err := a.AddMember(ctx, store.Write{Actor: "admin"}, "acct:C1", "u1"); err != nil {
 			t.Fatal(err)
 		}
-		g, rev, err := a.CreateGrant(ctx, "admin", access.Grant{Principal: "user:u1", Account: "C1", Role: "L30"})
+		g, rev, err := a.CreateGrant(ctx, store.Write{Actor: "admin"}, access.Grant{Principal: "user:u1", Account: "C1", Role: "L30"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -414,11 +442,11 @@ func TestCatchUp_SecondInstance(t *testing.T) {
 		if err := b.WaitRevision(wctx, rev); err != nil {
 			t.Fatalf("WaitRevision: %v", err)
 		}
-		if n := len(b.Engine().UserGrants("u1")); n != 2 {
+		if n := len(engine(b).UserGrants("u1")); n != 2 {
 			t.Fatalf("second instance: u1 has %d grants, want 2", n)
 		}
 		// Without WaitRevision: the follower (notification or poll).
-		rev, err = a.DeleteGrant(ctx, "admin", g.ID)
+		rev, err = a.DeleteGrant(ctx, store.Write{Actor: "admin"}, g.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -429,24 +457,24 @@ func TestCatchUp_SecondInstance(t *testing.T) {
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		if _, ok := b.Engine().Grant(g.ID); ok {
+		if _, ok := engine(b).Grant(g.ID); ok {
 			t.Fatal("second instance still has the deleted grant")
 		}
 		// A policy change travels too, and a full reload gives the same state.
-		pv, rev, err := a.PutPolicy(ctx, "admin", policy.DefaultYAML())
+		pv, rev, err := a.PutPolicy(ctx, store.Write{Actor: "admin"}, policy.DefaultYAML())
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := b.WaitRevision(wctx, rev); err != nil {
 			t.Fatal(err)
 		}
-		if got := b.Engine().Policy().Document().DefaultGroupRole; got != pv.Policy.Document().DefaultGroupRole {
+		if got := engine(b).Policy().Document().DefaultGroupRole; got != pv.Policy.Document().DefaultGroupRole {
 			t.Fatalf("second instance policy default_group_role %q", got)
 		}
 		if err := b.reload(ctx); err != nil {
 			t.Fatalf("reload: %v", err)
 		}
-		if n := len(b.Engine().UserGrants("u1")); n != 1 {
+		if n := len(engine(b).UserGrants("u1")); n != 1 {
 			t.Fatalf("after reload u1 has %d grants, want 1", n)
 		}
 	})
@@ -457,7 +485,7 @@ func TestTokensAndSessions(t *testing.T) {
 		ctx := context.Background()
 		s := mustOpen(t, dsn)
 		mustPutUser(t, s, access.User{ID: "ops", Kind: access.KindInternal, Email: "ops@x", Status: access.StatusActive, StaffRole: access.StaffAdmin})
-		tok, _, err := s.CreateToken(ctx, "ops", store.Token{UserID: "ops", Name: "erp", Hash: "th"})
+		tok, _, err := s.CreateToken(ctx, store.Write{Actor: "ops"}, store.Token{UserID: "ops", Name: "erp", Hash: "th"})
 		if err != nil || !strings.HasPrefix(tok.ID, "t_") {
 			t.Fatalf("CreateToken = %+v, %v", tok, err)
 		}
@@ -465,7 +493,7 @@ func TestTokensAndSessions(t *testing.T) {
 		if err != nil || got.ID != tok.ID || got.UserID != "ops" {
 			t.Fatalf("TokenByHash = %+v, %v", got, err)
 		}
-		if _, err := s.DeleteToken(ctx, "ops", tok.ID); err != nil {
+		if _, err := s.DeleteToken(ctx, store.Write{Actor: "ops"}, tok.ID); err != nil {
 			t.Fatal(err)
 		}
 		_, err = s.TokenByHash(ctx, "th")
@@ -560,7 +588,7 @@ func TestWrite_ConcurrentWritersSerialize(t *testing.T) {
 			go func() {
 				for i := range each {
 					id := string(rune('A'+w)) + string(rune('a'+i))
-					if _, _, err := s.PutAccount(ctx, "admin", access.Account{ID: id, Name: id}); err != nil {
+					if _, _, err := s.PutAccount(ctx, store.Write{Actor: "admin"}, access.Account{ID: id, Name: id}); err != nil {
 						errs <- err
 						return
 					}
@@ -596,11 +624,16 @@ func TestFollower_Notification(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
 	a := mustOpen(t, dsn)
-	b, err := Open(ctx, dsn, Options{PollInterval: time.Hour})
+	b, err := Open(ctx, dsn, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	fb, err := follow.Start(ctx, b, follow.Options{PollInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fb.Close()
 	time.Sleep(200 * time.Millisecond) // let the listener start
 	rev := mustPutAccount(t, a, access.Account{ID: "N1"})
 	deadline := time.Now().Add(time.Second)
@@ -610,10 +643,13 @@ func TestFollower_Notification(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if _, ok := b.Engine().Account("N1"); !ok {
+	if _, ok := fb.Engine().Account("N1"); !ok {
 		t.Fatal("second node's engine lacks N1")
 	}
 	start := time.Now()
+	if err := fb.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -243,10 +243,11 @@ func truncTimes(g *access.Grant) {
 // principal, account or role, or a bad field, is invalid; a second grant for
 // the same (principal, account) is conflict with ExistingID. Who may create
 // it (protected roles, delegation) is the caller's check.
-func (s *Store) CreateGrant(ctx context.Context, actor string, g access.Grant) (access.Grant, int64, error) {
+func (s *Store) CreateGrant(ctx context.Context, w store.Write, g access.Grant) (access.Grant, int64, error) {
+	actor := w.Actor
 	g.ID = newGrantID()
 	truncTimes(&g)
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		g.CreatedBy, g.CreatedAt, g.UpdatedAt = actor, t.now, t.now
 		if err := t.checkGrant(&g); err != nil {
 			return err
@@ -264,9 +265,10 @@ func (s *Store) CreateGrant(ctx context.Context, actor string, g access.Grant) (
 // stored. A missing grant is not_found; otherwise it validates like
 // CreateGrant. As a last line of defence it refuses (protected) to change
 // anything but notes of a grant whose role is protected.
-func (s *Store) UpdateGrant(ctx context.Context, actor string, g access.Grant) (access.Grant, int64, error) {
+func (s *Store) UpdateGrant(ctx context.Context, w store.Write, g access.Grant) (access.Grant, int64, error) {
+	actor := w.Actor
 	truncTimes(&g)
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		before, err := r.grant(g.ID)
 		if err != nil {
@@ -307,8 +309,9 @@ func (s *Store) UpdateGrant(ctx context.Context, actor string, g access.Grant) (
 
 // DeleteGrant deletes a grant: a missing one is not_found, and one whose
 // role is protected can never be deleted (protected), by anyone.
-func (s *Store) DeleteGrant(ctx context.Context, actor, id string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) DeleteGrant(ctx context.Context, w store.Write, id string) (int64, error) {
+	actor := w.Actor
+	return s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		g, err := r.grant(id)
 		if err != nil {

@@ -194,12 +194,13 @@ func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]store.Gr
 
 // PutGroup creates or renames a group; members and grants stay. An invalid
 // id or a missing account is invalid.
-func (s *Store) PutGroup(ctx context.Context, actor string, g access.Group) (bool, int64, error) {
+func (s *Store) PutGroup(ctx context.Context, w store.Write, g access.Group) (bool, int64, error) {
+	actor := w.Actor
 	if !access.ValidID(g.ID) {
 		return false, 0, invalid("group id %q must be 1-64 characters of A-Za-z0-9._:-", g.ID)
 	}
 	var created bool
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		before, err := t.reader().group(g.ID)
 		if err != nil && access.ErrorCode(err) != access.CodeNotFound {
 			return err
@@ -238,8 +239,9 @@ func (s *Store) PutGroup(ctx context.Context, actor string, g access.Group) (boo
 }
 
 // DeleteGroup deletes a group with its grants and memberships.
-func (s *Store) DeleteGroup(ctx context.Context, actor, id string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) DeleteGroup(ctx context.Context, w store.Write, id string) (int64, error) {
+	actor := w.Actor
+	return s.write(ctx, w, func(t *wtx) error {
 		if _, err := t.reader().group(id); err != nil {
 			return err
 		}
@@ -284,8 +286,9 @@ func (t *wtx) deleteGroupRows(actor, id string) error {
 
 // AddMember adds a user to a group: a missing group is not_found, a missing
 // user invalid; adding a member twice changes nothing.
-func (s *Store) AddMember(ctx context.Context, actor, groupID, userID string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) AddMember(ctx context.Context, w store.Write, groupID, userID string) (int64, error) {
+	actor := w.Actor
+	return s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		if _, err := r.group(groupID); err != nil {
 			return err
@@ -315,8 +318,9 @@ func (s *Store) AddMember(ctx context.Context, actor, groupID, userID string) (i
 
 // RemoveMember removes a user from a group: a missing group is not_found;
 // removing a non-member changes nothing.
-func (s *Store) RemoveMember(ctx context.Context, actor, groupID, userID string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) RemoveMember(ctx context.Context, w store.Write, groupID, userID string) (int64, error) {
+	actor := w.Actor
+	return s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		if _, err := r.group(groupID); err != nil {
 			return err

@@ -90,11 +90,6 @@ const (
 	postgresLargeAccountSet = 100
 )
 
-// sqliteInlineList is the longest list rendered as IN ($1, $2, ...) on
-// SQLite; a longer one is one JSON parameter read through json_each, which
-// SQLite turns into an ephemeral index.
-const sqliteInlineList = 100
-
 // ListRecords returns one page of records of q.Type that q.Predicate
 // admits, filtered and sorted as q asks, and the cursor of the next page
 // ("" on the last page). The predicate is rendered into the query (DESIGN.md
@@ -104,21 +99,17 @@ const sqliteInlineList = 100
 // filters or sort) are CodeInvalid. Whether the caller may filter on a
 // restricted field is the server's question (access.Engine.FilterableFields).
 func (s *Store) ListRecords(ctx context.Context, q store.RecordQuery) ([]*access.Record, string, error) {
-	t := s.eng.Policy().Type(q.Type)
+	t := s.policyNow().Type(q.Type)
 	if t == nil {
 		return nil, "", access.Errorf(access.CodeNotFound, "unknown object type %s", q.Type)
 	}
-	threshold := sqliteLargeAccountSet
-	if s.pg() {
-		threshold = postgresLargeAccountSet
-	}
-	return s.listRecords(ctx, t, q, threshold)
+	return s.listRecords(ctx, t, q, s.dialect.largeAccountSet())
 }
 
 // listRecords is ListRecords with the plan threshold given (tests force
 // either plan with it).
 func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQuery, threshold int) ([]*access.Record, string, error) {
-	lq, err := buildList(s.pg(), t, q, threshold)
+	lq, err := buildList(s.dialect, t, q, threshold)
 	if err != nil {
 		return nil, "", err
 	}
@@ -168,7 +159,7 @@ type listQuery struct {
 // buildList renders q for type t. threshold is the largest account set
 // served by per-account index seeks (sqliteLargeAccountSet,
 // postgresLargeAccountSet; tests pass others to force a plan).
-func buildList(pg bool, t *policy.Type, q store.RecordQuery, threshold int) (*listQuery, error) {
+func buildList(d dialect, t *policy.Type, q store.RecordQuery, threshold int) (*listQuery, error) {
 	if q.Predicate == nil {
 		return nil, fmt.Errorf("list records: no predicate")
 	}
@@ -179,7 +170,7 @@ func buildList(pg bool, t *policy.Type, q store.RecordQuery, threshold int) (*li
 	if err != nil {
 		return nil, err
 	}
-	lb := &listBuilder{sqlb: sqlb{pg: pg}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1}
+	lb := &listBuilder{sqlb: sqlb{d: d}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1}
 	out := &listQuery{limit: lb.n - 1, sort: srt}
 	if out.shape, err = queryShape(t, q, srt); err != nil {
 		return nil, err
@@ -246,7 +237,7 @@ func countAccounts(p *access.Predicate, hops int) int {
 // which modernc's SQLite driver binds by number too), so fragments can be
 // rendered in any order and reused.
 type sqlb struct {
-	pg   bool
+	d    dialect
 	args []any
 }
 
@@ -258,22 +249,7 @@ func (b *sqlb) p(v any) string {
 
 // in renders "col IN vals" for a list of strings: = for one value, = ANY of
 // a text array on PostgreSQL, an inline list or json_each on SQLite.
-func (b *sqlb) in(col string, vals []string) string {
-	switch {
-	case len(vals) == 1:
-		return col + " = " + b.p(vals[0])
-	case b.pg:
-		return col + " = ANY(" + b.p(vals) + "::text[])"
-	case len(vals) > sqliteInlineList:
-		js, _ := json.Marshal(vals)
-		return col + " IN (SELECT value FROM json_each(" + b.p(string(js)) + "))"
-	}
-	ph := make([]string, len(vals))
-	for i, v := range vals {
-		ph[i] = b.p(v)
-	}
-	return col + " IN (" + strings.Join(ph, ", ") + ")"
-}
+func (b *sqlb) in(col string, vals []string) string { return b.d.in(b, col, vals) }
 
 // listBuilder renders one list query.
 type listBuilder struct {
@@ -352,7 +328,7 @@ func (lb *listBuilder) filters() (rest []string, ok bool, err error) {
 			}
 			phs[i] = lb.p(sv)
 		}
-		rest = append(rest, attrExpr(lb.pg, "r", f)+" IN ("+strings.Join(phs, ", ")+")")
+		rest = append(rest, lb.d.attrExpr("r", f)+" IN ("+strings.Join(phs, ", ")+")")
 	}
 	return rest, true, nil
 }
@@ -416,12 +392,9 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 		// set, ANALYZE statistics can tempt the planner into scanning
 		// records_date (which also holds owner) for the first page, a plan
 		// whose deeper pages degrade to tens of milliseconds.
-		from := "records r"
-		if !lb.pg {
-			from = "records r INDEXED BY records_owner"
-		}
+		from := lb.d.ownedFrom()
 		var ownerCond, lateral string
-		if lb.pg && len(accts) > 1 && lb.sort.kind == sortDate {
+		if lb.d.perAccountTopN(len(accts), lb.sort.kind) {
 			// The per-account top-N merged by the sort key.
 			ownerCond, lateral = "r.owner = o.owner", lb.p(accts)
 		} else {
@@ -515,10 +488,7 @@ func (lb *listBuilder) teamParts(p *access.Predicate) []part {
 	// On SQLite the join order is forced (CROSS JOIN keeps record_teams
 	// outside): without statistics the planner would otherwise scan every
 	// record of the type in date order and probe its team entries.
-	from := "record_teams t JOIN records r ON r.pk = t.record_pk"
-	if !lb.pg {
-		from = "record_teams t INDEXED BY record_teams_principal CROSS JOIN records r ON r.pk = t.record_pk"
-	}
+	from := lb.d.teamsFrom()
 	return []part{{from: from, conds: conds}}
 }
 
@@ -533,10 +503,7 @@ func (lb *listBuilder) sharedParts(p *access.Predicate, sc access.SharedClause) 
 	if sc.CreatorOnly {
 		conds = append(conds, "r.creator = "+lb.p(p.User))
 	}
-	from := "records r"
-	if !lb.pg {
-		from = "records r INDEXED BY records_parent" // see teamParts
-	}
+	from := lb.d.sharedFrom()
 	return []part{{from: from, conds: conds}}
 }
 
@@ -625,12 +592,7 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 // (forced onto the sort's index on SQLite) with the predicate as a filter.
 func (lb *listBuilder) scan(pred string) string {
 	var segs []string
-	from := "records r"
-	if !lb.pg {
-		if idx := lb.sort.index(); idx != "" {
-			from += " INDEXED BY " + idx
-		}
-	}
+	from := lb.d.scanFrom(lb.sort.index())
 	var extra []string
 	if pred != "" {
 		extra = append(extra, pred)
@@ -671,7 +633,7 @@ func (lb *listBuilder) union(parts []part) string {
 
 // emptyQuery selects no rows in the shape of a page.
 func (lb *listBuilder) emptyQuery() string {
-	return "SELECT " + recordCols(lb.pg) + ", 0 AS seg, NULL AS sk FROM records r WHERE 1 = 0"
+	return "SELECT " + lb.d.recordCols() + ", 0 AS seg, NULL AS sk FROM records r WHERE 1 = 0"
 }
 
 // outer merges rendered segments: their union ordered and limited. full
@@ -690,7 +652,7 @@ func (lb *listBuilder) outer(segs []string, full bool) string {
 		fmt.Fprintf(&b, " ORDER BY %s LIMIT %d", order, lb.n)
 		return b.String()
 	}
-	b.WriteString("SELECT " + recordCols(lb.pg) + ", u.seg, u.sk FROM (")
+	b.WriteString("SELECT " + lb.d.recordCols() + ", u.seg, u.sk FROM (")
 	for i, s := range segs {
 		if i > 0 {
 			b.WriteString(" UNION ")
@@ -716,18 +678,18 @@ func (lb *listBuilder) render(p part, seg int, full bool) (string, bool) {
 		conds = append(conds, lb.acctFilter())
 	}
 	conds = append(conds, lb.restFilters...)
-	if w := lb.sort.segWhere(lb.pg, seg, "r"); w != "" {
+	if w := lb.sort.segWhere(lb.d, seg, "r"); w != "" {
 		conds = append(conds, w)
 	}
 	if ks != "" {
 		conds = append(conds, ks)
 	}
-	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.pg, "r") + " AS sk, r.id AS id"
+	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk, r.id AS id"
 	if full {
-		sel = recordCols(lb.pg) + ", " + strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.pg, "r") + " AS sk"
+		sel = lb.d.recordCols() + ", " + strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk"
 	}
 	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT %d",
-		sel, p.from, strings.Join(conds, " AND "), lb.sort.order(lb.pg, seg, "r"), lb.n)
+		sel, p.from, strings.Join(conds, " AND "), lb.sort.order(lb.d, seg, "r"), lb.n)
 	if p.lateral != "" {
 		q = fmt.Sprintf("SELECT x.seg, x.sk, x.id FROM unnest(%s::text[]) AS o(owner) CROSS JOIN LATERAL (%s) AS x ORDER BY %s LIMIT %d",
 			p.lateral, q, lb.sort.outerOrder("x."), lb.n)
@@ -753,18 +715,9 @@ func (lb *listBuilder) keyset(seg int) (string, bool) {
 	if !lb.sort.keyed(seg) {
 		return "r.id " + op + " " + id, true
 	}
-	k, ck := lb.sort.keyExpr(lb.pg, "r"), lb.p(c.Key)
+	k, ck := lb.sort.keyExpr(lb.d, "r"), lb.p(c.Key)
 	// Written so that both databases use the key column as an index range.
 	return fmt.Sprintf("%s %s= %s AND (%s %s %s OR r.id %s %s)", k, op, ck, k, op, ck, op, id), true
-}
-
-// recordCols are the columns scanRecord reads, for alias r.
-func recordCols(pg bool) string {
-	attrs := "r.attributes"
-	if pg {
-		attrs = "r.attributes::text"
-	}
-	return "r.type, r.id, r.owner, r.date, r.parent_type, r.parent_id, r.teams, r.creator, " + attrs + ", r.updated_at, r.revision"
 }
 
 // Sort kinds.
@@ -826,29 +779,29 @@ func (s sortSpec) keyed(seg int) bool {
 }
 
 // keyExpr is the sort key of alias a (NULL for the id sort).
-func (s sortSpec) keyExpr(pg bool, a string) string {
+func (s sortSpec) keyExpr(d dialect, a string) string {
 	switch s.kind {
 	case sortDate:
 		return a + ".dkey"
 	case sortUpdated:
 		return a + ".updated_at"
 	case sortAttr:
-		return attrExpr(pg, a, s.field)
+		return d.attrExpr(a, s.field)
 	}
 	return "NULL"
 }
 
 // segWhere selects the rows of segment seg.
-func (s sortSpec) segWhere(pg bool, seg int, a string) string {
+func (s sortSpec) segWhere(d dialect, seg int, a string) string {
 	switch {
 	case s.kind == sortDate && !s.desc && seg == 0:
 		return a + ".dkey > ''"
 	case s.kind == sortDate && !s.desc:
 		return a + ".dkey = ''"
 	case s.kind == sortAttr && seg == 0:
-		return attrExpr(pg, a, s.field) + " IS NOT NULL"
+		return d.attrExpr(a, s.field) + " IS NOT NULL"
 	case s.kind == sortAttr:
-		return attrExpr(pg, a, s.field) + " IS NULL"
+		return d.attrExpr(a, s.field) + " IS NULL"
 	}
 	return ""
 }
@@ -862,11 +815,11 @@ func (s sortSpec) dir() string {
 }
 
 // order is the ORDER BY of segment seg on alias a.
-func (s sortSpec) order(pg bool, seg int, a string) string {
+func (s sortSpec) order(d dialect, seg int, a string) string {
 	if !s.keyed(seg) {
 		return a + ".id" + s.dir()
 	}
-	return s.keyExpr(pg, a) + s.dir() + ", " + a + ".id" + s.dir()
+	return s.keyExpr(d, a) + s.dir() + ", " + a + ".id" + s.dir()
 }
 
 // outerOrder orders merged rows by (seg, sk, id) with prefix pre ("u.").
@@ -895,31 +848,6 @@ func (s sortSpec) index() string {
 		return "records_updated"
 	}
 	return ""
-}
-
-// attrExpr extracts attribute f of alias a as a value of its declared type,
-// NULL when missing or of another JSON type, so filters and sorts mean the
-// same on both databases: strings and dates as text (bytewise order), numbers
-// as floating point, booleans as 0/1.
-func attrExpr(pg bool, a string, f policy.Field) string {
-	if pg {
-		v := a + ".attributes->'" + f.Name + "'"
-		switch f.Type {
-		case policy.FieldNumber:
-			return "(CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + a + ".attributes->>'" + f.Name + "')::float8 END)"
-		case policy.FieldBool:
-			return "(CASE " + v + " WHEN 'true'::jsonb THEN 1 WHEN 'false'::jsonb THEN 0 END)"
-		}
-		return "(CASE WHEN jsonb_typeof(" + v + ") = 'string' THEN (" + a + ".attributes->>'" + f.Name + "') COLLATE \"C\" END)"
-	}
-	path := `'$."` + f.Name + `"'`
-	switch f.Type {
-	case policy.FieldNumber:
-		return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") IN ('integer', 'real') THEN json_extract(" + a + ".attributes, " + path + ") END)"
-	case policy.FieldBool:
-		return "(CASE json_type(" + a + ".attributes, " + path + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
-	}
-	return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") = 'text' THEN json_extract(" + a + ".attributes, " + path + ") END)"
 }
 
 // safeFieldName reports whether a declared field name can be written into

@@ -120,7 +120,7 @@ func planDataset(t *testing.T, s *Store, orders int, analyze bool) {
 	if !analyze {
 		return
 	}
-	if _, err := s.DB().ExecContext(t.Context(), "ANALYZE"); err != nil {
+	if _, err := s.db.ExecContext(t.Context(), "ANALYZE"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -129,19 +129,15 @@ func planDataset(t *testing.T, s *Store, orders int, analyze bool) {
 // indented by depth on SQLite as on PostgreSQL.
 func explain(t *testing.T, s *Store, q store.RecordQuery) (plan string, lq *listQuery) {
 	t.Helper()
-	threshold := sqliteLargeAccountSet
-	if s.pg() {
-		threshold = postgresLargeAccountSet
-	}
-	lq, err := buildList(s.pg(), s.eng.Policy().Type(q.Type), q, threshold)
+	lq, err := buildList(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	prefix := "EXPLAIN QUERY PLAN "
-	if s.pg() {
+	if isPG(s) {
 		prefix = "EXPLAIN (COSTS OFF) "
 	}
-	rows, err := s.DB().QueryContext(context.Background(), prefix+lq.sql, lq.args...)
+	rows, err := s.db.QueryContext(context.Background(), prefix+lq.sql, lq.args...)
 	if err != nil {
 		t.Fatalf("explain: %v\n%s", err, lq.sql)
 	}
@@ -149,7 +145,7 @@ func explain(t *testing.T, s *Store, q store.RecordQuery) (plan string, lq *list
 	var lines []string
 	depth := map[int]int{}
 	for rows.Next() {
-		if s.pg() {
+		if isPG(s) {
 			var line string
 			if err := rows.Scan(&line); err != nil {
 				t.Fatal(err)
@@ -230,8 +226,8 @@ func TestPlans(t *testing.T) {
 				s = recOpen(t, pgtest.DSN(t))
 			}
 			planDataset(t, s, 20000, db != "SQLite-without-statistics")
-			if s.pg() {
-				if _, err := s.DB().ExecContext(t.Context(), "VACUUM ANALYZE records"); err != nil {
+			if isPG(s) {
+				if _, err := s.db.ExecContext(t.Context(), "VACUUM ANALYZE records"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -242,7 +238,7 @@ func TestPlans(t *testing.T) {
 					if lq.large != sh.large {
 						t.Errorf("large-set plan %v, want %v", lq.large, sh.large)
 					}
-					if s.pg() {
+					if isPG(s) {
 						if strings.Contains(plan, "Seq Scan on records") {
 							t.Errorf("full scan of records:\n%s", plan)
 						}

@@ -111,7 +111,8 @@ func (s *Store) PolicyVersions(ctx context.Context) ([]store.PolicyVersion, erro
 // and makes it current. It fails with conflict when the new policy lacks a
 // role some grant uses, or keeps a protected role but unprotects it. (A
 // protected default_group_role is a validation error.)
-func (s *Store) PutPolicy(ctx context.Context, actor string, source []byte) (store.PolicyVersion, int64, error) {
+func (s *Store) PutPolicy(ctx context.Context, w store.Write, source []byte) (store.PolicyVersion, int64, error) {
+	actor := w.Actor
 	d, err := policy.Parse(source)
 	if err != nil {
 		return store.PolicyVersion{}, 0, invalid("%s", err.Error())
@@ -121,7 +122,7 @@ func (s *Store) PutPolicy(ctx context.Context, actor string, source []byte) (sto
 		return store.PolicyVersion{}, 0, invalid("%s", err.Error())
 	}
 	var out store.PolicyVersion
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		old, err := r.policy()
 		if err != nil {

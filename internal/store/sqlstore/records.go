@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
 // dkeyLayout is the fixed-width form of an instant in dkey: every instant
@@ -78,7 +79,7 @@ func (s *Store) encodeRecord(r *access.Record) (recordRow, error) {
 	// encodeRow measures the encoding it stores.
 	shape := *r
 	shape.Attributes = nil
-	if err := s.eng.ValidateRecord(&shape); err != nil {
+	if err := s.current.Load().validator.ValidateRecord(&shape); err != nil {
 		return recordRow{}, err
 	}
 	return encodeRow(r)
@@ -119,7 +120,7 @@ func encodeRow(r *access.Record) (recordRow, error) {
 // visibility with the engine), or CodeNotFound. The primary key serves a
 // statement prepared once for the read pool.
 func (s *Store) GetRecord(ctx context.Context, typ, id string) (*access.Record, error) {
-	r, err := scanRecord(s.readRow(ctx, getRecordSQL[dialectIndex(s.pg())], typ, id))
+	r, err := scanRecord(s.readRow(ctx, s.dialect.getRecordSQL(), typ, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("%s %s not found", typ, id)
 	}
@@ -136,37 +137,6 @@ const getRecordsChunk = 500
 // a prepared statement (the common case: the parents of a record or two);
 // larger sets are rendered and parsed per call.
 const getRecordsPrepared = 8
-
-// dialectIndex indexes the per-dialect query tables: 0 SQLite, 1
-// PostgreSQL.
-func dialectIndex(pg bool) int {
-	if pg {
-		return 1
-	}
-	return 0
-}
-
-// getRecordSQL is GetRecord's query by dialectIndex.
-var getRecordSQL = [2]string{
-	"SELECT " + recordCols(false) + " FROM records r WHERE r.type = $1 AND r.id = $2",
-	"SELECT " + recordCols(true) + " FROM records r WHERE r.type = $1 AND r.id = $2",
-}
-
-// getRecordsSQL holds GetRecords' prepared queries by dialectIndex and
-// number of ids (2 to getRecordsPrepared; one id is getRecordSQL): an IN
-// list on SQLite, one text array on PostgreSQL.
-var getRecordsSQL = func() [2][getRecordsPrepared + 1]string {
-	var out [2][getRecordsPrepared + 1]string
-	for n := 2; n <= getRecordsPrepared; n++ {
-		in := "$2"
-		for i := 3; i <= n+1; i++ {
-			in += ", $" + strconv.Itoa(i)
-		}
-		out[0][n] = "SELECT " + recordCols(false) + " FROM records r WHERE r.type = $1 AND r.id IN (" + in + ")"
-		out[1][n] = "SELECT " + recordCols(true) + " FROM records r WHERE r.type = $1 AND r.id = ANY($2::text[])"
-	}
-	return out
-}()
 
 // GetRecords returns the records that exist among refs, keyed by
 // reference; missing ones are absent. It serves the engine as an
@@ -194,26 +164,15 @@ func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.Recor
 			byType[ref.Type] = append(byType[ref.Type], ref.ID)
 		}
 	}
-	d := dialectIndex(s.pg())
 	for typ, ids := range byType {
 		switch n := len(ids); {
 		case n == 1:
-			if err := s.collect(ctx, getRecordSQL[d], []any{typ, ids[0]}, out); err != nil {
-				return nil, err
-			}
-			continue
-		case n <= getRecordsPrepared && s.pg():
-			if err := s.collect(ctx, getRecordsSQL[d][n], []any{typ, ids}, out); err != nil {
+			if err := s.collect(ctx, s.dialect.getRecordSQL(), []any{typ, ids[0]}, out); err != nil {
 				return nil, err
 			}
 			continue
 		case n <= getRecordsPrepared:
-			args := make([]any, 0, n+1)
-			args = append(args, typ)
-			for _, id := range ids {
-				args = append(args, id)
-			}
-			if err := s.collect(ctx, getRecordsSQL[d][n], args, out); err != nil {
+			if err := s.collect(ctx, s.dialect.getRecordsSQL(n), s.dialect.getRecordsArgs(typ, ids), out); err != nil {
 				return nil, err
 			}
 			continue
@@ -221,8 +180,8 @@ func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.Recor
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), getRecordsChunk)]
 			ids = ids[len(chunk):]
-			b := &sqlb{pg: s.pg()}
-			q := "SELECT " + recordCols(b.pg) + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
+			b := &sqlb{d: s.dialect}
+			q := "SELECT " + s.dialect.recordCols() + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
 			if err := s.collectUnprepared(ctx, q, b.args, out); err != nil {
 				return nil, err
 			}
@@ -272,14 +231,14 @@ func collectRows(rows *sql.Rows, out access.RecordMap) error {
 // record again (CodeInvalid; CodeNotFound for an unknown type), stores its
 // team entries, and sets r.UpdatedAt and r.Revision to the new bookkeeping
 // in the same transaction that increments the global revision.
-func (s *Store) PutRecord(ctx context.Context, r *access.Record) (bool, int64, error) {
+func (s *Store) PutRecord(ctx context.Context, w store.Write, r *access.Record) (bool, int64, error) {
 	row, err := s.encodeRecord(r)
 	if err != nil {
 		return false, 0, err
 	}
 	var created bool
 	var now time.Time
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		now = t.now
 		var pk int64
 		var hadTeams bool
@@ -327,8 +286,8 @@ func (s *Store) PutRecord(ctx context.Context, r *access.Record) (bool, int64, e
 // DeleteRecord deletes a record and its team entries. Deleting a record
 // that does not exist is a no-op (as in a batch, DESIGN.md §5.10) that
 // returns the current revision without incrementing it.
-func (s *Store) DeleteRecord(ctx context.Context, typ, id string) (int64, error) {
-	return s.write(ctx, func(t *wtx) error {
+func (s *Store) DeleteRecord(ctx context.Context, w store.Write, typ, id string) (int64, error) {
+	return s.write(ctx, w, func(t *wtx) error {
 		// Team rows go first and explicitly: a reused rowid must never
 		// inherit another record's team entries, foreign keys on or off.
 		if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = $1 AND id = $2)`, typ, id); err != nil {
@@ -349,12 +308,7 @@ func (s *Store) DeleteRecord(ctx context.Context, typ, id string) (int64, error)
 
 // jsonParam renders placeholder ph as a JSON document for the attributes
 // column: JSONB on PostgreSQL (cast from text), TEXT on SQLite.
-func (s *Store) jsonParam(ph string) string {
-	if s.pg() {
-		return ph + "::jsonb"
-	}
-	return ph
-}
+func (s *Store) jsonParam(ph string) string { return s.dialect.jsonParam(ph) }
 
 // accountHasRecords reports whether any record is owned by account: one of
 // the blockers of DeleteAccount. It skips through the distinct types of

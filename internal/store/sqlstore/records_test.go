@@ -62,14 +62,14 @@ func salesOrder(id, owner, date string, status string, amount float64) *access.R
 
 func recPut(t *testing.T, s *Store, r *access.Record) {
 	t.Helper()
-	if _, _, err := s.PutRecord(t.Context(), r); err != nil {
+	if _, _, err := s.PutRecord(t.Context(), store.Write{}, r); err != nil {
 		t.Fatalf("PutRecord(%s/%s): %v", r.Type, r.ID, err)
 	}
 }
 
 func recBatch(t testing.TB, s *Store, b store.RecordBatch) store.BatchResult {
 	t.Helper()
-	res, err := s.Batch(context.Background(), b)
+	res, err := s.Batch(context.Background(), store.Write{}, b)
 	if err != nil {
 		t.Fatalf("Batch: %v", err)
 	}
@@ -85,7 +85,7 @@ func TestRecords_CRUD(t *testing.T) {
 		so := salesOrder("SO1", "c1", "2025-06-01", "open", 10)
 		so.Teams = []access.TeamEntry{{Principal: "user:u9", Access: access.AccessRead}, {Principal: "account:c7", Access: access.AccessReadWrite}}
 		so.Creator = "u1"
-		created, rev, err := s.PutRecord(ctx, so)
+		created, rev, err := s.PutRecord(ctx, store.Write{}, so)
 		if err != nil || !created || rev == 0 {
 			t.Fatalf("PutRecord: created %v, rev %d, err %v", created, rev, err)
 		}
@@ -106,7 +106,7 @@ func TestRecords_CRUD(t *testing.T) {
 
 		// Replace: teams go, the owner is cleared, the revision moves on.
 		so2 := salesOrder("SO1", "", "2025-06-02T23:30:00+02:00", "closed", 11)
-		created, rev2, err := s.PutRecord(ctx, so2)
+		created, rev2, err := s.PutRecord(ctx, store.Write{}, so2)
 		if err != nil || created || rev2 <= rev {
 			t.Fatalf("replace: created %v, rev %d (after %d), err %v", created, rev2, rev, err)
 		}
@@ -115,17 +115,17 @@ func TestRecords_CRUD(t *testing.T) {
 			t.Errorf("after replace: %+v", got)
 		}
 		var teamRows int
-		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM record_teams`).Scan(&teamRows); err != nil || teamRows != 0 {
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM record_teams`).Scan(&teamRows); err != nil || teamRows != 0 {
 			t.Errorf("team rows after replace: %d, %v", teamRows, err)
 		}
 
 		// Parent type is enforced; a missing parent is fine.
-		_, _, err = s.PutRecord(ctx, &access.Record{Type: "shipment", ID: "SH1", Parent: &access.Ref{Type: "invoice", ID: "I1"}})
+		_, _, err = s.PutRecord(ctx, store.Write{}, &access.Record{Type: "shipment", ID: "SH1", Parent: &access.Ref{Type: "invoice", ID: "I1"}})
 		recWantCode(t, err, access.CodeInvalid)
 		recPut(t, s, &access.Record{Type: "shipment", ID: "SH1", Parent: &access.Ref{Type: "sales_order", ID: "nope"}})
-		_, _, err = s.PutRecord(ctx, &access.Record{Type: "sales_order", ID: "bad id"})
+		_, _, err = s.PutRecord(ctx, store.Write{}, &access.Record{Type: "sales_order", ID: "bad id"})
 		recWantCode(t, err, access.CodeInvalid)
-		_, _, err = s.PutRecord(ctx, &access.Record{Type: "sales_order", ID: "SO9", Date: "yesterday"})
+		_, _, err = s.PutRecord(ctx, store.Write{}, &access.Record{Type: "sales_order", ID: "SO9", Date: "yesterday"})
 		recWantCode(t, err, access.CodeInvalid)
 
 		m, err := s.GetRecords(ctx, []access.Ref{{Type: "sales_order", ID: "SO1"}, {Type: "shipment", ID: "SH1"}, {Type: "shipment", ID: "x"}})
@@ -133,14 +133,14 @@ func TestRecords_CRUD(t *testing.T) {
 			t.Errorf("GetRecords = %v, %v", m, err)
 		}
 
-		rev3, err := s.DeleteRecord(ctx, "sales_order", "SO1")
+		rev3, err := s.DeleteRecord(ctx, store.Write{}, "sales_order", "SO1")
 		if err != nil || rev3 <= rev2 {
 			t.Fatalf("DeleteRecord: %d, %v", rev3, err)
 		}
 		if _, err := s.GetRecord(ctx, "sales_order", "SO1"); access.ErrorCode(err) != access.CodeNotFound {
 			t.Errorf("GetRecord after delete: %v", err)
 		}
-		if rev4, err := s.DeleteRecord(ctx, "sales_order", "SO1"); err != nil || rev4 != rev3 {
+		if rev4, err := s.DeleteRecord(ctx, store.Write{}, "sales_order", "SO1"); err != nil || rev4 != rev3 {
 			t.Errorf("second DeleteRecord: %d, %v; want a no-op at %d", rev4, err, rev3)
 		}
 	})
@@ -160,7 +160,7 @@ func TestBatch_AllOrNothing(t *testing.T) {
 			},
 			Delete: []access.Ref{{Type: "sales_order", ID: "KEEP"}, {Type: "nope", ID: "x"}},
 		}
-		e := recWantCode(t, func() error { _, err := s.Batch(ctx, b); return err }(), access.CodeInvalid)
+		e := recWantCode(t, func() error { _, err := s.Batch(ctx, store.Write{}, b); return err }(), access.CodeInvalid)
 		var idx []int
 		for _, it := range e.Items {
 			idx = append(idx, it.Index)
@@ -200,17 +200,17 @@ func TestBatch_AllOrNothing(t *testing.T) {
 		}
 		recBatch(t, s, store.RecordBatch{Upsert: ups})
 		var n int
-		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM record_teams WHERE principal = 'account:c9'`).Scan(&n); err != nil || n != 100 {
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM record_teams WHERE principal = 'account:c9'`).Scan(&n); err != nil || n != 100 {
 			t.Errorf("team rows: %d, %v; want 100", n, err)
 		}
-		if err := s.DB().QueryRow(`SELECT COUNT(*) FROM record_teams WHERE principal = 'user:u1'`).Scan(&n); err != nil || n != 0 {
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM record_teams WHERE principal = 'user:u1'`).Scan(&n); err != nil || n != 0 {
 			t.Errorf("stale team rows: %d, %v", n, err)
 		}
 		got, _ := s.GetRecord(ctx, "sales_order", "O0005")
 		if len(got.Teams) != 1 || got.Revision != before+2 {
 			t.Errorf("replaced record: %+v", got)
 		}
-		_, err := s.Batch(ctx, store.RecordBatch{Upsert: make([]*access.Record, store.MaxBatch+1)})
+		_, err := s.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: make([]*access.Record, store.MaxBatch+1)})
 		if access.ErrorCode(err) == "" || access.ErrorCode(err) == access.CodeInternal {
 			t.Errorf("oversized batch: %v", err)
 		}
@@ -221,7 +221,7 @@ func TestBatch_AllOrNothing(t *testing.T) {
 // ids in order; it fails on a repeated id.
 func listAllPages(t *testing.T, s *Store, q store.RecordQuery, threshold int) []string {
 	t.Helper()
-	typ := s.eng.Policy().Type(q.Type)
+	typ := s.policyNow().Type(q.Type)
 	var out []string
 	seen := map[string]bool{}
 	for page := 0; ; page++ {
@@ -685,7 +685,7 @@ func TestRecordList_AgreesWithPredicate(t *testing.T) {
 				dels = append(dels, access.Ref{Type: r.Type, ID: r.ID})
 			}
 			// Replace the previous seed's records.
-			if _, err := s.Batch(t.Context(), store.RecordBatch{Delete: dels}); err != nil {
+			if _, err := s.Batch(t.Context(), store.Write{}, store.RecordBatch{Delete: dels}); err != nil {
 				t.Fatal(err)
 			}
 			recBatch(t, s, store.RecordBatch{Upsert: recs})

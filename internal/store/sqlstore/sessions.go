@@ -89,7 +89,7 @@ func (s *Store) TouchSession(ctx context.Context, hash string, at time.Time) err
 // nothing). The session is refused on this store as soon as DeleteSession
 // returns, and on other nodes once they catch up with the change log.
 func (s *Store) DeleteSession(ctx context.Context, hash string) error {
-	_, err := s.write(ctx, func(t *wtx) error {
+	_, err := s.write(ctx, store.Write{}, func(t *wtx) error {
 		res, err := t.exec(`DELETE FROM sessions WHERE hash = ?`, hash)
 		if err != nil {
 			return fmt.Errorf("delete session: %w", err)
@@ -109,7 +109,7 @@ func (s *Store) DeleteSession(ctx context.Context, hash string) error {
 // DeleteUserSessions ends every session of a user (sessions_user serves
 // it), at once on this store and on other nodes once they catch up.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID string) error {
-	_, err := s.write(ctx, func(t *wtx) error {
+	_, err := s.write(ctx, store.Write{}, func(t *wtx) error {
 		res, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, userID)
 		if err != nil {
 			return fmt.Errorf("delete sessions: %w", err)

@@ -11,13 +11,31 @@
 // writer connection whose transactions are BEGIN IMMEDIATE, and on PostgreSQL
 // the UPDATE of the revision row holds its row lock until commit, so
 // revisions commit in order and the audit hash chain has one tail. Changes to
-// the access model append (revision, kind, key) rows to change_log; after
-// commit the store catches its access engine up from the change log (catchUp)
-// before the write method returns. On PostgreSQL the transaction also sends
-// pg_notify('portcullis', revision), and a follower goroutine, listening on a
-// dedicated connection and polling every 250 ms, runs the same catch-up so
-// other nodes see a change within a second. WaitRevision polls the change log
-// itself, so a min_revision request never depends on a notification.
+// the access model append (revision, kind, key) rows to change_log. On
+// PostgreSQL the transaction also sends pg_notify('portcullis', revision).
+//
+// The store keeps one attached store.Follower (the access engine, package
+// follow) and its own caches (current policy, tokens and sessions) in step
+// with the change log (catchUp): after commit, before the write method
+// returns; inside a write transaction whose store.Write has a Check, after
+// the revision bump and before the Check, reading through the transaction
+// itself up to the revision before its own; and whenever CatchUp or
+// WaitRevision runs (the follower's goroutine calls CatchUp on every
+// notification, WaitForChange, and poll).
+//
+// # Lock order
+//
+// A writer holds, in this order: a write-pool connection, the writer lock
+// (SQLite: the one writer connection and BEGIN IMMEDIATE; PostgreSQL: the
+// revision row lock), then applyMu while it catches up for its Check, then
+// the engine's own lock inside Follower.Apply. A catch-up outside a write
+// holds applyMu and then a read-pool connection. Nothing holding applyMu
+// ever asks for a write-pool connection or the writer lock, and the read
+// pool never shares connections with the write pool (":memory:" is a
+// private temporary file, not a shared-cache memory database whose reads
+// would need the writer's connection; PostgreSQL has two pools), so a
+// catch-up can always finish while writers queue behind the one it waits
+// for.
 //
 // # Storage conventions
 //
@@ -35,7 +53,7 @@
 // placeholders, and rev, the transaction's new revision); record writes do
 // not add change_log rows, they only bump the revision. Store.read is the
 // read pool, Store.rebind turns ? into the dialect's placeholders, and
-// Store.pg says whether the database is PostgreSQL.
+// Store.dialect renders whatever else differs (dialect.go).
 package sqlstore
 
 import (
@@ -46,15 +64,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"strconv"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -65,21 +84,24 @@ import (
 // use. Create it with Open and release it with Close.
 type Store struct {
 	dialect dialect
-	dsn     string // the PostgreSQL DSN, for the follower's own connection
 	// db is the write connection pool: on SQLite exactly one connection
 	// whose transactions are BEGIN IMMEDIATE; on PostgreSQL a pool.
 	db *sql.DB
-	// rdb is the read pool: on SQLite separate query_only connections
-	// (the same pool as db for an in-memory database); on PostgreSQL db.
+	// rdb is the read pool, which never shares a connection with db: on
+	// SQLite query_only connections, on PostgreSQL a second pool.
 	rdb   *sql.DB
-	eng   *access.Engine
 	clock func() time.Time
 	log   *slog.Logger
 
-	// applyMu serializes catchUp; applied is the newest revision the
-	// engine reflects, readable without the lock.
-	applyMu sync.Mutex
-	applied atomic.Int64
+	// applyMu serializes catch-up and guards follower; applied is the
+	// newest revision the follower and the caches reflect, readable
+	// without the lock.
+	applyMu  sync.Mutex
+	follower store.Follower
+	applied  atomic.Int64
+	// current is the policy of the applied revision, with an engine
+	// holding only that policy for ValidateRecord's shape checks.
+	current atomic.Pointer[currentPolicy]
 
 	// policies caches compiled policy versions by version number
 	// (version 0 is the built-in default). Guarded by polMu.
@@ -91,25 +113,37 @@ type Store struct {
 	auth  authCache
 	stmts stmtCache
 
-	stop     context.CancelFunc // stops the follower
-	done     chan struct{}      // closed when the follower has returned
 	closeMu  sync.Mutex
 	isClosed bool
 }
+
+// currentPolicy is the compiled policy of the applied revision and a
+// model-less engine on it that validates record shapes.
+type currentPolicy struct {
+	pol       *policy.Policy
+	validator *access.Engine
+}
+
+// setPolicy makes p the current policy.
+func (s *Store) setPolicy(p *policy.Policy) {
+	if c := s.current.Load(); c != nil && c.pol == p {
+		return
+	}
+	s.current.Store(&currentPolicy{pol: p, validator: access.NewEngine(p, s.clock)})
+}
+
+// policyNow returns the current policy.
+func (s *Store) policyNow() *policy.Policy { return s.current.Load().pol }
 
 var _ store.Store = (*Store)(nil)
 
 // Options configure Open.
 type Options struct {
 	// Clock returns the current time; nil means time.Now. Tests inject a
-	// fixed clock. The engine uses it too.
+	// fixed clock (and give the engine the same one).
 	Clock func() time.Time
-	// Logger receives the follower's and catch-up's problems; nil means
-	// slog.Default().
+	// Logger receives catch-up's problems; nil means slog.Default().
 	Logger *slog.Logger
-	// PollInterval is how often the follower polls the revision besides
-	// listening for notifications; zero means 250 ms.
-	PollInterval time.Duration
 }
 
 // IsPostgres reports whether dsn selects PostgreSQL ("postgres://" or
@@ -118,14 +152,14 @@ func IsPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
-// Open connects to the database dsn names, applies pending migrations, loads
-// the access engine (the newest stored policy, else policy.Default(), and
-// every account, user, group, membership and grant) and starts following
-// other nodes' changes. dsn "postgres://..." or "postgresql://..." selects
-// PostgreSQL; anything else is a SQLite file path, ":memory:" a private
-// in-memory database (for tests).
+// Open connects to the database dsn names, applies pending migrations and
+// loads the current policy. dsn "postgres://..." or "postgresql://..."
+// selects PostgreSQL; anything else is a SQLite file path, ":memory:" a
+// private temporary database removed on Close (for tests). Attach a
+// follower (package follow) to keep an access engine in step; the store
+// starts no goroutine.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	s := &Store{dsn: dsn, clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}}
+	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -139,107 +173,34 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
-	if !s.dialect.pg {
-		// Refresh the planner's statistics where they are missing or stale
-		// (a bounded, approximate ANALYZE: cheap even on large files). The
-		// list queries pin their indexes anyway; this serves the rest.
-		if _, err := s.db.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil {
-			s.log.Warn("sqlite optimize", "err", err)
-		}
+	if err := s.dialect.tune(ctx, s.db); err != nil {
+		s.log.Warn("sqlstore: tune", "db", s.dialect.redacted(), "err", err)
 	}
-	s.eng = access.NewEngine(policy.Default(), s.clock)
+	s.setPolicy(policy.Default())
 	if err := s.reload(ctx); err != nil {
 		s.closeDBs()
 		return nil, err
 	}
-	interval := opts.PollInterval
-	if interval <= 0 {
-		interval = 250 * time.Millisecond
-	}
-	fctx, cancel := context.WithCancel(context.Background())
-	s.stop, s.done = cancel, make(chan struct{})
-	go s.follow(fctx, interval)
 	return s, nil
 }
 
 // connect opens the database handles for dsn.
 func (s *Store) connect(dsn string) error {
-	if IsPostgres(dsn) {
-		s.dialect = dialect{pg: true}
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			return fmt.Errorf("open postgres: %w", err)
-		}
-		db.SetMaxOpenConns(20)
-		db.SetMaxIdleConns(10)
-		db.SetConnMaxIdleTime(5 * time.Minute)
-		s.db, s.rdb = db, db
-		return nil
-	}
-	const pragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	if dsn == ":memory:" {
-		// A named shared-cache memory database, unique to this Store, that
-		// lives as long as its one connection. Reads share the writer
-		// connection: several shared-cache connections would meet table
-		// locks that busy_timeout does not wait for.
-		name := "portcullis-" + randomID(10)
-		db, err := sql.Open("sqlite", "file:"+name+"?mode=memory&cache=shared&_txlock=immediate&"+pragmas)
-		if err != nil {
-			return fmt.Errorf("open sqlite: %w", err)
-		}
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
-		s.db, s.rdb = db, db
-		return nil
-	}
-	path := strings.TrimPrefix(dsn, "sqlite://")
-	sep := "?"
-	if strings.Contains(path, "?") {
-		sep = "&"
-	}
-	// The writer's page cache is 64 MiB instead of 2 MiB: a batch of
-	// 10,000 records dirties thousands of index pages, which with the
-	// default the writer spilled and read back mid-transaction (the SQL
-	// of a batch measured about a third less CPU with the larger cache).
-	// It checkpoints every 10,000 WAL pages (40 MiB) instead of 1,000, so
-	// that the index pages consecutive batches rewrite are copied into
-	// the database once rather than once a batch (9% more records per
-	// CPU second).
-	const writer = "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)"
-	wdb, err := sql.Open("sqlite", path+sep+"_txlock=immediate&_pragma=journal_mode(WAL)&"+pragmas+writer)
+	s.dialect = newDialect(dsn)
+	db, rdb, err := s.dialect.open()
 	if err != nil {
-		return fmt.Errorf("open sqlite: %w", err)
+		return err
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
-	wdb.SetConnMaxLifetime(0)
-	// Connecting the writer first switches the file to WAL before readers
-	// open it.
-	if err := wdb.Ping(); err != nil {
-		wdb.Close()
-		return fmt.Errorf("open sqlite %s: %w", path, err)
-	}
-	rdb, err := sql.Open("sqlite", path+sep+pragmas+"&_pragma=query_only(1)")
-	if err != nil {
-		wdb.Close()
-		return fmt.Errorf("open sqlite: %w", err)
-	}
-	rdb.SetMaxOpenConns(4)
-	rdb.SetMaxIdleConns(4)
-	s.db, s.rdb = wdb, rdb
+	s.db, s.rdb = db, rdb
 	return nil
 }
 
-func (s *Store) closeDBs() {
-	if s.rdb != s.db {
-		s.rdb.Close()
-	}
-	s.db.Close()
+func (s *Store) closeDBs() error {
+	return errors.Join(s.rdb.Close(), s.db.Close(), s.dialect.close())
 }
 
-// Close stops the follower and closes the database. It is safe to call more
+// Close closes the database (and removes the temporary file of
+// ":memory:"). Stop the attached follower first. It is safe to call more
 // than once.
 func (s *Store) Close() error {
 	s.closeMu.Lock()
@@ -248,65 +209,42 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.isClosed = true
-	s.stop()
-	<-s.done
-	var err error
-	if s.rdb != s.db {
-		err = s.rdb.Close()
-	}
-	return errors.Join(err, s.db.Close())
+	return s.closeDBs()
 }
 
-// Engine returns the access engine kept in step with the database.
-func (s *Store) Engine() *access.Engine { return s.eng }
+// Backup writes a consistent copy of the database to path, which must not
+// exist yet: on SQLite with VACUUM INTO; on PostgreSQL it fails with
+// CodeInvalid (use pg_dump).
+func (s *Store) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return access.Errorf(access.CodeInvalid, "%s exists; choose a new file", path)
+	}
+	if err := s.dialect.backup(ctx, s.db, path); err != nil {
+		var ae *access.Error
+		if errors.As(err, &ae) {
+			return err
+		}
+		return fmt.Errorf("backup: %w", err)
+	}
+	return nil
+}
 
 // Ping reports whether the database is reachable and every embedded
 // migration has been applied (readiness).
 func (s *Store) Ping(ctx context.Context) error { return s.MigrationsCurrent(ctx) }
 
-// DB returns the write handle, for tools (backup, tests) that need raw SQL.
-// Writes through it bypass the revision, change log and audit log.
-func (s *Store) DB() *sql.DB { return s.db }
-
-// Postgres reports whether the store runs on PostgreSQL.
-func (s *Store) Postgres() bool { return s.dialect.pg }
-
-// dialect holds what differs between SQLite and PostgreSQL at run time. The
-// schema differences live in the per-dialect migration files.
-type dialect struct {
-	pg bool
+// Collectors returns Prometheus collectors of the connection pools'
+// statistics: db_name "portcullis" for the write pool (the name it always
+// had) and "portcullis_read" for the read pool.
+func (s *Store) Collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		collectors.NewDBStatsCollector(s.db, "portcullis"),
+		collectors.NewDBStatsCollector(s.rdb, "portcullis_read"),
+	}
 }
 
-// pg reports whether the database is PostgreSQL.
-func (s *Store) pg() bool { return s.dialect.pg }
-
-// rebind turns the ? placeholders of q into the dialect's: $1, $2... on
-// PostgreSQL. A ? inside a quoted string literal is left alone.
+// rebind turns the ? placeholders of q into the dialect's.
 func (s *Store) rebind(q string) string { return s.dialect.rebind(q) }
-
-func (d dialect) rebind(q string) string {
-	if !d.pg || !strings.Contains(q, "?") {
-		return q
-	}
-	var b strings.Builder
-	b.Grow(len(q) + 16)
-	n, quoted := 0, false
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case c == '\'':
-			quoted = !quoted
-			b.WriteByte(c)
-		case c == '?' && !quoted:
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-		default:
-			b.WriteByte(c)
-		}
-	}
-	return b.String()
-}
 
 // read returns the read pool. Queries on it see committed data only.
 func (s *Store) read() *sql.DB { return s.rdb }
@@ -388,15 +326,16 @@ func (t *wtx) logf(actor, action, target string, before, after any) error {
 var errNoop = errors.New("no change")
 
 // write runs fn in a write transaction that increments the revision first
-// (serializing writers, see the package comment), appends fn's queued audit
-// entries to the chain, notifies other nodes on PostgreSQL, commits, and
-// catches the engine up before returning the new revision. When fn returns
-// errNoop nothing is written and the current revision is returned.
-func (s *Store) write(ctx context.Context, fn func(t *wtx) error) (int64, error) {
-	return s.runTx(ctx, true, fn)
+// (serializing writers, see the package comment), runs w.Check against the
+// caught-up follower, appends fn's queued audit entries to the chain,
+// notifies other nodes, commits, and catches the follower up before
+// returning the new revision. When fn returns errNoop nothing is written
+// and the current revision is returned.
+func (s *Store) write(ctx context.Context, w store.Write, fn func(t *wtx) error) (int64, error) {
+	return s.runTx(ctx, w, true, fn)
 }
 
-func (s *Store) runTx(ctx context.Context, bump bool, fn func(t *wtx) error) (int64, error) {
+func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *wtx) error) (int64, error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -405,13 +344,25 @@ func (s *Store) runTx(ctx context.Context, bump bool, fn func(t *wtx) error) (in
 	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now()}
 	if bump {
 		err = t.queryRow(`UPDATE revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&t.rev)
-	} else if s.pg() {
-		// Log does not change the revision but must still queue behind
-		// writers for the tail of the audit chain.
-		err = t.queryRow(`SELECT rev FROM revision WHERE id = 1 FOR UPDATE`).Scan(&t.rev)
+	} else if q := s.dialect.lockRevision(); q != "" {
+		err = t.queryRow(q).Scan(&t.rev)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("bump revision: %w", err)
+	}
+	if w.Check != nil {
+		if !bump {
+			return 0, errors.New("sqlstore: a Check needs a revision-bumping write")
+		}
+		// Every revision before ours is committed and no other can commit
+		// until we do: bring the follower to rev-1, through this
+		// transaction, and check.
+		if err := s.catchUpTx(t, t.rev-1); err != nil {
+			return 0, err
+		}
+		if err := w.Check(); err != nil {
+			return 0, err
+		}
 	}
 	if err := fn(t); err != nil {
 		if errors.Is(err, errNoop) {
@@ -423,8 +374,8 @@ func (s *Store) runTx(ctx context.Context, bump bool, fn func(t *wtx) error) (in
 	if err := t.appendAudit(); err != nil {
 		return 0, err
 	}
-	if bump && s.pg() {
-		if _, err := t.exec(`SELECT pg_notify('portcullis', ?)`, strconv.FormatInt(t.rev, 10)); err != nil {
+	if bump {
+		if err := s.dialect.notify(t, t.rev); err != nil {
 			return 0, fmt.Errorf("notify: %w", err)
 		}
 	}
@@ -433,9 +384,9 @@ func (s *Store) runTx(ctx context.Context, bump bool, fn func(t *wtx) error) (in
 	}
 	if bump {
 		// The write is acknowledged: catch up even if ctx ends now, so the
-		// engine reflects it before the method returns.
+		// follower reflects it before the method returns.
 		if err := s.catchUp(context.WithoutCancel(ctx)); err != nil {
-			// The write is committed; the follower retries the catch-up.
+			// The write is committed; the next catch-up retries.
 			s.log.Error("sqlstore: catch up after write", "revision", t.rev, "err", err)
 		}
 	}
@@ -530,15 +481,6 @@ func escapeLike(s string) string {
 // placeholders returns "?, ?, ..." for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-// urlRedacted returns dsn without its password, for logs.
-func urlRedacted(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return "postgres"
-	}
-	return u.Redacted()
 }
 
 // queryer is what reader needs: *sql.DB and *sql.Tx both are.

@@ -49,7 +49,7 @@ func (s *Store) prepared(ctx context.Context, q string) *sql.Stmt {
 // watchers): it drops the cancellation. PostgreSQL keeps it, since its
 // reads cross a network that may hang.
 func (s *Store) pointCtx(ctx context.Context) context.Context {
-	if s.pg() || ctx.Done() == nil {
+	if s.dialect.cancelPointReads() || ctx.Done() == nil {
 		return ctx
 	}
 	return context.WithoutCancel(ctx)

@@ -35,7 +35,8 @@ func tokenAudit(t store.Token) map[string]string {
 // CreateToken stores a new API token of an internal user (invalid for a
 // missing or external user, or an empty hash) and returns it with its id
 // and created_at.
-func (s *Store) CreateToken(ctx context.Context, actor string, tok store.Token) (store.Token, int64, error) {
+func (s *Store) CreateToken(ctx context.Context, w store.Write, tok store.Token) (store.Token, int64, error) {
+	actor := w.Actor
 	if tok.Hash == "" {
 		return store.Token{}, 0, invalid("token hash is required")
 	}
@@ -45,7 +46,7 @@ func (s *Store) CreateToken(ctx context.Context, actor string, tok store.Token) 
 		return store.Token{}, 0, invalid("token id %q is not a valid id", tok.ID)
 	}
 	tok.LastUsed = nil
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		u, err := t.reader().user(tok.UserID)
 		if access.ErrorCode(err) == access.CodeNotFound {
 			return invalid("user %s does not exist", tok.UserID)
@@ -120,8 +121,9 @@ func (s *Store) TokenByHash(ctx context.Context, hash string) (store.Token, erro
 // DeleteToken revokes a token, or fails with not_found. The revocation is
 // immediate on this store (its cache entry goes before DeleteToken
 // returns) and reaches other nodes through the change_log kind token.
-func (s *Store) DeleteToken(ctx context.Context, actor, id string) (int64, error) {
-	rev, err := s.write(ctx, func(t *wtx) error {
+func (s *Store) DeleteToken(ctx context.Context, w store.Write, id string) (int64, error) {
+	actor := w.Actor
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		tok, err := scanToken(t.queryRow(`SELECT `+tokenColumns+` FROM tokens WHERE id = ?`, id))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("token %s not found", id)

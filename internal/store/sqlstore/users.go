@@ -184,7 +184,8 @@ func validateUser(u access.User) error {
 // account (invalid) and an email another user has, compared
 // case-insensitively (conflict). A user that becomes disabled loses its
 // sessions. Grants and memberships stay.
-func (s *Store) PutUser(ctx context.Context, actor string, u access.User) (bool, int64, error) {
+func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool, int64, error) {
+	actor := w.Actor
 	if err := validateUser(u); err != nil {
 		return false, 0, err
 	}
@@ -203,7 +204,7 @@ func (s *Store) PutUser(ctx context.Context, actor string, u access.User) (bool,
 		defer s.auth.dropUserSessions(u.ID)
 	}
 	var created bool
-	rev, err := s.write(ctx, func(t *wtx) error {
+	rev, err := s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		before, err := r.user(u.ID)
 		if err != nil && access.ErrorCode(err) != access.CodeNotFound {
@@ -264,11 +265,12 @@ func (s *Store) PutUser(ctx context.Context, actor string, u access.User) (bool,
 // DeleteUser deletes a user with its grants, memberships, sessions and
 // tokens; audit entries stay. It fails with protected while the user holds
 // a grant with a protected role (DESIGN §5.4).
-func (s *Store) DeleteUser(ctx context.Context, actor, id string) (int64, error) {
+func (s *Store) DeleteUser(ctx context.Context, w store.Write, id string) (int64, error) {
+	actor := w.Actor
 	// Its tokens and sessions are refused at once here, and on other nodes
 	// once they catch up (change_log kind user, revision.go).
 	defer s.auth.dropUser(id)
-	return s.write(ctx, func(t *wtx) error {
+	return s.write(ctx, w, func(t *wtx) error {
 		r := t.reader()
 		before, err := r.user(id)
 		if err != nil {
@@ -331,11 +333,12 @@ func (s *Store) DeleteUser(ctx context.Context, actor, id string) (int64, error)
 // SetPassword stores a password hash (never the password) and revokes the
 // user's sessions. The audit entry (user.password) records that the
 // password changed, not the hash.
-func (s *Store) SetPassword(ctx context.Context, actor, userID, hash string) (int64, error) {
+func (s *Store) SetPassword(ctx context.Context, w store.Write, userID, hash string) (int64, error) {
+	actor := w.Actor
 	// The sessions end at once here and on other nodes once they catch up
 	// (change_log kind sessions).
 	defer s.auth.dropUserSessions(userID)
-	return s.write(ctx, func(t *wtx) error {
+	return s.write(ctx, w, func(t *wtx) error {
 		res, err := t.exec(`UPDATE users SET password_hash = ?, password_at = ? WHERE id = ?`, hash, toMicros(t.now), userID)
 		if err != nil {
 			return fmt.Errorf("set password: %w", err)

@@ -17,7 +17,7 @@ func testAccounts(t *testing.T, b Backend) {
 			s := open(t, b)
 			a := account("ACME", "")
 			a.Kind = "distributor"
-			created, _, err := s.PutAccount(ctx(t), actor, a)
+			created, _, err := s.PutAccount(ctx(t), by, a)
 			if err != nil || !created {
 				t.Fatalf("PutAccount: created %v, err %v; want created", created, err)
 			}
@@ -29,7 +29,7 @@ func testAccounts(t *testing.T, b Backend) {
 				t.Errorf("GetAccount after create (-want +got):\n%s", diff)
 			}
 			a.Name, a.Kind, a.Inherit = "Acme Corp", "customer", false
-			created, _, err = s.PutAccount(ctx(t), actor, a)
+			created, _, err = s.PutAccount(ctx(t), by, a)
 			if err != nil || created {
 				t.Fatalf("PutAccount again: created %v, err %v; want replaced", created, err)
 			}
@@ -59,7 +59,7 @@ func testAccounts(t *testing.T, b Backend) {
 		})
 		t.Run("ErrMissingParent", func(t *testing.T) {
 			s := open(t, b)
-			_, _, err := s.PutAccount(ctx(t), actor, account("C", "NOPE"))
+			_, _, err := s.PutAccount(ctx(t), by, account("C", "NOPE"))
 			wantCode(t, err, access.CodeInvalid)
 			if _, err := s.GetAccount(ctx(t), "C"); access.ErrorCode(err) != access.CodeNotFound {
 				t.Errorf("a rejected account was stored: GetAccount err %v", err)
@@ -70,9 +70,9 @@ func testAccounts(t *testing.T, b Backend) {
 			mustPutAccount(t, s, account("A", ""))
 			mustPutAccount(t, s, account("B", "A"))
 			mustPutAccount(t, s, account("C", "B"))
-			_, _, err := s.PutAccount(ctx(t), actor, account("A", "C"))
+			_, _, err := s.PutAccount(ctx(t), by, account("A", "C"))
 			wantCode(t, err, access.CodeInvalid)
-			_, _, err = s.PutAccount(ctx(t), actor, account("A", "A"))
+			_, _, err = s.PutAccount(ctx(t), by, account("A", "A"))
 			wantCode(t, err, access.CodeInvalid)
 			if got, _ := s.GetAccount(ctx(t), "A"); got.Parent != "" {
 				t.Errorf("a rejected move was stored: A.parent = %q", got.Parent)
@@ -164,7 +164,7 @@ func testAccounts(t *testing.T, b Backend) {
 			s := open(t, b)
 			mustPutAccount(t, s, account("A", ""))
 			mustPutAccount(t, s, account("B", "A"))
-			if _, err := s.DeleteAccount(ctx(t), actor, "B"); err != nil {
+			if _, err := s.DeleteAccount(ctx(t), by, "B"); err != nil {
 				t.Fatalf("DeleteAccount(B): %v", err)
 			}
 			_, err := s.GetAccount(ctx(t), "B")
@@ -173,20 +173,20 @@ func testAccounts(t *testing.T, b Backend) {
 				t.Error("the engine still has the deleted account")
 			}
 			// With the child gone, the parent may go too.
-			if _, err := s.DeleteAccount(ctx(t), actor, "A"); err != nil {
+			if _, err := s.DeleteAccount(ctx(t), by, "A"); err != nil {
 				t.Fatalf("DeleteAccount(A): %v", err)
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
 			s := open(t, b)
-			_, err := s.DeleteAccount(ctx(t), actor, "NOPE")
+			_, err := s.DeleteAccount(ctx(t), by, "NOPE")
 			wantCode(t, err, access.CodeNotFound)
 		})
 		t.Run("ErrChildren", func(t *testing.T) {
 			s := open(t, b)
 			mustPutAccount(t, s, account("A", ""))
 			mustPutAccount(t, s, account("B", "A"))
-			_, err := s.DeleteAccount(ctx(t), actor, "A")
+			_, err := s.DeleteAccount(ctx(t), by, "A")
 			wantMessageMentions(t, wantCode(t, err, access.CodeConflict), "child")
 			if _, err := s.GetAccount(ctx(t), "A"); err != nil {
 				t.Errorf("a blocked delete removed the account: %v", err)
@@ -196,15 +196,15 @@ func testAccounts(t *testing.T, b Backend) {
 			s := open(t, b)
 			mustPutAccount(t, s, account("A", ""))
 			mustPutRecord(t, s, &access.Record{Type: "inventory", ID: "i1", Owner: "A", Attributes: map[string]any{}})
-			_, err := s.DeleteAccount(ctx(t), actor, "A")
+			_, err := s.DeleteAccount(ctx(t), by, "A")
 			wantMessageMentions(t, wantCode(t, err, access.CodeConflict), "record")
 			if _, err := s.GetAccount(ctx(t), "A"); err != nil {
 				t.Errorf("a blocked delete removed the account: %v", err)
 			}
-			if _, err := s.DeleteRecord(ctx(t), "inventory", "i1"); err != nil {
+			if _, err := s.DeleteRecord(ctx(t), by, "inventory", "i1"); err != nil {
 				t.Fatalf("DeleteRecord: %v", err)
 			}
-			if _, err := s.DeleteAccount(ctx(t), actor, "A"); err != nil {
+			if _, err := s.DeleteAccount(ctx(t), by, "A"); err != nil {
 				t.Errorf("DeleteAccount once its record is gone: %v", err)
 			}
 		})
@@ -212,7 +212,7 @@ func testAccounts(t *testing.T, b Backend) {
 			s := open(t, b)
 			mustPutAccount(t, s, account("A", ""))
 			mustPutUser(t, s, external("u1", "A"))
-			_, err := s.DeleteAccount(ctx(t), actor, "A")
+			_, err := s.DeleteAccount(ctx(t), by, "A")
 			wantMessageMentions(t, wantCode(t, err, access.CodeConflict), "user")
 			if _, err := s.GetAccount(ctx(t), "A"); err != nil {
 				t.Errorf("a blocked delete removed the account: %v", err)
@@ -227,15 +227,15 @@ func testAccounts(t *testing.T, b Backend) {
 			mustPutAccount(t, s, account("H", ""))
 			mustPutUser(t, s, external("u1", "H"))
 			g := mustCreateGrant(t, s, grant("user:u1", "A", "L20"))
-			_, err := s.DeleteAccount(ctx(t), actor, "A")
+			_, err := s.DeleteAccount(ctx(t), by, "A")
 			wantMessageMentions(t, wantCode(t, err, access.CodeConflict), "grant")
 			if _, err := s.GetGrant(ctx(t), g.ID); err != nil {
 				t.Errorf("a blocked delete removed the grant: %v", err)
 			}
-			if _, err := s.DeleteGrant(ctx(t), actor, g.ID); err != nil {
+			if _, err := s.DeleteGrant(ctx(t), by, g.ID); err != nil {
 				t.Fatalf("DeleteGrant: %v", err)
 			}
-			if _, err := s.DeleteAccount(ctx(t), actor, "A"); err != nil {
+			if _, err := s.DeleteAccount(ctx(t), by, "A"); err != nil {
 				t.Errorf("DeleteAccount once its grant is gone: %v", err)
 			}
 		})
@@ -245,7 +245,7 @@ func testAccounts(t *testing.T, b Backend) {
 			mustPutAccount(t, s, account("H", ""))
 			mustPutUser(t, s, external("owner", "H"))
 			mustCreateGrant(t, s, grant("user:owner", "A", "L90"))
-			_, err := s.DeleteAccount(ctx(t), actor, "A")
+			_, err := s.DeleteAccount(ctx(t), by, "A")
 			wantCode(t, err, access.CodeProtected)
 			if _, err := s.GetAccount(ctx(t), "A"); err != nil {
 				t.Errorf("a blocked delete removed the account: %v", err)

@@ -30,32 +30,32 @@ func testAudit(t *testing.T, b Backend) {
 	var grantID string
 	changes := []change{
 		{"PutAccount", "aud-account", "AUD-A", func(t *testing.T, a string) {
-			if _, _, err := s.PutAccount(c, a, account("AUD-A", "")); err != nil {
+			if _, _, err := s.PutAccount(c, store.Write{Actor: a}, account("AUD-A", "")); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"PutUser", "aud-user", "aud-u", func(t *testing.T, a string) {
-			if _, _, err := s.PutUser(c, a, external("aud-u", "AUD-A")); err != nil {
+			if _, _, err := s.PutUser(c, store.Write{Actor: a}, external("aud-u", "AUD-A")); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"SetPassword", "aud-password", "aud-u", func(t *testing.T, a string) {
-			if _, err := s.SetPassword(c, a, "aud-u", "hash"); err != nil {
+			if _, err := s.SetPassword(c, store.Write{Actor: a}, "aud-u", "hash"); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"PutGroup", "aud-group", "aud-g", func(t *testing.T, a string) {
-			if _, _, err := s.PutGroup(c, a, access.Group{ID: "aud-g", Name: "Audited"}); err != nil {
+			if _, _, err := s.PutGroup(c, store.Write{Actor: a}, access.Group{ID: "aud-g", Name: "Audited"}); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"AddMember", "aud-member-add", "aud-g", func(t *testing.T, a string) {
-			if _, err := s.AddMember(c, a, "aud-g", "aud-u"); err != nil {
+			if _, err := s.AddMember(c, store.Write{Actor: a}, "aud-g", "aud-u"); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"CreateGrant", "aud-grant-create", "", func(t *testing.T, a string) {
-			g, _, err := s.CreateGrant(c, a, grant("user:aud-u", "AUD-A", "L20"))
+			g, _, err := s.CreateGrant(c, store.Write{Actor: a}, grant("user:aud-u", "AUD-A", "L20"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -67,37 +67,37 @@ func testAudit(t *testing.T, b Backend) {
 				t.Fatal(err)
 			}
 			g.Role = "L30"
-			if _, _, err := s.UpdateGrant(c, a, g); err != nil {
+			if _, _, err := s.UpdateGrant(c, store.Write{Actor: a}, g); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"DeleteGrant", "aud-grant-delete", "", func(t *testing.T, a string) {
-			if _, err := s.DeleteGrant(c, a, grantID); err != nil {
+			if _, err := s.DeleteGrant(c, store.Write{Actor: a}, grantID); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"PutPolicy", "aud-policy", "", func(t *testing.T, a string) {
-			if _, _, err := s.PutPolicy(c, a, withExtraRole(t)); err != nil {
+			if _, _, err := s.PutPolicy(c, store.Write{Actor: a}, withExtraRole(t)); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"RemoveMember", "aud-member-remove", "aud-g", func(t *testing.T, a string) {
-			if _, err := s.RemoveMember(c, a, "aud-g", "aud-u"); err != nil {
+			if _, err := s.RemoveMember(c, store.Write{Actor: a}, "aud-g", "aud-u"); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"DeleteGroup", "aud-group-delete", "aud-g", func(t *testing.T, a string) {
-			if _, err := s.DeleteGroup(c, a, "aud-g"); err != nil {
+			if _, err := s.DeleteGroup(c, store.Write{Actor: a}, "aud-g"); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"DeleteUser", "aud-user-delete", "aud-u", func(t *testing.T, a string) {
-			if _, err := s.DeleteUser(c, a, "aud-u"); err != nil {
+			if _, err := s.DeleteUser(c, store.Write{Actor: a}, "aud-u"); err != nil {
 				t.Fatal(err)
 			}
 		}},
 		{"DeleteAccount", "aud-account-delete", "AUD-A", func(t *testing.T, a string) {
-			if _, err := s.DeleteAccount(c, a, "AUD-A"); err != nil {
+			if _, err := s.DeleteAccount(c, store.Write{Actor: a}, "AUD-A"); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -256,7 +256,7 @@ func testAudit(t *testing.T, b Backend) {
 }
 
 // walkAudit returns every entry f selects, following cursors.
-func walkAudit(t *testing.T, s store.Store, f store.AuditFilter) []store.AuditEntry {
+func walkAudit(t *testing.T, s *instance, f store.AuditFilter) []store.AuditEntry {
 	t.Helper()
 	var out []store.AuditEntry
 	for range 10000 {

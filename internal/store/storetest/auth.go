@@ -21,7 +21,7 @@ func testTokens(t *testing.T, b Backend) {
 		before := time.Now().Add(-time.Minute)
 		var rev int64
 		var err error
-		t1, rev, err = s.CreateToken(ctx(t), actor, store.Token{UserID: "staff", Name: "erp sync", Hash: "h-erp"})
+		t1, rev, err = s.CreateToken(ctx(t), by, store.Token{UserID: "staff", Name: "erp sync", Hash: "h-erp"})
 		if err != nil {
 			t.Fatalf("CreateToken: %v", err)
 		}
@@ -31,14 +31,14 @@ func testTokens(t *testing.T, b Backend) {
 		if rev <= 0 || s.Revision() < rev {
 			t.Errorf("rev %d, Revision() %d", rev, s.Revision())
 		}
-		t2, _, err = s.CreateToken(ctx(t), actor, store.Token{UserID: "staff", Name: "crm", Hash: "h-crm"})
+		t2, _, err = s.CreateToken(ctx(t), by, store.Token{UserID: "staff", Name: "crm", Hash: "h-crm"})
 		if err != nil {
 			t.Fatalf("CreateToken: %v", err)
 		}
 		if t2.ID == t1.ID {
 			t.Errorf("two tokens share id %s", t1.ID)
 		}
-		if _, _, err := s.CreateToken(ctx(t), actor, store.Token{UserID: "other", Name: "x", Hash: "h-other"}); err != nil {
+		if _, _, err := s.CreateToken(ctx(t), by, store.Token{UserID: "other", Name: "x", Hash: "h-other"}); err != nil {
 			t.Fatalf("CreateToken: %v", err)
 		}
 	})
@@ -73,7 +73,7 @@ func testTokens(t *testing.T, b Backend) {
 		}
 	})
 	t.Run("Delete", func(t *testing.T) {
-		if _, err := s.DeleteToken(ctx(t), actor, t1.ID); err != nil {
+		if _, err := s.DeleteToken(ctx(t), by, t1.ID); err != nil {
 			t.Fatalf("DeleteToken: %v", err)
 		}
 		_, err := s.TokenByHash(ctx(t), "h-erp")
@@ -87,7 +87,7 @@ func testTokens(t *testing.T, b Backend) {
 		}
 	})
 	t.Run("Delete/ErrNotFound", func(t *testing.T) {
-		_, err := s.DeleteToken(ctx(t), actor, "nope")
+		_, err := s.DeleteToken(ctx(t), by, "nope")
 		wantCode(t, err, access.CodeNotFound)
 	})
 }

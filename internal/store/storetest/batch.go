@@ -21,7 +21,7 @@ func testBatch(t *testing.T, b Backend) {
 		s := open(t, b)
 		mustPutRecord(t, s, inv("old1"))
 		mustPutRecord(t, s, inv("old2"))
-		res, err := s.Batch(ctx(t), store.RecordBatch{
+		res, err := s.Batch(ctx(t), by, store.RecordBatch{
 			Upsert: []*access.Record{inv("n1"), inv("n2"), inv("old1")},
 			Delete: []access.Ref{{Type: "inventory", ID: "old2"}},
 		})
@@ -62,7 +62,7 @@ func testBatch(t *testing.T, b Backend) {
 		for _, r := range in {
 			batch.Upsert = append(batch.Upsert, cloneRecord(r))
 		}
-		if _, err := s.Batch(ctx(t), batch); err != nil {
+		if _, err := s.Batch(ctx(t), by, batch); err != nil {
 			t.Fatalf("Batch: %v", err)
 		}
 		for _, r := range in {
@@ -77,7 +77,7 @@ func testBatch(t *testing.T, b Backend) {
 	})
 	t.Run("DeleteMissingIsNoOp", func(t *testing.T) {
 		s := open(t, b)
-		if _, err := s.Batch(ctx(t), store.RecordBatch{Delete: []access.Ref{{Type: "inventory", ID: "nope"}},
+		if _, err := s.Batch(ctx(t), by, store.RecordBatch{Delete: []access.Ref{{Type: "inventory", ID: "nope"}},
 			Upsert: []*access.Record{inv("n1")}}); err != nil {
 			t.Errorf("Batch deleting a missing record: %v", err)
 		}
@@ -91,7 +91,7 @@ func testBatch(t *testing.T, b Backend) {
 		rev := s.Revision()
 		bad1 := &access.Record{Type: "shipment", ID: "sh1", Parent: &access.Ref{Type: "invoice", ID: "x"}, Attributes: map[string]any{}}
 		bad3 := &access.Record{Type: "inventory", ID: "bad id!", Attributes: map[string]any{}}
-		_, err := s.Batch(ctx(t), store.RecordBatch{
+		_, err := s.Batch(ctx(t), by, store.RecordBatch{
 			Upsert: []*access.Record{inv("a"), bad1, inv("b"), bad3, inv("c")},
 			Delete: []access.Ref{{Type: "inventory", ID: "keep"}},
 		})
@@ -114,7 +114,7 @@ func testBatch(t *testing.T, b Backend) {
 		s := open(t, b)
 		mustPutRecord(t, s, inv("keep"))
 		rev := s.Revision()
-		_, err := s.Batch(ctx(t), store.RecordBatch{Upsert: []*access.Record{inv("a"), inv("d"), inv("b"), inv("d")}})
+		_, err := s.Batch(ctx(t), by, store.RecordBatch{Upsert: []*access.Record{inv("a"), inv("d"), inv("b"), inv("d")}})
 		if e := wantCode(t, err, access.CodeInvalid); e != nil {
 			found := false
 			for _, it := range e.Items {
@@ -132,7 +132,7 @@ func testBatch(t *testing.T, b Backend) {
 		s := open(t, b)
 		mustPutRecord(t, s, inv("keep"))
 		rev := s.Revision()
-		_, err := s.Batch(ctx(t), store.RecordBatch{Upsert: []*access.Record{inv("a"), inv("keep")},
+		_, err := s.Batch(ctx(t), by, store.RecordBatch{Upsert: []*access.Record{inv("a"), inv("keep")},
 			Delete: []access.Ref{{Type: "inventory", ID: "keep"}}})
 		wantCode(t, err, access.CodeInvalid)
 		wantNothingWritten(t, s, rev, []string{"a"}, []string{"keep"})
@@ -141,7 +141,7 @@ func testBatch(t *testing.T, b Backend) {
 		s := open(t, b)
 		mustPutRecord(t, s, inv("keep"))
 		rev := s.Revision()
-		_, err := s.Batch(ctx(t), store.RecordBatch{Upsert: []*access.Record{inv("a")},
+		_, err := s.Batch(ctx(t), by, store.RecordBatch{Upsert: []*access.Record{inv("a")},
 			Delete: []access.Ref{{Type: "inventory", ID: "keep"}, {Type: "inventory", ID: "keep"}}})
 		wantCode(t, err, access.CodeInvalid)
 		wantNothingWritten(t, s, rev, []string{"a"}, []string{"keep"})
@@ -156,7 +156,7 @@ func testBatch(t *testing.T, b Backend) {
 			batch.Upsert = append(batch.Upsert, inv(fmt.Sprintf("r%05d", i)))
 		}
 		batch.Delete = []access.Ref{{Type: "inventory", ID: "gone"}}
-		res, err := s.Batch(ctx(t), batch)
+		res, err := s.Batch(ctx(t), by, batch)
 		if err != nil {
 			t.Fatalf("a batch of exactly MaxBatch items: %v", err)
 		}
@@ -177,7 +177,7 @@ func testBatch(t *testing.T, b Backend) {
 			batch.Upsert = append(batch.Upsert, inv(fmt.Sprintf("r%05d", i)))
 		}
 		batch.Delete = []access.Ref{{Type: "inventory", ID: "one-too-many"}}
-		_, err := s.Batch(ctx(t), batch)
+		_, err := s.Batch(ctx(t), by, batch)
 		if code := access.ErrorCode(err); code != access.CodeInvalid && code != access.CodeTooLarge {
 			t.Errorf("a batch of MaxBatch+1 items: %v; want invalid or too_large", err)
 		}
@@ -187,7 +187,7 @@ func testBatch(t *testing.T, b Backend) {
 
 // wantNothingWritten checks that a failed batch left no trace: the revision
 // did not move, absent records are still absent and present ones present.
-func wantNothingWritten(t *testing.T, s store.Store, rev int64, absent, present []string) {
+func wantNothingWritten(t *testing.T, s *instance, rev int64, absent, present []string) {
 	t.Helper()
 	if s.Revision() != rev {
 		t.Errorf("a failed batch moved the revision from %d to %d", rev, s.Revision())

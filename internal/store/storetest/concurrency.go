@@ -39,31 +39,31 @@ func testConcurrency(t *testing.T, b Backend) {
 				id := fmt.Sprintf("w%d-%d", w, i)
 				acct := account("acct-"+id, "A")
 				acct.ExternalAccess = true // also creates its group and default grant
-				_, rev, err := s.PutAccount(c, actor, acct)
+				_, rev, err := s.PutAccount(c, by, acct)
 				if err != nil {
 					t.Errorf("PutAccount(%s): %v", id, err)
 					return
 				}
 				record("PutAccount "+id, rev)
-				_, rev, err = s.PutUser(c, actor, external("user-"+id, "acct-"+id))
+				_, rev, err = s.PutUser(c, by, external("user-"+id, "acct-"+id))
 				if err != nil {
 					t.Errorf("PutUser(%s): %v", id, err)
 					return
 				}
 				record("PutUser "+id, rev)
-				_, rev, err = s.CreateGrant(c, actor, grant("user:user-"+id, "acct-"+id, "L20"))
+				_, rev, err = s.CreateGrant(c, by, grant("user:user-"+id, "acct-"+id, "L20"))
 				if err != nil {
 					t.Errorf("CreateGrant(%s): %v", id, err)
 					return
 				}
 				record("CreateGrant "+id, rev)
-				rev, err = s.AddMember(c, actor, "acct:A", "user-"+id)
+				rev, err = s.AddMember(c, by, "acct:A", "user-"+id)
 				if err != nil {
 					t.Errorf("AddMember(%s): %v", id, err)
 					return
 				}
 				record("AddMember "+id, rev)
-				_, rev, err = s.PutRecord(c, &access.Record{Type: "sales_order", ID: "so-" + id, Owner: "acct-" + id,
+				_, rev, err = s.PutRecord(c, by, &access.Record{Type: "sales_order", ID: "so-" + id, Owner: "acct-" + id,
 					Date: "2025-01-01", Attributes: map[string]any{"n": float64(i)}})
 				if err != nil {
 					t.Errorf("PutRecord(%s): %v", id, err)

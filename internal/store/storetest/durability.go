@@ -18,7 +18,7 @@ import (
 func testDurability(t *testing.T, b Backend) {
 	// write makes one of every kind of write and returns what should
 	// survive.
-	write := func(t *testing.T, s store.Store) durableState {
+	write := func(t *testing.T, s *instance) durableState {
 		a := account("A", "")
 		a.ExternalAccess = true
 		mustPutAccount(t, s, a)
@@ -27,7 +27,7 @@ func testDurability(t *testing.T, b Backend) {
 		mustPutAccount(t, s, c)
 		mustPutAccount(t, s, account("X", ""))
 		mustPutAccount(t, s, account("Gone", ""))
-		if _, err := s.DeleteAccount(ctx(t), actor, "Gone"); err != nil {
+		if _, err := s.DeleteAccount(ctx(t), by, "Gone"); err != nil {
 			t.Fatal(err)
 		}
 		mustPutUser(t, s, external("u", "A"))
@@ -35,22 +35,22 @@ func testDurability(t *testing.T, b Backend) {
 		mustPutUser(t, s, external("w", "A"))
 		mustPutUser(t, s, internal("staff", access.StaffAdmin))
 		mustCreateGrant(t, s, grant("user:w", "A", "L20"))
-		if _, err := s.SetPassword(ctx(t), actor, "u", "hash-u"); err != nil {
+		if _, err := s.SetPassword(ctx(t), by, "u", "hash-u"); err != nil {
 			t.Fatal(err)
 		}
 		mustPutGroup(t, s, access.Group{ID: "team", Name: "Team"})
 		mustAddMember(t, s, "team", "v")
 		mustAddMember(t, s, "acct:A", "u")
-		if _, _, err := s.PutPolicy(ctx(t), actor, withExtraRole(t)); err != nil {
+		if _, _, err := s.PutPolicy(ctx(t), by, withExtraRole(t)); err != nil {
 			t.Fatal(err)
 		}
 		mustCreateGrant(t, s, grant("group:team", "C", "L15"))
 		g := mustCreateGrant(t, s, grant("user:v", "A", "L20"))
 		g.DaysBack, g.ValidUntil = ptr(30), ptr(time.Now().Add(24*time.Hour).UTC().Truncate(time.Second))
-		if _, _, err := s.UpdateGrant(ctx(t), actor, g); err != nil {
+		if _, _, err := s.UpdateGrant(ctx(t), by, g); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.CreateToken(ctx(t), actor, store.Token{UserID: "staff", Name: "t", Hash: "tok-hash"}); err != nil {
+		if _, _, err := s.CreateToken(ctx(t), by, store.Token{UserID: "staff", Name: "t", Hash: "tok-hash"}); err != nil {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC().Truncate(time.Second)
@@ -59,22 +59,22 @@ func testDurability(t *testing.T, b Backend) {
 		}
 		mustPutRecord(t, s, &access.Record{Type: "sales_order", ID: "SO-1", Owner: "C", Date: "2025-01-02",
 			Attributes: map[string]any{"number": "SO-1", "price": 12.5}})
-		if _, err := s.Batch(ctx(t), store.RecordBatch{Upsert: []*access.Record{
+		if _, err := s.Batch(ctx(t), by, store.RecordBatch{Upsert: []*access.Record{
 			{Type: "shipment", ID: "SH-1", Parent: &access.Ref{Type: "sales_order", ID: "SO-1"}, Attributes: map[string]any{}},
 			{Type: "inventory", ID: "I-1", Owner: "A", Teams: []access.TeamEntry{{Principal: "user:v", Access: access.AccessRead}}, Attributes: map[string]any{}},
 			{Type: "inventory", ID: "I-gone", Attributes: map[string]any{}},
 		}}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.DeleteRecord(ctx(t), "inventory", "I-gone"); err != nil {
+		if _, err := s.DeleteRecord(ctx(t), by, "inventory", "I-gone"); err != nil {
 			t.Fatal(err)
 		}
 		return snap(t, s)
 	}
 	t.Run("ReopenWithoutClose", func(t *testing.T) {
-		s1, dsn := b.Open(t, Options{})
+		s1, dsn := b.open(t, Options{})
 		want := write(t, s1)
-		s2 := b.Reopen(t, dsn, Options{})
+		s2 := b.reopen(t, dsn, Options{})
 		compareSnapshots(t, want, snap(t, s2))
 		compareEngines(t, s1, s2)
 		wantAuth(t, s2)
@@ -86,12 +86,12 @@ func testDurability(t *testing.T, b Backend) {
 		}
 	})
 	t.Run("ReopenAfterClose", func(t *testing.T) {
-		s1, dsn := b.Open(t, Options{})
+		s1, dsn := b.open(t, Options{})
 		want := write(t, s1)
 		if err := s1.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		s2 := b.Reopen(t, dsn, Options{})
+		s2 := b.reopen(t, dsn, Options{})
 		compareSnapshots(t, want, snap(t, s2))
 		wantAuth(t, s2)
 		// The engine loaded at Open decides as before: group grants and
@@ -141,7 +141,7 @@ type durableState struct {
 }
 
 // snap reads back everything the durability test wrote.
-func snap(t *testing.T, s store.Store) (out durableState) {
+func snap(t *testing.T, s *instance) (out durableState) {
 	t.Helper()
 	c := ctx(t)
 	for _, id := range []string{"A", "C", "X"} {
@@ -218,7 +218,7 @@ func compareSnapshots(t *testing.T, want, got durableState) {
 
 // compareEngines checks that two stores' engines hold the same grants for
 // every user of the durability test.
-func compareEngines(t *testing.T, s1, s2 store.Store) {
+func compareEngines(t *testing.T, s1, s2 *instance) {
 	t.Helper()
 	for _, u := range []string{"u", "v", "w", "staff"} {
 		g1, g2 := s1.Engine().UserGrants(u), s2.Engine().UserGrants(u)
@@ -239,7 +239,7 @@ func compareEngines(t *testing.T, s1, s2 store.Store) {
 }
 
 // wantAuth checks that the token, session and password hash survived.
-func wantAuth(t *testing.T, s store.Store) {
+func wantAuth(t *testing.T, s *instance) {
 	t.Helper()
 	if _, err := s.TokenByHash(ctx(t), "tok-hash"); err != nil {
 		t.Errorf("token after reopen: %v", err)

@@ -46,28 +46,28 @@ func testEngineInStep(t *testing.T, b Backend) {
 	step("UpdateGrant/ScopeAccount", map[string]bool{"u": false}, func(t *testing.T) {
 		g.Scope = access.ScopeAccount
 		var err error
-		if g, _, err = s.UpdateGrant(ctx(t), actor, g); err != nil {
+		if g, _, err = s.UpdateGrant(ctx(t), by, g); err != nil {
 			t.Fatal(err)
 		}
 	})
 	step("UpdateGrant/ScopeSubtree", map[string]bool{"u": true}, func(t *testing.T) {
 		g.Scope = access.ScopeSubtree
 		var err error
-		if g, _, err = s.UpdateGrant(ctx(t), actor, g); err != nil {
+		if g, _, err = s.UpdateGrant(ctx(t), by, g); err != nil {
 			t.Fatal(err)
 		}
 	})
 	step("UpdateGrant/Expired", map[string]bool{"u": false}, func(t *testing.T) {
 		g.ValidUntil = ptr(time.Now().Add(-time.Hour).UTC().Truncate(time.Second))
 		var err error
-		if g, _, err = s.UpdateGrant(ctx(t), actor, g); err != nil {
+		if g, _, err = s.UpdateGrant(ctx(t), by, g); err != nil {
 			t.Fatal(err)
 		}
 	})
 	step("UpdateGrant/Valid", map[string]bool{"u": true}, func(t *testing.T) {
 		g.ValidUntil = nil
 		var err error
-		if g, _, err = s.UpdateGrant(ctx(t), actor, g); err != nil {
+		if g, _, err = s.UpdateGrant(ctx(t), by, g); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -100,7 +100,7 @@ func testEngineInStep(t *testing.T, b Backend) {
 		mustPutUser(t, s, external("u", "P"))
 	})
 	step("DeleteGrant", map[string]bool{"u": false}, func(t *testing.T) {
-		if _, err := s.DeleteGrant(ctx(t), actor, g.ID); err != nil {
+		if _, err := s.DeleteGrant(ctx(t), by, g.ID); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -108,7 +108,7 @@ func testEngineInStep(t *testing.T, b Backend) {
 		mustAddMember(t, s, "acct:P", "m")
 	})
 	step("RemoveMember/AccountGroup", map[string]bool{"m": false}, func(t *testing.T) {
-		if _, err := s.RemoveMember(ctx(t), actor, "acct:P", "m"); err != nil {
+		if _, err := s.RemoveMember(ctx(t), by, "acct:P", "m"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -119,13 +119,13 @@ func testEngineInStep(t *testing.T, b Backend) {
 		mustCreateGrant(t, s, grant("group:team", "P", "L10"))
 	})
 	step("DeleteGroup", map[string]bool{"m": false}, func(t *testing.T) {
-		if _, err := s.DeleteGroup(ctx(t), actor, "team"); err != nil {
+		if _, err := s.DeleteGroup(ctx(t), by, "team"); err != nil {
 			t.Fatal(err)
 		}
 	})
 	step("PutPolicy", map[string]bool{"m": true}, func(t *testing.T) {
 		// A new role reaches inventory only through the new policy.
-		if _, _, err := s.PutPolicy(ctx(t), actor, withExtraRole(t)); err != nil {
+		if _, _, err := s.PutPolicy(ctx(t), by, withExtraRole(t)); err != nil {
 			t.Fatal(err)
 		}
 		mustCreateGrant(t, s, grant("user:m", "P", "L15"))
@@ -135,7 +135,7 @@ func testEngineInStep(t *testing.T, b Backend) {
 		}
 	})
 	step("DeleteUser", map[string]bool{"m": false}, func(t *testing.T) {
-		if _, err := s.DeleteUser(ctx(t), actor, "m"); err != nil {
+		if _, err := s.DeleteUser(ctx(t), by, "m"); err != nil {
 			t.Fatal(err)
 		}
 	})

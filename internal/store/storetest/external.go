@@ -19,7 +19,7 @@ func testExternalAccess(t *testing.T, b Backend) {
 	// setup returns a store with account A (switch as given), a home account
 	// H, user u (member of nothing yet) and an inventory record on A, not
 	// stored.
-	setup := func(t *testing.T, on bool) (store.Store, *access.Record) {
+	setup := func(t *testing.T, on bool) (*instance, *access.Record) {
 		s := open(t, b)
 		a := account("A", "")
 		a.Name = "Acme"
@@ -31,7 +31,7 @@ func testExternalAccess(t *testing.T, b Backend) {
 		r := &access.Record{Type: "inventory", ID: "i1", Owner: "A", Attributes: map[string]any{}}
 		return s, r
 	}
-	switchTo := func(t *testing.T, s store.Store, on bool) {
+	switchTo := func(t *testing.T, s *instance, on bool) {
 		t.Helper()
 		a, err := s.GetAccount(ctx(t), "A")
 		if err != nil {
@@ -40,7 +40,7 @@ func testExternalAccess(t *testing.T, b Backend) {
 		a.ExternalAccess = on
 		mustPutAccount(t, s, a)
 	}
-	wantGroupAndGrant := func(t *testing.T, s store.Store) access.Grant {
+	wantGroupAndGrant := func(t *testing.T, s *instance) access.Grant {
 		t.Helper()
 		g, err := s.GetGroup(ctx(t), "acct:A")
 		if err != nil {
@@ -154,7 +154,7 @@ func testExternalAccess(t *testing.T, b Backend) {
 	t.Run("RecreateGroup", func(t *testing.T) {
 		s, _ := setup(t, true)
 		wantGroupAndGrant(t, s)
-		if _, err := s.DeleteGroup(ctx(t), actor, "acct:A"); err != nil {
+		if _, err := s.DeleteGroup(ctx(t), by, "acct:A"); err != nil {
 			t.Fatalf("DeleteGroup(acct:A): %v", err)
 		}
 		if got := grantsOn(t, s, "A"); len(got) != 0 {
@@ -167,7 +167,7 @@ func testExternalAccess(t *testing.T, b Backend) {
 	t.Run("RecreateGrant", func(t *testing.T) {
 		s, _ := setup(t, true)
 		def := wantGroupAndGrant(t, s)
-		if _, err := s.DeleteGrant(ctx(t), actor, def.ID); err != nil {
+		if _, err := s.DeleteGrant(ctx(t), by, def.ID); err != nil {
 			t.Fatalf("DeleteGrant: %v", err)
 		}
 		switchTo(t, s, false)

@@ -19,7 +19,7 @@ var ignoreBookkeeping = cmpopts.IgnoreFields(access.Grant{}, "ID", "CreatedBy", 
 func testGrants(t *testing.T, b Backend) {
 	// setup returns a store with accounts A (switch on) and B (off), a
 	// child A1 of A, users u1, u2 homed in A and group team.
-	setup := func(t *testing.T) store.Store {
+	setup := func(t *testing.T) *instance {
 		s := open(t, b)
 		a := account("A", "")
 		a.ExternalAccess = true
@@ -40,7 +40,7 @@ func testGrants(t *testing.T, b Backend) {
 			in := access.Grant{Principal: "user:u1", Account: "A1", Role: "L30", Scope: access.ScopeAccount,
 				Access: access.AccessRead, DaysBack: ptr(30), ValidFrom: &from, ValidUntil: &until, Notes: "per contract 42"}
 			before := time.Now().Add(-time.Minute)
-			g, rev, err := s.CreateGrant(ctx(t), actor, in)
+			g, rev, err := s.CreateGrant(ctx(t), by, in)
 			if err != nil {
 				t.Fatalf("CreateGrant: %v", err)
 			}
@@ -84,7 +84,7 @@ func testGrants(t *testing.T, b Backend) {
 		t.Run("ErrConflict", func(t *testing.T) {
 			s := setup(t)
 			first := mustCreateGrant(t, s, grant("user:u1", "A", "L20"))
-			_, _, err := s.CreateGrant(ctx(t), actor, grant("user:u1", "A", "L40"))
+			_, _, err := s.CreateGrant(ctx(t), by, grant("user:u1", "A", "L40"))
 			if e := wantCode(t, err, access.CodeConflict); e != nil && e.ExistingID != first.ID {
 				t.Errorf("ExistingID = %q, want %q", e.ExistingID, first.ID)
 			}
@@ -104,7 +104,7 @@ func testGrants(t *testing.T, b Backend) {
 					def = g.ID
 				}
 			}
-			_, _, err := s.CreateGrant(ctx(t), actor, grant("group:acct:A", "A", "L20"))
+			_, _, err := s.CreateGrant(ctx(t), by, grant("group:acct:A", "A", "L20"))
 			if e := wantCode(t, err, access.CodeConflict); e != nil && e.ExistingID != def {
 				t.Errorf("ExistingID = %q, want %q", e.ExistingID, def)
 			}
@@ -122,7 +122,7 @@ func testGrants(t *testing.T, b Backend) {
 			t.Run(tc.name, func(t *testing.T) {
 				s := setup(t)
 				rev := s.Revision()
-				_, _, err := s.CreateGrant(ctx(t), actor, tc.g)
+				_, _, err := s.CreateGrant(ctx(t), by, tc.g)
 				wantCode(t, err, access.CodeInvalid)
 				if gs := grantsOn(t, s, tc.g.Account); len(gs) > 1 {
 					t.Errorf("a rejected grant was stored: %+v", gs)
@@ -151,7 +151,7 @@ func testGrants(t *testing.T, b Backend) {
 			next.Role, next.Scope, next.Access = "L40", access.ScopeAccount, access.AccessRead
 			next.DaysBack, next.ValidUntil, next.Notes = ptr(90), &until, "raised"
 			next.CreatedBy, next.CreatedAt = "someone-else", time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
-			got, _, err := s.UpdateGrant(ctx(t), actor, next)
+			got, _, err := s.UpdateGrant(ctx(t), by, next)
 			if err != nil {
 				t.Fatalf("UpdateGrant: %v", err)
 			}
@@ -175,7 +175,7 @@ func testGrants(t *testing.T, b Backend) {
 			// Clearing optional fields.
 			next = got
 			next.DaysBack, next.ValidUntil, next.Notes = nil, nil, ""
-			got, _, err = s.UpdateGrant(ctx(t), actor, next)
+			got, _, err = s.UpdateGrant(ctx(t), by, next)
 			if err != nil {
 				t.Fatalf("UpdateGrant clearing: %v", err)
 			}
@@ -187,7 +187,7 @@ func testGrants(t *testing.T, b Backend) {
 			s := setup(t)
 			g := grant("user:u1", "A", "L20")
 			g.ID = "nope"
-			_, _, err := s.UpdateGrant(ctx(t), actor, g)
+			_, _, err := s.UpdateGrant(ctx(t), by, g)
 			wantCode(t, err, access.CodeNotFound)
 		})
 		t.Run("ErrConflict", func(t *testing.T) {
@@ -195,7 +195,7 @@ func testGrants(t *testing.T, b Backend) {
 			g1 := mustCreateGrant(t, s, grant("user:u1", "A", "L20"))
 			g2 := mustCreateGrant(t, s, grant("user:u1", "A1", "L20"))
 			g2.Account = "A"
-			_, _, err := s.UpdateGrant(ctx(t), actor, g2)
+			_, _, err := s.UpdateGrant(ctx(t), by, g2)
 			if e := wantCode(t, err, access.CodeConflict); e != nil && e.ExistingID != g1.ID {
 				t.Errorf("ExistingID = %q, want %q", e.ExistingID, g1.ID)
 			}
@@ -204,7 +204,7 @@ func testGrants(t *testing.T, b Backend) {
 			s := setup(t)
 			g := mustCreateGrant(t, s, grant("user:u1", "A", "L20"))
 			g.Role = "L99"
-			_, _, err := s.UpdateGrant(ctx(t), actor, g)
+			_, _, err := s.UpdateGrant(ctx(t), by, g)
 			wantCode(t, err, access.CodeInvalid)
 			if got, _ := s.GetGrant(ctx(t), g.ID); got.Role != "L20" {
 				t.Errorf("a rejected update was stored: role %s", got.Role)
@@ -216,7 +216,7 @@ func testGrants(t *testing.T, b Backend) {
 		t.Run("OK", func(t *testing.T) {
 			s := setup(t)
 			g := mustCreateGrant(t, s, grant("user:u1", "A", "L20"))
-			if _, err := s.DeleteGrant(ctx(t), actor, g.ID); err != nil {
+			if _, err := s.DeleteGrant(ctx(t), by, g.ID); err != nil {
 				t.Fatalf("DeleteGrant: %v", err)
 			}
 			_, err := s.GetGrant(ctx(t), g.ID)
@@ -229,7 +229,7 @@ func testGrants(t *testing.T, b Backend) {
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
 			s := setup(t)
-			_, err := s.DeleteGrant(ctx(t), actor, "nope")
+			_, err := s.DeleteGrant(ctx(t), by, "nope")
 			wantCode(t, err, access.CodeNotFound)
 		})
 	})

@@ -15,7 +15,7 @@ import (
 func testGroups(t *testing.T, b Backend) {
 	// setup returns a store with account A (switch off), users u1..u3
 	// homed there and group g.
-	setup := func(t *testing.T) store.Store {
+	setup := func(t *testing.T) *instance {
 		s := open(t, b)
 		mustPutAccount(t, s, account("A", ""))
 		for _, u := range []string{"u1", "u2", "u3"} {
@@ -37,7 +37,7 @@ func testGroups(t *testing.T, b Backend) {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 			mustAddMember(t, s, "g", "u1")
-			created, _, err := s.PutGroup(ctx(t), actor, access.Group{ID: "g", Name: "Support Europe"})
+			created, _, err := s.PutGroup(ctx(t), by, access.Group{ID: "g", Name: "Support Europe"})
 			if err != nil || created {
 				t.Fatalf("PutGroup again: created %v, err %v; want replaced", created, err)
 			}
@@ -64,14 +64,14 @@ func testGroups(t *testing.T, b Backend) {
 			mustAddMember(t, s, "g", "u1")
 			mustAddMember(t, s, "g", "u2")
 			// Adding a member twice is harmless.
-			if _, err := s.AddMember(ctx(t), actor, "g", "u1"); err != nil {
+			if _, err := s.AddMember(ctx(t), by, "g", "u1"); err != nil {
 				t.Errorf("AddMember twice: %v", err)
 			}
 			got, _ := s.GetGroup(ctx(t), "g")
 			if diff := cmp.Diff([]string{"u1", "u2", "u3"}, got.Members); diff != "" {
 				t.Errorf("members, sorted (-want +got):\n%s", diff)
 			}
-			if _, err := s.RemoveMember(ctx(t), actor, "g", "u2"); err != nil {
+			if _, err := s.RemoveMember(ctx(t), by, "g", "u2"); err != nil {
 				t.Fatalf("RemoveMember: %v", err)
 			}
 			got, _ = s.GetGroup(ctx(t), "g")
@@ -81,14 +81,14 @@ func testGroups(t *testing.T, b Backend) {
 		})
 		t.Run("ErrUnknownGroup", func(t *testing.T) {
 			s := setup(t)
-			_, err := s.AddMember(ctx(t), actor, "nope", "u1")
+			_, err := s.AddMember(ctx(t), by, "nope", "u1")
 			wantCode(t, err, access.CodeNotFound)
-			_, err = s.RemoveMember(ctx(t), actor, "nope", "u1")
+			_, err = s.RemoveMember(ctx(t), by, "nope", "u1")
 			wantCode(t, err, access.CodeNotFound)
 		})
 		t.Run("ErrUnknownUser", func(t *testing.T) {
 			s := setup(t)
-			_, err := s.AddMember(ctx(t), actor, "g", "nobody")
+			_, err := s.AddMember(ctx(t), by, "g", "nobody")
 			wantCode(t, err, access.CodeInvalid)
 			if got, _ := s.GetGroup(ctx(t), "g"); len(got.Members) != 0 {
 				t.Errorf("members = %v, want none", got.Members)
@@ -180,7 +180,7 @@ func testGroups(t *testing.T, b Backend) {
 			if !allowed(s, "u1", r) {
 				t.Fatal("setup: a member should read the record")
 			}
-			if _, err := s.DeleteGroup(ctx(t), actor, "g"); err != nil {
+			if _, err := s.DeleteGroup(ctx(t), by, "g"); err != nil {
 				t.Fatalf("DeleteGroup: %v", err)
 			}
 			_, err := s.GetGroup(ctx(t), "g")
@@ -210,7 +210,7 @@ func testGroups(t *testing.T, b Backend) {
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
 			s := open(t, b)
-			_, err := s.DeleteGroup(ctx(t), actor, "nope")
+			_, err := s.DeleteGroup(ctx(t), by, "nope")
 			wantCode(t, err, access.CodeNotFound)
 		})
 	})

@@ -22,7 +22,7 @@ func allOf(typ string) *access.Predicate { return &access.Predicate{Type: typ, A
 // undated, some RFC 3339 instants whose UTC day differs from their local
 // one, owners among O1..O4, warehouses W1..W4 and numeric quantities whose
 // string order differs from their numeric order. It returns them by id.
-func listData(t *testing.T, s store.Store, n int) map[string]*access.Record {
+func listData(t *testing.T, s *instance, n int) map[string]*access.Record {
 	t.Helper()
 	for i := 1; i <= 4; i++ {
 		mustPutAccount(t, s, account(fmt.Sprintf("O%d", i), ""))
@@ -55,7 +55,7 @@ func listData(t *testing.T, s store.Store, n int) map[string]*access.Record {
 		out[r.ID] = r
 		batch.Upsert = append(batch.Upsert, cloneRecord(r))
 	}
-	if _, err := s.Batch(ctx(t), batch); err != nil {
+	if _, err := s.Batch(ctx(t), by, batch); err != nil {
 		t.Fatalf("Batch: %v", err)
 	}
 	return out
@@ -321,7 +321,7 @@ func testListRecords(t *testing.T, b Backend) {
 				default:
 				}
 				day := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i%300)
-				_, err := s.Batch(ctx(t), store.RecordBatch{Upsert: []*access.Record{
+				_, err := s.Batch(ctx(t), by, store.RecordBatch{Upsert: []*access.Record{
 					{Type: "inventory", ID: fmt.Sprintf("cnew-%05d", i), Date: day.Format(time.DateOnly), Attributes: map[string]any{}},
 					{Type: "inventory", ID: fmt.Sprintf("cmid-%05d", i), Date: "2024-05-15", Attributes: map[string]any{}},
 				}})
@@ -406,7 +406,7 @@ func testListRecords(t *testing.T, b Backend) {
 			batch.Upsert = append(batch.Upsert, &access.Record{Type: "inventory", ID: fmt.Sprintf("mid-%03d", page),
 				Date: time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -rng.IntN(40)).Format(time.DateOnly), Attributes: map[string]any{}})
 			batch.Upsert = append(batch.Upsert, &access.Record{Type: "inventory", ID: fmt.Sprintf("undated-%03d", page), Attributes: map[string]any{}})
-			if _, err := s.Batch(ctx(t), batch); err != nil {
+			if _, err := s.Batch(ctx(t), by, batch); err != nil {
 				t.Fatalf("inserting between pages: %v", err)
 			}
 			if page > 1000 {

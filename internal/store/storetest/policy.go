@@ -67,7 +67,7 @@ func testPolicy(t *testing.T, b Backend) {
 			s := open(t, b)
 			before, _ := s.Policy(ctx(t))
 			src := withExtraRole(t)
-			pv, rev, err := s.PutPolicy(ctx(t), actor, src)
+			pv, rev, err := s.PutPolicy(ctx(t), by, src)
 			if err != nil {
 				t.Fatalf("PutPolicy: %v", err)
 			}
@@ -113,7 +113,7 @@ func testPolicy(t *testing.T, b Backend) {
 			mustCreateGrant(t, s, grant("user:u", "A", "L15"))
 
 			// A second version.
-			pv2, _, err := s.PutPolicy(ctx(t), actor, src)
+			pv2, _, err := s.PutPolicy(ctx(t), by, src)
 			if err != nil {
 				t.Fatalf("PutPolicy again: %v", err)
 			}
@@ -133,14 +133,14 @@ func testPolicy(t *testing.T, b Backend) {
 		})
 		t.Run("ErrRemoveRoleInUse", func(t *testing.T) {
 			s := open(t, b)
-			if _, _, err := s.PutPolicy(ctx(t), actor, withExtraRole(t)); err != nil {
+			if _, _, err := s.PutPolicy(ctx(t), by, withExtraRole(t)); err != nil {
 				t.Fatalf("PutPolicy: %v", err)
 			}
 			mustPutAccount(t, s, account("A", ""))
 			mustPutUser(t, s, external("u", "A"))
 			mustCreateGrant(t, s, grant("user:u", "A", "L15"))
 			cur, _ := s.Policy(ctx(t))
-			_, _, err := s.PutPolicy(ctx(t), actor, policy.DefaultYAML())
+			_, _, err := s.PutPolicy(ctx(t), by, policy.DefaultYAML())
 			wantCode(t, err, access.CodeConflict)
 			if after, _ := s.Policy(ctx(t)); after.Version != cur.Version {
 				t.Errorf("a rejected policy became current: version %d, was %d", after.Version, cur.Version)
@@ -151,10 +151,10 @@ func testPolicy(t *testing.T, b Backend) {
 		})
 		t.Run("RemoveRoleNotInUse", func(t *testing.T) {
 			s := open(t, b)
-			if _, _, err := s.PutPolicy(ctx(t), actor, withExtraRole(t)); err != nil {
+			if _, _, err := s.PutPolicy(ctx(t), by, withExtraRole(t)); err != nil {
 				t.Fatalf("PutPolicy: %v", err)
 			}
-			if _, _, err := s.PutPolicy(ctx(t), actor, policy.DefaultYAML()); err != nil {
+			if _, _, err := s.PutPolicy(ctx(t), by, policy.DefaultYAML()); err != nil {
 				t.Errorf("removing a role no grant uses: %v", err)
 			}
 		})
@@ -163,7 +163,7 @@ func testPolicy(t *testing.T, b Backend) {
 			mustPutAccount(t, s, account("A", ""))
 			mustPutUser(t, s, external("owner", "A"))
 			mustCreateGrant(t, s, grant("user:owner", "A", "L90"))
-			_, _, err := s.PutPolicy(ctx(t), actor, unprotected(t))
+			_, _, err := s.PutPolicy(ctx(t), by, unprotected(t))
 			wantCode(t, err, access.CodeConflict)
 			if !s.Engine().Policy().Role("L90").Protected {
 				t.Error("the engine's L90 is no longer protected")
@@ -177,7 +177,7 @@ func testPolicy(t *testing.T, b Backend) {
 				"roles:\n  - name: X\n    level: 1\n    includes: [Nope]\n",
 				"",
 			} {
-				_, _, err := s.PutPolicy(ctx(t), actor, []byte(src))
+				_, _, err := s.PutPolicy(ctx(t), by, []byte(src))
 				wantCode(t, err, access.CodeInvalid)
 			}
 			after, _ := s.Policy(ctx(t))

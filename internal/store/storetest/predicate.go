@@ -33,7 +33,7 @@ type world struct {
 // ~300 records of several types with owners, owner fields, dates (some
 // instants whose UTC day differs from their local one, some on days_back
 // boundaries), parents (some dangling), teams and creators.
-func buildWorld(t *testing.T, s store.Store, seed uint64) *world {
+func buildWorld(t *testing.T, s *instance, seed uint64) *world {
 	return buildShapedWorld(t, s, seed, 20, 4)
 }
 
@@ -42,7 +42,7 @@ func buildWorld(t *testing.T, s store.Store, seed uint64) *world {
 // grants on the first root, so that their predicates name more accounts
 // than a backend may seek one by one (sqlstore switches to another query
 // plan above 100 accounts on PostgreSQL and 1,000 on SQLite).
-func buildShapedWorld(t *testing.T, s store.Store, seed uint64, nAccounts, nRoots int) *world {
+func buildShapedWorld(t *testing.T, s *instance, seed uint64, nAccounts, nRoots int) *world {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(seed, seed*7+1))
 	w := &world{records: map[access.Ref]*access.Record{}}
@@ -302,7 +302,7 @@ func buildShapedWorld(t *testing.T, s store.Store, seed uint64, nAccounts, nRoot
 		}
 		add(r, true, false)
 	}
-	if _, err := s.Batch(ctx(t), batch); err != nil {
+	if _, err := s.Batch(ctx(t), by, batch); err != nil {
 		t.Fatalf("Batch of the world's records: %v", err)
 	}
 	w.types = []string{"sales_order", "shipment", "invoice", "payment", "ticket", "inventory", "balance"}
@@ -317,7 +317,7 @@ func buildShapedWorld(t *testing.T, s store.Store, seed uint64, nAccounts, nRoot
 func testPredicate(t *testing.T, b Backend) {
 	t.Run("Boundaries", func(t *testing.T) { testBoundaries(t, b) })
 	t.Run("WideTree", func(t *testing.T) {
-		s, _ := b.Open(t, Options{Clock: func() time.Time { return worldNow }})
+		s, _ := b.open(t, Options{Clock: func() time.Time { return worldNow }})
 		w := buildShapedWorld(t, s, 3, 1200, 1)
 		for _, u := range []string{"u00", "u01", "u04"} {
 			p, err := s.Engine().Predicate(u, "sales_order", policy.Read)
@@ -332,7 +332,7 @@ func testPredicate(t *testing.T, b Backend) {
 	})
 	for _, seed := range []uint64{1, 2} {
 		t.Run(fmt.Sprintf("Seed%d", seed), func(t *testing.T) {
-			s, _ := b.Open(t, Options{Clock: func() time.Time { return worldNow }})
+			s, _ := b.open(t, Options{Clock: func() time.Time { return worldNow }})
 			if now := s.Engine().Now(); !now.Equal(worldNow) {
 				t.Fatalf("the store's engine ignores the injected clock: Now() = %v", now)
 			}
@@ -369,12 +369,12 @@ func testPredicate(t *testing.T, b Backend) {
 					}
 					switch i % 3 {
 					case 0:
-						if _, err := s.DeleteGrant(ctx(t), actor, g.ID); err != nil {
+						if _, err := s.DeleteGrant(ctx(t), by, g.ID); err != nil {
 							t.Fatal(err)
 						}
 					case 1:
 						g.Role, g.DaysBack = "L40", ptr(30)
-						if _, _, err := s.UpdateGrant(ctx(t), actor, g); err != nil {
+						if _, _, err := s.UpdateGrant(ctx(t), by, g); err != nil {
 							t.Fatal(err)
 						}
 					}
@@ -405,7 +405,7 @@ func isBelow(accounts []access.Account, acct, root string) bool {
 // checkWorld compares, for every user, type and action (read, update),
 // the records ListRecords returns for the engine's predicate with the
 // records the engine allows.
-func checkWorld(t *testing.T, s store.Store, w *world) {
+func checkWorld(t *testing.T, s *instance, w *world) {
 	t.Helper()
 	src := access.RecordMap(w.records)
 	e := s.Engine()
@@ -527,7 +527,7 @@ func describePredicate(p *access.Predicate) string {
 // must render: records reachable only through one kind of path, and
 // denials for each reason a clause condition encodes. It fails when a seed
 // makes the world too weak to be a test.
-func checkCoverage(t *testing.T, s store.Store, w *world) {
+func checkCoverage(t *testing.T, s *instance, w *world) {
 	t.Helper()
 	src := access.RecordMap(w.records)
 	sole := map[string]int{}
@@ -578,7 +578,7 @@ func checkCoverage(t *testing.T, s store.Store, w *world) {
 // undated records, scope own, team entries' access for writes, and a
 // sharing rule following a parent.
 func testBoundaries(t *testing.T, b Backend) {
-	s, _ := b.Open(t, Options{Clock: func() time.Time { return worldNow }})
+	s, _ := b.open(t, Options{Clock: func() time.Time { return worldNow }})
 	a := account("A", "")
 	a.ExternalAccess = true
 	mustPutAccount(t, s, a)
@@ -644,7 +644,7 @@ func testBoundaries(t *testing.T, b Backend) {
 		src[access.Ref{Type: c.r.Type, ID: c.r.ID}] = c.r
 		batch.Upsert = append(batch.Upsert, cloneRecord(c.r))
 	}
-	if _, err := s.Batch(ctx(t), batch); err != nil {
+	if _, err := s.Batch(ctx(t), by, batch); err != nil {
 		t.Fatalf("Batch: %v", err)
 	}
 	for _, check := range []struct {

@@ -32,7 +32,7 @@ func testRecords(t *testing.T, b Backend) {
 					"nested": map[string]any{"a": map[string]any{"b": true}}, "none": nil},
 			}
 			before := time.Now().Add(-time.Minute)
-			created, rev, err := s.PutRecord(ctx(t), cloneRecord(r))
+			created, rev, err := s.PutRecord(ctx(t), by, cloneRecord(r))
 			if err != nil || !created {
 				t.Fatalf("PutRecord: created %v, err %v; want created", created, err)
 			}
@@ -52,7 +52,7 @@ func testRecords(t *testing.T, b Backend) {
 			r2 := &access.Record{Type: "sales_order", ID: "SO-1", Date: "2024-03-06T23:30:00Z",
 				Attributes: map[string]any{"number": "SO-1", "status": "closed"},
 				Revision:   1 << 40, UpdatedAt: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)}
-			created, rev2, err := s.PutRecord(ctx(t), cloneRecord(r2))
+			created, rev2, err := s.PutRecord(ctx(t), by, cloneRecord(r2))
 			if err != nil || created {
 				t.Fatalf("PutRecord again: created %v, err %v; want replaced", created, err)
 			}
@@ -112,7 +112,7 @@ func testRecords(t *testing.T, b Backend) {
 				s := open(t, b)
 				r := tc.r
 				rev := s.Revision()
-				_, _, err := s.PutRecord(ctx(t), &r)
+				_, _, err := s.PutRecord(ctx(t), by, &r)
 				wantCode(t, err, access.CodeInvalid)
 				if s.Revision() != rev {
 					t.Errorf("a rejected write moved the revision from %d to %d", rev, s.Revision())
@@ -126,7 +126,7 @@ func testRecords(t *testing.T, b Backend) {
 			// ValidateRecord says not_found, store.go says the store
 			// rejects with invalid: either is accepted here.
 			s := open(t, b)
-			_, _, err := s.PutRecord(ctx(t), &access.Record{Type: "nope", ID: "x", Attributes: map[string]any{}})
+			_, _, err := s.PutRecord(ctx(t), by, &access.Record{Type: "nope", ID: "x", Attributes: map[string]any{}})
 			if code := access.ErrorCode(err); code != access.CodeInvalid && code != access.CodeNotFound {
 				t.Errorf("PutRecord of an unknown type: %v; want invalid or not_found", err)
 			}
@@ -178,7 +178,7 @@ func testRecords(t *testing.T, b Backend) {
 			s := open(t, b)
 			mustPutRecord(t, s, &access.Record{Type: "invoice", ID: "I1", Attributes: map[string]any{}})
 			mustPutRecord(t, s, &access.Record{Type: "invoice", ID: "I2", Attributes: map[string]any{}})
-			if _, err := s.DeleteRecord(ctx(t), "invoice", "I1"); err != nil {
+			if _, err := s.DeleteRecord(ctx(t), by, "invoice", "I1"); err != nil {
 				t.Fatalf("DeleteRecord: %v", err)
 			}
 			_, err := s.GetRecord(ctx(t), "invoice", "I1")
@@ -187,14 +187,14 @@ func testRecords(t *testing.T, b Backend) {
 				t.Errorf("the other record went too: %v", err)
 			}
 			// Re-created after a delete.
-			created, _, err := s.PutRecord(ctx(t), &access.Record{Type: "invoice", ID: "I1", Attributes: map[string]any{}})
+			created, _, err := s.PutRecord(ctx(t), by, &access.Record{Type: "invoice", ID: "I1", Attributes: map[string]any{}})
 			if err != nil || !created {
 				t.Errorf("PutRecord after delete: created %v, err %v", created, err)
 			}
 		})
 		t.Run("MissingIsNoOp", func(t *testing.T) {
 			s := open(t, b)
-			if _, err := s.DeleteRecord(ctx(t), "invoice", "nope"); err != nil {
+			if _, err := s.DeleteRecord(ctx(t), by, "invoice", "nope"); err != nil {
 				t.Errorf("DeleteRecord of a missing record: %v; want a no-op", err)
 			}
 		})
@@ -248,7 +248,7 @@ func ids(rs []*access.Record) []string {
 }
 
 // listAll pages through q, failing on repeats, and returns every record.
-func listAll(t *testing.T, s store.Store, q store.RecordQuery) []*access.Record {
+func listAll(t *testing.T, s *instance, q store.RecordQuery) []*access.Record {
 	t.Helper()
 	var out []*access.Record
 	seen := map[string]bool{}

@@ -33,51 +33,51 @@ func testRevisions(t *testing.T, b Backend) {
 		c := ctx(t)
 		a := account("A", "")
 		a.ExternalAccess = true
-		_, rev, err := s.PutAccount(c, actor, a)
+		_, rev, err := s.PutAccount(c, by, a)
 		check(t, "PutAccount", rev, err)
-		_, rev, err = s.PutAccount(c, actor, account("B", "A"))
+		_, rev, err = s.PutAccount(c, by, account("B", "A"))
 		check(t, "PutAccount", rev, err)
-		_, rev, err = s.PutUser(c, actor, external("u", "A"))
+		_, rev, err = s.PutUser(c, by, external("u", "A"))
 		check(t, "PutUser", rev, err)
-		_, rev, err = s.PutUser(c, actor, internal("staff", access.StaffAdmin))
+		_, rev, err = s.PutUser(c, by, internal("staff", access.StaffAdmin))
 		check(t, "PutUser", rev, err)
-		rev, err = s.SetPassword(c, actor, "u", "hash")
+		rev, err = s.SetPassword(c, by, "u", "hash")
 		check(t, "SetPassword", rev, err)
-		_, rev, err = s.PutGroup(c, actor, access.Group{ID: "g", Name: "G"})
+		_, rev, err = s.PutGroup(c, by, access.Group{ID: "g", Name: "G"})
 		check(t, "PutGroup", rev, err)
-		rev, err = s.AddMember(c, actor, "g", "u")
+		rev, err = s.AddMember(c, by, "g", "u")
 		check(t, "AddMember", rev, err)
-		g, rev, err := s.CreateGrant(c, actor, grant("user:u", "B", "L20"))
+		g, rev, err := s.CreateGrant(c, by, grant("user:u", "B", "L20"))
 		check(t, "CreateGrant", rev, err)
 		g.Notes = "changed"
-		_, rev, err = s.UpdateGrant(c, actor, g)
+		_, rev, err = s.UpdateGrant(c, by, g)
 		check(t, "UpdateGrant", rev, err)
-		_, rev, err = s.PutPolicy(c, actor, withExtraRole(t))
+		_, rev, err = s.PutPolicy(c, by, withExtraRole(t))
 		check(t, "PutPolicy", rev, err)
-		_, rev, err = s.PutRecord(c, &access.Record{Type: "inventory", ID: "i1", Owner: "B", Attributes: map[string]any{}})
+		_, rev, err = s.PutRecord(c, by, &access.Record{Type: "inventory", ID: "i1", Owner: "B", Attributes: map[string]any{}})
 		check(t, "PutRecord", rev, err)
-		br, err := s.Batch(c, store.RecordBatch{Upsert: []*access.Record{
+		br, err := s.Batch(c, by, store.RecordBatch{Upsert: []*access.Record{
 			{Type: "inventory", ID: "i2", Owner: "B", Attributes: map[string]any{}},
 			{Type: "inventory", ID: "i3", Owner: "B", Attributes: map[string]any{}},
 		}})
 		check(t, "Batch", br.Revision, err)
-		rev, err = s.DeleteRecord(c, "inventory", "i1")
+		rev, err = s.DeleteRecord(c, by, "inventory", "i1")
 		check(t, "DeleteRecord", rev, err)
-		tok, rev, err := s.CreateToken(c, actor, store.Token{UserID: "staff", Name: "t", Hash: "th"})
+		tok, rev, err := s.CreateToken(c, by, store.Token{UserID: "staff", Name: "t", Hash: "th"})
 		check(t, "CreateToken", rev, err)
-		rev, err = s.DeleteToken(c, actor, tok.ID)
+		rev, err = s.DeleteToken(c, by, tok.ID)
 		check(t, "DeleteToken", rev, err)
-		rev, err = s.RemoveMember(c, actor, "g", "u")
+		rev, err = s.RemoveMember(c, by, "g", "u")
 		check(t, "RemoveMember", rev, err)
-		rev, err = s.DeleteGrant(c, actor, g.ID)
+		rev, err = s.DeleteGrant(c, by, g.ID)
 		check(t, "DeleteGrant", rev, err)
-		rev, err = s.DeleteGroup(c, actor, "g")
+		rev, err = s.DeleteGroup(c, by, "g")
 		check(t, "DeleteGroup", rev, err)
-		rev, err = s.DeleteUser(c, actor, "u")
+		rev, err = s.DeleteUser(c, by, "u")
 		check(t, "DeleteUser", rev, err)
-		br, err = s.Batch(c, store.RecordBatch{Delete: []access.Ref{{Type: "inventory", ID: "i2"}, {Type: "inventory", ID: "i3"}}})
+		br, err = s.Batch(c, by, store.RecordBatch{Delete: []access.Ref{{Type: "inventory", ID: "i2"}, {Type: "inventory", ID: "i3"}}})
 		check(t, "Batch delete", br.Revision, err)
-		rev, err = s.DeleteAccount(c, actor, "B")
+		rev, err = s.DeleteAccount(c, by, "B")
 		check(t, "DeleteAccount", rev, err)
 	})
 
@@ -142,8 +142,8 @@ func testRevisions(t *testing.T, b Backend) {
 		// A second instance on the same database (a restarted process, or
 		// another node) catches up with writes made through the first when
 		// asked to wait for their revision.
-		s1, dsn := b.Open(t, Options{})
-		s2 := b.Reopen(t, dsn, Options{})
+		s1, dsn := b.open(t, Options{})
+		s2 := b.reopen(t, dsn, Options{})
 		a := account("A", "")
 		a.ExternalAccess = true
 		mustPutAccount(t, s1, a)
@@ -169,7 +169,7 @@ func testRevisions(t *testing.T, b Backend) {
 		if !allowed(s2, "u", r) {
 			t.Error("second instance: the engine does not know the grant made through the first")
 		}
-		if _, err := s1.DeleteGrant(ctx(t), actor, g.ID); err != nil {
+		if _, err := s1.DeleteGrant(ctx(t), by, g.ID); err != nil {
 			t.Fatal(err)
 		}
 		if err := s2.WaitRevision(c, s1.Revision()); err != nil {
@@ -180,7 +180,7 @@ func testRevisions(t *testing.T, b Backend) {
 		}
 		// Tree, switch and policy changes follow too.
 		mustPutAccount(t, s1, account("A", "")) // switch off
-		if _, _, err := s1.PutPolicy(ctx(t), actor, withExtraRole(t)); err != nil {
+		if _, _, err := s1.PutPolicy(ctx(t), by, withExtraRole(t)); err != nil {
 			t.Fatal(err)
 		}
 		if err := s2.WaitRevision(c, s1.Revision()); err != nil {

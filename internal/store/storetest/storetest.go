@@ -31,6 +31,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 )
 
 // Options configure a store the suite opens.
@@ -44,7 +45,8 @@ type Options struct {
 // Backend opens stores of one backend for the suite.
 type Backend struct {
 	// Open returns a fresh, empty store (built-in default policy, no
-	// accounts, users or records) and the DSN it was opened on. The backend
+	// accounts, users or records) and the DSN it was opened on; the suite
+	// attaches a follower (package follow) to it. The backend
 	// closes the store when t ends; the suite may close it earlier, so a
 	// second Close must be harmless (its error is ignored).
 	Open func(t *testing.T, o Options) (store.Store, string)
@@ -54,8 +56,9 @@ type Backend struct {
 	// store when t ends.
 	Reopen func(t *testing.T, dsn string, o Options) store.Store
 	// MultiNode is set for backends whose store instances on one database
-	// keep each other's engines in step (PostgreSQL: DESIGN.md §4). It
-	// enables the cross-instance tests of TestRevisions.
+	// notify each other of changes (PostgreSQL: DESIGN.md §4), so that
+	// their followers keep each other's engines in step. It enables the
+	// cross-instance tests of TestRevisions.
 	MultiNode bool
 }
 
@@ -96,23 +99,61 @@ func RunAll(t *testing.T, b Backend) {
 	}
 	t.Run("TestPing", func(t *testing.T) {
 		t.Parallel()
-		s, _ := b.Open(t, Options{})
+		s, _ := b.open(t, Options{})
 		if err := s.Ping(ctx(t)); err != nil {
 			t.Fatalf("Ping: %v", err)
 		}
 	})
 }
 
-// actor is the staff member the suite's writes are made by.
+// actor is the staff member the suite's writes are made by; by is the
+// Write that names it.
 const actor = "staff-admin"
+
+var by = store.Write{Actor: actor}
+
+// instance is a store under test with the access engine a follower
+// (package follow) keeps in step with it, as every caller wires it.
+type instance struct {
+	store.Store
+	f *follow.Follower
+}
+
+// Engine returns the instance's engine.
+func (i *instance) Engine() *access.Engine { return i.f.Engine() }
+
+// follows starts a follower on s, stopped when t ends (before the backend
+// closes s: cleanups run last-in first-out).
+func follows(t *testing.T, s store.Store, o Options) *instance {
+	t.Helper()
+	f, err := follow.Start(context.Background(), s, follow.Options{Clock: o.Clock})
+	if err != nil {
+		t.Fatalf("follow.Start: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &instance{Store: s, f: f}
+}
+
+// open returns a fresh store of b with a follower and its DSN.
+func (b Backend) open(t *testing.T, o Options) (*instance, string) {
+	t.Helper()
+	s, dsn := b.Open(t, o)
+	return follows(t, s, o), dsn
+}
+
+// reopen opens another instance of b on dsn with a follower.
+func (b Backend) reopen(t *testing.T, dsn string, o Options) *instance {
+	t.Helper()
+	return follows(t, b.Reopen(t, dsn, o), o)
+}
 
 // ctx returns a context that ends with the test.
 func ctx(t *testing.T) context.Context { return t.Context() }
 
 // open returns a fresh store with the real clock.
-func open(t *testing.T, b Backend) store.Store {
+func open(t *testing.T, b Backend) *instance {
 	t.Helper()
-	s, _ := b.Open(t, Options{})
+	s, _ := b.open(t, Options{})
 	return s
 }
 
@@ -174,54 +215,54 @@ func grant(principal, acct, role string) access.Grant {
 		Scope: access.ScopeSubtree, Access: access.AccessReadWrite}
 }
 
-func mustPutAccount(t *testing.T, s store.Store, a access.Account) int64 {
+func mustPutAccount(t *testing.T, s *instance, a access.Account) int64 {
 	t.Helper()
-	_, rev, err := s.PutAccount(ctx(t), actor, a)
+	_, rev, err := s.PutAccount(ctx(t), by, a)
 	if err != nil {
 		t.Fatalf("PutAccount(%s): %v", a.ID, err)
 	}
 	return rev
 }
 
-func mustPutUser(t *testing.T, s store.Store, u access.User) int64 {
+func mustPutUser(t *testing.T, s *instance, u access.User) int64 {
 	t.Helper()
-	_, rev, err := s.PutUser(ctx(t), actor, u)
+	_, rev, err := s.PutUser(ctx(t), by, u)
 	if err != nil {
 		t.Fatalf("PutUser(%s): %v", u.ID, err)
 	}
 	return rev
 }
 
-func mustPutGroup(t *testing.T, s store.Store, g access.Group) int64 {
+func mustPutGroup(t *testing.T, s *instance, g access.Group) int64 {
 	t.Helper()
-	_, rev, err := s.PutGroup(ctx(t), actor, g)
+	_, rev, err := s.PutGroup(ctx(t), by, g)
 	if err != nil {
 		t.Fatalf("PutGroup(%s): %v", g.ID, err)
 	}
 	return rev
 }
 
-func mustAddMember(t *testing.T, s store.Store, group, user string) int64 {
+func mustAddMember(t *testing.T, s *instance, group, user string) int64 {
 	t.Helper()
-	rev, err := s.AddMember(ctx(t), actor, group, user)
+	rev, err := s.AddMember(ctx(t), by, group, user)
 	if err != nil {
 		t.Fatalf("AddMember(%s, %s): %v", group, user, err)
 	}
 	return rev
 }
 
-func mustCreateGrant(t *testing.T, s store.Store, g access.Grant) access.Grant {
+func mustCreateGrant(t *testing.T, s *instance, g access.Grant) access.Grant {
 	t.Helper()
-	out, _, err := s.CreateGrant(ctx(t), actor, g)
+	out, _, err := s.CreateGrant(ctx(t), by, g)
 	if err != nil {
 		t.Fatalf("CreateGrant(%s on %s): %v", g.Principal, g.Account, err)
 	}
 	return out
 }
 
-func mustPutRecord(t *testing.T, s store.Store, r *access.Record) int64 {
+func mustPutRecord(t *testing.T, s *instance, r *access.Record) int64 {
 	t.Helper()
-	_, rev, err := s.PutRecord(ctx(t), r)
+	_, rev, err := s.PutRecord(ctx(t), by, r)
 	if err != nil {
 		t.Fatalf("PutRecord(%s/%s): %v", r.Type, r.ID, err)
 	}
@@ -229,7 +270,7 @@ func mustPutRecord(t *testing.T, s store.Store, r *access.Record) int64 {
 }
 
 // grantsOn returns every grant on an account, following cursors.
-func grantsOn(t *testing.T, s store.Store, acct string) []access.Grant {
+func grantsOn(t *testing.T, s *instance, acct string) []access.Grant {
 	t.Helper()
 	var out []access.Grant
 	f := store.GrantFilter{Account: acct}
@@ -249,7 +290,7 @@ func grantsOn(t *testing.T, s store.Store, acct string) []access.Grant {
 }
 
 // allowed asks the store's engine whether user may read r, with no parents.
-func allowed(s store.Store, user string, r *access.Record) bool {
+func allowed(s *instance, user string, r *access.Record) bool {
 	return s.Engine().Allowed(user, r, readAction, access.RecordMap{})
 }
 

@@ -20,7 +20,7 @@ func testUsers(t *testing.T, b Backend) {
 			mustPutAccount(t, s, account("H", ""))
 			u := external("u1", "H")
 			u.Constraints = map[string]map[string][]string{"ticket": {"type": {"incident", "question"}}}
-			created, _, err := s.PutUser(ctx(t), actor, u)
+			created, _, err := s.PutUser(ctx(t), by, u)
 			if err != nil || !created {
 				t.Fatalf("PutUser: created %v, err %v; want created", created, err)
 			}
@@ -32,7 +32,7 @@ func testUsers(t *testing.T, b Backend) {
 				t.Errorf("GetUser after create (-want +got):\n%s", diff)
 			}
 			u.Name, u.Status, u.Constraints = "Renamed", access.StatusDisabled, nil
-			created, _, err = s.PutUser(ctx(t), actor, u)
+			created, _, err = s.PutUser(ctx(t), by, u)
 			if err != nil || created {
 				t.Fatalf("PutUser again: created %v, err %v; want replaced", created, err)
 			}
@@ -56,7 +56,7 @@ func testUsers(t *testing.T, b Backend) {
 			mustPutUser(t, s, external("u1", "H"))
 			u2 := external("u2", "H")
 			u2.Email = "U1@Example.COM"
-			_, _, err := s.PutUser(ctx(t), actor, u2)
+			_, _, err := s.PutUser(ctx(t), by, u2)
 			wantCode(t, err, access.CodeConflict)
 			if _, err := s.GetUser(ctx(t), "u2"); access.ErrorCode(err) != access.CodeNotFound {
 				t.Errorf("the rejected user was stored: %v", err)
@@ -64,19 +64,19 @@ func testUsers(t *testing.T, b Backend) {
 			// A user may change the case of its own email.
 			u1 := external("u1", "H")
 			u1.Email = "U1@example.com"
-			if _, _, err := s.PutUser(ctx(t), actor, u1); err != nil {
+			if _, _, err := s.PutUser(ctx(t), by, u1); err != nil {
 				t.Errorf("changing the case of one's own email: %v", err)
 			}
 			// Another user may not move onto a taken email either.
 			mustPutUser(t, s, external("u3", "H"))
 			u3 := external("u3", "H")
 			u3.Email = "u1@EXAMPLE.com"
-			_, _, err = s.PutUser(ctx(t), actor, u3)
+			_, _, err = s.PutUser(ctx(t), by, u3)
 			wantCode(t, err, access.CodeConflict)
 		})
 		t.Run("ErrMissingHomeAccount", func(t *testing.T) {
 			s := open(t, b)
-			_, _, err := s.PutUser(ctx(t), actor, external("u1", "NOPE"))
+			_, _, err := s.PutUser(ctx(t), by, external("u1", "NOPE"))
 			wantCode(t, err, access.CodeInvalid)
 		})
 	})
@@ -197,11 +197,11 @@ func testUsers(t *testing.T, b Backend) {
 			if err := s.CreateSession(ctx(t), store.Session{Hash: "sess-keep", UserID: "keep", CreatedAt: now, LastSeen: now}); err != nil {
 				t.Fatalf("CreateSession: %v", err)
 			}
-			if _, err := s.SetPassword(ctx(t), actor, "u", "hash-of-u"); err != nil {
+			if _, err := s.SetPassword(ctx(t), by, "u", "hash-of-u"); err != nil {
 				t.Fatalf("SetPassword: %v", err)
 			}
 
-			if _, err := s.DeleteUser(ctx(t), actor, "u"); err != nil {
+			if _, err := s.DeleteUser(ctx(t), by, "u"); err != nil {
 				t.Fatalf("DeleteUser: %v", err)
 			}
 			_, err := s.GetUser(ctx(t), "u")
@@ -246,7 +246,7 @@ func testUsers(t *testing.T, b Backend) {
 				t.Errorf("acct:A members = %v, want [keep]", grp.Members)
 			}
 			// The id and email are free again.
-			if _, _, err := s.PutUser(ctx(t), actor, external("u", "A")); err != nil {
+			if _, _, err := s.PutUser(ctx(t), by, external("u", "A")); err != nil {
 				t.Errorf("re-creating the deleted user: %v", err)
 			}
 			if gs := s.Engine().UserGrants("u"); len(gs) != 0 {
@@ -257,15 +257,15 @@ func testUsers(t *testing.T, b Backend) {
 			s := open(t, b)
 			mustPutUser(t, s, internal("staff", access.StaffAdmin))
 			mustPutUser(t, s, internal("other", access.StaffAdmin))
-			tok, _, err := s.CreateToken(ctx(t), actor, store.Token{UserID: "staff", Name: "erp", Hash: "tokhash-1"})
+			tok, _, err := s.CreateToken(ctx(t), by, store.Token{UserID: "staff", Name: "erp", Hash: "tokhash-1"})
 			if err != nil {
 				t.Fatalf("CreateToken: %v", err)
 			}
-			other, _, err := s.CreateToken(ctx(t), actor, store.Token{UserID: "other", Name: "crm", Hash: "tokhash-2"})
+			other, _, err := s.CreateToken(ctx(t), by, store.Token{UserID: "other", Name: "crm", Hash: "tokhash-2"})
 			if err != nil {
 				t.Fatalf("CreateToken: %v", err)
 			}
-			if _, err := s.DeleteUser(ctx(t), actor, "staff"); err != nil {
+			if _, err := s.DeleteUser(ctx(t), by, "staff"); err != nil {
 				t.Fatalf("DeleteUser: %v", err)
 			}
 			_, err = s.TokenByHash(ctx(t), "tokhash-1")
@@ -273,7 +273,7 @@ func testUsers(t *testing.T, b Backend) {
 			if toks, err := s.ListTokens(ctx(t), "staff"); err != nil || len(toks) != 0 {
 				t.Errorf("ListTokens of the deleted user = %+v, %v; want none", toks, err)
 			}
-			_, err = s.DeleteToken(ctx(t), actor, tok.ID)
+			_, err = s.DeleteToken(ctx(t), by, tok.ID)
 			wantCode(t, err, access.CodeNotFound)
 			if _, err := s.TokenByHash(ctx(t), "tokhash-2"); err != nil {
 				t.Errorf("another user's token %s went: %v", other.ID, err)
@@ -281,7 +281,7 @@ func testUsers(t *testing.T, b Backend) {
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
 			s := open(t, b)
-			_, err := s.DeleteUser(ctx(t), actor, "nobody")
+			_, err := s.DeleteUser(ctx(t), by, "nobody")
 			wantCode(t, err, access.CodeNotFound)
 		})
 	})
@@ -300,7 +300,7 @@ func testUsers(t *testing.T, b Backend) {
 			if err := s.CreateSession(ctx(t), store.Session{Hash: "sess-1", UserID: "staff", CreatedAt: now, LastSeen: now}); err != nil {
 				t.Fatalf("CreateSession: %v", err)
 			}
-			if _, err := s.SetPassword(ctx(t), actor, "staff", "$argon2id$fake"); err != nil {
+			if _, err := s.SetPassword(ctx(t), by, "staff", "$argon2id$fake"); err != nil {
 				t.Fatalf("SetPassword: %v", err)
 			}
 			h, err := s.PasswordHash(ctx(t), "staff")
@@ -315,7 +315,7 @@ func testUsers(t *testing.T, b Backend) {
 			}
 		})
 		t.Run("ErrNotFound", func(t *testing.T) {
-			_, err := s.SetPassword(ctx(t), actor, "nobody", "x")
+			_, err := s.SetPassword(ctx(t), by, "nobody", "x")
 			wantCode(t, err, access.CodeNotFound)
 		})
 		t.Run("HashErrNotFound", func(t *testing.T) {

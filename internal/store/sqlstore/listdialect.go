@@ -1,0 +1,207 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// listDialect is the part of dialect that renders the record queries
+// (list.go, records.go, batch.go): SQL fragments and plan hints that
+// differ between SQLite and PostgreSQL.
+type listDialect interface {
+	// largeAccountSet is the number of accounts above which a list scans
+	// the type's sort index instead of seeking each account (list.go).
+	largeAccountSet() int
+	// in renders "col IN vals" for a list of strings into b.
+	in(b *sqlb, col string, vals []string) string
+	// recordCols is the select list scanRecord reads (alias r).
+	recordCols() string
+	// attrExpr extracts attribute f of alias a as a value of its declared
+	// type, NULL when missing or of another JSON type.
+	attrExpr(a string, f policy.Field) string
+	// ownedFrom, teamsFrom and sharedFrom are the FROM clauses of the
+	// owner, team and sharing branches of a list; scanFrom that of the
+	// large-set scan on the sort's index idx ("" for none).
+	ownedFrom() string
+	teamsFrom() string
+	sharedFrom() string
+	scanFrom(idx string) string
+	// perAccountTopN reports whether the owner branch over accounts
+	// accounts in sort kind is rendered as one LATERAL top-N per account.
+	perAccountTopN(accounts, kind int) bool
+	// jsonParam renders placeholder ph as a JSON document for the
+	// attributes column.
+	jsonParam(ph string) string
+	// getRecordSQL is GetRecord's query ($1 type, $2 id).
+	getRecordSQL() string
+	// getRecordsSQL is GetRecords' prepared query for n ids of one type
+	// (2 <= n <= getRecordsPrepared) and getRecordsArgs its arguments.
+	getRecordsSQL(n int) string
+	getRecordsArgs(typ string, ids []string) []any
+	// upsertRecords writes rows in the write transaction t.
+	upsertRecords(t *wtx, rows []recordRow) error
+}
+
+// sqliteInlineList is the longest list rendered as IN ($1, $2, ...) on
+// SQLite; a longer one is one JSON parameter read through json_each, which
+// SQLite turns into an ephemeral index.
+const sqliteInlineList = 100
+
+// recordColsList is recordCols with the attributes column given.
+func recordColsList(attrs string) string {
+	return "r.type, r.id, r.owner, r.date, r.parent_type, r.parent_id, r.teams, r.creator, " + attrs + ", r.updated_at, r.revision"
+}
+
+// The SQLite list SQL pins its indexes (INDEXED BY, CROSS JOIN): without
+// fresh statistics the planner would otherwise pick plans whose deeper
+// pages degrade to tens of milliseconds (PLANS.md).
+
+func (d *sqliteDialect) largeAccountSet() int { return sqliteLargeAccountSet }
+
+// in renders an inline list, or json_each of one JSON parameter for a
+// long one.
+func (d *sqliteDialect) in(b *sqlb, col string, vals []string) string {
+	switch {
+	case len(vals) == 1:
+		return col + " = " + b.p(vals[0])
+	case len(vals) > sqliteInlineList:
+		js, _ := json.Marshal(vals)
+		return col + " IN (SELECT value FROM json_each(" + b.p(string(js)) + "))"
+	}
+	ph := make([]string, len(vals))
+	for i, v := range vals {
+		ph[i] = b.p(v)
+	}
+	return col + " IN (" + strings.Join(ph, ", ") + ")"
+}
+
+func (d *sqliteDialect) recordCols() string { return recordColsList("r.attributes") }
+
+func (d *sqliteDialect) attrExpr(a string, f policy.Field) string {
+	path := `'$."` + f.Name + `"'`
+	switch f.Type {
+	case policy.FieldNumber:
+		return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") IN ('integer', 'real') THEN json_extract(" + a + ".attributes, " + path + ") END)"
+	case policy.FieldBool:
+		return "(CASE json_type(" + a + ".attributes, " + path + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
+	}
+	return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") = 'text' THEN json_extract(" + a + ".attributes, " + path + ") END)"
+}
+
+// ownedFrom forces the owner index: with a key account in the set,
+// ANALYZE statistics can tempt the planner into scanning records_date
+// (which also holds owner) for the first page.
+func (d *sqliteDialect) ownedFrom() string { return "records r INDEXED BY records_owner" }
+
+// teamsFrom forces the join order (CROSS JOIN keeps record_teams outside):
+// without statistics the planner would otherwise scan every record of the
+// type in date order and probe its team entries.
+func (d *sqliteDialect) teamsFrom() string {
+	return "record_teams t INDEXED BY record_teams_principal CROSS JOIN records r ON r.pk = t.record_pk"
+}
+
+func (d *sqliteDialect) sharedFrom() string { return "records r INDEXED BY records_parent" }
+
+func (d *sqliteDialect) scanFrom(idx string) string {
+	if idx == "" {
+		return "records r"
+	}
+	return "records r INDEXED BY " + idx
+}
+
+func (d *sqliteDialect) perAccountTopN(int, int) bool { return false }
+
+func (d *sqliteDialect) jsonParam(ph string) string { return ph }
+
+func (d *sqliteDialect) getRecordSQL() string { return sqliteGetRecordSQL }
+
+func (d *sqliteDialect) getRecordsSQL(n int) string { return sqliteGetRecordsSQL[n] }
+
+func (d *sqliteDialect) getRecordsArgs(typ string, ids []string) []any {
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, typ)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	return args
+}
+
+// upsertRecords looks the keys up first, inserts the new records with
+// multi-row INSERT OR IGNORE and updates the existing ones by pk.
+func (d *sqliteDialect) upsertRecords(t *wtx, rows []recordRow) error { return t.sqliteUpsert(rows) }
+
+var (
+	sqliteGetRecordSQL  = "SELECT " + recordColsList("r.attributes") + " FROM records r WHERE r.type = $1 AND r.id = $2"
+	sqliteGetRecordsSQL = func() [getRecordsPrepared + 1]string {
+		var out [getRecordsPrepared + 1]string
+		for n := 2; n <= getRecordsPrepared; n++ {
+			in := "$2"
+			for i := 3; i <= n+1; i++ {
+				in += ", $" + strconv.Itoa(i)
+			}
+			out[n] = "SELECT " + recordColsList("r.attributes") + " FROM records r WHERE r.type = $1 AND r.id IN (" + in + ")"
+		}
+		return out
+	}()
+)
+
+func (d *postgresDialect) largeAccountSet() int { return postgresLargeAccountSet }
+
+// in renders = ANY of one text array.
+func (d *postgresDialect) in(b *sqlb, col string, vals []string) string {
+	if len(vals) == 1 {
+		return col + " = " + b.p(vals[0])
+	}
+	return col + " = ANY(" + b.p(vals) + "::text[])"
+}
+
+func (d *postgresDialect) recordCols() string { return recordColsList("r.attributes::text") }
+
+func (d *postgresDialect) attrExpr(a string, f policy.Field) string {
+	v := a + ".attributes->'" + f.Name + "'"
+	switch f.Type {
+	case policy.FieldNumber:
+		return "(CASE WHEN jsonb_typeof(" + v + ") = 'number' THEN (" + a + ".attributes->>'" + f.Name + "')::float8 END)"
+	case policy.FieldBool:
+		return "(CASE " + v + " WHEN 'true'::jsonb THEN 1 WHEN 'false'::jsonb THEN 0 END)"
+	}
+	return "(CASE WHEN jsonb_typeof(" + v + ") = 'string' THEN (" + a + ".attributes->>'" + f.Name + "') COLLATE \"C\" END)"
+}
+
+func (d *postgresDialect) ownedFrom() string { return "records r" }
+
+func (d *postgresDialect) teamsFrom() string {
+	return "record_teams t JOIN records r ON r.pk = t.record_pk"
+}
+
+func (d *postgresDialect) sharedFrom() string { return "records r" }
+
+func (d *postgresDialect) scanFrom(string) string { return "records r" }
+
+// perAccountTopN is true for a date sort over several accounts: the
+// per-account top-N merged by the sort key.
+func (d *postgresDialect) perAccountTopN(accounts, kind int) bool {
+	return accounts > 1 && kind == sortDate
+}
+
+func (d *postgresDialect) jsonParam(ph string) string { return ph + "::jsonb" }
+
+func (d *postgresDialect) getRecordSQL() string { return postgresGetRecordSQL }
+
+func (d *postgresDialect) getRecordsSQL(int) string { return postgresGetRecordsSQL }
+
+func (d *postgresDialect) getRecordsArgs(typ string, ids []string) []any { return []any{typ, ids} }
+
+// upsertRecords takes multi-row INSERT ... ON CONFLICT DO UPDATE
+// statements.
+func (d *postgresDialect) upsertRecords(t *wtx, rows []recordRow) error {
+	return t.postgresUpsert(rows)
+}
+
+var (
+	postgresGetRecordSQL  = "SELECT " + recordColsList("r.attributes::text") + " FROM records r WHERE r.type = $1 AND r.id = $2"
+	postgresGetRecordsSQL = "SELECT " + recordColsList("r.attributes::text") + " FROM records r WHERE r.type = $1 AND r.id = ANY($2::text[])"
+)
