@@ -90,6 +90,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestListRecords", testListRecords},
 		{"TestPredicate", testPredicate},
 		{"TestConcurrency", testConcurrency},
+		{"TestWriteCheck", testWriteCheck},
 		{"TestDurability", testDurability},
 	} {
 		t.Run(area.name, func(t *testing.T) {
