@@ -74,13 +74,23 @@ func testWriteCheck(t *testing.T, b Backend) {
 			{"CreateGrant", func() error { _, _, err := s.CreateGrant(ctx(t), w, grant("user:u", "A", "L30")); return err },
 				func() bool { return len(grantsOn(t, s, "A")) == 1 }},
 			{"DeleteGrant", func() error { _, err := s.DeleteGrant(ctx(t), w, g.ID); return err },
-				func() bool { _, err := s.GetGrant(ctx(t), g.ID); _, ok := s.Engine().Grant(g.ID); return err == nil && ok }},
+				func() bool {
+					_, err := s.GetGrant(ctx(t), g.ID)
+					_, ok := s.Engine().Grant(g.ID)
+					return err == nil && ok
+				}},
 			{"PutRecord", func() error { _, _, err := s.PutRecord(ctx(t), w, rec); return err },
-				func() bool { _, err := s.GetRecord(ctx(t), "inventory", "i1"); return access.ErrorCode(err) == access.CodeNotFound }},
+				func() bool {
+					_, err := s.GetRecord(ctx(t), "inventory", "i1")
+					return access.ErrorCode(err) == access.CodeNotFound
+				}},
 			{"Batch", func() error {
 				_, err := s.Batch(ctx(t), w, store.RecordBatch{Upsert: []*access.Record{rec}})
 				return err
-			}, func() bool { _, err := s.GetRecord(ctx(t), "inventory", "i1"); return access.ErrorCode(err) == access.CodeNotFound }},
+			}, func() bool {
+				_, err := s.GetRecord(ctx(t), "inventory", "i1")
+				return access.ErrorCode(err) == access.CodeNotFound
+			}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				before := s.Revision()
