@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -21,22 +22,37 @@ var testNow = time.Date(2026, 6, 15, 10, 30, 0, 0, time.UTC)
 
 var priceFields = []string{"price", "discount", "amount", "lines[].price", "lines[].discount", "lines[].amount"}
 
-func openStore(t *testing.T, dsn string) *sqlstore.Store {
+// testStore is a store with the engine a follower keeps in step with it.
+type testStore struct {
+	*sqlstore.Store
+	f *follow.Follower
+}
+
+// Engine returns the store's engine.
+func (s *testStore) Engine() *access.Engine { return s.f.Engine() }
+
+func openStore(t *testing.T, dsn string) *testStore {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{Clock: func() time.Time { return testNow }})
+	clock := func() time.Time { return testNow }
+	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{Clock: clock})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return st
+	f, err := follow.Start(context.Background(), st, follow.Options{Clock: clock})
+	if err != nil {
+		t.Fatalf("follow: %v", err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return &testStore{Store: st, f: f}
 }
 
 // seeded is one demo store shared by the subtests (seeding is the slow part).
-func seeded(t *testing.T) (*sqlstore.Store, []Login) {
+func seeded(t *testing.T) (*testStore, []Login) {
 	t.Helper()
 	st := openStore(t, filepath.Join(t.TempDir(), "demo.db"))
 	start := time.Now()
-	logins, err := Seed(context.Background(), st, testNow)
+	logins, err := Seed(context.Background(), st, st.Engine(), testNow)
 	if err != nil {
 		t.Fatalf("Seed: %v", err)
 	}
@@ -96,7 +112,7 @@ func staffList(t *testing.T, st store.Store, typ string, accounts ...string) []*
 }
 
 // userList lists the records of typ the user may read, as the portal does.
-func userList(t *testing.T, st store.Store, user, typ string) []*access.Record {
+func userList(t *testing.T, st *testStore, user, typ string) []*access.Record {
 	t.Helper()
 	p, err := st.Engine().Predicate(user, typ, policy.Read)
 	if err != nil {
@@ -108,7 +124,7 @@ func userList(t *testing.T, st store.Store, user, typ string) []*access.Record {
 	return listAll(t, st, store.RecordQuery{Type: typ, Predicate: p, Sort: "-date"})
 }
 
-func check(t *testing.T, st store.Store, user string, r *access.Record, action policy.Actions) (bool, []string) {
+func check(t *testing.T, st *testStore, user string, r *access.Record, action policy.Actions) (bool, []string) {
 	t.Helper()
 	return st.Engine().Check(user, r, action, src(t, st, r))
 }
@@ -476,7 +492,7 @@ func TestSeed(t *testing.T) {
 	})
 
 	t.Run("NotEmpty", func(t *testing.T) {
-		if _, err := Seed(ctx, st, testNow); err == nil {
+		if _, err := Seed(ctx, st, st.Engine(), testNow); err == nil {
 			t.Error("a second Seed into the same store succeeded")
 		}
 	})
@@ -490,7 +506,7 @@ func TestSeedDeterministic(t *testing.T) {
 	var got [2][]*access.Record
 	for i := range got {
 		st := openStore(t, filepath.Join(t.TempDir(), "demo.db"))
-		if _, err := Seed(context.Background(), st, testNow); err != nil {
+		if _, err := Seed(context.Background(), st, st.Engine(), testNow); err != nil {
 			t.Fatal(err)
 		}
 		got[i] = staffList(t, st, "sales_order")
