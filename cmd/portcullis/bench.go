@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/bench"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -77,8 +78,13 @@ func benchGen(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	fmt.Fprintf(stdout, "generating the %s dataset (seed %d) into %s\n", sz.Name, sd, redactDSN(*db))
-	meta, err := bench.Generate(ctx, st, bench.GenOptions{Size: sz, Seed: sd, Epoch: ep, Progress: stdout,
+	f, err := follow.Start(ctx, st, follow.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fmt.Fprintf(stdout, "generating the %s dataset (seed %d) into %s\n", sz.Name, sd, sqlstore.RedactDSN(*db))
+	meta, err := bench.Generate(ctx, st, f.Engine(), bench.GenOptions{Size: sz, Seed: sd, Epoch: ep, Progress: stdout,
 		Terminal: bench.IsTerminal(os.Stdout)})
 	if err != nil {
 		return err

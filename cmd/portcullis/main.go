@@ -20,13 +20,12 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/demo"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -245,6 +244,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		return err
 	}
 	defer st.Close()
+	f, err := follow.Start(ctx, st, follow.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	eng := f.Engine()
 
 	var logins []demo.Login
 	if withDemo {
@@ -253,7 +258,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			return err
 		}
 		if len(users) == 0 {
-			if logins, err = demo.Seed(ctx, st, time.Now()); err != nil {
+			if logins, err = demo.Seed(ctx, st, eng, time.Now()); err != nil {
 				return fmt.Errorf("demo data: %w", err)
 			}
 		}
@@ -263,12 +268,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		return err
 	}
 	if created && generated != "" {
-		u, _ := st.Engine().User("admin")
+		u, _ := eng.User("admin")
 		fmt.Fprintf(stdout, "Created the first admin %s with the password %s (shown once; change it after signing in).\n", u.Email, generated)
 	}
 
-	srv := server.New(st, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
-	srv.Registry().MustRegister(collectors.NewDBStatsCollector(st.DB(), "portcullis"))
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	srv.Registry().MustRegister(st.Collectors()...)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -279,7 +284,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	if withDemo {
 		printLogins(stdout, url, logins)
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", redactDSN(dsn), "version", version)
+	log.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.RedactDSN(dsn), "version", version)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -305,19 +310,6 @@ func printLogins(w io.Writer, url string, logins []demo.Login) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
-}
-
-// redactDSN hides a PostgreSQL password in logs.
-func redactDSN(dsn string) string {
-	if i := strings.Index(dsn, "://"); i >= 0 {
-		if at := strings.LastIndex(dsn, "@"); at > i {
-			cred := dsn[i+3 : at]
-			if u, _, ok := strings.Cut(cred, ":"); ok {
-				return dsn[:i+3] + u + ":***" + dsn[at:]
-			}
-		}
-	}
-	return dsn
 }
 
 func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
@@ -349,7 +341,7 @@ func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	pv, _, err := st.PutPolicy(ctx, "cli", src)
+	pv, _, err := st.PutPolicy(ctx, store.Write{Actor: "cli"}, src)
 	if err != nil {
 		return err
 	}
@@ -375,7 +367,12 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	tok, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "cli", *user, *name)
+	f, err := follow.Start(ctx, st, follow.Options{})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	tok, secret, _, err := server.CreateToken(ctx, st, f.Engine(), "cli", *user, *name)
 	if err != nil {
 		return err
 	}
@@ -396,11 +393,8 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	if _, err := os.Stat(fs.Arg(0)); err == nil {
-		return fmt.Errorf("%s exists; choose a new file", fs.Arg(0))
-	}
-	if _, err := st.DB().ExecContext(ctx, "VACUUM INTO ?", fs.Arg(0)); err != nil {
-		return fmt.Errorf("backup: %w", err)
+	if err := st.Backup(ctx, fs.Arg(0)); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
 	return nil

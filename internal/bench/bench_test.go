@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/pgtest"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
@@ -26,20 +27,48 @@ var testEpoch = time.Date(2026, time.March, 2, 0, 0, 0, 0, time.UTC)
 
 // mustGenerate generates a dataset into a new SQLite file and returns its
 // path, the open store and the meta.
-func mustGenerate(tb testing.TB, size Size, seed uint64) (string, *sqlstore.Store, *Meta) {
+func mustGenerate(tb testing.TB, size Size, seed uint64) (string, *testStore, *Meta) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "bench.db")
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, path, sqlstore.Options{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { st.Close() })
-	meta, err := Generate(ctx, st, GenOptions{Size: size, Seed: seed, Epoch: testEpoch})
+	st := mustOpen(tb, path)
+	meta, err := Generate(ctx, st, st.Engine(), GenOptions{Size: size, Seed: seed, Epoch: testEpoch})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return path, st, meta
+}
+
+// testStore is a store with the engine a follower keeps in step with it.
+type testStore struct {
+	*sqlstore.Store
+	f *follow.Follower
+}
+
+// Engine returns the store's engine.
+func (s *testStore) Engine() *access.Engine { return s.f.Engine() }
+
+// Close stops the follower and closes the store.
+func (s *testStore) Close() error {
+	s.f.Close()
+	return s.Store.Close()
+}
+
+// mustOpen opens a store with a follower on dsn, closed when tb ends.
+func mustOpen(tb testing.TB, dsn string) *testStore {
+	tb.Helper()
+	st, err := sqlstore.Open(context.Background(), dsn, sqlstore.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := follow.Start(context.Background(), st, follow.Options{})
+	if err != nil {
+		st.Close()
+		tb.Fatal(err)
+	}
+	ts := &testStore{Store: st, f: f}
+	tb.Cleanup(func() { ts.Close() })
+	return ts
 }
 
 // dbChecksum hashes what a store holds, read back through the storage
@@ -259,11 +288,8 @@ func TestRun_Postgres(t *testing.T) {
 	}
 	dsn := pgtest.DSN(t)
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Generate(ctx, st, GenOptions{Size: tiny, Seed: 1, Epoch: testEpoch}); err != nil {
+	st := mustOpen(t, dsn)
+	if _, err := Generate(ctx, st, st.Engine(), GenOptions{Size: tiny, Seed: 1, Epoch: testEpoch}); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -132,7 +132,7 @@ func (r *runner) loadCheckData(ctx context.Context) (*checkData, error) {
 		return nil, fmt.Errorf("the dataset has %d external users and %d records", len(users), len(d.recs))
 	}
 
-	eng := r.st.Engine()
+	eng := r.eng
 	subtrees := map[string][]string{}
 	subtree := func(a string) []string {
 		s, ok := subtrees[a]
@@ -186,7 +186,7 @@ func (r *runner) checkInproc(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	eng := r.st.Engine()
+	eng := r.eng
 	qs := d.questions
 	next := 0
 	s, el := measure(ctx, 1, r.opts.Duration, func(context.Context, int) error {

@@ -39,7 +39,8 @@ const batchSize = store.MaxBatch
 // yet (a fresh database), and saves its Meta in the bench_meta table. It
 // writes through the store's ordinary methods: one transaction per
 // account, user, membership and grant, and store.Batch of 10,000 records.
-func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error) {
+// eng is the access engine kept in step with st (package follow).
+func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOptions) (*Meta, error) {
 	if err := opts.Size.validate(); err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error)
 	// on makes the store create the account group and its default grant.
 	pb.start("accounts", len(m.accounts))
 	for _, a := range m.accounts {
-		if _, _, err := st.PutAccount(ctx, "bench", a); err != nil {
+		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, a); err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
 		writeSum(sum, "account", a)
@@ -82,7 +83,7 @@ func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error)
 	all := append([]access.User{admin}, m.users...)
 	pb.start("users", len(all))
 	for _, u := range all {
-		if _, _, err := st.PutUser(ctx, "bench", u); err != nil {
+		if _, _, err := st.PutUser(ctx, store.Write{Actor: "bench"}, u); err != nil {
 			return nil, fmt.Errorf("user %s: %w", u.ID, err)
 		}
 		writeSum(sum, "user", u)
@@ -96,14 +97,14 @@ func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := st.SetPassword(ctx, "bench", p.user, h); err != nil {
+		if _, err := st.SetPassword(ctx, store.Write{Actor: "bench"}, p.user, h); err != nil {
 			return nil, fmt.Errorf("password of %s: %w", p.user, err)
 		}
 	}
 
 	pb.start("members", len(m.members))
 	for _, mb := range m.members {
-		if _, err := st.AddMember(ctx, "bench", mb[0], mb[1]); err != nil {
+		if _, err := st.AddMember(ctx, store.Write{Actor: "bench"}, mb[0], mb[1]); err != nil {
 			return nil, fmt.Errorf("member %s of %s: %w", mb[1], mb[0], err)
 		}
 		writeSum(sum, "member", mb)
@@ -113,7 +114,7 @@ func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error)
 
 	pb.start("grants", len(m.grants))
 	for _, g := range m.grants {
-		if _, _, err := st.CreateGrant(ctx, "bench", g); err != nil {
+		if _, _, err := st.CreateGrant(ctx, store.Write{Actor: "bench"}, g); err != nil {
 			return nil, fmt.Errorf("grant %s on %s: %w", g.Principal, g.Account, err)
 		}
 		writeSum(sum, "grant", g)
@@ -130,7 +131,7 @@ func Generate(ctx context.Context, st MetaStore, opts GenOptions) (*Meta, error)
 		return nil, err
 	}
 
-	_, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "bench", AdminUser, "bench")
+	_, secret, _, err := server.CreateToken(ctx, st, eng, "bench", AdminUser, "bench")
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}
@@ -183,7 +184,7 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 	}()
 	pb.start("records", rg.n)
 	for b := range batches {
-		if _, err := st.Batch(ctx, store.RecordBatch{Upsert: b}); err != nil {
+		if _, err := st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: b}); err != nil {
 			return fmt.Errorf("records batch at %s: %w", b[0].ID, err)
 		}
 		pb.add(len(b))

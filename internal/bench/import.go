@@ -26,7 +26,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 	}
 	prefix := "BI" + strconv.FormatInt(time.Now().UnixMilli()%1e8, 36)
 	rng := rand.New(rand.NewPCG(r.meta.Seed, 0x1a4b))
-	day := r.st.Engine().Now().UTC().Format(time.DateOnly)
+	day := r.eng.Now().UTC().Format(time.DateOnly)
 	seq := 0
 	var ids []string
 	body := func() []byte {

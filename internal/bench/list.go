@@ -44,7 +44,7 @@ type classView struct {
 // classes signs the user classes in and computes their reach.
 func (r *runner) classes(ctx context.Context) ([]*classView, error) {
 	var out []*classView
-	eng := r.st.Engine()
+	eng := r.eng
 	for _, c := range r.meta.Classes {
 		ck, err := r.session(ctx, r.base, c.Email)
 		if err != nil {
@@ -154,7 +154,7 @@ func (r *runner) verify(ctx context.Context, c *classView) (pages int, err error
 			break
 		}
 	}
-	if want := c.ExpectedOrders(r.st.Engine().Now()); seen != want {
+	if want := c.ExpectedOrders(r.eng.Now()); seen != want {
 		return pages, fmt.Errorf("%s: %d visible orders, the dataset has %d for this user", c.Name, seen, want)
 	}
 	return pages, nil
@@ -182,7 +182,7 @@ func (r *runner) listFirst(ctx context.Context) error {
 			r.report.Failures = append(r.report.Failures, "verify "+err.Error())
 		}
 		fmt.Fprintf(r.opts.Log, "  verified %s: %d orders in %d pages of 500 (%.1fs)\n", c.Name,
-			c.ExpectedOrders(r.st.Engine().Now()), pages, time.Since(start).Seconds())
+			c.ExpectedOrders(r.eng.Now()), pages, time.Since(start).Seconds())
 	}
 	for _, c := range cs {
 		u := ordersURL(r.base, listParams(listLimit, ""))
@@ -191,13 +191,13 @@ func (r *runner) listFirst(ctx context.Context) error {
 			if _, err := r.expect(ctx, request{method: "GET", url: u, cookie: c.cookie}, 200, &p); err != nil {
 				return err
 			}
-			if want := min(listLimit, c.ExpectedOrders(r.st.Engine().Now())); len(p.Items) != want {
+			if want := min(listLimit, c.ExpectedOrders(r.eng.Now())); len(p.Items) != want {
 				return fmt.Errorf("%s: first page has %d items, want %d", c.Name, len(p.Items), want)
 			}
 			return c.checkPage(&p, listLimit, nil)
 		})
 		res := s.result("list-first/"+c.Name, "req", el, 1)
-		res.Figures = map[string]float64{"reach_accounts": float64(len(c.reach)), "visible_orders": float64(c.ExpectedOrders(r.st.Engine().Now()))}
+		res.Figures = map[string]float64{"reach_accounts": float64(len(c.reach)), "visible_orders": float64(c.ExpectedOrders(r.eng.Now()))}
 		r.listResult(&res, r.listTarget())
 	}
 	return nil
@@ -246,7 +246,7 @@ func (r *runner) listDeep(ctx context.Context) error {
 		res := s.result("list-deep/"+c.Name, "req", el, 1)
 		res.Figures = map[string]float64{"page": float64(page)}
 		if page < listDeepPage {
-			res.Note = fmt.Sprintf("the user sees %d orders: page %d is the last", c.ExpectedOrders(r.st.Engine().Now()), page)
+			res.Note = fmt.Sprintf("the user sees %d orders: page %d is the last", c.ExpectedOrders(r.eng.Now()), page)
 		}
 		r.listResult(&res, r.listTarget())
 	}
@@ -260,7 +260,7 @@ func (r *runner) listFiltered(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	from := r.st.Engine().Now().UTC().AddDate(-1, 0, 0).Format(time.DateOnly)
+	from := r.eng.Now().UTC().AddDate(-1, 0, 0).Format(time.DateOnly)
 	for _, c := range cs {
 		params := listParams(listLimit, "")
 		params.Set("date_from", from)

@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,11 +11,15 @@ import (
 )
 
 // MetaStore is the store the generator writes to: the storage interface
-// plus the raw handle for the bench_meta table (*sqlstore.Store).
+// plus sqlstore's bench-only methods for the dataset description
+// (*sqlstore.Store).
 type MetaStore interface {
 	store.Store
-	DB() *sql.DB
-	Postgres() bool
+	// Backend is "sqlite" or "postgres".
+	Backend() string
+	// SetBenchMeta and BenchMeta store and read the description.
+	SetBenchMeta(ctx context.Context, value string) error
+	BenchMeta(ctx context.Context) (string, error)
 }
 
 // metaVersion is the version of the Meta document; run refuses others.
@@ -92,14 +95,7 @@ func (c Class) ExpectedOrders(today time.Time) int {
 	return n
 }
 
-func backendName(st MetaStore) string {
-	if st.Postgres() {
-		return "postgres"
-	}
-	return "sqlite"
-}
-
-const metaTable = `CREATE TABLE IF NOT EXISTS bench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
+func backendName(st MetaStore) string { return st.Backend() }
 
 // SaveMeta stores m in the bench_meta table, creating it when missing.
 func SaveMeta(ctx context.Context, st MetaStore, m *Meta) error {
@@ -107,26 +103,14 @@ func SaveMeta(ctx context.Context, st MetaStore, m *Meta) error {
 	if err != nil {
 		return err
 	}
-	db := st.DB()
-	if _, err := db.ExecContext(ctx, metaTable); err != nil {
-		return fmt.Errorf("create bench_meta: %w", err)
-	}
-	if _, err := db.ExecContext(ctx, `INSERT INTO bench_meta (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, "dataset", string(b)); err != nil {
-		return fmt.Errorf("save bench_meta: %w", err)
-	}
-	return nil
+	return st.SetBenchMeta(ctx, string(b))
 }
 
 // LoadMeta reads the dataset description Generate stored.
 func LoadMeta(ctx context.Context, st MetaStore) (*Meta, error) {
-	var s string
-	err := st.DB().QueryRowContext(ctx, `SELECT value FROM bench_meta WHERE key = $1`, "dataset").Scan(&s)
+	s, err := st.BenchMeta(ctx)
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errors.New("no bench dataset in this database: run `portcullis bench gen` first")
-		}
-		return nil, fmt.Errorf("no bench dataset in this database (run `portcullis bench gen` first): %w", err)
+		return nil, fmt.Errorf("%w: run `portcullis bench gen` first", err)
 	}
 	var m Meta
 	if err := json.Unmarshal([]byte(s), &m); err != nil {

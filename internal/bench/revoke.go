@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -36,7 +37,12 @@ func (r *runner) revokeVisible(ctx context.Context) error {
 		return err
 	}
 	r.stops = append(r.stops, func() { st2.Close() })
-	node2, err := r.serve(st2, slog.New(r.srvLog))
+	f2, err := follow.Start(ctx, st2, follow.Options{Logger: slog.New(r.srvLog)})
+	if err != nil {
+		return err
+	}
+	r.stops = append(r.stops, func() { f2.Close() })
+	node2, err := r.serve(st2, f2.Engine(), slog.New(r.srvLog))
 	if err != nil {
 		return err
 	}
@@ -150,7 +156,7 @@ func (r *runner) revokeVisible(ctx context.Context) error {
 // revokeGrant returns the id of the revoke user's grant on RevokeAccount,
 // creating it when an interrupted run left it revoked.
 func (r *runner) revokeGrant(ctx context.Context) (string, error) {
-	for _, g := range r.st.Engine().UserGrants(r.meta.RevokeUser) {
+	for _, g := range r.eng.UserGrants(r.meta.RevokeUser) {
 		if g.Principal == "user:"+r.meta.RevokeUser && g.Account == r.meta.RevokeAccount {
 			return g.ID, nil
 		}

@@ -17,7 +17,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/server"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -49,6 +51,7 @@ type RunOptions struct {
 type runner struct {
 	opts   RunOptions
 	st     *sqlstore.Store
+	eng    *access.Engine
 	meta   *Meta
 	report *Report
 	pg     bool
@@ -93,8 +96,13 @@ func Run(ctx context.Context, opts RunOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.st, r.pg = st, st.Postgres()
 	r.stops = append(r.stops, func() { st.Close() })
+	f, err := follow.Start(ctx, st, follow.Options{Logger: quiet})
+	if err != nil {
+		return nil, err
+	}
+	r.stops = append(r.stops, func() { f.Close() })
+	r.st, r.eng, r.pg = st, f.Engine(), st.Backend() == "postgres"
 	if r.meta, err = LoadMeta(ctx, st); err != nil {
 		return nil, err
 	}
@@ -107,7 +115,7 @@ func Run(ctx context.Context, opts RunOptions) (*Report, error) {
 	if opts.URL != "" {
 		r.base = strings.TrimSuffix(opts.URL, "/")
 		r.report.Dataset.Target = r.base
-	} else if r.base, err = r.serve(st, quiet); err != nil {
+	} else if r.base, err = r.serve(st, r.eng, quiet); err != nil {
 		return nil, err
 	}
 
@@ -179,12 +187,12 @@ func (r *runner) add(res Result) {
 
 // serve starts an HTTP server over st on a loopback port and returns its
 // URL; it stops when the run ends.
-func (r *runner) serve(st *sqlstore.Store, log *slog.Logger) (string, error) {
+func (r *runner) serve(st *sqlstore.Store, eng *access.Engine, log *slog.Logger) (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", err
 	}
-	srv := server.New(st, server.Config{Logger: log, Version: "bench"})
+	srv := server.New(st, eng, server.Config{Logger: log, Version: "bench"})
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	done := make(chan struct{})

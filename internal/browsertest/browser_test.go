@@ -385,23 +385,23 @@ func TestAdminAllowsExternalUsersOnSoldTo(t *testing.T) {
 		"sku": "NW-BT-0001", "description": "Browser test torque wrench 40–200 Nm", "warehouse": "Leeds DC",
 		"quantity": float64(7), "updated": day(0),
 	}}
-	if err := e.st.Engine().FillRecord(stock, true, false); err != nil {
+	if err := e.eng.FillRecord(stock, true, false); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.st.PutRecord(ctx, stock); err != nil {
+	if _, _, err := e.st.PutRecord(ctx, store.Write{}, stock); err != nil {
 		t.Fatalf("put inventory: %v", err)
 	}
 	const pw = "browser-test-password-1"
 	newUser := access.User{ID: "U-BT-NORA", Kind: access.KindExternal, Name: "Nora Quinn", Email: "nora.quinn@acme.example",
 		HomeAccount: soldTo.ID, Status: access.StatusActive}
-	if _, _, err := e.st.PutUser(ctx, "system", newUser); err != nil {
+	if _, _, err := e.st.PutUser(ctx, store.Write{Actor: "system"}, newUser); err != nil {
 		t.Fatalf("put user: %v", err)
 	}
 	hash, err := auth.HashPassword(pw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.st.SetPassword(ctx, "system", newUser.ID, hash); err != nil {
+	if _, err := e.st.SetPassword(ctx, store.Write{Actor: "system"}, newUser.ID, hash); err != nil {
 		t.Fatal(err)
 	}
 

@@ -22,6 +22,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/demo"
 	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -29,6 +30,7 @@ import (
 type env struct {
 	t   *testing.T
 	st  *sqlstore.Store
+	eng *access.Engine
 	srv *httptest.Server
 }
 
@@ -44,16 +46,22 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
+	f, err := follow.Start(context.Background(), st, follow.Options{Clock: clock})
+	if err != nil {
+		st.Close()
+		t.Fatalf("follow: %v", err)
+	}
 	lw := &testLogWriter{t: t}
 	logger := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := server.New(st, server.Config{Logger: logger, Version: "browsertest"})
+	srv := server.New(st, f.Engine(), server.Config{Logger: logger, Version: "browsertest"})
 	ts := httptest.NewServer(srv.Handler()) // 127.0.0.1
 	t.Cleanup(func() {
 		ts.Close()
+		f.Close()
 		st.Close()
 		lw.stop()
 	})
-	return &env{t: t, st: st, srv: ts}
+	return &env{t: t, st: st, eng: f.Engine(), srv: ts}
 }
 
 // testLogWriter sends the server's warnings and errors to the test log

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/portcullis-dev/portcullis/internal/demo"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -161,10 +162,17 @@ func seedTemplate(path string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := demo.Seed(ctx, st, now); err != nil {
+	f, err := follow.Start(ctx, st, follow.Options{Clock: clock})
+	if err != nil {
 		st.Close()
 		return err
 	}
+	if _, err := demo.Seed(ctx, st, f.Engine(), now); err != nil {
+		f.Close()
+		st.Close()
+		return err
+	}
+	f.Close()
 	// Closing checkpoints the WAL into the file, so a copy of the file
 	// alone is the whole database.
 	return st.Close()

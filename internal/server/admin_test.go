@@ -118,7 +118,7 @@ func TestAdminAllowExternalUsers(t *testing.T) {
 		res = admin.admPost("/admin/users", url.Values{"id": {"newbie"}, "kind": {"external"}, "name": {"New Person"},
 			"email": {"newbie@example.com"}, "home_account": {"C2"}, "status": {"active"}})
 		admStatus(t, res, 200)
-		if _, err := env.st.SetPassword(ctx, "test", "newbie", hash); err != nil {
+		if _, err := env.st.SetPassword(ctx, store.Write{Actor: "test"}, "newbie", hash); err != nil {
 			t.Fatal(err)
 		}
 		res = admin.admPost("/admin/groups/acct:C1-ST1/members", url.Values{"user": {"newbie@example.com"}})
@@ -126,7 +126,7 @@ func TestAdminAllowExternalUsers(t *testing.T) {
 		admHas(t, res, "The member was added", "New Person")
 
 		// The default role L10 reads inventory: the sold-to's, not C1's.
-		if _, err := env.st.Batch(ctx, store.RecordBatch{Upsert: []*access.Record{
+		if _, err := env.st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: []*access.Record{
 			{Type: "inventory", ID: "INV-ST1", Owner: "C1-ST1", Attributes: map[string]any{"sku": "A"}},
 			{Type: "inventory", ID: "INV-C1", Owner: "C1", Attributes: map[string]any{"sku": "B"}},
 		}}); err != nil {
@@ -383,7 +383,7 @@ func TestAdminCheckerDaysBack(t *testing.T) {
 		admStatus(t, res, 200)
 		old := time.Now().UTC().AddDate(0, 0, -100).Format(time.DateOnly)
 		recent := time.Now().UTC().AddDate(0, 0, -3).Format(time.DateOnly)
-		if _, err := env.st.Batch(ctx, store.RecordBatch{Upsert: []*access.Record{
+		if _, err := env.st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: []*access.Record{
 			{Type: "sales_order", ID: "SO-OLD", Owner: "C1-ST1", Date: old, Attributes: map[string]any{"number": "SO-OLD", "status": "open"}},
 			{Type: "sales_order", ID: "SO-NEW", Owner: "C1-ST1", Date: recent, Attributes: map[string]any{"number": "SO-NEW", "status": "open"}},
 		}}); err != nil {

@@ -41,11 +41,11 @@ func newBatchBenchEnv(b *testing.B) *batchBenchEnv {
 	b.Cleanup(func() { st.Close() })
 	for i := range batchBenchOwners {
 		a := access.Account{ID: fmt.Sprintf("c%05d", i), Name: fmt.Sprintf("Customer %d", i), Kind: "customer", ExternalAccess: true, Inherit: true}
-		if _, _, err := st.PutAccount(ctx, "bench", a); err != nil {
+		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, a); err != nil {
 			b.Fatal(err)
 		}
 	}
-	if _, _, err := st.PutUser(ctx, "bench", access.User{ID: "admin", Kind: "internal", StaffRole: "admin",
+	if _, _, err := st.PutUser(ctx, store.Write{Actor: "bench"}, access.User{ID: "admin", Kind: "internal", StaffRole: "admin",
 		Name: "admin", Email: "admin@example.com", Status: access.StatusActive}); err != nil {
 		b.Fatal(err)
 	}

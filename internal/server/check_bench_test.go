@@ -94,17 +94,17 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 	var accounts []string
 	for c := range customers {
 		id := fmt.Sprintf("C%03d", c)
-		_, _, err := st.PutAccount(ctx, "bench", access.Account{ID: id, Name: id, Kind: "customer", ExternalAccess: true, Inherit: true})
+		_, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, access.Account{ID: id, Name: id, Kind: "customer", ExternalAccess: true, Inherit: true})
 		must(err)
 		accounts = append(accounts, id)
 		for s := range 2 {
 			sid := fmt.Sprintf("%s-ST%d", id, s)
-			_, _, err := st.PutAccount(ctx, "bench", access.Account{ID: sid, Name: sid, Kind: "sold_to", Parent: id, Inherit: true})
+			_, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, access.Account{ID: sid, Name: sid, Kind: "sold_to", Parent: id, Inherit: true})
 			must(err)
 			accounts = append(accounts, sid)
 		}
 	}
-	_, _, err = st.PutUser(ctx, "bench", access.User{ID: "admin", Kind: access.KindInternal, StaffRole: access.StaffAdmin,
+	_, _, err = st.PutUser(ctx, store.Write{Actor: "bench"}, access.User{ID: "admin", Kind: access.KindInternal, StaffRole: access.StaffAdmin,
 		Name: "admin", Email: "admin@example.com", Status: access.StatusActive})
 	must(err)
 	var users []string
@@ -113,7 +113,7 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 		for u := range usersPer {
 			id := fmt.Sprintf("u%03d-%d", c, u)
 			home := fmt.Sprintf("C%03d", c)
-			_, _, err := st.PutUser(ctx, "bench", access.User{ID: id, Kind: access.KindExternal, HomeAccount: home,
+			_, _, err := st.PutUser(ctx, store.Write{Actor: "bench"}, access.User{ID: id, Kind: access.KindExternal, HomeAccount: home,
 				Name: id, Email: id + "@example.com", Status: access.StatusActive})
 			must(err)
 			// Most users reach their whole customer, some one sold-to.
@@ -121,7 +121,7 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 			if u%4 == 3 {
 				acct = fmt.Sprintf("%s-ST%d", home, u%2)
 			}
-			_, _, err = st.CreateGrant(ctx, "bench", access.Grant{Principal: "user:" + id, Account: acct,
+			_, _, err = st.CreateGrant(ctx, store.Write{Actor: "bench"}, access.Grant{Principal: "user:" + id, Account: acct,
 				Role: roles[u%len(roles)], Scope: access.ScopeSubtree, Access: access.AccessReadWrite})
 			must(err)
 			users = append(users, id)
@@ -149,7 +149,7 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 			Date: today.AddDate(0, 0, -rng.IntN(700)).Format(time.DateOnly), Attributes: map[string]any{"number": id, "amount": 1.0}})
 	}
 	eng := st.Engine()
-	_, err = st.Batch(ctx, store.RecordBatch{Upsert: recs})
+	_, err = st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: recs})
 	must(err)
 	_, secret, _, err := server.CreateToken(ctx, st, eng, "bench", "admin", "bench")
 	must(err)

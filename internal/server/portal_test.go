@@ -131,7 +131,7 @@ func (env *testEnv) constrain(id string, c map[string]map[string][]string) {
 		env.t.Fatal(err)
 	}
 	u.Constraints = c
-	if _, _, err := env.st.PutUser(ctx, "test", u); err != nil {
+	if _, _, err := env.st.PutUser(ctx, store.Write{Actor: "test"}, u); err != nil {
 		env.t.Fatal(err)
 	}
 }
@@ -176,14 +176,14 @@ func TestPortalNewTicket(t *testing.T) {
 		// Read-only sites are never offered, and a forged one is refused.
 		env.addUser("site", "C1")
 		st1 := access.Account{ID: "C1-ST1", Name: "Acme Sold-To", Kind: "sold_to", Parent: "C1", Inherit: true, ExternalAccess: true}
-		if _, _, err := env.st.PutAccount(context.Background(), "test", st1); err != nil {
+		if _, _, err := env.st.PutAccount(context.Background(), store.Write{Actor: "test"}, st1); err != nil {
 			t.Fatal(err)
 		}
 		for _, g := range []access.Grant{
 			{Principal: "user:site", Account: "C1", Role: "L10", Scope: access.ScopeAccount, Access: access.AccessReadWrite},
 			{Principal: "user:site", Account: "C1-ST1", Role: "L10", Scope: access.ScopeSubtree, Access: access.AccessRead},
 		} {
-			if _, _, err := env.st.CreateGrant(context.Background(), "test", g); err != nil {
+			if _, _, err := env.st.CreateGrant(context.Background(), store.Write{Actor: "test"}, g); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -216,10 +216,10 @@ func (env *testEnv) addUser(id, home string) {
 	env.t.Helper()
 	ctx := context.Background()
 	u := access.User{ID: id, Kind: access.KindExternal, Name: "Person " + id, Email: id + "@example.com", HomeAccount: home, Status: access.StatusActive}
-	if _, _, err := env.st.PutUser(ctx, "test", u); err != nil {
+	if _, _, err := env.st.PutUser(ctx, store.Write{Actor: "test"}, u); err != nil {
 		env.t.Fatal(err)
 	}
-	if _, err := env.st.SetPassword(ctx, "test", id, hash); err != nil {
+	if _, err := env.st.SetPassword(ctx, store.Write{Actor: "test"}, id, hash); err != nil {
 		env.t.Fatal(err)
 	}
 }

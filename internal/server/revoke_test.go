@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/server"
+	"github.com/portcullis-dev/portcullis/internal/store"
 	"github.com/portcullis-dev/portcullis/internal/store/pgtest"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
@@ -156,7 +157,7 @@ func TestRevocation(t *testing.T) {
 				onB := onA.on(env.b)
 				mustStatus(t, onA, http.StatusOK, "before the deletion on A")
 				mustStatus(t, onB, http.StatusOK, "before the deletion on B")
-				if _, err := env.a.st.DeleteUser(ctx, "test", "manager"); err != nil {
+				if _, err := env.a.st.DeleteUser(ctx, store.Write{Actor: "test"}, "manager"); err != nil {
 					t.Fatal(err)
 				}
 				mustStatus(t, onA, http.StatusUnauthorized, "the next request on the revoking node")

@@ -84,7 +84,7 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		{ID: "C1-ST1", Name: "Acme Sold-To", Kind: "sold_to", Parent: "C1", Inherit: true},
 		{ID: "C2", Name: "Globex", Kind: "customer", ExternalAccess: true, Inherit: true},
 	} {
-		_, _, err := st.PutAccount(ctx, "test", a)
+		_, _, err := st.PutAccount(ctx, store.Write{Actor: "test"}, a)
 		must(err)
 	}
 	users := []access.User{
@@ -103,9 +103,9 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		if u.HomeAccount == "C1" {
 			u.Name = "Secret Person " + u.ID
 		}
-		_, _, err := st.PutUser(ctx, "test", u)
+		_, _, err := st.PutUser(ctx, store.Write{Actor: "test"}, u)
 		must(err)
-		_, err = st.SetPassword(ctx, "test", u.ID, hash)
+		_, err = st.SetPassword(ctx, store.Write{Actor: "test"}, u.ID, hash)
 		must(err)
 	}
 	for _, g := range []access.Grant{
@@ -117,7 +117,7 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		{Principal: "user:other", Account: "C2", Role: "L40"},
 	} {
 		g.Scope, g.Access = access.ScopeSubtree, access.AccessReadWrite
-		_, _, err := st.CreateGrant(ctx, "test", g)
+		_, _, err := st.CreateGrant(ctx, store.Write{Actor: "test"}, g)
 		must(err)
 	}
 	now := time.Now().UTC().Format(time.DateOnly)
@@ -130,7 +130,7 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		{Type: "shipment", ID: "SH1", Parent: &access.Ref{Type: "sales_order", ID: "SO1"}, Date: now, Attributes: map[string]any{"number": "SH1"}},
 		{Type: "ticket", ID: "T1", Owner: "C1", Creator: "u10", Date: now, Attributes: map[string]any{"subject": "Broken", "type": "incident", "status": "new"}},
 	}
-	_, err = st.Batch(ctx, store.RecordBatch{Upsert: recs})
+	_, err = st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: recs})
 	must(err)
 	tok, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "test", "admin", "tests")
 	must(err)

@@ -528,3 +528,37 @@ func (t *wtx) reader() reader { return reader{s: t.s, q: t.tx, ctx: t.ctx} }
 
 // pool returns a reader on the read pool.
 func (s *Store) pool(ctx context.Context) reader { return reader{s: s, q: s.rdb, ctx: ctx} }
+
+// Backend names the database: "sqlite" or "postgres" (for reports).
+func (s *Store) Backend() string { return s.dialect.name() }
+
+// benchMetaTable is the benchmark's key-value table (package bench).
+const benchMetaTable = `CREATE TABLE IF NOT EXISTS bench_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`
+
+// SetBenchMeta stores the benchmark dataset's description (package bench),
+// creating its table when missing. It is for the benchmark only, not part
+// of store.Store, and bypasses the revision, the change log and the audit
+// log: the description is no data of the access model.
+func (s *Store) SetBenchMeta(ctx context.Context, value string) error {
+	if _, err := s.db.ExecContext(ctx, benchMetaTable); err != nil {
+		return fmt.Errorf("create bench_meta: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO bench_meta (key, value) VALUES (?, ?)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`), "dataset", value); err != nil {
+		return fmt.Errorf("save bench_meta: %w", err)
+	}
+	return nil
+}
+
+// BenchMeta returns what SetBenchMeta stored, or a not_found error.
+func (s *Store) BenchMeta(ctx context.Context) (string, error) {
+	var v string
+	err := s.queryRow(ctx, `SELECT value FROM bench_meta WHERE key = ?`, "dataset").Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", notFound("no bench dataset in this database")
+	}
+	if err != nil {
+		return "", notFound("no bench dataset in this database (%v)", err)
+	}
+	return v, nil
+}
