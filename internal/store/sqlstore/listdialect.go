@@ -20,7 +20,9 @@ type listDialect interface {
 	// recordCols is the select list scanRecord reads (alias r).
 	recordCols() string
 	// attrExpr extracts attribute f of alias a as a value of its declared
-	// type, NULL when missing or of another JSON type.
+	// type, NULL when missing or of another JSON type, so filters and sorts
+	// mean the same on both databases: strings and dates as text (bytewise
+	// order), numbers as floating point, booleans as 0/1.
 	attrExpr(a string, f policy.Field) string
 	// ownedFrom, teamsFrom and sharedFrom are the FROM clauses of the
 	// owner, team and sharing branches of a list; scanFrom that of the

@@ -1,8 +1,11 @@
 // Package sqlstore implements store.Store over database/sql, one code base
 // for two databases: SQLite (modernc.org/sqlite, the embedded default) and
 // PostgreSQL (jackc/pgx through its database/sql driver). What differs
-// between them is isolated in dialect (placeholders, column types in the
-// migrations, notifications); the SQL the methods send is otherwise the same.
+// between them is one unexported interface, dialect, with two types,
+// sqliteDialect and postgresDialect (dialect.go, listdialect.go:
+// connections, placeholders, notifications, backups, list SQL fragments
+// and plan hints), plus the per-dialect migration files; the method code
+// never asks which database it runs on.
 //
 // # Consistency
 //
