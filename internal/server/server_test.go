@@ -223,5 +223,12 @@ func (c *client) do(method, path string, body any) response {
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
+	if validates(req.URL.Path) {
+		if ct, err := loadContract(); err != nil {
+			c.env.t.Error(err)
+		} else if err := ct.check(req, res.StatusCode, res.Header, data); err != nil {
+			c.env.t.Errorf("%s %s: the response breaks %s: %v", method, path, openAPIFile, err)
+		}
+	}
 	return response{status: res.StatusCode, header: res.Header, body: string(data)}
 }
