@@ -679,7 +679,7 @@ func (w *benchWorld) questions(e *access.Engine, n int, seed uint64) ([]question
 // decision pays for reading the clock as it does in a server while the
 // world's dates keep their meaning.
 func newEngine() *access.Engine {
-	skew := benchEpoch.Sub(time.Now())
+	skew := time.Until(benchEpoch)
 	return access.NewEngine(policy.Default(), func() time.Time { return time.Now().Add(skew) })
 }
 

@@ -65,7 +65,6 @@ type recordGen struct {
 	rng  *rand.Rand
 	n, k int // records, key orders
 	i    int // next record index
-	keys int // key orders produced
 	days []string
 	skus []string
 
@@ -162,7 +161,6 @@ func (g *recordGen) record() *access.Record {
 		}
 		p := list[g.rng.IntN(len(list))]
 		age = max(int(p.age)-g.rng.IntN(lag+1), 0)
-		by = g.m.accounts[p.acct].ID
 		r.Parent = &access.Ref{Type: ptype, ID: fmt.Sprintf("%s%08d", pprefix, p.index)}
 		r.Date = g.days[age]
 		if typ == "shipment" {
