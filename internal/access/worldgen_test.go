@@ -1,10 +1,11 @@
 package access_test
 
-// This file generates the benchmark world of shared/BENCHMARKS.md in memory:
-// the access model as an access.Snapshot and the record metadata the
-// decision benchmarks draw their questions from. Nothing here runs during
-// plain `go test`: the worlds are built lazily, on first use by a benchmark
-// (or, for a reduced small world, by TestGenWorld).
+// This file builds the benchmark world of docs/benchmarks.md in memory: the
+// model of internal/worldgen (the one `portcullis bench gen` writes) as an
+// access.Snapshot, and the record metadata the decision benchmarks draw
+// their questions from. Nothing here runs during plain `go test`: the
+// worlds are built lazily, on first use by a benchmark (or, for a reduced
+// small world, by TestGenWorld).
 
 import (
 	"fmt"
@@ -12,34 +13,22 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/worldgen"
 )
 
-// worldSize is one column of the dataset table of BENCHMARKS.md.
-type worldSize struct {
-	Name         string
-	Customers    int
-	Distributors int
-	// Users counts the external users; the named benchmark users and two
-	// staff users come on top.
-	Users int
-	// DirectGrants is the number of direct user grants; the account groups'
-	// default grants come on top.
-	DirectGrants int
-	// Records is the size of the full dataset; see maxInProcessRecords.
-	Records int
-}
+// worldSize is one column of the dataset table of docs/benchmarks.md.
+type worldSize = worldgen.Size
 
 var (
-	sizeSmall  = worldSize{Name: "small", Customers: 200, Distributors: 10, Users: 1_000, DirectGrants: 2_500, Records: 100_000}
-	sizeMedium = worldSize{Name: "medium", Customers: 2_000, Distributors: 100, Users: 10_000, DirectGrants: 25_000, Records: 1_000_000}
-	sizeLarge  = worldSize{Name: "large", Customers: 20_000, Distributors: 500, Users: 100_000, DirectGrants: 250_000, Records: 10_000_000}
+	sizeSmall  = worldgen.Small
+	sizeMedium = worldgen.Medium
+	sizeLarge  = worldgen.Large
 )
 
 // maxInProcessRecords caps the records generated in memory. The engine keeps
@@ -52,23 +41,21 @@ const maxInProcessRecords = 1_000_000
 // worldSeed is the default seed, as for `portcullis bench gen`.
 const worldSeed = 1
 
-// Named accounts, users and groups the benchmarks address directly. They
+// Named users and groups the benchmarks address directly, besides the
+// named users of worldgen (userSingle, userDistributor, userMulti50). They
 // exist in every size.
 const (
-	keyAccount = "KEY" // the key account: 2% of the records
-	benchTeam  = "bench-team"
+	userSingle      = worldgen.UserSingle
+	userDistributor = worldgen.UserDistributor
+	userMulti50     = worldgen.UserMulti50
 
-	// userSingle holds L30 on one customer (and is in its account group).
-	userSingle = "bench-single"
-	// userDistributor holds L30 on distributor D0001, which has 100 stores.
-	userDistributor = "bench-distributor"
-	// userMulti50 holds L30 on 50 customers, a third of them with days_back.
-	userMulti50 = "bench-multi50"
+	benchTeam = "bench-team" // a group of teamSize ordinary users
+	teamSize  = 1_000
+
 	// userWide holds L20 on enough customers (then distributors) for its
 	// active grants to reach at least wideReach accounts.
 	userWide  = "bench-wide"
 	wideReach = 1_000
-	teamSize  = 1_000
 )
 
 // benchEpoch is "now" for the generated world: record dates span the three
@@ -109,20 +96,17 @@ type question struct {
 	rec  *access.Record
 }
 
-// gen is the state of one generation.
+// gen is the state of one generation: the model of worldgen, which
+// `portcullis bench gen` writes to a database, turned into an engine
+// snapshot, plus what only the engine benchmarks need (userWide, the team,
+// two staff users) and the records.
 type gen struct {
 	rng  *rand.Rand
+	m    *worldgen.Model
 	w    *benchWorld
 	pol  *policy.Policy
-	ext  map[string]bool // account id → external access on
-	acct map[string]int  // account id → index in snap.Accounts
+	acct map[string]int // account id → index in snap.Accounts
 
-	customers, soldTos, sites, distributors, stores []string
-	keyTree                                         []string
-	// ordinary are the indexes in snap.Users of the generated (not named,
-	// not staff) users.
-	ordinary []int
-	pairs    map[[2]string]bool // (principal, account) pairs with a grant
 	grantSeq int
 	days     []string // "YYYY-MM-DD" of benchEpoch minus i days
 }
@@ -132,19 +116,15 @@ type gen struct {
 func genWorld(size worldSize, seed uint64, nRecords int) *benchWorld {
 	g := &gen{
 		rng: rand.New(rand.NewPCG(seed, 0x5eed_0f_90_27c0)),
-		w: &benchWorld{size: size, children: map[string][]string{}, byOwner: map[string][]int32{},
+		m:   worldgen.NewModel(size, seed, benchEpoch),
+		w: &benchWorld{size: size, byOwner: map[string][]int32{},
 			reach: map[string][]reach{}},
-		pol:   policy.Default(),
-		ext:   map[string]bool{},
-		acct:  map[string]int{},
-		pairs: map[[2]string]bool{},
+		pol:  policy.Default(),
+		acct: map[string]int{},
+		days: worldgen.Days(benchEpoch),
 	}
-	for i := range 3*366 + 1 {
-		g.days = append(g.days, benchEpoch.AddDate(0, 0, -i).Format(time.DateOnly))
-	}
-	g.genAccounts()
-	g.genUsers()
-	g.genGrants()
+	g.load()
+	g.genExtras()
 	g.genRecords(nRecords)
 	return g.w
 }
@@ -154,295 +134,95 @@ func (g *gen) chance(p float64) bool { return g.rng.Float64() < p }
 
 func (g *gen) pick(list []string) string { return list[g.rng.IntN(len(list))] }
 
-// addAccount adds an account and, when its switch is on, the account group
-// with its default grant, as switching external access on does.
-func (g *gen) addAccount(id, kind, parent string, ext, inherit bool) {
-	w := g.w
-	g.acct[id] = len(w.snap.Accounts)
-	w.snap.Accounts = append(w.snap.Accounts, access.Account{ID: id, Name: kind + " " + id, Kind: kind,
-		Parent: parent, ExternalAccess: ext, Inherit: inherit})
-	if parent != "" {
-		w.children[parent] = append(w.children[parent], id)
-	}
-	g.ext[id] = ext
-	if !ext {
-		return
-	}
-	gid := access.AccountGroupID(id)
-	w.snap.Groups = append(w.snap.Groups, access.Group{ID: gid, Name: kind + " " + id + " external users", Account: id})
-	w.snap.Grants = append(w.snap.Grants, access.Grant{ID: "ga:" + id, Principal: "group:" + gid, Account: id,
-		Role: g.pol.DefaultGroupRole.Name, Scope: access.ScopeSubtree, Access: access.AccessReadWrite,
-		CreatedAt: benchEpoch, UpdatedAt: benchEpoch})
-	w.groupGrants++
-}
-
-// genAccounts builds the tree: customers with sold-tos and sites, the key
-// account, distributors with stores. About 10% of the accounts have their
-// switch off; 5% of the stores break the chain.
-func (g *gen) genAccounts() {
-	ext := func() bool { return !g.chance(0.10) }
-	customer := func(id string, soldTos, sites int, on bool) {
-		g.addAccount(id, "customer", "", on, true)
-		for j := 1; j <= soldTos; j++ {
-			s := id + "-S" + strconv.Itoa(j)
-			g.addAccount(s, "sold_to", id, ext(), true)
-			g.soldTos = append(g.soldTos, s)
+// load turns the model into the snapshot: the accounts, the account group
+// and default grant of every account whose switch is on (as switching
+// external access on creates them), the users, memberships and direct
+// grants, with ids and timestamps as a store would give them.
+func (g *gen) load() {
+	w, m := g.w, g.m
+	w.children = m.Children
+	for _, a := range m.Accounts {
+		g.acct[a.ID] = len(w.snap.Accounts)
+		w.snap.Accounts = append(w.snap.Accounts, a)
+		if !a.ExternalAccess {
+			continue
 		}
-		for j := 1; j <= sites; j++ {
-			s := id + "-W" + strconv.Itoa(j)
-			g.addAccount(s, "site", id, ext(), true)
-			g.sites = append(g.sites, s)
-		}
+		gid := access.AccountGroupID(a.ID)
+		w.snap.Groups = append(w.snap.Groups, access.Group{ID: gid, Name: a.Name + " external users", Account: a.ID})
+		w.snap.Grants = append(w.snap.Grants, access.Grant{ID: "ga:" + a.ID, Principal: "group:" + gid, Account: a.ID,
+			Role: g.pol.DefaultGroupRole.Name, Scope: access.ScopeSubtree, Access: access.AccessReadWrite,
+			CreatedAt: benchEpoch, UpdatedAt: benchEpoch})
+		w.groupGrants++
 	}
-	for i := 1; i <= g.w.size.Customers; i++ {
-		id := fmt.Sprintf("C%06d", i)
-		// The first customers serve the named users: keep their switch on.
-		customer(id, 1+g.rng.IntN(5), g.rng.IntN(4), i <= 3 || ext())
-		g.customers = append(g.customers, id)
+	for _, u := range m.Users {
+		w.snap.Users = append(w.snap.Users, u)
+		w.external = append(w.external, u.ID)
 	}
-	customer(keyAccount, 5, 3, true)
-	g.keyTree = append([]string{keyAccount}, g.w.children[keyAccount]...)
-	for i := 1; i <= g.w.size.Distributors; i++ {
-		id := fmt.Sprintf("D%04d", i)
-		n := 10 + g.rng.IntN(91)
-		if i == 1 {
-			n = 100
-		}
-		g.addAccount(id, "distributor", "", i <= 2 || ext(), true)
-		g.distributors = append(g.distributors, id)
-		for j := 1; j <= n; j++ {
-			s := fmt.Sprintf("%s-T%03d", id, j)
-			g.addAccount(s, "store", id, ext(), !g.chance(0.05))
-			g.stores = append(g.stores, s)
-		}
+	w.snap.Members = append(w.snap.Members, m.Members...)
+	for _, gr := range m.Grants {
+		g.addGrant(gr)
+	}
+	// What account groups' grants reach, per member.
+	for _, mb := range m.Members {
+		w.reach[mb[1]] = append(w.reach[mb[1]], reach{mb[0][len("acct:"):], true})
 	}
 }
 
-// genUsers adds the external users (1% at the key account, the rest homed in
-// customers, sold-tos and distributors; 96% active), the named users, two
-// staff users, account group memberships and the 1,000-member team.
-func (g *gen) genUsers() {
-	w := g.w
-	add := func(id, home, status string) int {
-		w.snap.Users = append(w.snap.Users, access.User{ID: id, Kind: access.KindExternal, Name: "User " + id,
-			Email: id + "@example.com", HomeAccount: home, Status: status})
-		w.external = append(w.external, id)
-		return len(w.snap.Users) - 1
+// addGrant adds a direct user grant with the next id.
+func (g *gen) addGrant(gr access.Grant) {
+	g.grantSeq++
+	gr.ID = fmt.Sprintf("gr%07d", g.grantSeq)
+	gr.CreatedBy, gr.CreatedAt, gr.UpdatedAt = "staff-admin", benchEpoch, benchEpoch
+	g.w.snap.Grants = append(g.w.snap.Grants, gr)
+	user := gr.Principal[len("user:"):]
+	g.w.reach[user] = append(g.w.reach[user], reach{gr.Account, gr.Scope == access.ScopeSubtree})
+}
+
+// genExtras adds what only the engine benchmarks use: userWide with L20
+// grants on customers, then distributors, until they reach wideReach
+// accounts; the team of teamSize ordinary users; two staff users.
+func (g *gen) genExtras() {
+	w, m := g.w, g.m
+	home := m.Customers[2]
+	w.snap.Users = append(w.snap.Users, access.User{ID: userWide, Kind: access.KindExternal, Name: "User " + userWide,
+		Email: userWide + "@bench.example", HomeAccount: home, Status: access.StatusActive})
+	w.external = append(w.external, userWide)
+	var wide []string
+	for _, i := range g.rng.Perm(len(m.Customers)) {
+		wide = append(wide, m.Customers[i])
 	}
-	nKey := max(w.size.Users/100, 10)
-	for i := 1; i <= w.size.Users; i++ {
-		var home string
-		switch x := g.rng.Float64(); {
-		case i <= nKey:
-			home = g.pick(g.keyTree[:6]) // the key customer and its sold-tos
-		case x < 0.55:
-			home = g.pick(g.customers)
-		case x < 0.80:
-			home = g.pick(g.soldTos)
-		default:
-			home = g.pick(g.distributors)
-		}
-		status := access.StatusActive
-		switch x := g.rng.Float64(); {
-		case x < 0.02:
-			status = access.StatusInvited
-		case x < 0.04:
-			status = access.StatusDisabled
-		}
-		id := fmt.Sprintf("U%06d", i)
-		g.ordinary = append(g.ordinary, add(id, home, status))
-		if g.ext[home] && (i <= nKey || g.chance(0.6)) {
-			g.member(access.AccountGroupID(home), id)
+	for _, i := range g.rng.Perm(len(m.Distributors)) {
+		wide = append(wide, m.Distributors[i])
+	}
+	for reached, i := 0, 0; reached < wideReach && i < len(wide); i++ {
+		if a := wide[i]; m.Account(a).ExternalAccess {
+			g.addGrant(access.Grant{Principal: "user:" + userWide, Account: a, Role: "L20",
+				Scope: access.ScopeSubtree, Access: access.AccessReadWrite})
+			reached += 1 + g.subtreeSize(a)
 		}
 	}
-	for _, u := range [][2]string{{userSingle, "C000001"}, {userDistributor, "D0001"},
-		{userMulti50, "D0002"}, {userWide, "C000003"}} {
-		add(u[0], u[1], access.StatusActive)
-		g.member(access.AccountGroupID(u[1]), u[0])
+
+	w.snap.Groups = append(w.snap.Groups, access.Group{ID: benchTeam, Name: "Benchmark team"})
+	for _, i := range g.rng.Perm(len(m.Ordinary))[:min(teamSize, len(m.Ordinary))] {
+		w.snap.Members = append(w.snap.Members, [2]string{benchTeam, m.Users[m.Ordinary[i]].ID})
 	}
+
 	w.snap.Users = append(w.snap.Users,
 		access.User{ID: "staff-admin", Kind: access.KindInternal, Name: "Admin", Email: "admin@supplier.example",
 			Status: access.StatusActive, StaffRole: access.StaffAdmin},
 		access.User{ID: "staff-auditor", Kind: access.KindInternal, Name: "Auditor", Email: "auditor@supplier.example",
 			Status: access.StatusActive, StaffRole: access.StaffAuditor})
-
-	w.snap.Groups = append(w.snap.Groups, access.Group{ID: benchTeam, Name: "Benchmark team"})
-	for _, i := range g.rng.Perm(w.size.Users)[:min(teamSize, w.size.Users)] {
-		g.member(benchTeam, w.snap.Users[g.ordinary[i]].ID)
-	}
-}
-
-func (g *gen) member(group, user string) {
-	g.w.snap.Members = append(g.w.snap.Members, [2]string{group, user})
-}
-
-// roleWeights are the ladder's roles with the weights direct grants draw
-// them by.
-var roleWeights = []struct {
-	name   string
-	weight float64
-}{{"L10", 0.15}, {"L20", 0.25}, {"L30", 0.25}, {"L40", 0.20}, {"L80", 0.12}, {"L90", 0.03}}
-
-// role draws a role; the protected Owner (L90) only when allowOwner.
-func (g *gen) role(allowOwner bool) string {
-	for {
-		x := g.rng.Float64()
-		for _, r := range roleWeights {
-			if x < r.weight {
-				if r.name == "L90" && !allowOwner {
-					break // draw again
-				}
-				return r.name
-			}
-			x -= r.weight
-		}
-	}
-}
-
-// addGrant adds a direct grant of user on acct unless the user has one
-// there. Unless it is the protected L90, 15% are scope account, 15% read
-// only, 30% have days_back between 30 and 730 and 5% expired before now.
-// It reports whether it added one.
-func (g *gen) addGrant(user, acct, role string, opts grantOpts) bool {
-	principal := "user:" + user
-	if g.pairs[[2]string{principal, acct}] {
-		return false
-	}
-	g.pairs[[2]string{principal, acct}] = true
-	g.grantSeq++
-	gr := access.Grant{ID: fmt.Sprintf("gr%07d", g.grantSeq), Principal: principal, Account: acct, Role: role,
-		Scope: access.ScopeSubtree, Access: access.AccessReadWrite, CreatedBy: "staff-admin",
-		CreatedAt: benchEpoch, UpdatedAt: benchEpoch}
-	if role != "L90" && !opts.plain {
-		if g.chance(0.15) {
-			gr.Scope = access.ScopeAccount
-		}
-		if g.chance(0.15) {
-			gr.Access = access.AccessRead
-		}
-		if g.chance(0.30) {
-			db := 30 + g.rng.IntN(701)
-			gr.DaysBack = &db
-		}
-		if g.chance(0.05) {
-			until := benchEpoch.AddDate(0, 0, -1-g.rng.IntN(365))
-			gr.ValidUntil = &until
-		}
-	}
-	if opts.daysBack > 0 {
-		db := opts.daysBack
-		gr.DaysBack = &db
-	}
-	g.w.snap.Grants = append(g.w.snap.Grants, gr)
-	g.w.reach[user] = append(g.w.reach[user], reach{acct, gr.Scope == access.ScopeSubtree})
-	return true
-}
-
-type grantOpts struct {
-	plain    bool // subtree, read_write, unlimited, valid
-	daysBack int  // when > 0, set days_back
-}
-
-// genGrants gives every ordinary user a grant on its home account, 1% of
-// them grants on 5–50 customers, the named users theirs, and then extra
-// grants in the users' own trees (10% on another customer) until the
-// direct grants reach the size's count. Account group grants reach the
-// members through reach too.
-func (g *gen) genGrants() {
-	w := g.w
-	nMulti := w.size.Users / 100
-	multi := map[int]bool{}
-	for _, i := range g.rng.Perm(len(g.ordinary))[:nMulti] {
-		multi[i] = true
-	}
-	for i, ui := range g.ordinary {
-		u := w.snap.Users[ui]
-		if !multi[i] {
-			g.addGrant(u.ID, u.HomeAccount, g.role(true), grantOpts{})
-			continue
-		}
-		for n := 5 + g.rng.IntN(46); n > 0; {
-			if g.addGrant(u.ID, g.pick(g.customers), g.role(false), grantOpts{}) {
-				n--
-			}
-		}
-	}
-
-	// The named users.
-	g.addGrant(userSingle, "C000001", "L30", grantOpts{plain: true})
-	g.addGrant(userDistributor, "D0001", "L30", grantOpts{plain: true})
-	for n := 0; n < 50; {
-		c := g.pick(g.customers)
-		if !g.ext[c] {
-			continue
-		}
-		opts := grantOpts{plain: true}
-		if n%3 == 0 {
-			opts.daysBack = 365
-		}
-		if g.addGrant(userMulti50, c, "L30", opts) {
-			n++
-		}
-	}
-	var wide []string
-	for _, i := range g.rng.Perm(len(g.customers)) {
-		wide = append(wide, g.customers[i])
-	}
-	for _, i := range g.rng.Perm(len(g.distributors)) {
-		wide = append(wide, g.distributors[i])
-	}
-	for reached, i := 0, 0; reached < wideReach && i < len(wide); i++ {
-		if a := wide[i]; g.ext[a] && g.addGrant(userWide, a, "L20", grantOpts{plain: true}) {
-			reached += 1 + g.subtreeSize(a)
-		}
-	}
-
-	// Extra grants in the users' own trees.
-	for tries := 0; len(w.snap.Grants)-w.groupGrants < w.size.DirectGrants && tries < 10*w.size.DirectGrants; tries++ {
-		i := g.rng.IntN(len(g.ordinary))
-		if multi[i] {
-			continue
-		}
-		u := w.snap.Users[g.ordinary[i]]
-		acct := g.pick(g.customers)
-		if !g.chance(0.10) {
-			tree := u.HomeAccount
-			if p := w.snap.Accounts[g.acct[tree]].Parent; p != "" {
-				tree = p
-			}
-			candidates := append([]string{tree}, w.children[tree]...)
-			acct = g.pick(candidates)
-		}
-		g.addGrant(u.ID, acct, g.role(false), grantOpts{})
-	}
-
-	// What account groups' grants reach, per member.
-	for _, m := range w.snap.Members {
-		if m[0] != benchTeam {
-			w.reach[m[1]] = append(w.reach[m[1]], reach{m[0][len("acct:"):], true})
-		}
-	}
 }
 
 // subtreeSize counts the descendants of acct a subtree grant reaches.
 func (g *gen) subtreeSize(acct string) int {
 	n := 0
 	for _, c := range g.w.children[acct] {
-		if g.w.snap.Accounts[g.acct[c]].Inherit {
+		if g.m.Account(c).Inherit {
 			n += 1 + g.subtreeSize(c)
 		}
 	}
 	return n
-}
-
-// Record types with the weights they are drawn by, and the prefixes of
-// their ids.
-var recordKinds = []struct {
-	typ, prefix string
-	weight      float64
-}{
-	{"sales_order", "SO", 0.30}, {"shipment", "SH", 0.20}, {"invoice", "IN", 0.20},
-	{"payment", "PA", 0.08}, {"inventory", "IV", 0.07}, {"ticket", "TK", 0.15},
 }
 
 // recordIDWidth is the length of every record id: a prefix and 8 digits.
@@ -473,15 +253,15 @@ func (g *gen) genRecords(n int) {
 	owner := func() string {
 		switch x := g.rng.Float64(); {
 		case x < 0.02:
-			return g.pick(g.keyTree)
+			return g.pick(g.m.KeyTree)
 		case x < 0.60:
-			return g.pick(g.soldTos)
+			return g.pick(g.m.SoldTos)
 		case x < 0.75:
-			return g.pick(g.customers)
+			return g.pick(g.m.Customers)
 		case x < 0.95:
-			return g.pick(g.stores)
+			return g.pick(g.m.Stores)
 		default:
-			return g.pick(g.distributors)
+			return g.pick(g.m.Distributors)
 		}
 	}
 	var (
@@ -492,19 +272,12 @@ func (g *gen) genRecords(n int) {
 		instants         []byte
 	)
 	for i := range n {
-		kind, x := len(recordKinds)-1, g.rng.Float64()
-		for k, rk := range recordKinds {
-			if x < rk.weight {
-				kind = k
-				break
-			}
-			x -= rk.weight
-		}
-		typ := recordKinds[kind].typ
+		kind := worldgen.DrawKind(g.rng.Float64())
+		typ := worldgen.RecordKinds[kind].Type
 		if (typ == "shipment" && len(orders) == 0) || (typ == "payment" && len(invoices) == 0) {
 			kind, typ = 0, "sales_order"
 		}
-		ids = fmt.Appendf(ids, "%s%08d", recordKinds[kind].prefix, i)
+		ids = fmt.Appendf(ids, "%s%08d", worldgen.RecordKinds[kind].Prefix, i)
 		r := &w.records[i]
 		*r = access.Record{Type: typ, Revision: int64(i + 1), UpdatedAt: benchEpoch}
 		age := g.rng.IntN(len(g.days))
@@ -530,7 +303,7 @@ func (g *gen) genRecords(n int) {
 		switch {
 		case by != "":
 		case typ == "inventory" && g.chance(0.5):
-			by = g.pick(g.sites) // stock held at a customer's site
+			by = g.pick(g.m.Sites) // stock held at a customer's site
 		default:
 			by = owner()
 		}
@@ -602,39 +375,25 @@ func (w *benchWorld) attributes(i int) map[string]any {
 		for j := range lines {
 			p, d := money(), float64(rng.IntN(20))
 			total += p * (1 - d/100)
-			lines[j] = map[string]any{"sku": skus[rng.IntN(len(skus))], "quantity": float64(1 + rng.IntN(50)),
+			lines[j] = map[string]any{"sku": worldgen.SKUs[rng.IntN(len(worldgen.SKUs))], "quantity": float64(1 + rng.IntN(50)),
 				"price": p, "discount": d, "amount": p * (1 - d/100)}
 		}
-		return map[string]any{"number": r.ID, "status": orderStatus[rng.IntN(len(orderStatus))], "customer": customer,
+		return map[string]any{"number": r.ID, "status": worldgen.OrderStatus[rng.IntN(len(worldgen.OrderStatus))], "customer": customer,
 			"order_date": day, "price": total, "discount": 0.0, "amount": total, "currency": "EUR", "lines": lines}
 	case "invoice":
-		return map[string]any{"number": r.ID, "status": invoiceStatus[rng.IntN(len(invoiceStatus))], "customer": customer,
+		return map[string]any{"number": r.ID, "status": worldgen.InvoiceStatus[rng.IntN(len(worldgen.InvoiceStatus))], "customer": customer,
 			"invoice_date": day, "amount": money(), "currency": "EUR"}
 	case "shipment":
 		return map[string]any{"number": r.ID, "status": "shipped", "ship_date": day, "carrier": "DHL"}
 	case "payment":
 		return map[string]any{"number": r.ID, "payment_date": day, "amount": money(), "method": "transfer"}
 	case "inventory":
-		return map[string]any{"sku": skus[rng.IntN(len(skus))], "warehouse": "WH1", "quantity": float64(rng.IntN(1000)), "updated": day}
+		return map[string]any{"sku": worldgen.SKUs[rng.IntN(len(worldgen.SKUs))], "warehouse": "WH1", "quantity": float64(rng.IntN(1000)), "updated": day}
 	default: // ticket
-		return map[string]any{"number": r.ID, "subject": "Ticket " + r.ID, "type": ticketType[rng.IntN(len(ticketType))],
-			"status": ticketStatus[rng.IntN(len(ticketStatus))], "priority": "normal", "created": day}
+		return map[string]any{"number": r.ID, "subject": "Ticket " + r.ID, "type": worldgen.TicketType[rng.IntN(len(worldgen.TicketType))],
+			"status": worldgen.TicketStatus[rng.IntN(len(worldgen.TicketStatus))], "priority": "normal", "created": day}
 	}
 }
-
-var (
-	orderStatus   = []string{"open", "confirmed", "shipped", "invoiced", "closed", "cancelled"}
-	invoiceStatus = []string{"open", "paid", "overdue", "cancelled"}
-	ticketStatus  = []string{"new", "in_progress", "waiting", "resolved", "closed"}
-	ticketType    = []string{"incident", "question", "request", "complaint"}
-	skus          = func() []string {
-		out := make([]string, 500)
-		for i := range out {
-			out[i] = fmt.Sprintf("SKU-%04d", i)
-		}
-		return out
-	}()
-)
 
 // questions draws n (user, record) pairs of which half are allowed to read:
 // users uniformly among the external users; records half the time owned
@@ -679,7 +438,7 @@ func (w *benchWorld) questions(e *access.Engine, n int, seed uint64) ([]question
 // decision pays for reading the clock as it does in a server while the
 // world's dates keep their meaning.
 func newEngine() *access.Engine {
-	skew := benchEpoch.Sub(time.Now())
+	skew := time.Until(benchEpoch)
 	return access.NewEngine(policy.Default(), func() time.Time { return time.Now().Add(skew) })
 }
 

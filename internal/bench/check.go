@@ -11,6 +11,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/worldgen"
 )
 
 // checkData is the record metadata and the questions of the check
@@ -47,16 +48,16 @@ func (r *runner) loadCheckData(ctx context.Context) (*checkData, error) {
 	start := time.Now()
 	d := &checkData{src: access.RecordMap{}}
 	all := &access.Predicate{All: true}
-	for _, k := range recordKinds {
-		want := int(float64(min(checkSample, r.meta.Counts.Records)) * k.weight)
+	for _, k := range worldgen.RecordKinds {
+		want := int(float64(min(checkSample, r.meta.Counts.Records)) * k.Weight)
 		cursor := ""
 		for n := 0; n < want; {
 			p := *all
-			p.Type = k.typ
-			recs, next, err := r.st.ListRecords(ctx, store.RecordQuery{Type: k.typ, Predicate: &p, Sort: "id",
+			p.Type = k.Type
+			recs, next, err := r.st.ListRecords(ctx, store.RecordQuery{Type: k.Type, Predicate: &p, Sort: "id",
 				Limit: store.MaxListLimit, Cursor: cursor})
 			if err != nil {
-				return nil, fmt.Errorf("load %s records: %w", k.typ, err)
+				return nil, fmt.Errorf("load %s records: %w", k.Type, err)
 			}
 			for _, rec := range recs {
 				rec.Attributes = nil

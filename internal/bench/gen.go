@@ -15,6 +15,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/worldgen"
 )
 
 // GenOptions configure Generate.
@@ -41,7 +42,7 @@ const batchSize = store.MaxBatch
 // account, user, membership and grant, and store.Batch of 10,000 records.
 // eng is the access engine kept in step with st (package follow).
 func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOptions) (*Meta, error) {
-	if err := opts.Size.validate(); err != nil {
+	if err := opts.Size.Validate(); err != nil {
 		return nil, err
 	}
 	users, _, err := st.ListUsers(ctx, store.UserFilter{Limit: 1})
@@ -59,17 +60,17 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	epoch = time.Date(y, mo, d, 0, 0, 0, 0, time.UTC)
 	start := time.Now()
 
-	m := newModel(opts.Size, opts.Seed, epoch)
+	m := worldgen.NewModel(opts.Size, opts.Seed, epoch)
 	sum := sha256.New()
 	meta := &Meta{Version: metaVersion, Size: opts.Size, Seed: opts.Seed, Epoch: epoch.Format(time.DateOnly),
 		Backend: backendName(st), AdminUser: AdminUser, AdminEmail: "admin@bench.example", AdminPassword: AdminPassword,
-		UserPassword: UserPassword, RevokeUser: UserRevoke, RevokeKeep: revokeKeep, RevokeAccount: revokeAccount}
+		UserPassword: UserPassword, RevokeUser: UserRevoke, RevokeKeep: worldgen.RevokeKeep, RevokeAccount: worldgen.RevokeAccount}
 	pb := newProgress(opts.Progress, opts.Terminal)
 
-	// Accounts: parents come first in m.accounts. Switching external access
+	// Accounts: parents come first in m.Accounts. Switching external access
 	// on makes the store create the account group and its default grant.
-	pb.start("accounts", len(m.accounts))
-	for _, a := range m.accounts {
+	pb.start("accounts", len(m.Accounts))
+	for _, a := range m.Accounts {
 		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, a); err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
@@ -80,7 +81,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 
 	admin := access.User{ID: AdminUser, Kind: access.KindInternal, Name: "Bench admin", Email: meta.AdminEmail,
 		Status: access.StatusActive, StaffRole: access.StaffAdmin}
-	all := append([]access.User{admin}, m.users...)
+	all := append([]access.User{admin}, m.Users...)
 	pb.start("users", len(all))
 	for _, u := range all {
 		if _, _, err := st.PutUser(ctx, store.Write{Actor: "bench"}, u); err != nil {
@@ -102,8 +103,8 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 		}
 	}
 
-	pb.start("members", len(m.members))
-	for _, mb := range m.members {
+	pb.start("members", len(m.Members))
+	for _, mb := range m.Members {
 		if _, err := st.AddMember(ctx, store.Write{Actor: "bench"}, mb[0], mb[1]); err != nil {
 			return nil, fmt.Errorf("member %s of %s: %w", mb[1], mb[0], err)
 		}
@@ -112,8 +113,8 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	}
 	pb.done()
 
-	pb.start("grants", len(m.grants))
-	for _, g := range m.grants {
+	pb.start("grants", len(m.Grants))
+	for _, g := range m.Grants {
 		if _, _, err := st.CreateGrant(ctx, store.Write{Actor: "bench"}, g); err != nil {
 			return nil, fmt.Errorf("grant %s on %s: %w", g.Principal, g.Account, err)
 		}
@@ -124,7 +125,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 
 	classes := map[string]*OrderCount{}
 	for _, u := range []string{UserSingle, UserDistributor, UserMulti, UserKey} {
-		classes[u] = &OrderCount{reach: m.reach(u), ByDay: map[string]int{}}
+		classes[u] = &OrderCount{reach: m.Reach(u), ByDay: map[string]int{}}
 	}
 	rg := newRecordGen(m, opts.Seed, classes)
 	if err := writeRecords(ctx, st, rg, sum, pb); err != nil {
@@ -143,13 +144,13 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 		classOf("key", UserKey, fmt.Sprintf("key account owning %d orders, L30", opts.Size.KeyOrders), m, classes),
 	}
 	groupGrants := 0
-	for _, a := range m.accounts {
+	for _, a := range m.Accounts {
 		if a.ExternalAccess {
 			groupGrants++
 		}
 	}
-	meta.Counts = Counts{Accounts: len(m.accounts), Users: len(all), Members: len(m.members),
-		DirectGrants: len(m.grants), GroupGrants: groupGrants, MultiUsers: m.multiUsers,
+	meta.Counts = Counts{Accounts: len(m.Accounts), Users: len(all), Members: len(m.Members),
+		DirectGrants: len(m.Grants), GroupGrants: groupGrants, MultiUsers: m.MultiUsers,
 		Records: opts.Size.Records, SalesOrders: rg.sold}
 	meta.Checksum = hex.EncodeToString(sum.Sum(nil))
 	meta.GenSeconds = time.Since(start).Seconds()
@@ -204,10 +205,10 @@ func writeSum(h hash.Hash, kind string, v any) {
 	h.Write([]byte{'\n'})
 }
 
-func classOf(name, user, desc string, m *model, classes map[string]*OrderCount) Class {
+func classOf(name, user, desc string, m *worldgen.Model, classes map[string]*OrderCount) Class {
 	c := classes[user]
 	var grants []string
-	for _, g := range m.grants {
+	for _, g := range m.Grants {
 		if g.Principal == "user:"+user {
 			grants = append(grants, g.Account)
 		}

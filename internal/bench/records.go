@@ -6,32 +6,12 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
-)
-
-// Record types with the weights they are drawn by and their id prefixes.
-var recordKinds = []struct {
-	typ, prefix string
-	weight      float64
-}{
-	{"sales_order", "SO", 0.30}, {"shipment", "SH", 0.20}, {"invoice", "IN", 0.20},
-	{"payment", "PA", 0.08}, {"inventory", "IV", 0.07}, {"ticket", "TK", 0.15},
-}
-
-// historyDays is how far back record dates go: three years.
-const historyDays = 3*365 + 1
-
-var (
-	orderStatus   = []string{"open", "confirmed", "shipped", "invoiced", "closed", "cancelled"}
-	invoiceStatus = []string{"open", "paid", "overdue", "cancelled"}
-	ticketStatus  = []string{"new", "in_progress", "waiting", "resolved", "closed"}
-	ticketType    = []string{"incident", "question", "request", "complaint"}
-	carriers      = []string{"DHL", "UPS", "FedEx", "DB Schenker"}
+	"github.com/portcullis-dev/portcullis/internal/worldgen"
 )
 
 // parentInfo is what a child record needs of an earlier order or invoice.
 type parentInfo struct {
 	index int32  // record index (its id)
-	acct  int32  // index in model.accounts of the account it is for
 	age   uint16 // days before the epoch
 }
 
@@ -61,11 +41,10 @@ func (c *OrderCount) add(acct, day string) bool {
 
 // recordGen produces the records of a dataset in order, deterministically.
 type recordGen struct {
-	m    *model
+	m    *worldgen.Model
 	rng  *rand.Rand
 	n, k int // records, key orders
 	i    int // next record index
-	keys int // key orders produced
 	days []string
 	skus []string
 
@@ -74,15 +53,11 @@ type recordGen struct {
 	sold             int // sales orders produced
 }
 
-func newRecordGen(m *model, seed uint64, classes map[string]*OrderCount) *recordGen {
-	g := &recordGen{m: m, rng: rand.New(rand.NewPCG(seed, 0x7ec0_4d5)), n: m.size.Records, k: m.size.KeyOrders,
+func newRecordGen(m *worldgen.Model, seed uint64, classes map[string]*OrderCount) *recordGen {
+	g := &recordGen{m: m, rng: rand.New(rand.NewPCG(seed, 0x7ec0_4d5)), n: m.Size.Records, k: m.Size.KeyOrders,
 		classes: classes}
-	for i := range historyDays {
-		g.days = append(g.days, m.epoch.AddDate(0, 0, -i).Format(time.DateOnly))
-	}
-	for i := range 500 {
-		g.skus = append(g.skus, fmt.Sprintf("SKU-%04d", i))
-	}
+	g.days = worldgen.Days(m.Epoch)
+	g.skus = worldgen.SKUs
 	return g
 }
 
@@ -95,13 +70,13 @@ func (g *recordGen) pick(list []string) string { return list[g.rng.IntN(len(list
 func (g *recordGen) owner() string {
 	switch x := g.rng.Float64(); {
 	case x < 0.60:
-		return g.pick(g.m.soldTos)
+		return g.pick(g.m.SoldTos)
 	case x < 0.75:
-		return g.pick(g.m.customers)
+		return g.pick(g.m.Customers)
 	case x < 0.95:
-		return g.pick(g.m.stores)
+		return g.pick(g.m.Stores)
 	default:
-		return g.pick(g.m.distributors)
+		return g.pick(g.m.Distributors)
 	}
 }
 
@@ -131,28 +106,21 @@ func (g *recordGen) isKey(i int) bool {
 // entries) instead of owned by it.
 func (g *recordGen) record() *access.Record {
 	i := g.i
-	age := g.rng.IntN(historyDays)
+	age := g.rng.IntN(worldgen.HistoryDays)
 	if g.isKey(i) {
-		acct := g.pick(g.m.keyTree)
+		acct := g.pick(g.m.KeyTree)
 		r := &access.Record{Type: "sales_order", ID: fmt.Sprintf("SO%08d", i), Owner: acct, Date: g.days[age]}
 		r.Attributes = g.orderAttrs(r.ID, acct, r.Date)
-		g.orders = append(g.orders, parentInfo{int32(i), int32(g.m.index[acct]), uint16(age)})
+		g.orders = append(g.orders, parentInfo{int32(i), uint16(age)})
 		g.countOrder(acct, r.Date)
 		return r
 	}
-	kind, x := len(recordKinds)-1, g.rng.Float64()
-	for k, rk := range recordKinds {
-		if x < rk.weight {
-			kind = k
-			break
-		}
-		x -= rk.weight
-	}
-	typ := recordKinds[kind].typ
+	kind := worldgen.DrawKind(g.rng.Float64())
+	typ := worldgen.RecordKinds[kind].Type
 	if (typ == "shipment" && len(g.orders) == 0) || (typ == "payment" && len(g.invoices) == 0) {
 		kind, typ = 0, "sales_order"
 	}
-	r := &access.Record{Type: typ, ID: fmt.Sprintf("%s%08d", recordKinds[kind].prefix, i)}
+	r := &access.Record{Type: typ, ID: fmt.Sprintf("%s%08d", worldgen.RecordKinds[kind].Prefix, i)}
 	var by string
 	switch typ {
 	case "shipment", "payment":
@@ -162,19 +130,18 @@ func (g *recordGen) record() *access.Record {
 		}
 		p := list[g.rng.IntN(len(list))]
 		age = max(int(p.age)-g.rng.IntN(lag+1), 0)
-		by = g.m.accounts[p.acct].ID
 		r.Parent = &access.Ref{Type: ptype, ID: fmt.Sprintf("%s%08d", pprefix, p.index)}
 		r.Date = g.days[age]
 		if typ == "shipment" {
 			r.Attributes = map[string]any{"number": r.ID, "status": "shipped", "ship_date": r.Date,
-				"carrier": carriers[g.rng.IntN(len(carriers))]}
+				"carrier": worldgen.Carriers[g.rng.IntN(len(worldgen.Carriers))]}
 		} else {
 			r.Attributes = map[string]any{"number": r.ID, "payment_date": r.Date, "amount": g.money(), "method": "transfer"}
 		}
 		return r
 	case "inventory":
 		if g.chance(0.5) {
-			by = g.pick(g.m.sites)
+			by = g.pick(g.m.Sites)
 		}
 	}
 	if by == "" {
@@ -184,7 +151,7 @@ func (g *recordGen) record() *access.Record {
 	onBehalf := g.chance(0.02)
 	if onBehalf {
 		r.Teams = []access.TeamEntry{{Principal: "account:" + by, Access: access.AccessRead}}
-		if us := g.m.homes[by]; len(us) > 0 && g.chance(0.5) {
+		if us := g.m.Homes[by]; len(us) > 0 && g.chance(0.5) {
 			r.Teams = append(r.Teams, access.TeamEntry{Principal: "user:" + g.pick(us), Access: access.AccessReadWrite})
 		}
 	} else {
@@ -200,31 +167,31 @@ func (g *recordGen) record() *access.Record {
 	switch typ {
 	case "sales_order":
 		r.Attributes = g.orderAttrs(r.ID, customer, r.Date)
-		if us := g.m.homes[by]; len(us) > 0 && g.chance(0.10) {
+		if us := g.m.Homes[by]; len(us) > 0 && g.chance(0.10) {
 			r.Creator = g.pick(us) // ordered in the portal
 		}
-		g.orders = append(g.orders, parentInfo{int32(i), int32(g.m.index[by]), uint16(age)})
+		g.orders = append(g.orders, parentInfo{int32(i), uint16(age)})
 		g.countOrder(by, r.Date)
 	case "invoice":
-		r.Attributes = map[string]any{"number": r.ID, "status": invoiceStatus[g.rng.IntN(len(invoiceStatus))],
+		r.Attributes = map[string]any{"number": r.ID, "status": worldgen.InvoiceStatus[g.rng.IntN(len(worldgen.InvoiceStatus))],
 			"invoice_date": r.Date, "due_date": g.days[max(age-30, 0)], "amount": g.money(), "currency": "EUR"}
 		if customer != "" {
 			r.Attributes["customer"] = customer
 		}
-		g.invoices = append(g.invoices, parentInfo{int32(i), int32(g.m.index[by]), uint16(age)})
+		g.invoices = append(g.invoices, parentInfo{int32(i), uint16(age)})
 	case "inventory":
 		r.Attributes = map[string]any{"sku": g.pick(g.skus), "warehouse": "WH1", "quantity": float64(g.rng.IntN(1000)),
 			"updated": r.Date}
 	case "ticket":
-		if us := g.m.homes[by]; len(us) > 0 {
+		if us := g.m.Homes[by]; len(us) > 0 {
 			r.Creator = g.pick(us)
 		} else {
-			r.Creator = g.m.users[g.m.ordinary[g.rng.IntN(len(g.m.ordinary))]].ID
+			r.Creator = g.m.Users[g.m.Ordinary[g.rng.IntN(len(g.m.Ordinary))]].ID
 		}
-		t := g.m.epoch.AddDate(0, 0, -age).Add(-time.Duration(1+g.rng.IntN(86399)) * time.Second)
+		t := g.m.Epoch.AddDate(0, 0, -age).Add(-time.Duration(1+g.rng.IntN(86399)) * time.Second)
 		r.Date = t.Format(time.RFC3339)
 		r.Attributes = map[string]any{"number": r.ID, "subject": "Ticket " + r.ID,
-			"type": ticketType[g.rng.IntN(len(ticketType))], "status": ticketStatus[g.rng.IntN(len(ticketStatus))],
+			"type": worldgen.TicketType[g.rng.IntN(len(worldgen.TicketType))], "status": worldgen.TicketStatus[g.rng.IntN(len(worldgen.TicketStatus))],
 			"priority": "normal", "created": t.Format(time.DateOnly)}
 	}
 	return r
@@ -243,7 +210,7 @@ func (g *recordGen) orderAttrs(id, customer, day string) map[string]any {
 			"price": p, "discount": d, "amount": amount}
 	}
 	total = float64(int64(total*100+0.5)) / 100
-	a := map[string]any{"number": id, "status": orderStatus[g.rng.IntN(len(orderStatus))],
+	a := map[string]any{"number": id, "status": worldgen.OrderStatus[g.rng.IntN(len(worldgen.OrderStatus))],
 		"order_date": day, "price": total, "discount": 0.0, "amount": total, "currency": "EUR", "lines": lines}
 	if customer != "" {
 		a["customer"] = customer

@@ -141,6 +141,14 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 	return &testEnv{t: t, st: st, srv: hs, token: secret, server: srv}
 }
 
+// use makes env report to t (a subtest) until the returned func restores
+// the test it reported to before; the clients of env report through it.
+func (env *testEnv) use(t *testing.T) (restore func()) {
+	prev := env.t
+	env.t = t
+	return func() { env.t = prev }
+}
+
 // client is an HTTP client acting as one user.
 type client struct {
 	env   *testEnv
@@ -223,5 +231,12 @@ func (c *client) do(method, path string, body any) response {
 	}
 	defer res.Body.Close()
 	data, _ := io.ReadAll(res.Body)
+	if validates(req.URL.Path) {
+		if ct, err := loadContract(); err != nil {
+			c.env.t.Error(err)
+		} else if err := ct.check(req, res.StatusCode, res.Header, data); err != nil {
+			c.env.t.Errorf("%s %s: the response breaks %s: %v", method, path, openAPIFile, err)
+		}
+	}
 	return response{status: res.StatusCode, header: res.Header, body: string(data)}
 }
