@@ -20,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/demo"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -263,7 +264,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			}
 		}
 	}
-	created, generated, err := server.Bootstrap(ctx, st, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
 	}
@@ -271,8 +273,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		u, _ := eng.User("admin")
 		fmt.Fprintf(stdout, "Created the first admin %s with the password %s (shown once; change it after signing in).\n", u.Email, generated)
 	}
-
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
 	srv.Registry().MustRegister(st.Collectors()...)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -336,12 +336,12 @@ func policyCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "policy ok: %d roles, %d object types\n", len(pol.Roles()), len(pol.Types()))
 		return nil
 	}
-	st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
+	a, closeApp, err := openApp(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	pv, _, err := st.PutPolicy(ctx, store.Write{Actor: "cli"}, src)
+	defer closeApp()
+	pv, _, err := a.PutPolicy(ctx, app.SystemActor("cli"), src)
 	if err != nil {
 		return err
 	}
@@ -362,17 +362,12 @@ func tokenCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if *user == "" || *name == "" {
 		return usageError{"token create needs --user and --name"}
 	}
-	st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
+	a, closeApp, err := openApp(ctx, *db)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	f, err := follow.Start(ctx, st, follow.Options{})
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	tok, secret, _, err := server.CreateToken(ctx, st, f.Engine(), "cli", *user, *name)
+	defer closeApp()
+	tok, secret, _, err := a.CreateToken(ctx, app.SystemActor("cli"), app.TokenRequest{User: *user, Name: *name})
 	if err != nil {
 		return err
 	}
@@ -398,4 +393,19 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "backup written to %s\n", fs.Arg(0))
 	return nil
+}
+
+// openApp opens the database dsn with its engine and returns the use cases
+// over them, for the one-shot commands; closeApp releases both.
+func openApp(ctx context.Context, dsn string) (a *app.App, closeApp func(), err error) {
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := follow.Start(ctx, st, follow.Options{})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return app.New(st, f.Engine(), app.Config{}), func() { f.Close(); st.Close() }, nil
 }

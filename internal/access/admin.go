@@ -112,7 +112,7 @@ func (e *Engine) WritableFields(userID string, r *Record, src RecordSource) (pol
 func CheckFieldWrites(t *policy.Type, writable policy.FieldSet, attrs map[string]any) error {
 	for i, f := range t.Restricted {
 		if !writable.Has(i) && f.Present(attrs) {
-			return Errorf(CodeInvalidField, "field %s cannot be written", f.Path)
+			return FieldErrorf(CodeInvalidField, f.Segments[0].Name, "field %s cannot be written", f.Path)
 		}
 	}
 	return nil
@@ -130,7 +130,7 @@ func CheckPatchWrites(t *policy.Type, writable policy.FieldSet, patch map[string
 	for i, f := range t.Restricted {
 		if top := f.Segments[0].Name; !writable.Has(i) && len(f.Segments) > 1 {
 			if _, ok := patch[top]; ok {
-				return Errorf(CodeInvalidField, "field %s cannot be written", top)
+				return FieldErrorf(CodeInvalidField, top, "field %s cannot be written", top)
 			}
 		}
 	}
@@ -157,7 +157,7 @@ func CheckConstraints(u User, typ string, set map[string]any) error {
 				}
 			}
 		}
-		return Errorf(CodeConstraintViolation, "attribute %s may only be one of: %s", attr, strings.Join(allowed, ", "))
+		return FieldErrorf(CodeConstraintViolation, attr, "attribute %s may only be one of: %s", attr, strings.Join(allowed, ", "))
 	next:
 	}
 	return nil
@@ -229,34 +229,13 @@ func (e *Engine) CheckGrant(actorID string, old, next *Grant) error {
 		return err
 	}
 	d := e.newDecision(a, nil)
-	if old != nil {
-		if r := e.pol.Role(old.Role); r != nil && r.Protected {
-			if next == nil {
-				return Errorf(CodeProtected, "grant %s has the protected role %s and can never be removed", old.ID, old.Role)
-			}
-			if next.Principal != old.Principal || next.Account != old.Account || next.Role != old.Role ||
-				next.Scope != old.Scope || next.Access != old.Access || !sameInt(next.DaysBack, old.DaysBack) ||
-				!sameTime(next.ValidFrom, old.ValidFrom) || !sameTime(next.ValidUntil, old.ValidUntil) {
-				return Errorf(CodeProtected, "grant %s has the protected role %s: only its notes may change", old.ID, old.Role)
-			}
-		}
+	givesProtected, err := e.checkProtected(old, next)
+	if err != nil {
+		return err
 	}
-	givesProtected := false
-	if next != nil {
+	if givesProtected && a.Kind == KindExternal && !d.holdsDirect(e.pol.Role(next.Role), next.Account) {
 		r := e.pol.Role(next.Role)
-		if r == nil {
-			return Errorf(CodeInvalid, "role %s is not in the policy", next.Role)
-		}
-		if r.Protected && (old == nil || old.Role != next.Role) {
-			if !strings.HasPrefix(next.Principal, "user:") || next.Scope == ScopeAccount || next.Access == AccessRead ||
-				next.DaysBack != nil || next.ValidUntil != nil {
-				return Errorf(CodeInvalid, "a grant of the protected role %s is created whole: a user principal, scope subtree, access read_write, no days_back and no valid_until", r.Name)
-			}
-			if a.Kind == KindExternal && !d.holdsDirect(r, next.Account) {
-				return Errorf(CodeForbidden, "only staff or a holder of %s on %s may give the role %s", r.Name, next.Account, r.Name)
-			}
-			givesProtected = true
-		}
+		return FieldErrorf(CodeForbidden, "role", "only staff or a holder of %s on %s may give the role %s", r.Name, next.Account, r.Name)
 	}
 	if a.Kind == KindInternal {
 		return nil
@@ -266,18 +245,60 @@ func (e *Engine) CheckGrant(actorID string, old, next *Grant) error {
 			return err
 		}
 		if next != nil && old.Principal == "user:"+a.ID {
-			return Errorf(CodeForbidden, "you cannot change your own access")
+			return FieldErrorf(CodeForbidden, "principal", "you cannot change your own access")
 		}
 	}
 	if next != nil {
 		if next.Principal == "user:"+a.ID {
-			return Errorf(CodeForbidden, "you cannot change your own access")
+			return FieldErrorf(CodeForbidden, "principal", "you cannot change your own access")
 		}
 		if err := d.inReach(next, givesProtected); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// CheckProtected enforces the protected-role rules alone, which bind
+// everyone (CheckGrant applies them too): the change a system actor (the
+// command line, first-run setup) makes with the trust of the database.
+func (e *Engine) CheckProtected(old, next *Grant) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	_, err := e.checkProtected(old, next)
+	return err
+}
+
+// checkProtected applies the protected-role rules to a grant change and
+// reports whether it gives a protected role. e.mu must be held.
+func (e *Engine) checkProtected(old, next *Grant) (givesProtected bool, err error) {
+	if old != nil {
+		if r := e.pol.Role(old.Role); r != nil && r.Protected {
+			if next == nil {
+				return false, Errorf(CodeProtected, "grant %s has the protected role %s and can never be removed", old.ID, old.Role)
+			}
+			if next.Principal != old.Principal || next.Account != old.Account || next.Role != old.Role ||
+				next.Scope != old.Scope || next.Access != old.Access || !sameInt(next.DaysBack, old.DaysBack) ||
+				!sameTime(next.ValidFrom, old.ValidFrom) || !sameTime(next.ValidUntil, old.ValidUntil) {
+				return false, FieldErrorf(CodeProtected, "role", "grant %s has the protected role %s: only its notes may change", old.ID, old.Role)
+			}
+		}
+	}
+	if next == nil {
+		return false, nil
+	}
+	r := e.pol.Role(next.Role)
+	if r == nil {
+		return false, FieldErrorf(CodeInvalid, "role", "role %s is not in the policy", next.Role)
+	}
+	if r.Protected && (old == nil || old.Role != next.Role) {
+		if !strings.HasPrefix(next.Principal, "user:") || next.Scope == ScopeAccount || next.Access == AccessRead ||
+			next.DaysBack != nil || next.ValidUntil != nil {
+			return false, FieldErrorf(CodeInvalid, "role", "a grant of the protected role %s is created whole: a user principal, scope subtree, access read_write, no days_back and no valid_until", r.Name)
+		}
+		return true, nil
+	}
+	return false, nil
 }
 
 // inReach checks a grant against an external admin's reach: a user
@@ -287,25 +308,25 @@ func (e *Engine) CheckGrant(actorID string, old, next *Grant) error {
 func (d *decision) inReach(g *Grant, skipRole bool) error {
 	kind, id, _ := strings.Cut(g.Principal, ":")
 	if kind != "user" {
-		return Errorf(CodeForbidden, "group grants are for staff only")
+		return FieldErrorf(CodeForbidden, "principal", "group grants are for staff only")
 	}
 	p := d.e.users[id]
 	if p == nil || p.Kind != KindExternal || d.manageLevel(d.e.accounts[p.HomeAccount]) < 0 {
-		return Errorf(CodeForbidden, "user %s is outside your reach", id)
+		return FieldErrorf(CodeForbidden, "principal", "user %s is outside your reach", id)
 	}
 	level := d.manageLevel(d.e.accounts[g.Account])
 	if level < 0 {
-		return Errorf(CodeForbidden, "account %s is outside your reach", g.Account)
+		return FieldErrorf(CodeForbidden, "account", "account %s is outside your reach", g.Account)
 	}
 	if skipRole {
 		return nil
 	}
 	r := d.e.pol.Role(g.Role)
 	if r == nil || !r.Protected && !r.Assignable {
-		return Errorf(CodeForbidden, "role %s cannot be assigned by customer administrators", g.Role)
+		return FieldErrorf(CodeForbidden, "role", "role %s cannot be assigned by customer administrators", g.Role)
 	}
 	if r.Level > level {
-		return Errorf(CodeForbidden, "role %s is above your own level on %s", g.Role, g.Account)
+		return FieldErrorf(CodeForbidden, "role", "role %s is above your own level on %s", g.Role, g.Account)
 	}
 	return nil
 }
@@ -336,14 +357,8 @@ func (e *Engine) CheckUser(actorID string, old, next *User) error {
 	if err != nil {
 		return err
 	}
-	if old != nil && next == nil {
-		if u := e.users[old.ID]; u != nil {
-			for _, g := range u.direct {
-				if g.role.Protected {
-					return Errorf(CodeProtected, "user %s holds the protected grant %s and cannot be deleted", old.ID, g.ID)
-				}
-			}
-		}
+	if err := e.checkUserProtected(old, next); err != nil {
+		return err
 	}
 	if a.Kind == KindInternal {
 		if a.StaffRole == StaffAdmin {
@@ -353,10 +368,10 @@ func (e *Engine) CheckUser(actorID string, old, next *User) error {
 			return Errorf(CodeForbidden, "staff role %s may not administer users", a.StaffRole)
 		}
 		if (next != nil && next.StaffRole == StaffAdmin) || (old != nil && old.StaffRole == StaffAdmin) {
-			return Errorf(CodeForbidden, "access managers cannot create or change admins")
+			return FieldErrorf(CodeForbidden, "staff_role", "access managers cannot create or change admins")
 		}
 		if old != nil && next != nil && old.StaffRole != next.StaffRole {
-			return Errorf(CodeForbidden, "access managers cannot change a staff role")
+			return FieldErrorf(CodeForbidden, "staff_role", "access managers cannot change a staff role")
 		}
 		return nil
 	}
@@ -369,19 +384,41 @@ func (e *Engine) CheckUser(actorID string, old, next *User) error {
 			return Errorf(CodeForbidden, "customer administrators manage external users only")
 		}
 		if d.manageLevel(e.accounts[x.HomeAccount]) < 0 {
-			return Errorf(CodeForbidden, "user %s is outside your reach", x.ID)
+			return FieldErrorf(CodeForbidden, "home_account", "user %s is outside your reach", x.ID)
 		}
 	}
 	if old != nil && (next == nil || next.Status != old.Status) {
 		if old.ID == a.ID {
-			return Errorf(CodeForbidden, "you cannot change your own status")
+			return FieldErrorf(CodeForbidden, "status", "you cannot change your own status")
 		}
 		if u := e.users[old.ID]; u != nil {
 			for _, list := range u.byAccount {
 				for _, g := range list {
 					if lvl := d.manageLevel(g.acct); lvl < 0 || g.role.Level > lvl {
-						return Errorf(CodeForbidden, "user %s has grant %s outside your reach", old.ID, g.ID)
+						return FieldErrorf(CodeForbidden, "status", "user %s has grant %s outside your reach", old.ID, g.ID)
 					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// CheckUserProtected enforces the rule on users that binds everyone
+// (CheckUser applies it too): nobody deletes a user holding a protected
+// grant. It is what a system actor's user change is checked with.
+func (e *Engine) CheckUserProtected(old, next *User) error {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.checkUserProtected(old, next)
+}
+
+func (e *Engine) checkUserProtected(old, next *User) error {
+	if old != nil && next == nil {
+		if u := e.users[old.ID]; u != nil {
+			for _, g := range u.direct {
+				if g.role.Protected {
+					return Errorf(CodeProtected, "user %s holds the protected grant %s and cannot be deleted", old.ID, g.ID)
 				}
 			}
 		}

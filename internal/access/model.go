@@ -194,6 +194,11 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Field names the input the error is about ("email", "days_back",
+	// "attributes.status"), when there is one, so that a form can mark that
+	// input without reading the message. It is never a hidden field's name
+	// unless the caller named it itself.
+	Field string
 	// ExistingID names the grant a conflict is about, when there is one.
 	ExistingID string
 	// Items are per-item problems of a batch.
@@ -211,6 +216,11 @@ func (e *Error) Error() string { return e.Code + ": " + e.Message }
 // Errorf returns an *Error with a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldErrorf returns an *Error about one input field.
+func FieldErrorf(code, field, format string, args ...any) *Error {
+	return &Error{Code: code, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
 // ErrorCode returns the code of err's *Error, CodeInternal for any other

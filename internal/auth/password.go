@@ -122,9 +122,11 @@ func DummyVerify() {
 }
 
 // NeedsRehash reports whether encoded was made with other parameters (or salt
-// or key length) than HashPassword uses now, or cannot be parsed. After a
-// successful sign-in the server stores HashPassword of the password it just
-// verified, so stored hashes follow parameter changes.
+// or key length) than HashPassword uses now, or cannot be parsed. Nothing
+// calls it at sign-in yet: storing a new hash ends the user's sessions
+// (store.SetPassword), which a sign-in must not do to the user's other
+// devices, so a parameter change applies to passwords set after it until
+// the store can replace a hash without ending sessions.
 func NeedsRehash(encoded string) bool {
 	h, err := parseHash(encoded)
 	if err != nil {

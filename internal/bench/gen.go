@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/auth"
-	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
 	"github.com/portcullis-dev/portcullis/internal/worldgen"
 )
@@ -132,7 +132,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 		return nil, err
 	}
 
-	_, secret, _, err := server.CreateToken(ctx, st, eng, "bench", AdminUser, "bench")
+	_, secret, _, err := app.New(st, eng, app.Config{}).CreateToken(ctx, app.SystemActor("bench"), app.TokenRequest{User: AdminUser, Name: "bench"})
 	if err != nil {
 		return nil, fmt.Errorf("admin token: %w", err)
 	}

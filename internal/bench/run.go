@@ -19,6 +19,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/server"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
@@ -305,7 +306,7 @@ func (r *runner) session(ctx context.Context, base, email string) (*http.Cookie,
 		return nil, fmt.Errorf("sign in as %s: status %d: %.200s", email, resp.StatusCode, b)
 	}
 	for _, c := range resp.Cookies() {
-		if c.Name == server.SessionCookie {
+		if c.Name == surface.SessionCookie {
 			r.sessions[key] = &http.Cookie{Name: c.Name, Value: c.Value}
 			return r.sessions[key], nil
 		}

@@ -324,10 +324,10 @@ func TestAdminRoles(t *testing.T) {
 				t.Errorf("auditor POST %s: %d", path, res.status)
 			}
 		}
-		if _, ok := env.st.Engine().Account("C1-ST1"); !ok {
+		if _, ok := env.eng.Account("C1-ST1"); !ok {
 			t.Fatal("C1-ST1 gone")
 		}
-		if a, _ := env.st.Engine().Account("C1-ST1"); a.ExternalAccess {
+		if a, _ := env.eng.Account("C1-ST1"); a.ExternalAccess {
 			t.Error("an auditor's POST switched external access on")
 		}
 

@@ -17,8 +17,10 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
@@ -40,6 +42,11 @@ func newBatchBenchEnv(b *testing.B) *batchBenchEnv {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	f, err := follow.Start(ctx, st, follow.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
 	for i := range batchBenchOwners {
 		a := access.Account{ID: fmt.Sprintf("c%05d", i), Name: fmt.Sprintf("Customer %d", i), Kind: "customer", ExternalAccess: true, Inherit: true}
 		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, a); err != nil {
@@ -50,11 +57,12 @@ func newBatchBenchEnv(b *testing.B) *batchBenchEnv {
 		Name: "admin", Email: "admin@example.com", Status: access.StatusActive}); err != nil {
 		b.Fatal(err)
 	}
-	_, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "bench", "admin", "bench")
+	srv := server.New(st, f.Engine(), server.Config{Version: "bench"})
+	_, secret, _, err := srv.App().CreateToken(ctx, app.SystemActor("bench"), app.TokenRequest{User: "admin", Name: "bench"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := httptest.NewServer(server.New(st, server.Config{Version: "bench"}).Handler())
+	hs := httptest.NewServer(srv.Handler())
 	b.Cleanup(hs.Close)
 	return &batchBenchEnv{url: hs.URL, token: secret}
 }

@@ -19,9 +19,11 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/pgtest"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
@@ -83,6 +85,12 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
+	f, err := follow.Start(ctx, st, follow.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	eng := f.Engine()
 	must := func(err error) {
 		b.Helper()
 		if err != nil {
@@ -148,10 +156,10 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 		recs = append(recs, &access.Record{Type: "invoice", ID: id, Owner: accounts[rng.IntN(len(accounts))],
 			Date: today.AddDate(0, 0, -rng.IntN(700)).Format(time.DateOnly), Attributes: map[string]any{"number": id, "amount": 1.0}})
 	}
-	eng := st.Engine()
 	_, err = st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: recs})
 	must(err)
-	_, secret, _, err := server.CreateToken(ctx, st, eng, "bench", "admin", "bench")
+	srv := server.New(st, eng, server.Config{Version: "bench"})
+	_, secret, _, err := srv.App().CreateToken(ctx, app.SystemActor("bench"), app.TokenRequest{User: "admin", Name: "bench"})
 	must(err)
 
 	// Questions: a random user and, half the time, a record of the user's
@@ -187,7 +195,6 @@ func newCheckWorld(b *testing.B, dsn string) *checkWorld {
 		w.allowed = append(w.allowed, ok)
 	}
 
-	srv := server.New(st, server.Config{Version: "bench"})
 	hs := httptest.NewServer(srv.Handler())
 	b.Cleanup(hs.Close)
 	w.url = hs.URL + "/api/v1/check"

@@ -2,6 +2,8 @@ package server_test
 
 import (
 	"context"
+	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -34,10 +36,15 @@ func newRevokeEnv(t *testing.T, dsn string) *revokeEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := server.New(st, server.Config{Version: "test"})
+	f, err := follow.Start(context.Background(), st, follow.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	srv := server.New(st, f.Engine(), server.Config{Version: "test"})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	b := &testEnv{t: t, st: st, srv: hs, token: a.token, server: srv}
+	b := &testEnv{t: t, st: st, eng: f.Engine(), srv: hs, token: a.token, server: srv}
 	return &revokeEnv{a: a, b: b}
 }
 
@@ -102,7 +109,7 @@ func TestRevocation(t *testing.T) {
 			ctx := context.Background()
 
 			t.Run("Token", func(t *testing.T) {
-				tok, secret, _, err := server.CreateToken(ctx, env.a.st, env.a.st.Engine(), "test", "auditor", "victim")
+				tok, secret, _, err := env.a.server.App().CreateToken(ctx, app.SystemActor("test"), app.TokenRequest{User: "auditor", Name: "victim"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -149,7 +156,7 @@ func TestRevocation(t *testing.T) {
 			})
 
 			t.Run("DeleteUser", func(t *testing.T) {
-				_, secret, _, err := server.CreateToken(ctx, env.a.st, env.a.st.Engine(), "test", "manager", "victim")
+				_, secret, _, err := env.a.server.App().CreateToken(ctx, app.SystemActor("test"), app.TokenRequest{User: "manager", Name: "victim"})
 				if err != nil {
 					t.Fatal(err)
 				}

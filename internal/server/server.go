@@ -1,17 +1,20 @@
-// Package server is Portcullis' HTTP surface: the JSON API of DESIGN.md §3,
-// authentication (session cookies and API tokens), health and metrics. The
-// engine decides, the store filters, the server translates: every handler
-// authorizes its caller, asks the access engine, lets the store enforce
-// access in the query, and maps domain errors to status codes in one table
-// (respond.go), never sending an internal cause to a client.
+// Package server is Portcullis' HTTP server: it mounts the surfaces (the
+// JSON API, the customer portal, the admin console) on one ServeMux, runs
+// every request through one middleware chain (security headers,
+// cross-origin protection, body limit, authentication, min_revision,
+// metrics) and writes the errors the surfaces return: as the API's JSON
+// error body under /api/ and /healthz, as a page elsewhere, with the status
+// of one table (package surface), never sending an internal cause to a
+// client. It holds no use case: those are package app's.
 package server
 
 import (
-	"context"
-	"html/template"
+	"encoding/json"
+	"io/fs"
 	"log/slog"
 	"net/http"
-	"runtime"
+	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -21,173 +24,248 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/auth"
+	"github.com/portcullis-dev/portcullis/internal/server/admin"
+	"github.com/portcullis-dev/portcullis/internal/server/api"
+	"github.com/portcullis-dev/portcullis/internal/server/portal"
+	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/web"
 )
 
 // Config holds the server's settings.
 type Config struct {
-	// SessionPolicy bounds session lifetimes (12 h idle, 7 days by default).
+	// Sessions bounds session lifetimes (12 h idle, 7 days by default).
 	Sessions auth.SessionPolicy
-	// Throttle limits login attempts; nil uses the defaults.
+	// Throttle limits sign-in attempts; nil uses the defaults.
 	Throttle *auth.Throttle
 	// Version is reported by /healthz.
 	Version string
 	Logger  *slog.Logger
 }
 
-// Server serves the API. Create it with New; it holds no goroutines.
+// MaxBody caps every request body (DESIGN.md §5.10).
+const MaxBody = 32 << 20
+
+// Server serves the surfaces over one app. Create it with New; it holds no
+// goroutines.
 type Server struct {
-	store    store.Store
-	engine   *access.Engine
-	cfg      Config
+	app      *app.App
 	log      *slog.Logger
-	throttle *auth.Throttle
-	routes   []route
-	openapi  map[string]any // built once from routes
+	rd       *render.Renderer
+	api      []surface.Route
 	handler  http.Handler
 	metrics  *metrics
 	registry *prometheus.Registry
-	// hashing bounds concurrent password verifications to the CPUs.
-	hashing chan struct{}
-	// templates are the parsed pages, by name.
-	templates map[string]*template.Template
-	// extraWebRoutes are page routes added by other files (admin console).
-	extraWebRoutes []webRouteDef
 }
 
-// webRouteDef is one page route.
-type webRouteDef struct {
-	pattern string
-	public  bool
-	h       webHandler
-}
-
-// route is one API route. The list of routes is the router's own, so the
-// OpenAPI test and the authorization sweep see every route automatically.
-type route struct {
-	Method  string
-	Pattern string // ServeMux pattern path, e.g. /api/v1/accounts/{id}
-	// Public routes need no authentication.
-	Public  bool
-	Summary string
-	handle  handlerFunc
-}
-
-// handlerFunc handles an authenticated request; a returned error is
-// written by writeError.
-type handlerFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
-
-// New returns a server over st.
-func New(st store.Store, cfg Config) *Server {
+// New returns a server over st and eng, the engine that reflects st: it
+// builds the use cases (app.New) with the server's metrics and mounts the
+// surfaces.
+func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.Sessions.IdleTimeout == 0 && cfg.Sessions.MaxAge == 0 {
-		cfg.Sessions = auth.SessionPolicy{}
-	}
-	s := &Server{store: st, engine: st.Engine(), cfg: cfg, log: cfg.Logger, throttle: cfg.Throttle,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
-	if s.throttle == nil {
-		s.throttle = auth.NewThrottle(auth.ThrottleConfig{})
-	}
-	s.registry = prometheus.NewRegistry()
+	s := &Server{log: cfg.Logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.registry)
-	s.routes = s.apiRoutes()
-	s.openapi = s.openAPI()
-
-	tpl, err := parseTemplates()
+	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger})
+	rd, err := render.New(cfg.Logger)
 	if err != nil {
 		panic(err) // embedded templates: a test catches this
 	}
-	s.templates = tpl
-	s.extraWebRoutes = s.adminRoutes()
+	s.rd = rd
+	s.api = api.New(s.app, cfg.Logger, cfg.Version).Routes()
+
 	mux := http.NewServeMux()
-	s.webRoutes(mux)
-	for _, rt := range s.routes {
-		mux.Handle(rt.Method+" "+rt.Pattern, s.wrap(rt))
+	allow := map[string][]string{}
+	for _, rt := range s.api {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
+		allow[rt.Pattern] = append(allow[rt.Pattern], rt.Method)
 	}
+	// A known API path with another method is 405, any other /api/ path
+	// 404, both with the API's error body: patterns without a method are
+	// less specific than the routes', so the mux picks them only then.
+	for pattern, methods := range allow {
+		sort.Strings(methods)
+		mux.Handle(pattern, s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", ")))
+	}
+	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
+
+	portalRoutes := portal.New(s.app, rd, cfg.Logger).Routes()
+	for _, rt := range append(portalRoutes, admin.New(s.app, rd, cfg.Logger).Routes()...) {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, false))
+	}
+	// View as: the portal's read-only pages again under /admin/view-as/{as},
+	// where the portal shows them as that user; anything else is refused.
+	for _, rt := range portalRoutes {
+		if rt.ReadOnly {
+			mux.Handle(rt.Method+" /admin/view-as/{as}"+rt.Pattern, s.chain(rt, false))
+		}
+	}
+	mux.Handle("/admin/view-as/{as}/", s.chain(surface.Route{Handle: func(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+		return access.Errorf(access.CodeForbidden, "view as is read-only: nothing can be changed while viewing the portal as another user")
+	}}, false))
+
+	static, _ := fs.Sub(web.Static, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	s.handler = s.securityHeaders(http.NewCrossOriginProtection().Handler(s.apiErrors(mux)))
+	s.handler = securityHeaders(http.NewCrossOriginProtection().Handler(mux))
 	return s
 }
 
 // Handler returns the root handler.
 func (s *Server) Handler() http.Handler { return s.handler }
 
+// App returns the use cases the server serves.
+func (s *Server) App() *app.App { return s.app }
+
 // Registry returns the Prometheus registry, for collectors of other
 // components (the store's pool statistics).
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
-// wrap adds what every route needs: a body limit, min_revision waits,
-// authentication, metrics, and the error mapping.
-func (s *Server) wrap(rt route) http.Handler {
+// RouteInfo describes a route of the API.
+type RouteInfo struct {
+	Method, Pattern string
+	Public          bool
+}
+
+// Routes lists every API route; tests sweep them and check the OpenAPI
+// document against them.
+func (s *Server) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(s.api))
+	for i, rt := range s.api {
+		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
+	}
+	return out
+}
+
+// chain is the one middleware chain of every route: metrics, the body
+// limit, the content type (API), authentication, min_revision (API), the
+// handler, and the error it returns written as JSON (API) or a page.
+func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
+	label := rt.Method + " " + rt.Pattern
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		defer func() {
-			s.metrics.observe(rt.Method+" "+rt.Pattern, sw.status, time.Since(start))
-		}()
-		r.Body = http.MaxBytesReader(sw, r.Body, maxBody)
-		if !acceptedContentType(r, rt) {
-			s.writeError(sw, r, access.Errorf(codeUnsupportedMediaType, "request bodies must be application/json"))
+		defer func() { s.metrics.observe(label, sw.status, time.Since(start)) }()
+		r.Body = http.MaxBytesReader(sw, r.Body, MaxBody)
+		fail := func(c *app.Actor, err error) {
+			if isAPI {
+				s.writeError(sw, r, err)
+				return
+			}
+			var u *access.User
+			if c != nil {
+				u = &c.User
+			}
+			s.rd.Error(sw, r, u, err)
+		}
+		if isAPI && !acceptedContentType(r, rt) {
+			fail(nil, access.Errorf(surface.CodeUnsupportedMediaType, "request bodies must be application/json"))
 			return
 		}
-		var c *caller
+		var c *app.Actor
 		if !rt.Public {
 			var err error
-			if c, err = s.authenticate(r); err != nil {
-				s.writeError(sw, r, err)
+			c, err = s.authenticate(r)
+			if !isAPI && (err != nil || c.Token) {
+				// Pages are for browser sessions: sign in first.
+				http.Redirect(sw, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			if err != nil {
+				fail(nil, err)
 				return
 			}
 		}
-		if v := r.URL.Query().Get("min_revision"); v != "" {
-			if err := s.waitRevision(r.Context(), v); err != nil {
-				s.writeError(sw, r, err)
+		if v := r.URL.Query().Get("min_revision"); v != "" && isAPI {
+			rev, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				rev = -1
+			}
+			if err := s.app.AwaitRevision(r.Context(), rev); err != nil {
+				fail(c, err)
 				return
 			}
 		}
-		if err := rt.handle(sw, r, c); err != nil {
-			s.writeError(sw, r, err)
+		if err := rt.Handle(sw, r, c); err != nil {
+			fail(c, err)
 		}
 	})
 }
 
+// authenticate finds the actor of a request: an API token (Authorization:
+// Bearer) or the session cookie.
+func (s *Server) authenticate(r *http.Request) (*app.Actor, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		secret, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			secret = ""
+		}
+		return s.app.AuthenticateToken(r.Context(), secret)
+	}
+	return s.app.AuthenticateSession(r.Context(), surface.SessionSecret(r))
+}
+
 // acceptedContentType admits JSON bodies (and a missing Content-Type, for
-// curl users), plus YAML for the policy document.
-func acceptedContentType(r *http.Request, rt route) bool {
+// curl users), plus YAML where the route takes it (the policy).
+func acceptedContentType(r *http.Request, rt surface.Route) bool {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
 		return true
 	}
 	ct, _, _ := strings.Cut(r.Header.Get("Content-Type"), ";")
-	ct = strings.TrimSpace(strings.ToLower(ct))
-	switch ct {
+	switch strings.TrimSpace(strings.ToLower(ct)) {
 	case "", "application/json", "application/merge-patch+json":
 		return true
 	case "application/yaml", "application/x-yaml", "text/yaml":
-		return rt.Pattern == "/api/v1/policy"
+		return rt.AcceptYAML
 	}
 	return false
 }
 
-// waitRevision waits, at most 5 s, until the store has applied the given
-// revision (DESIGN.md §5.11).
-func (s *Server) waitRevision(ctx context.Context, v string) error {
-	rev, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || rev < 0 {
-		return access.Errorf(access.CodeInvalid, "min_revision must be a non-negative integer")
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code       string             `json:"code"`
+	Message    string             `json:"message"`
+	ExistingID string             `json:"existing_id,omitempty"`
+	Items      []access.ItemError `json:"items,omitempty"`
+}
+
+// writeError answers with the error's code and message. An error that is
+// not a domain error is internal: it is logged with the request and the
+// client only learns that something went wrong.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := surface.DomainError(err)
+	if e == nil {
+		s.log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &access.Error{Code: access.CodeInternal, Message: "internal error"}
 	}
-	if s.store.Revision() >= rev {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	return s.store.WaitRevision(ctx, rev)
+	writeJSON(w, surface.Status(e.Code), errorBody{errorDetail{Code: e.Code, Message: e.Message, ExistingID: e.ExistingID, Items: e.Items}})
+}
+
+// apiError answers with a fixed API error (404, 405 with its Allow
+// header).
+func (s *Server) apiError(e *access.Error, allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		if e.Code == surface.CodeMethodNotAllowed {
+			s.writeError(w, r, access.Errorf(e.Code, "method %s is not allowed here", r.Method))
+			return
+		}
+		s.writeError(w, r, e)
+	})
 }
 
 // securityHeaders sets the headers every response carries.
-func (s *Server) securityHeaders(next http.Handler) http.Handler {
+func securityHeaders(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
@@ -201,47 +279,12 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 	})
 }
 
-// apiErrors answers requests the mux has no route for (404, or 405 for a
-// known path with another method) with the API's JSON error body under
-// /api/ and /healthz, keeping the mux's Allow header.
-func (s *Server) apiErrors(mux *http.ServeMux) http.Handler {
+// staticFiles lets browsers cache the embedded assets for a day.
+func staticFiles(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" || !strings.HasPrefix(r.URL.Path, "/api/") {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(&errorRewriter{ResponseWriter: w, s: s, r: r}, r)
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		h.ServeHTTP(w, r)
 	})
-}
-
-// errorRewriter replaces the mux's plain-text 404 and 405 bodies.
-type errorRewriter struct {
-	http.ResponseWriter
-	s       *Server
-	r       *http.Request
-	written bool
-}
-
-func (e *errorRewriter) WriteHeader(code int) {
-	if e.written {
-		return
-	}
-	e.written = true
-	e.ResponseWriter.Header().Del("Content-Type")
-	e.ResponseWriter.Header().Del("X-Content-Type-Options")
-	e.ResponseWriter.Header().Set("X-Content-Type-Options", "nosniff")
-	if code == http.StatusMethodNotAllowed {
-		e.s.writeError(e.ResponseWriter, e.r, access.Errorf(codeMethodNotAllowed, "method %s is not allowed here", e.r.Method))
-		return
-	}
-	e.s.writeError(e.ResponseWriter, e.r, access.Errorf(access.CodeNotFound, "no such endpoint"))
-}
-
-func (e *errorRewriter) Write(b []byte) (int, error) {
-	if !e.written {
-		e.WriteHeader(http.StatusNotFound)
-	}
-	return len(b), nil // the mux's text body is dropped
 }
 
 type statusWriter struct {
@@ -257,55 +300,10 @@ func (w *statusWriter) WriteHeader(code int) {
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-type metrics struct {
-	requests  *prometheus.CounterVec
-	latency   *prometheus.HistogramVec
-	decisions *prometheus.CounterVec
-	listTime  prometheus.Histogram
-}
-
-func newMetrics(reg *prometheus.Registry) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portcullis_http_requests_total", Help: "HTTP requests by route and status.",
-		}, []string{"route", "status"}),
-		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "portcullis_http_request_duration_seconds", Help: "HTTP request latency by route.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
-		}, []string{"route"}),
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "portcullis_decisions_total", Help: "Access decisions by result.",
-		}, []string{"allowed"}),
-		listTime: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "portcullis_list_query_duration_seconds", Help: "Record list query latency.",
-			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1},
-		}),
-	}
-	reg.MustRegister(m.requests, m.latency, m.decisions, m.listTime)
-	return m
-}
-
-func (m *metrics) observe(route string, status int, d time.Duration) {
-	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
-	m.latency.WithLabelValues(route).Observe(d.Seconds())
-}
-
-func (m *metrics) decision(allowed bool) {
-	m.decisions.WithLabelValues(strconv.FormatBool(allowed)).Inc()
-}
-
-// RouteInfo describes a route of the API.
-type RouteInfo struct {
-	Method, Pattern string
-	Public          bool
-}
-
-// Routes lists every API route; tests sweep them and check the OpenAPI
-// document against them.
-func (s *Server) Routes() []RouteInfo {
-	out := make([]RouteInfo, len(s.routes))
-	for i, rt := range s.routes {
-		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
-	}
-	return out
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
 }

@@ -14,9 +14,11 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/server"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"github.com/portcullis-dev/portcullis/internal/store/follow"
 	"github.com/portcullis-dev/portcullis/internal/store/pgtest"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
@@ -52,6 +54,7 @@ func backends(t *testing.T, fn func(t *testing.T, env *testEnv)) {
 type testEnv struct {
 	t      *testing.T
 	st     store.Store
+	eng    *access.Engine
 	srv    *httptest.Server
 	token  string // admin API token
 	server *server.Server
@@ -73,6 +76,11 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	f, err := follow.Start(ctx, st, follow.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -132,13 +140,12 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 	}
 	_, err = st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: recs})
 	must(err)
-	tok, secret, _, err := server.CreateToken(ctx, st, st.Engine(), "test", "admin", "tests")
+	srv := server.New(st, f.Engine(), server.Config{Version: "test"})
+	_, secret, _, err := srv.App().CreateToken(ctx, app.SystemActor("test"), app.TokenRequest{User: "admin", Name: "tests"})
 	must(err)
-	_ = tok
-	srv := server.New(st, server.Config{Version: "test"})
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &testEnv{t: t, st: st, srv: hs, token: secret, server: srv}
+	return &testEnv{t: t, st: st, eng: f.Engine(), srv: hs, token: secret, server: srv}
 }
 
 // use makes env report to t (a subtest) until the returned func restores

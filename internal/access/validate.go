@@ -1,0 +1,139 @@
+package access
+
+import (
+	"net/mail"
+	"strings"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// This file holds the shape rules of the model's values: the one place
+// where an account, a user, a group or a grant is checked before it is
+// stored. Callers (the use cases of package app) call Validate; the store
+// trusts validated values and checks only what needs the database
+// (uniqueness, references, cycles). Validate normalizes what it may
+// (trimmed names, defaults) and reports the first problem as a
+// CodeInvalid *Error whose Field names the input.
+
+// Validate normalizes and checks an account: a valid id, a name (blank
+// becomes the id), and a parent that is not the account itself.
+func (a *Account) Validate() error {
+	if !ValidID(a.ID) {
+		return FieldErrorf(CodeInvalid, "id", "account id %q must be 1-64 characters of A-Za-z0-9._:-", a.ID)
+	}
+	a.Name = strings.TrimSpace(a.Name)
+	if a.Name == "" {
+		a.Name = a.ID
+	}
+	if a.Parent == a.ID {
+		return FieldErrorf(CodeInvalid, "parent", "account %s cannot be its own parent", a.ID)
+	}
+	return nil
+}
+
+// Validate normalizes and checks a user against the policy: a valid id and
+// email, a known status and kind, a home account and no staff role for
+// external users, a staff role and neither home account nor constraints for
+// internal users, and constraints naming declared object types with at
+// least one value each. Whether the home account exists is a reference,
+// checked by the store (and by the engine in write checks).
+func (u *User) Validate(pol *policy.Policy) error {
+	if !ValidID(u.ID) {
+		return FieldErrorf(CodeInvalid, "id", "user id %q must be 1-64 characters of A-Za-z0-9._:-", u.ID)
+	}
+	u.Email = strings.TrimSpace(u.Email)
+	u.Name = strings.TrimSpace(u.Name)
+	if a, err := mail.ParseAddress(u.Email); err != nil || a.Address != u.Email {
+		return FieldErrorf(CodeInvalid, "email", "email %q is not a valid address", u.Email)
+	}
+	if u.Name == "" {
+		u.Name = u.Email
+	}
+	switch u.Status {
+	case StatusActive, StatusInvited, StatusDisabled:
+	default:
+		return FieldErrorf(CodeInvalid, "status", "status must be active, invited or disabled")
+	}
+	switch u.Kind {
+	case KindExternal:
+		if u.HomeAccount == "" {
+			return FieldErrorf(CodeInvalid, "home_account", "an external user needs a home_account")
+		}
+		if u.StaffRole != "" {
+			return FieldErrorf(CodeInvalid, "staff_role", "staff_role is for internal users")
+		}
+		for typ, attrs := range u.Constraints {
+			if pol.Type(typ) == nil {
+				return FieldErrorf(CodeInvalid, "constraints", "constraints: unknown object type %s", typ)
+			}
+			for attr, vals := range attrs {
+				if attr == "" || len(vals) == 0 {
+					return FieldErrorf(CodeInvalid, "constraints", "constraints.%s.%s must list at least one value", typ, attr)
+				}
+			}
+		}
+	case KindInternal:
+		switch u.StaffRole {
+		case StaffAdmin, StaffAccessManager, StaffAuditor:
+		default:
+			return FieldErrorf(CodeInvalid, "staff_role", "an internal user needs staff_role admin, access_manager or auditor")
+		}
+		if u.HomeAccount != "" || len(u.Constraints) > 0 {
+			return FieldErrorf(CodeInvalid, "home_account", "home_account and constraints are for external users")
+		}
+	default:
+		return FieldErrorf(CodeInvalid, "kind", "kind must be internal or external")
+	}
+	return nil
+}
+
+// Validate normalizes and checks a group: a valid id and a name (blank
+// becomes the id).
+func (g *Group) Validate() error {
+	if !ValidID(g.ID) {
+		return FieldErrorf(CodeInvalid, "id", "group id %q must be 1-64 characters of A-Za-z0-9._:-", g.ID)
+	}
+	g.Name = strings.TrimSpace(g.Name)
+	if g.Name == "" {
+		g.Name = g.ID
+	}
+	return nil
+}
+
+// MaxNotes is the longest grant note, in bytes.
+const MaxNotes = 4000
+
+// Validate fills a grant's defaults (scope subtree, access read_write) and
+// checks its shape against the policy: a user: or group: principal, an
+// account, a role of the policy, a known scope and access, a non-negative
+// days_back, valid_from before valid_until and notes of at most MaxNotes
+// bytes. Whether the principal and account exist is a reference, and the
+// protected-role and delegation rules are the engine's (CheckGrant).
+func (g *Grant) Validate(pol *policy.Policy) error {
+	if g.Scope == "" {
+		g.Scope = ScopeSubtree
+	}
+	if g.Access == "" {
+		g.Access = AccessReadWrite
+	}
+	kind, id, _ := strings.Cut(g.Principal, ":")
+	switch {
+	case (kind != "user" && kind != "group") || id == "":
+		return FieldErrorf(CodeInvalid, "principal", "principal must be user:<id> or group:<id>")
+	case g.Scope != ScopeSubtree && g.Scope != ScopeAccount:
+		return FieldErrorf(CodeInvalid, "scope", "scope must be subtree or account")
+	case g.Access != AccessRead && g.Access != AccessReadWrite:
+		return FieldErrorf(CodeInvalid, "access", "access must be read or read_write")
+	case g.Account == "":
+		return FieldErrorf(CodeInvalid, "account", "account is required")
+	case pol.Role(g.Role) == nil:
+		return FieldErrorf(CodeInvalid, "role", "role %q is not in the policy", g.Role)
+	case g.DaysBack != nil && *g.DaysBack < 0:
+		return FieldErrorf(CodeInvalid, "days_back", "days_back must be a non-negative integer or null")
+	case g.ValidFrom != nil && g.ValidUntil != nil && !g.ValidFrom.Before(*g.ValidUntil):
+		return FieldErrorf(CodeInvalid, "valid_until", "valid_from must be before valid_until")
+	case len(g.Notes) > MaxNotes:
+		return FieldErrorf(CodeInvalid, "notes", "notes are limited to %d characters", MaxNotes)
+	}
+	return nil
+}

@@ -1,0 +1,735 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// Records. The same use cases serve staff (every record, every field) and
+// external users (visible records only, hidden fields stripped). A record
+// an external user cannot read is CodeNotFound whatever the action; one it
+// can read but not change is CodeForbidden (DESIGN.md §2). Staff and
+// integration tokens may read as another user (AsUser): the answer is
+// exactly what that user would get.
+
+// recordType resolves an object type name (CodeNotFound when unknown).
+func (a *App) recordType(name string) (*policy.Type, error) {
+	t := a.eng.Policy().Type(name)
+	if t == nil {
+		return nil, access.Errorf(access.CodeNotFound, "unknown object type %s", name)
+	}
+	return t, nil
+}
+
+// subject is whose view a read takes: the actor, or for staff and
+// integration tokens the user named by asUser.
+func (a *App) subject(c *Actor, asUser string) (access.User, error) {
+	if asUser == "" {
+		return c.User, nil
+	}
+	if !c.Internal() {
+		return access.User{}, access.Errorf(access.CodeForbidden, "as_user is for staff and integrations")
+	}
+	u, ok := a.eng.User(asUser)
+	if !ok {
+		return access.User{}, access.FieldErrorf(access.CodeInvalid, "as_user", "as_user %s does not exist", asUser)
+	}
+	return u, nil
+}
+
+// source loads the parents (up to the sharing hop limit) of recs, so the
+// engine can follow sharing rules.
+func (a *App) source(ctx context.Context, recs ...*access.Record) (access.RecordMap, error) {
+	src := access.RecordMap{}
+	for _, r := range recs {
+		src[access.Ref{Type: r.Type, ID: r.ID}] = r
+	}
+	level := recs
+	for hop := 0; hop < access.MaxSharingHops && len(level) > 0; hop++ {
+		var refs []access.Ref
+		for _, r := range level {
+			if r.Parent != nil {
+				if _, ok := src[*r.Parent]; !ok {
+					refs = append(refs, *r.Parent)
+				}
+			}
+		}
+		if len(refs) == 0 {
+			break
+		}
+		got, err := a.st.GetRecords(ctx, refs)
+		if err != nil {
+			return nil, err
+		}
+		level = level[:0:0]
+		for ref, r := range got {
+			src[ref] = r
+			level = append(level, r)
+		}
+	}
+	return src, nil
+}
+
+// RecordList is one page of a record list (DESIGN.md §5.9). Filter values
+// are the caller's text, parsed here by the field's declared type.
+type RecordList struct {
+	Type   string
+	AsUser string
+	// Account, when set, restricts to records owned in the account's
+	// subtree.
+	Account          *string
+	DateFrom, DateTo string // YYYY-MM-DD, inclusive
+	UpdatedSince     string // RFC 3339, staff only
+	// Attrs filters on declared fields: attr.<name> → accepted values (OR).
+	Attrs map[string][]string
+	// Sort is date, -date (default), id, -id, attr.<name>, -attr.<name>,
+	// and for staff updated_at.
+	Sort string
+	// Within, for the portal, restricts the list to this account's subtree
+	// as far as the subject reaches it.
+	Within string
+	ListParams
+}
+
+// ParseListParams reads limit and cursor from a query: limit must be a
+// positive integer (CodeInvalid); above the maximum it is cut.
+func ParseListParams(q url.Values) (ListParams, error) {
+	p := ListParams{Cursor: q.Get("cursor")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, access.FieldErrorf(access.CodeInvalid, "limit", "limit must be a positive integer")
+		}
+		p.Limit = min(n, store.MaxListLimit)
+	}
+	return p, nil
+}
+
+// RecordListFromQuery reads a record list's parameters from a query
+// string, as the API and the portal take them; an unknown parameter is
+// CodeInvalid. min_revision is left to the caller.
+func RecordListFromQuery(typ string, q url.Values) (RecordList, error) {
+	l := RecordList{Type: typ, AsUser: q.Get("as_user")}
+	var err error
+	if l.ListParams, err = ParseListParams(q); err != nil {
+		return l, err
+	}
+	for key, vals := range q {
+		switch {
+		case key == "limit" || key == "cursor" || key == "as_user" || key == "min_revision":
+		case key == "account":
+			v := vals[0]
+			l.Account = &v
+		case key == "date_from":
+			l.DateFrom = vals[0]
+		case key == "date_to":
+			l.DateTo = vals[0]
+		case key == "updated_since":
+			l.UpdatedSince = vals[0]
+		case key == "sort":
+			l.Sort = vals[0]
+		case strings.HasPrefix(key, "attr."):
+			if l.Attrs == nil {
+				l.Attrs = map[string][]string{}
+			}
+			l.Attrs[strings.TrimPrefix(key, "attr.")] = vals
+		default:
+			return l, access.FieldErrorf(access.CodeInvalid, key, "unknown parameter %s", key)
+		}
+	}
+	return l, nil
+}
+
+// RecordPage is a page of records as the subject sees them.
+type RecordPage struct {
+	Subject access.User
+	// Staff is set when the subject is staff: records are whole, with teams.
+	Staff bool
+	// Sort is the order the page is in.
+	Sort  string
+	Items []*access.Record
+	Next  string
+}
+
+// ListRecords lists the records of one type the subject may read, fields
+// masked, enforced in the store's query. A filter or sort on a hidden,
+// undeclared or unknown field is the same CodeInvalidField error, decided
+// before any query runs; a type the subject cannot read lists empty.
+func (a *App) ListRecords(ctx context.Context, c *Actor, in RecordList) (RecordPage, error) {
+	t, err := a.recordType(in.Type)
+	if err != nil {
+		return RecordPage{}, err
+	}
+	subj, err := a.subject(c, in.AsUser)
+	if err != nil {
+		return RecordPage{}, err
+	}
+	q, err := a.recordQuery(t, subj, in)
+	if err != nil {
+		return RecordPage{}, err
+	}
+	start := time.Now()
+	recs, next, err := a.st.ListRecords(ctx, q)
+	a.obs.ListQuery(time.Since(start))
+	if err != nil {
+		return RecordPage{}, err
+	}
+	page := RecordPage{Subject: subj, Staff: subj.Kind == access.KindInternal, Sort: q.Sort, Next: next, Items: recs}
+	if page.Staff {
+		return page, nil
+	}
+	src, err := a.source(ctx, recs...)
+	if err != nil {
+		return RecordPage{}, err
+	}
+	page.Items = make([]*access.Record, 0, len(recs))
+	for _, rec := range recs {
+		v, ok := a.eng.View(subj.ID, rec, src)
+		if !ok {
+			// A change between building the predicate and masking the
+			// page (a revoke) can drop a row: the engine has the last word.
+			a.log.Info("list row dropped by a concurrent access change", "user", subj.ID, "type", rec.Type, "id", rec.ID)
+			continue
+		}
+		page.Items = append(page.Items, v)
+	}
+	return page, nil
+}
+
+// recordQuery validates a list's parameters into a store query.
+func (a *App) recordQuery(t *policy.Type, subj access.User, in RecordList) (store.RecordQuery, error) {
+	staff := subj.Kind == access.KindInternal
+	q := store.RecordQuery{Type: t.Name, Limit: in.limit(), Cursor: in.Cursor, Sort: "-date"}
+	var err error
+	q.Predicate, err = a.eng.Predicate(subj.ID, t.Name, policy.Read)
+	if err != nil {
+		return q, err
+	}
+	if in.Within != "" {
+		q.Predicate = q.Predicate.Within(a.scope(subj.ID, in.Within))
+	}
+	filterable := a.eng.FilterableFields(subj.ID, t.Name)
+	field := func(name string) (policy.Field, error) {
+		f, declared := t.Fields[name]
+		if i := t.RestrictedIndex(name); !declared || (i >= 0 && !filterable.Has(i)) {
+			return f, access.FieldErrorf(access.CodeInvalidField, "attr."+name, "field %s cannot be used to filter or sort", name)
+		}
+		return f, nil
+	}
+	if in.Account != nil {
+		q.Accounts = a.eng.Subtree(*in.Account)
+		if q.Accounts == nil {
+			q.Accounts = []string{}
+		}
+	}
+	for key, d := range map[string]string{"date_from": in.DateFrom, "date_to": in.DateTo} {
+		if d == "" {
+			continue
+		}
+		if _, err := time.Parse(time.DateOnly, d); err != nil {
+			return q, access.FieldErrorf(access.CodeInvalid, key, "%s must be YYYY-MM-DD", key)
+		}
+	}
+	q.DateFrom, q.DateTo = in.DateFrom, in.DateTo
+	if in.UpdatedSince != "" {
+		if !staff {
+			return q, access.FieldErrorf(access.CodeInvalid, "updated_since", "updated_since is for staff")
+		}
+		ts, err := time.Parse(time.RFC3339Nano, in.UpdatedSince)
+		if err != nil {
+			return q, access.FieldErrorf(access.CodeInvalid, "updated_since", "updated_since must be an RFC 3339 time")
+		}
+		q.UpdatedSince = &ts
+	}
+	if in.Sort != "" {
+		q.Sort = in.Sort
+		switch name := strings.TrimPrefix(strings.TrimPrefix(q.Sort, "-"), "attr."); {
+		case q.Sort == "date" || q.Sort == "-date" || q.Sort == "id" || q.Sort == "-id":
+		case q.Sort == "updated_at" && staff:
+		case strings.HasPrefix(strings.TrimPrefix(q.Sort, "-"), "attr."):
+			if _, err := field(name); err != nil {
+				return q, err
+			}
+		default:
+			return q, access.FieldErrorf(access.CodeInvalid, "sort", "sort must be date, -date, id, -id, attr.<name> or -attr.<name>")
+		}
+	}
+	for name, vals := range in.Attrs {
+		f, err := field(name)
+		if err != nil {
+			return q, err
+		}
+		if q.Attrs == nil {
+			q.Attrs = map[string][]any{}
+		}
+		for _, v := range vals {
+			pv, err := parseFieldValue(f, v)
+			if err != nil {
+				return q, err
+			}
+			q.Attrs[name] = append(q.Attrs[name], pv)
+		}
+	}
+	return q, nil
+}
+
+// scope is the set of accounts a portal page for account acct shows: its
+// subtree as far as the user reaches it.
+func (a *App) scope(userID, acct string) map[string]bool {
+	reach := map[string]bool{}
+	for _, aa := range a.eng.Reach(userID) {
+		reach[aa.ID] = true
+	}
+	out := map[string]bool{}
+	for _, id := range a.eng.Subtree(acct) {
+		if reach[id] {
+			out[id] = true
+		}
+	}
+	return out
+}
+
+// parseFieldValue parses a filter value by the field's declared type.
+func parseFieldValue(f policy.Field, v string) (any, error) {
+	switch f.Type {
+	case policy.FieldNumber:
+		n, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return nil, access.FieldErrorf(access.CodeInvalid, "attr."+f.Name, "attr.%s must be a number", f.Name)
+		}
+		return n, nil
+	case policy.FieldBool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return nil, access.FieldErrorf(access.CodeInvalid, "attr."+f.Name, "attr.%s must be true or false", f.Name)
+		}
+		return b, nil
+	case policy.FieldDate:
+		if _, err := access.Day(v); err != nil {
+			return nil, access.FieldErrorf(access.CodeInvalid, "attr."+f.Name, "attr.%s must be a date", f.Name)
+		}
+	}
+	return v, nil
+}
+
+// readable loads a record as the subject may see it: CodeNotFound when it
+// does not exist or the subject cannot read it. It returns the stored
+// record, the subject's view and the parents loaded for sharing.
+func (a *App) readable(ctx context.Context, subj access.User, typ, id string) (rec, view *access.Record, src access.RecordMap, err error) {
+	rec, err = a.st.GetRecord(ctx, typ, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	src, err = a.source(ctx, rec)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	v, ok := a.eng.View(subj.ID, rec, src)
+	if !ok {
+		return nil, nil, nil, access.Errorf(access.CodeNotFound, "%s %s not found", typ, id)
+	}
+	return rec, v, src, nil
+}
+
+// GetRecord returns a record as the subject (the actor, or asUser for
+// staff) sees it; the boolean says whether the subject is staff (whole
+// record, teams included). CodeNotFound for a record the subject cannot
+// read.
+func (a *App) GetRecord(ctx context.Context, c *Actor, typ, id, asUser string) (*access.Record, bool, error) {
+	t, err := a.recordType(typ)
+	if err != nil {
+		return nil, false, err
+	}
+	subj, err := a.subject(c, asUser)
+	if err != nil {
+		return nil, false, err
+	}
+	_, v, _, err := a.readable(ctx, subj, t.Name, id)
+	return v, subj.Kind == access.KindInternal, err
+}
+
+// EditRecord returns a record the subject may update, as it sees it, with
+// the restricted fields it may write on it: CodeNotFound when it cannot
+// read it, CodeForbidden when it can only read it. It is what an edit form
+// starts from.
+func (a *App) EditRecord(ctx context.Context, c *Actor, typ, id, asUser string) (*access.Record, policy.FieldSet, error) {
+	t, err := a.recordType(typ)
+	if err != nil {
+		return nil, 0, err
+	}
+	subj, err := a.subject(c, asUser)
+	if err != nil {
+		return nil, 0, err
+	}
+	rec, view, src, err := a.readable(ctx, subj, t.Name, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	writable, ok := a.eng.WritableFields(subj.ID, rec, src)
+	if !ok {
+		return nil, 0, access.Errorf(access.CodeForbidden, "you may not change this %s", t.Name)
+	}
+	return view, writable, nil
+}
+
+// RecordUpdate is a partial write of a record. For staff (PUT, PATCH,
+// batch items) absent fields keep their stored value and null clears
+// them; owner and date given (even null) are explicit, else re-derived
+// from the type's owner_field and date_field. External users may set only
+// Attributes, merged as a JSON Merge Patch.
+type RecordUpdate struct {
+	Type       Optional[string]             `json:"type"`
+	ID         Optional[string]             `json:"id"`
+	Owner      Optional[string]             `json:"owner"`
+	Date       Optional[string]             `json:"date"`
+	Parent     Optional[access.Ref]         `json:"parent"`
+	Teams      Optional[[]access.TeamEntry] `json:"teams"`
+	Creator    Optional[string]             `json:"creator"`
+	Attributes Optional[map[string]any]     `json:"attributes"`
+}
+
+// applyTo sets the fields u has on rec; merge says whether attributes merge
+// (PATCH) or replace (PUT). It reports whether owner and date are explicit.
+func (u *RecordUpdate) applyTo(rec *access.Record, merge bool) (explicitOwner, explicitDate bool, err error) {
+	if (u.Type.Value != "" && u.Type.Value != rec.Type) || (u.ID.Value != "" && rec.ID != "" && u.ID.Value != rec.ID) {
+		return false, false, access.Errorf(access.CodeInvalid, "body type and id must match the path")
+	}
+	if u.Parent.Set {
+		rec.Parent = nil
+		if !u.Parent.Null {
+			p := u.Parent.Value
+			rec.Parent = &p
+		}
+	}
+	u.Teams.apply(&rec.Teams, nil)
+	u.Owner.apply(&rec.Owner, "")
+	u.Date.apply(&rec.Date, "")
+	u.Creator.apply(&rec.Creator, "")
+	if u.Attributes.Set {
+		if merge {
+			rec.Attributes = mergePatch(rec.Attributes, u.Attributes.Value)
+		} else {
+			rec.Attributes = u.Attributes.Value
+		}
+	}
+	if rec.Attributes == nil {
+		rec.Attributes = map[string]any{}
+	}
+	return u.Owner.Set, u.Date.Set, nil
+}
+
+// mergePatch applies an RFC 7396 JSON Merge Patch: null deletes a key,
+// objects merge recursively, anything else replaces.
+func mergePatch(target, patch map[string]any) map[string]any {
+	out := make(map[string]any, len(target)+len(patch))
+	for k, v := range target {
+		out[k] = v
+	}
+	for k, v := range patch {
+		switch pv := v.(type) {
+		case nil:
+			delete(out, k)
+		case map[string]any:
+			tv, _ := out[k].(map[string]any)
+			out[k] = mergePatch(tv, pv)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// RecordWrite is the outcome of a record write.
+type RecordWrite struct {
+	// Record is the stored record as the writer sees it, nil when the
+	// writer cannot read it back (an own-scope role and another creator).
+	Record   *access.Record
+	Staff    bool
+	Created  bool
+	Revision int64
+}
+
+// putRecord fills, validates and stores a record, check repeated inside
+// the write transaction: every record write ends here.
+func (a *App) putRecord(ctx context.Context, c *Actor, rec *access.Record, explicitOwner, explicitDate bool, check func() error) (bool, int64, error) {
+	if err := a.eng.FillRecord(rec, explicitOwner, explicitDate); err != nil {
+		return false, 0, err
+	}
+	if err := a.eng.ValidateRecord(rec); err != nil {
+		return false, 0, err
+	}
+	return a.st.PutRecord(ctx, write(c, check), rec)
+}
+
+// answer reads a written record back as the writer sees it.
+func (a *App) answer(ctx context.Context, c *Actor, typ, id string, created bool, rev int64) (RecordWrite, error) {
+	w := RecordWrite{Staff: c.Internal(), Created: created, Revision: rev}
+	got, err := a.st.GetRecord(ctx, typ, id)
+	if err != nil {
+		return w, err
+	}
+	if w.Staff {
+		w.Record = got
+		return w, nil
+	}
+	src, err := a.source(ctx, got)
+	if err != nil {
+		return w, err
+	}
+	if v, ok := a.eng.View(c.ID(), got, src); ok {
+		w.Record = v
+	}
+	return w, nil
+}
+
+// PutRecord is the ERP's upsert of one record (staff writers and their
+// tokens; CodeForbidden for anyone else). Absent fields keep their stored
+// values (DESIGN.md §5.1).
+func (a *App) PutRecord(ctx context.Context, c *Actor, typ, id string, in RecordUpdate) (RecordWrite, error) {
+	t, err := a.recordType(typ)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	if err := requireStaffWriter(c); err != nil {
+		return RecordWrite{}, err
+	}
+	if !access.ValidID(id) {
+		return RecordWrite{}, access.FieldErrorf(access.CodeInvalid, "id", "record id %q must be 1-64 characters of A-Za-z0-9._:-", id)
+	}
+	rec, err := a.st.GetRecord(ctx, t.Name, id)
+	switch {
+	case access.ErrorCode(err) == access.CodeNotFound:
+		rec = &access.Record{Type: t.Name, ID: id}
+	case err != nil:
+		return RecordWrite{}, err
+	}
+	eo, ed, err := in.applyTo(rec, false)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	created, rev, err := a.putRecord(ctx, c, rec, eo, ed, a.staffWriterStill(c))
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	return a.answer(ctx, c, t.Name, id, created, rev)
+}
+
+// PatchRecord changes a record. Staff writers merge attributes and may
+// replace teams, parent, owner, date and creator. An external user changes
+// attributes only (the others are CodeForbidden), subject to the write
+// rules, hidden fields (CodeInvalidField), the owner_field (CodeForbidden)
+// and its constraints (CodeConstraintViolation), all decided again inside
+// the write transaction.
+func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in RecordUpdate) (RecordWrite, error) {
+	t, err := a.recordType(typ)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	if c.Internal() {
+		if err := requireStaffWriter(c); err != nil {
+			return RecordWrite{}, err
+		}
+		rec, err := a.st.GetRecord(ctx, t.Name, id)
+		if err != nil {
+			return RecordWrite{}, err
+		}
+		eo, ed, err := in.applyTo(rec, true)
+		if err != nil {
+			return RecordWrite{}, err
+		}
+		_, rev, err := a.putRecord(ctx, c, rec, eo, ed, a.staffWriterStill(c))
+		if err != nil {
+			return RecordWrite{}, err
+		}
+		return a.answer(ctx, c, t.Name, id, false, rev)
+	}
+	rec, _, src, err := a.readable(ctx, c.User, t.Name, id)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	check := func() error {
+		writable, ok := a.eng.WritableFields(c.ID(), rec, src)
+		if !ok {
+			return access.Errorf(access.CodeForbidden, "you may not change this %s", t.Name)
+		}
+		for name, set := range map[string]bool{"owner": in.Owner.Set, "date": in.Date.Set, "parent": in.Parent.Set, "teams": in.Teams.Set, "creator": in.Creator.Set} {
+			if set {
+				return access.FieldErrorf(access.CodeForbidden, name, "only staff may change %s", name)
+			}
+		}
+		return a.checkPatch(c, t, rec, writable, in.Attributes.Value)
+	}
+	if err := check(); err != nil {
+		return RecordWrite{}, err
+	}
+	next := *rec
+	next.Attributes = mergePatch(rec.Attributes, in.Attributes.Value)
+	_, rev, err := a.putRecord(ctx, c, &next, true, false, check)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	return a.answer(ctx, c, t.Name, id, false, rev)
+}
+
+// checkPatch applies the write rules to an external user's attribute
+// patch of rec: no restricted field outside writable (nor an attribute
+// holding one deeper down), not the owner_field, and the user's current
+// constraints on the attributes the patch changes (§5.12).
+func (a *App) checkPatch(c *Actor, t *policy.Type, rec *access.Record, writable policy.FieldSet, patch map[string]any) error {
+	if err := access.CheckPatchWrites(t, writable, patch); err != nil {
+		return err
+	}
+	if _, ok := patch[t.OwnerField]; ok && t.OwnerField != "" {
+		return access.FieldErrorf(access.CodeForbidden, t.OwnerField, "attribute %s sets the owner; only staff may change it", t.OwnerField)
+	}
+	changed := map[string]any{}
+	for k, v := range patch {
+		if !reflect.DeepEqual(rec.Attributes[k], v) {
+			changed[k] = v
+		}
+	}
+	u, ok := a.eng.User(c.ID())
+	if !ok {
+		return access.Errorf(access.CodeForbidden, "you may not change this %s", t.Name)
+	}
+	return access.CheckConstraints(u, t.Name, changed)
+}
+
+// RecordCreate is a record created as the actor (POST): the server assigns
+// the id (staff may give one) and sets the creator. An external user names
+// the account to create under in Owner (optional when it can create under
+// exactly one) and may set nothing but Owner and Attributes.
+type RecordCreate struct {
+	ID         string             `json:"id"`
+	Owner      string             `json:"owner"`
+	Date       string             `json:"date"`
+	Parent     *access.Ref        `json:"parent"`
+	Teams      []access.TeamEntry `json:"teams"`
+	Attributes map[string]any     `json:"attributes"`
+}
+
+// CreateRecord creates a record as the actor (DESIGN.md §2 Create). For an
+// external user it checks, inside the write transaction too, the create
+// permission under the owner, its constraints on every attribute given and
+// restricted-field writes; it fills the owner_field from the owner and a
+// missing date attribute with today. Errors: CodeForbidden, CodeInvalid,
+// CodeInvalidField, CodeConstraintViolation, CodeConflict (a staff-given
+// id in use).
+func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordCreate) (RecordWrite, error) {
+	t, err := a.recordType(typ)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	if in.Attributes == nil {
+		in.Attributes = map[string]any{}
+	}
+	rec := &access.Record{Type: t.Name, ID: NewRecordID(), Owner: in.Owner, Date: in.Date, Creator: c.ID(), Attributes: in.Attributes}
+	if c.Internal() {
+		if err := requireStaffWriter(c); err != nil {
+			return RecordWrite{}, err
+		}
+		if in.ID != "" {
+			if !access.ValidID(in.ID) {
+				return RecordWrite{}, access.FieldErrorf(access.CodeInvalid, "id", "record id %q must be 1-64 characters of A-Za-z0-9._:-", in.ID)
+			}
+			if _, err := a.st.GetRecord(ctx, t.Name, in.ID); err == nil {
+				return RecordWrite{}, access.FieldErrorf(access.CodeConflict, "id", "%s %s already exists", t.Name, in.ID)
+			}
+			rec.ID = in.ID
+		}
+		rec.Parent, rec.Teams = in.Parent, in.Teams
+		created, rev, err := a.putRecord(ctx, c, rec, in.Owner != "", in.Date != "", a.staffWriterStill(c))
+		if err != nil {
+			return RecordWrite{}, err
+		}
+		return a.answer(ctx, c, t.Name, rec.ID, created, rev)
+	}
+	if in.ID != "" || in.Parent != nil || in.Teams != nil || in.Date != "" {
+		return RecordWrite{}, access.Errorf(access.CodeForbidden, "only staff may set id, date, parent or teams")
+	}
+	if rec.Owner == "" {
+		accts := a.eng.CreateAccounts(c.ID(), t.Name)
+		if len(accts) != 1 {
+			if len(accts) == 0 {
+				return RecordWrite{}, access.Errorf(access.CodeForbidden, "you may not create %s records", t.Name)
+			}
+			return RecordWrite{}, access.FieldErrorf(access.CodeInvalid, "owner", "owner is required: the account to create the %s under", t.Name)
+		}
+		rec.Owner = accts[0]
+	}
+	attrs := rec.Attributes
+	check := func() error {
+		writable, err := a.eng.CanCreate(c.ID(), t.Name, rec.Owner)
+		if err != nil {
+			return err
+		}
+		u, ok := a.eng.User(c.ID())
+		if !ok {
+			return access.Errorf(access.CodeForbidden, "you may not create %s records", t.Name)
+		}
+		if err := access.CheckConstraints(u, t.Name, attrs); err != nil {
+			return err
+		}
+		return access.CheckFieldWrites(t, writable, attrs)
+	}
+	if err := check(); err != nil {
+		return RecordWrite{}, err
+	}
+	rec.Attributes = make(map[string]any, len(attrs)+2)
+	for k, v := range attrs {
+		rec.Attributes[k] = v
+	}
+	if t.OwnerField != "" {
+		rec.Attributes[t.OwnerField] = rec.Owner
+	}
+	// A record created in the portal without its date attribute (a ticket's
+	// "created") is dated today, so it sorts and filters with the others.
+	if _, given := rec.Attributes[t.DateField]; t.DateField != "" && !given {
+		rec.Attributes[t.DateField] = a.Now().UTC().Format(time.DateOnly)
+	}
+	created, rev, err := a.putRecord(ctx, c, rec, true, false, check)
+	if err != nil {
+		return RecordWrite{}, err
+	}
+	return a.answer(ctx, c, t.Name, rec.ID, created, rev)
+}
+
+// DeleteRecord deletes a record (staff writers; deleting a missing record
+// is a no-op). An external user gets CodeNotFound for a record it cannot
+// read and CodeForbidden for one it can.
+func (a *App) DeleteRecord(ctx context.Context, c *Actor, typ, id string) (int64, error) {
+	t, err := a.recordType(typ)
+	if err != nil {
+		return 0, err
+	}
+	if !c.Internal() {
+		if _, _, _, err := a.readable(ctx, c.User, t.Name, id); err != nil {
+			return 0, err
+		}
+		return 0, access.Errorf(access.CodeForbidden, "only staff delete records")
+	}
+	if err := requireStaffWriter(c); err != nil {
+		return 0, err
+	}
+	return a.st.DeleteRecord(ctx, write(c, a.staffWriterStill(c)), t.Name, id)
+}
+
+var recordIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewRecordID returns a server-assigned record id: "r" and 16 random
+// characters of [a-z2-7] (80 bits), revealing neither order nor count.
+func NewRecordID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return "r" + recordIDEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,234 @@
+package admin
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/server/render"
+)
+
+// The records browser: staff see every record and every field. The list
+// takes the API's filters (account subtree, date range, attr.<field>,
+// sort) through the same app.ListRecords, so the same validation and the
+// same indexed, cursor-paged query serve both.
+
+type column struct {
+	Name, Label string
+	Numeric     bool
+	Restricted  bool
+}
+
+type recordsData struct {
+	roles
+	Types       []*policy.Type
+	Type        *policy.Type
+	Query       url.Values
+	Columns     []column
+	Items       []*access.Record
+	Next, First string
+	Sort        string
+	SortLinks   map[string]string
+	Statuses    []string
+	HasStatus   bool
+}
+
+// recordsPage is the browser's page size.
+const recordsPage = 50
+
+func (s *Surface) handleRecords(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	pol := s.app.Engine().Policy()
+	q := r.URL.Query()
+	t := pol.Type(q.Get("type"))
+	if t == nil {
+		if q.Get("type") != "" {
+			return access.Errorf(access.CodeNotFound, "unknown object type %s", q.Get("type"))
+		}
+		if len(pol.Types()) == 0 {
+			return access.Errorf(access.CodeNotFound, "the policy declares no object types")
+		}
+		t = pol.Types()[0]
+	}
+	params := url.Values{}
+	for k, v := range q {
+		if k == "type" || k == "done" || (len(v) == 1 && v[0] == "") {
+			continue // empty form fields mean "no filter"
+		}
+		params[k] = v
+	}
+	d := recordsData{roles: rolesOf(c), Types: pol.Types(), Type: t, Query: params, SortLinks: map[string]string{}}
+	if f, ok := t.Fields["status"]; ok {
+		d.HasStatus, d.Statuses = true, f.Values
+	}
+	for _, f := range t.FieldList {
+		d.Columns = append(d.Columns, column{Name: f.Name, Label: strings.ReplaceAll(f.Name, "_", " "),
+			Numeric: f.Type == policy.FieldNumber, Restricted: t.RestrictedIndex(f.Name) >= 0})
+	}
+	p := page(c, render.TypeTitle(t), "records")
+	status := http.StatusOK
+	in, err := app.RecordListFromQuery(t.Name, params)
+	if err == nil {
+		in.AsUser = "" // the browser is the staff's own view
+		if !params.Has("limit") {
+			in.Limit = recordsPage
+		}
+		var list app.RecordPage
+		list, err = s.app.ListRecords(r.Context(), c, in)
+		d.Items, d.Sort = list.Items, list.Sort
+		if err == nil {
+			recordLinks(&d, list.Next)
+		}
+	}
+	if err != nil {
+		if status, err = listError(p, err); err != nil {
+			return err
+		}
+		d.Items = nil
+	}
+	p.Data = d
+	s.rd.Render(w, r, status, "admin_records", p)
+	return nil
+}
+
+// recordLinks sets the list's pager and column sort links from its query.
+func recordLinks(d *recordsData, next string) {
+	const listURL = "/admin/records?"
+	t, params := d.Type, d.Query
+	if next != "" {
+		nq := render.CloneValues(params)
+		nq.Set("type", t.Name)
+		nq.Set("cursor", next)
+		d.Next = listURL + nq.Encode()
+	}
+	if params.Has("cursor") {
+		fq := render.CloneValues(params)
+		fq.Set("type", t.Name)
+		fq.Del("cursor")
+		d.First = listURL + fq.Encode()
+	}
+	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
+		key := col.Name
+		if key != "date" && key != "id" {
+			key = "attr." + key
+		}
+		sq := render.CloneValues(params)
+		sq.Set("type", t.Name)
+		sq.Del("cursor")
+		if d.Sort == "-"+key {
+			sq.Set("sort", key)
+		} else {
+			sq.Set("sort", "-"+key)
+		}
+		d.SortLinks[col.Name] = listURL + sq.Encode()
+	}
+}
+
+type keyValue struct {
+	Key        string
+	Value      any
+	Restricted bool
+}
+
+type recordData struct {
+	roles
+	Type        *policy.Type
+	Record      *access.Record
+	Fields      []keyValue
+	Lines       []render.LineTable
+	Restricted  []string
+	OwnerName   string
+	CreatorName string
+	ParentURL   string
+	CheckURL    string
+	JSON        string
+}
+
+// recordJSON is a record as the API shows it to staff (teams included),
+// for the record page's raw view.
+type recordJSON struct {
+	Type       string             `json:"type"`
+	ID         string             `json:"id"`
+	Owner      *string            `json:"owner"`
+	Date       *string            `json:"date"`
+	Parent     *access.Ref        `json:"parent"`
+	Teams      []access.TeamEntry `json:"teams"`
+	Creator    *string            `json:"creator"`
+	Attributes map[string]any     `json:"attributes"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	Revision   int64              `json:"revision"`
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func toJSON(r *access.Record) recordJSON {
+	out := recordJSON{Type: r.Type, ID: r.ID, Owner: nullable(r.Owner), Date: nullable(r.Date), Parent: r.Parent, Teams: r.Teams,
+		Creator: nullable(r.Creator), Attributes: r.Attributes, UpdatedAt: r.UpdatedAt, Revision: r.Revision}
+	if out.Attributes == nil {
+		out.Attributes = map[string]any{}
+	}
+	if out.Teams == nil {
+		out.Teams = []access.TeamEntry{}
+	}
+	return out
+}
+
+// handleRecord shows every field of a record with its metadata, and links
+// to the access checker.
+func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	eng := s.app.Engine()
+	t := eng.Policy().Type(r.PathValue("type"))
+	if t == nil {
+		return access.Errorf(access.CodeNotFound, "unknown object type %s", r.PathValue("type"))
+	}
+	rec, _, err := s.app.GetRecord(r.Context(), c, t.Name, r.PathValue("id"), "")
+	if err != nil {
+		return err
+	}
+	d := recordData{roles: rolesOf(c), Type: t, Record: rec,
+		CheckURL: "/admin/check?" + url.Values{"type": {t.Name}, "id": {rec.ID}}.Encode()}
+	for _, f := range t.Restricted {
+		d.Restricted = append(d.Restricted, f.Path)
+	}
+	if a, ok := eng.Account(rec.Owner); ok {
+		d.OwnerName = a.Name
+	}
+	if u, ok := eng.User(rec.Creator); ok {
+		d.CreatorName = u.Name
+	}
+	if rec.Parent != nil {
+		d.ParentURL = "/admin/records/" + url.PathEscape(rec.Parent.Type) + "/" + url.PathEscape(rec.Parent.ID)
+	}
+	keys := make([]string, 0, len(rec.Attributes))
+	for k := range rec.Attributes {
+		keys = append(keys, k)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		oi, oj := render.FieldOrder(t, keys[i]), render.FieldOrder(t, keys[j])
+		return oi < oj || (oi == oj && keys[i] < keys[j])
+	})
+	for _, k := range keys {
+		if lt, ok := render.AsLineTable(k, rec.Attributes[k]); ok {
+			d.Lines = append(d.Lines, lt)
+			continue
+		}
+		d.Fields = append(d.Fields, keyValue{Key: k, Value: rec.Attributes[k], Restricted: t.RestrictedIndex(k) >= 0})
+	}
+	if b, err := json.MarshalIndent(toJSON(rec), "", "  "); err == nil {
+		d.JSON = string(b)
+	}
+	p := page(c, render.TypeTitle(t)+" "+rec.ID, "records")
+	p.Data = d
+	s.rd.Render(w, r, http.StatusOK, "admin_record", p)
+	return nil
+}

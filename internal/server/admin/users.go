@@ -1,0 +1,406 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/server/render"
+)
+
+// Users in the console: a searchable, paged list and a page per user with
+// its details, ticket constraints, password, grants and a "view the portal
+// as this user" entry. Every change goes through app (User.Validate and
+// the engine's CheckUser inside the write transaction, like the API), so
+// an access manager cannot create or change admins here either.
+
+// userInputs map the fields of user errors to the user forms' inputs.
+var userInputs = map[string]string{
+	"id":           "user_id",
+	"email":        "user_email",
+	"home_account": "user_home_account",
+	"staff_role":   "user_staff_role",
+	"status":       "user_status",
+	"kind":         "user_kind",
+}
+
+// passwordInputs map the fields of password errors to the password form's
+// inputs; every other error of that form is shown by the password.
+var passwordInputs = map[string]string{"password": "password", "confirm": "password_confirm"}
+
+type userForm struct {
+	ID, Kind, Name, Email, HomeAccount, Status, StaffRole string
+}
+
+type usersData struct {
+	roles
+	Query, Kind string
+	Rows        []access.User
+	Next, First string
+	Create      userForm
+}
+
+func (s *Surface) handleUsers(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	form := userForm{Kind: access.KindExternal, Status: access.StatusActive}
+	return s.renderUsers(w, r, c, page(c, "Users", "users"), http.StatusOK, form)
+}
+
+func (s *Surface) renderUsers(w http.ResponseWriter, r *http.Request, c *app.Actor, p *render.Page, status int, form userForm) error {
+	q := r.URL.Query()
+	d := usersData{roles: rolesOf(c), Query: strings.TrimSpace(q.Get("q")), Kind: q.Get("kind"), Create: form}
+	if d.Kind != access.KindInternal && d.Kind != access.KindExternal {
+		d.Kind = ""
+	}
+	list, err := s.app.ListUsers(r.Context(), c, app.UserFilter{Kind: d.Kind, Query: d.Query,
+		ListParams: app.ListParams{Limit: 50, Cursor: q.Get("cursor")}})
+	if err != nil {
+		if status, err = listError(p, err); err != nil {
+			return err
+		}
+	}
+	d.Rows = list.Items
+	base := url.Values{}
+	if d.Query != "" {
+		base.Set("q", d.Query)
+	}
+	if d.Kind != "" {
+		base.Set("kind", d.Kind)
+	}
+	if list.Next != "" {
+		nq := render.CloneValues(base)
+		nq.Set("cursor", list.Next)
+		d.Next = "/admin/users?" + nq.Encode()
+	}
+	if q.Get("cursor") != "" {
+		d.First = "/admin/users?" + base.Encode()
+	}
+	p.Data = d
+	s.rd.Render(w, r, status, "admin_users", p)
+	return nil
+}
+
+// formUser reads the user form.
+func formUser(r *http.Request) userForm {
+	return userForm{ID: strings.TrimSpace(r.PostFormValue("id")), Kind: r.PostFormValue("kind"), Name: r.PostFormValue("name"),
+		Email: strings.TrimSpace(r.PostFormValue("email")), HomeAccount: strings.TrimSpace(r.PostFormValue("home_account")),
+		Status: r.PostFormValue("status"), StaffRole: r.PostFormValue("staff_role")}
+}
+
+// update is the user write the form asks for: every field it shows, as
+// typed. Fields that belong to the other kind are cleared (home account
+// and constraints are for external users, a staff role for internal
+// ones), so changing the kind is one step.
+func (f userForm) update() app.UserUpdate {
+	u := app.UserUpdate{Kind: app.Some(f.Kind), Name: app.Some(f.Name), Email: app.Some(f.Email), Status: app.Some(f.Status)}
+	if f.Kind == access.KindInternal {
+		u.HomeAccount, u.Constraints, u.StaffRole = app.Null[string](), app.Null[map[string]map[string][]string](), app.Some(f.StaffRole)
+	} else {
+		u.HomeAccount, u.StaffRole = app.Some(f.HomeAccount), app.Null[string]()
+	}
+	return u
+}
+
+// handleCreateUser creates a user; an existing id is a conflict.
+func (s *Surface) handleCreateUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	form := formUser(r)
+	if _, _, err := s.app.CreateUser(r.Context(), c, form.ID, form.update()); err != nil {
+		p := page(c, "Users", "users")
+		status, ierr := render.FormError(p, userError(err), userInputs)
+		if ierr != nil {
+			return ierr
+		}
+		return s.renderUsers(w, r, c, p, status, form)
+	}
+	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(form.ID), "user_created")
+	return nil
+}
+
+// userError marks the email input for the store's field-less conflict of
+// a user write: the email is in use (the conflicts app raises name their
+// Field).
+func userError(err error) error { return withField(err, access.CodeConflict, "email") }
+
+type userGrantRow struct {
+	access.Grant
+	AccountName string
+	// Via is the group the grant comes through, "" for a direct grant.
+	Via       string
+	Protected bool
+}
+
+// constraintBox is the editor of one object type's constraints.
+type constraintBox struct {
+	Type, Title string
+	// Text is "attribute: value1, value2" per line.
+	Text string
+	// Choices are the type's declared fields with allowed values, as hints.
+	Choices []fieldChoices
+}
+
+type fieldChoices struct {
+	Name   string
+	Values []string
+}
+
+type userData struct {
+	roles
+	User        access.User
+	Form        userForm
+	Home        *access.Account
+	Grants      []userGrantRow
+	MoreGrants  int
+	Groups      []string
+	Constraints []constraintBox
+	// ViewAs is the view-as entry, for external users who reach an account.
+	ViewAs string
+	Reach  int
+	Self   string
+	IsSelf bool
+}
+
+// userState is what a failed POST puts back into the user page.
+type userState struct {
+	form        *userForm
+	constraints map[string]string
+}
+
+// maxUserGrants bounds the grants listed on a user's page.
+const maxUserGrants = 200
+
+func (s *Surface) handleUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	u, err := s.app.GetUser(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderUser(w, r, c, page(c, u.Name, "users"), http.StatusOK, u, userState{})
+}
+
+func (s *Surface) renderUser(w http.ResponseWriter, r *http.Request, c *app.Actor, p *render.Page, status int, u access.User, st userState) error {
+	eng := s.app.Engine()
+	d := userData{roles: rolesOf(c), User: u, Self: "/admin/users/" + url.PathEscape(u.ID), IsSelf: u.ID == c.ID(),
+		Form: userForm{ID: u.ID, Kind: u.Kind, Name: u.Name, Email: u.Email, HomeAccount: u.HomeAccount, Status: u.Status, StaffRole: u.StaffRole}}
+	if st.form != nil {
+		d.Form = *st.form
+	}
+	if a, ok := eng.Account(u.HomeAccount); ok {
+		d.Home = &a
+	}
+	pol := eng.Policy()
+	groups := map[string]bool{}
+	for _, g := range eng.UserGrants(u.ID) {
+		row := userGrantRow{Grant: g, Protected: protected(pol, g.Role)}
+		if a, ok := eng.Account(g.Account); ok {
+			row.AccountName = a.Name
+		}
+		if gid, ok := strings.CutPrefix(g.Principal, "group:"); ok {
+			row.Via = gid
+			groups[gid] = true
+		}
+		if len(d.Grants) < maxUserGrants {
+			d.Grants = append(d.Grants, row)
+		} else {
+			d.MoreGrants++
+		}
+	}
+	for g := range groups {
+		d.Groups = append(d.Groups, g)
+	}
+	sort.Strings(d.Groups)
+	if u.Kind == access.KindExternal {
+		d.Reach = len(eng.Reach(u.ID))
+		if d.Reach > 0 {
+			d.ViewAs = "/admin/view-as?" + url.Values{"user": {u.ID}}.Encode()
+		}
+		d.Constraints = s.constraintBoxes(u, st.constraints)
+	}
+	p.Data = d
+	s.rd.Render(w, r, status, "admin_user", p)
+	return nil
+}
+
+// constraintBoxes offers an editor for every object type that declares
+// fields with allowed values (tickets: type, status...) or on which the
+// user already has constraints.
+func (s *Surface) constraintBoxes(u access.User, typed map[string]string) []constraintBox {
+	var out []constraintBox
+	for _, t := range s.app.Engine().Policy().Types() {
+		box := constraintBox{Type: t.Name, Title: render.TypeTitle(t)}
+		for _, f := range t.FieldList {
+			if len(f.Values) > 0 {
+				box.Choices = append(box.Choices, fieldChoices{f.Name, f.Values})
+			}
+		}
+		cons := u.Constraints[t.Name]
+		if len(box.Choices) == 0 && len(cons) == 0 {
+			continue
+		}
+		if v, ok := typed[t.Name]; ok {
+			box.Text = v
+		} else {
+			box.Text = formatConstraints(cons)
+		}
+		out = append(out, box)
+	}
+	return out
+}
+
+// formatConstraints writes one type's constraints as "attr: v1, v2" lines.
+func formatConstraints(cons map[string][]string) string {
+	attrs := make([]string, 0, len(cons))
+	for a := range cons {
+		attrs = append(attrs, a)
+	}
+	sort.Strings(attrs)
+	var b strings.Builder
+	for _, a := range attrs {
+		fmt.Fprintf(&b, "%s: %s\n", a, strings.Join(cons[a], ", "))
+	}
+	return b.String()
+}
+
+// parseConstraints reads "attr: v1, v2" lines; blank lines and lines
+// starting with # are skipped. Values are trimmed; none is an error.
+func parseConstraints(text string) (map[string][]string, error) {
+	out := map[string][]string{}
+	for i, line := range strings.Split(text, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		attr, vals, ok := strings.Cut(line, ":")
+		attr = strings.TrimSpace(attr)
+		if !ok || attr == "" {
+			return nil, fmt.Errorf("line %d: write “attribute: value1, value2”", i+1)
+		}
+		if _, dup := out[attr]; dup {
+			return nil, fmt.Errorf("line %d: attribute %s is listed twice", i+1, attr)
+		}
+		var list []string
+		for _, v := range strings.Split(vals, ",") {
+			if v = strings.TrimSpace(v); v != "" {
+				list = append(list, v)
+			}
+		}
+		if len(list) == 0 {
+			return nil, fmt.Errorf("line %d: attribute %s lists no values", i+1, attr)
+		}
+		out[attr] = list
+	}
+	return out, nil
+}
+
+func (s *Surface) handleUpdateUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	old, err := s.app.GetUser(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	form := formUser(r)
+	form.ID = old.ID
+	if _, _, _, err := s.app.PutUser(r.Context(), c, old.ID, form.update(), false); err != nil {
+		p := page(c, old.Name, "users")
+		status, ierr := render.FormError(p, userError(err), userInputs)
+		if ierr != nil {
+			return ierr
+		}
+		return s.renderUser(w, r, c, p, status, old, userState{form: &form})
+	}
+	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(old.ID), "user_saved")
+	return nil
+}
+
+// handleUserConstraints saves the constraints editor: one textarea per
+// object type (constraints.<type>); an empty one removes that type's
+// constraints, and types without an editor keep theirs.
+func (s *Surface) handleUserConstraints(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	old, err := s.app.GetUser(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if old.Kind != access.KindExternal {
+		return access.Errorf(access.CodeInvalid, "constraints are for external users")
+	}
+	if err := r.ParseForm(); err != nil {
+		return access.Errorf(access.CodeInvalid, "the form could not be read")
+	}
+	cons := map[string]map[string][]string{}
+	for t, tc := range old.Constraints {
+		cons[t] = tc
+	}
+	pol := s.app.Engine().Policy()
+	typed := map[string]string{}
+	p := page(c, old.Name, "users")
+	for key, vals := range r.PostForm {
+		typ, ok := strings.CutPrefix(key, "constraints.")
+		if !ok {
+			continue
+		}
+		typed[typ] = vals[0]
+		if pol.Type(typ) == nil {
+			p.Errors["constraints_"+typ] = "unknown object type " + typ
+			continue
+		}
+		tc, err := parseConstraints(vals[0])
+		if err != nil {
+			p.Errors["constraints_"+typ] = err.Error()
+			continue
+		}
+		if len(tc) == 0 {
+			delete(cons, typ)
+		} else {
+			cons[typ] = tc
+		}
+	}
+	if len(p.Errors) > 0 {
+		p.Error = "The constraints were not saved: see the messages next to the editors."
+		return s.renderUser(w, r, c, p, http.StatusBadRequest, old, userState{constraints: typed})
+	}
+	u := app.UserUpdate{Constraints: app.Some(cons)}
+	if len(cons) == 0 {
+		u.Constraints = app.Null[map[string]map[string][]string]()
+	}
+	if _, _, _, err := s.app.PutUser(r.Context(), c, old.ID, u, false); err != nil {
+		status, ierr := render.FormError(p, err, nil)
+		if ierr != nil {
+			return ierr
+		}
+		return s.renderUser(w, r, c, p, status, old, userState{constraints: typed})
+	}
+	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(old.ID)+"#constraints", "constraints")
+	return nil
+}
+
+// handleUserPassword sets another user's password (app.SetPassword, like
+// the API); staff change their own on the profile page, with their
+// current password.
+func (s *Surface) handleUserPassword(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	u, err := s.app.GetUser(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	pw := r.PostFormValue("password")
+	switch {
+	case u.ID == c.ID():
+		err = access.Errorf(access.CodeForbidden, "change your own password on your profile page, with your current password")
+	case pw != r.PostFormValue("confirm"):
+		err = access.FieldErrorf(access.CodeInvalid, "confirm", "the two passwords differ")
+	default:
+		_, err = s.app.SetPassword(r.Context(), c, u.ID, app.PasswordChange{Password: pw})
+	}
+	if err != nil {
+		p := page(c, u.Name, "users")
+		status, ierr := render.FormError(p, err, passwordInputs)
+		if ierr != nil {
+			return ierr
+		}
+		if _, ok := p.Errors["password"]; !ok && p.Errors["password_confirm"] == "" {
+			p.Errors["password"] = p.Error
+		}
+		return s.renderUser(w, r, c, p, status, u, userState{})
+	}
+	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(u.ID)+"#password", "password_set")
+	return nil
+}

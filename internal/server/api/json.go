@@ -1,0 +1,107 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
+)
+
+// writeJSON answers with v as JSON (HTML characters unescaped: the API's
+// bodies are never HTML).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		slog.Debug("write response", "err", err)
+	}
+}
+
+// list is the list envelope of DESIGN.md §3.
+type list[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func newList[T any](items []T, next string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	return list[T]{Items: items, NextCursor: next}
+}
+
+func pageOf[T any](p app.Page[T]) list[T] { return newList(p.Items, p.Next) }
+
+// decode reads a JSON object body into v, rejecting unknown fields,
+// trailing data and bodies over the limit with clear errors.
+func decode(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return access.Errorf(access.CodeInvalid, "request body must be a single JSON value")
+	}
+	return nil
+}
+
+// decodeError turns a decoding error into the API's: CodeTooLarge for a
+// body over the limit, CodeInvalid naming the field otherwise.
+func decodeError(err error) error {
+	var mbe *http.MaxBytesError
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &mbe):
+		return access.Errorf(access.CodeTooLarge, "request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, io.EOF):
+		return access.Errorf(access.CodeInvalid, "request body is empty")
+	case errors.As(err, &se):
+		return access.Errorf(access.CodeInvalid, "request body is not valid JSON (at byte %d)", se.Offset)
+	case errors.As(err, &te) && te.Type == reflect.TypeOf(time.Time{}):
+		return access.FieldErrorf(access.CodeInvalid, te.Field, "field %s must be an RFC 3339 time, like 2026-01-31T00:00:00Z", te.Field)
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return access.FieldErrorf(access.CodeInvalid, te.Field, "field %s must be %s", te.Field, jsonKind(te.Type.Kind().String()))
+		}
+		return access.Errorf(access.CodeInvalid, "request body must be a JSON %s", jsonKind(te.Type.Kind().String()))
+	}
+	if msg := err.Error(); len(msg) > 0 && len(msg) < 200 {
+		// encoding/json's unknown-field message names the field.
+		return access.Errorf(access.CodeInvalid, "%s", trimJSONPrefix(msg))
+	}
+	return access.Errorf(access.CodeInvalid, "request body is not valid")
+}
+
+func trimJSONPrefix(s string) string {
+	const p = "json: "
+	if len(s) > len(p) && s[:len(p)] == p {
+		return s[len(p):]
+	}
+	return s
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "struct", "map":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "ptr", "interface":
+		return "a value"
+	}
+	return "a number"
+}

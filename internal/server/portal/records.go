@@ -1,0 +1,206 @@
+package portal
+
+import (
+	"net/http"
+	"net/url"
+	"sort"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
+)
+
+// pageSize is a portal list's page when the query names no limit.
+const pageSize = 25
+
+// column is a table column of a record list.
+type column struct {
+	Name, Label string
+	Numeric     bool
+}
+
+// listData is what portal_list.html receives.
+type listData struct {
+	Type      *policy.Type
+	Base      string
+	Columns   []column
+	Items     []*access.Record
+	Next      string // URL of the next page
+	First     string // URL of the first page, when not on it
+	Sort      string
+	SortLinks map[string]string
+	Query     url.Values
+	Statuses  []string
+	CanCreate bool
+}
+
+// visibleColumns are the declared fields a role may see: restricted ones
+// only when the current account's role grants them, so no empty price
+// column reveals that prices exist.
+func visibleColumns(t *policy.Type, role *policy.CompiledRole) []column {
+	var granted policy.FieldSet
+	if role != nil {
+		granted = role.Perm(t).Fields
+	}
+	names := make([]string, 0, len(t.Fields))
+	for n := range t.Fields {
+		names = append(names, n)
+	}
+	sort.SliceStable(names, func(i, j int) bool { return render.FieldOrder(t, names[i]) < render.FieldOrder(t, names[j]) })
+	var out []column
+	for _, n := range names {
+		if i := t.RestrictedIndex(n); i >= 0 && !granted.Has(i) {
+			continue
+		}
+		f := t.Fields[n]
+		out = append(out, column{Name: n, Label: render.FieldLabel(n), Numeric: f.Type == policy.FieldNumber})
+	}
+	return out
+}
+
+// handleList lists the records of one type for the current account, with
+// the API's filters, sorting and cursor pagination (app.ListRecords within
+// the current account's subtree).
+func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	v, err := s.portal(r, c)
+	if err != nil {
+		return err
+	}
+	t := v.pol.Type(r.PathValue("type"))
+	if t == nil || !v.allows(t.Name, policy.ActionRead) {
+		return access.Errorf(access.CodeNotFound, "no such page")
+	}
+	params := r.URL.Query()
+	params.Del("done")          // a confirmation, rendered by render
+	for k, vs := range params { // empty form fields mean "no filter"
+		if len(vs) == 1 && vs[0] == "" {
+			params.Del(k)
+		}
+	}
+	list, err := app.RecordListFromQuery(t.Name, params)
+	var res app.RecordPage
+	if err == nil {
+		list.AsUser, list.Within = v.asUser(), v.current.ID
+		if list.Limit == 0 {
+			list.Limit = pageSize
+		}
+		res, err = s.app.ListRecords(r.Context(), c, list)
+	}
+	if err != nil {
+		if e := surface.DomainError(err); e != nil && (e.Code == access.CodeInvalid || e.Code == access.CodeInvalidField) {
+			p := v.page(render.TypeTitle(t), t.Name)
+			p.Error = e.Message
+			p.Data = listData{Type: t, Base: v.accountURL(), Query: params}
+			s.rd.Render(w, r, http.StatusBadRequest, "portal_list", p)
+			return nil
+		}
+		return err
+	}
+	d := listData{Type: t, Base: v.accountURL(), Sort: res.Sort, Query: params, SortLinks: map[string]string{},
+		Items: res.Items, CanCreate: !v.viewAs && v.allows(t.Name, policy.ActionCreate)}
+	d.Columns = visibleColumns(t, v.pol.Role(v.current.Role))
+	if f, ok := t.Fields["status"]; ok {
+		d.Statuses = f.Values
+	}
+	listURL := v.accountURL() + url.PathEscape(t.Name)
+	if res.Next != "" {
+		nq := render.CloneValues(params)
+		nq.Set("cursor", res.Next)
+		d.Next = listURL + "?" + nq.Encode()
+	}
+	if params.Has("cursor") {
+		fq := render.CloneValues(params)
+		fq.Del("cursor")
+		d.First = listURL + "?" + fq.Encode()
+	}
+	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
+		key := col.Name
+		if key != "date" && key != "id" {
+			key = "attr." + key
+		}
+		sq := render.CloneValues(params)
+		sq.Del("cursor")
+		if res.Sort == "-"+key {
+			sq.Set("sort", key)
+		} else {
+			sq.Set("sort", "-"+key)
+		}
+		d.SortLinks[col.Name] = listURL + "?" + sq.Encode()
+	}
+	p := v.page(render.TypeTitle(t), t.Name)
+	p.Data = d
+	s.rd.Render(w, r, http.StatusOK, "portal_list", p)
+	return nil
+}
+
+// detailData is what portal_record.html receives.
+type detailData struct {
+	Type      *policy.Type
+	Record    *access.Record
+	Base      string
+	Fields    []kv
+	Lines     []render.LineTable
+	ParentURL string
+	CanEdit   bool
+}
+
+type kv struct {
+	Key   string
+	Value any
+}
+
+// handleRecord shows one record; anything the subject cannot read is 404,
+// hidden fields are simply absent. The Edit button is offered when the
+// subject may update it (never under view as).
+func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	v, err := s.portal(r, c)
+	if err != nil {
+		return err
+	}
+	t := v.pol.Type(r.PathValue("type"))
+	if t == nil {
+		return access.Errorf(access.CodeNotFound, "no such page")
+	}
+	id := r.PathValue("id")
+	var rec *access.Record
+	canEdit := false
+	if !v.viewAs {
+		rec, _, err = s.app.EditRecord(r.Context(), c, t.Name, id, "")
+		canEdit = err == nil
+		if access.ErrorCode(err) == access.CodeForbidden {
+			err = nil // readable, not writable
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if rec == nil {
+		if rec, _, err = s.app.GetRecord(r.Context(), c, t.Name, id, v.asUser()); err != nil {
+			return err
+		}
+	}
+	d := detailData{Type: t, Record: rec, Base: v.accountURL(), CanEdit: canEdit}
+	keys := make([]string, 0, len(rec.Attributes))
+	for k := range rec.Attributes {
+		keys = append(keys, k)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		return render.FieldOrder(t, keys[i]) < render.FieldOrder(t, keys[j]) || (render.FieldOrder(t, keys[i]) == render.FieldOrder(t, keys[j]) && keys[i] < keys[j])
+	})
+	for _, k := range keys {
+		if lt, ok := render.AsLineTable(k, rec.Attributes[k]); ok {
+			d.Lines = append(d.Lines, lt)
+			continue
+		}
+		d.Fields = append(d.Fields, kv{k, rec.Attributes[k]})
+	}
+	if rec.Parent != nil {
+		d.ParentURL = v.accountURL() + url.PathEscape(rec.Parent.Type) + "/" + url.PathEscape(rec.Parent.ID)
+	}
+	p := v.page(render.TypeTitle(t)+" "+rec.ID, t.Name)
+	p.Data = d
+	s.rd.Render(w, r, http.StatusOK, "portal_record", p)
+	return nil
+}

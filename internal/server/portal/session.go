@@ -1,0 +1,50 @@
+package portal
+
+import (
+	"net/http"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
+)
+
+// loginData is what login.html receives.
+type loginData struct {
+	Email, Next string
+}
+
+func (s *Surface) handleLoginPage(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
+	s.rd.Render(w, r, http.StatusOK, "login", &render.Page{Title: "Sign in",
+		Data: loginData{Next: render.SafeNext(r.URL.Query().Get("next"))}})
+	return nil
+}
+
+// handleLoginForm signs in (surface.SignIn: throttled, audited, a new
+// session) and goes on to next, a path on this site. A wrong email and a
+// wrong password get the same message.
+func (s *Surface) handleLoginForm(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
+	email, pw, next := r.PostFormValue("email"), r.PostFormValue("password"), render.SafeNext(r.PostFormValue("next"))
+	if _, err := surface.SignIn(w, r, s.app, email, pw); err != nil {
+		e := surface.DomainError(err)
+		if e == nil {
+			return err
+		}
+		msg := "Wrong email or password."
+		if e.Code == access.CodeRateLimited {
+			msg = e.Message
+		}
+		s.rd.Render(w, r, surface.Status(e.Code), "login", &render.Page{Title: "Sign in", Error: msg, Data: loginData{Email: email, Next: next}})
+		return nil
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (s *Surface) handleLogout(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	if err := surface.SignOut(w, r, s.app, c); err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
+}

@@ -1,0 +1,71 @@
+package render
+
+import (
+	"sort"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// TypeTitle is an object type's title, or its name.
+func TypeTitle(t *policy.Type) string {
+	if t.Title != "" {
+		return t.Title
+	}
+	return t.Name
+}
+
+// FieldOrder is a field's position in the policy's declaration order
+// (undeclared fields after all declared ones).
+func FieldOrder(t *policy.Type, name string) int {
+	for i, f := range t.FieldList {
+		if f.Name == name {
+			return i
+		}
+	}
+	return len(t.FieldList)
+}
+
+// LineTable renders an array of objects (order lines) as a table.
+type LineTable struct {
+	Name    string
+	Columns []string
+	Rows    [][]any
+}
+
+// AsLineTable turns an array of objects into a table, columns in
+// first-seen order (each object's keys sorted); anything else is no table.
+func AsLineTable(name string, v any) (LineTable, bool) {
+	arr, ok := v.([]any)
+	if !ok || len(arr) == 0 {
+		return LineTable{}, false
+	}
+	lt := LineTable{Name: name}
+	seen := map[string]bool{}
+	objs := make([]map[string]any, 0, len(arr))
+	for _, el := range arr {
+		m, ok := el.(map[string]any)
+		if !ok {
+			return LineTable{}, false
+		}
+		objs = append(objs, m)
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if !seen[k] {
+				seen[k] = true
+				lt.Columns = append(lt.Columns, k)
+			}
+		}
+	}
+	for _, m := range objs {
+		row := make([]any, len(lt.Columns))
+		for i, c := range lt.Columns {
+			row[i] = m[c]
+		}
+		lt.Rows = append(lt.Rows, row)
+	}
+	return lt, true
+}

@@ -1,0 +1,326 @@
+// Package render is what the page surfaces (portal, admin) share: the
+// parsed templates, the page frame, confirmations after a redirect, form
+// errors placed next to their inputs, the console's navigation, and the
+// form parsers both surfaces use. Pages are rendered on the server with
+// html/template and work without JavaScript.
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
+	"github.com/portcullis-dev/portcullis/web"
+)
+
+// Page is what every template receives.
+type Page struct {
+	Title string
+	User  *access.User
+	// Accounts are the accounts the portal user can act on (the switcher,
+	// shown only when there are several); Current is the one in the URL.
+	Accounts []access.AccountAccess
+	Current  *access.AccountAccess
+	// Base is the URL prefix of the portal pages ("" or, for view as,
+	// "/admin/view-as/<user>").
+	Base string
+	// ViewAs is set when staff view the portal as an external user.
+	ViewAs *access.User
+	Nav    []NavItem
+	Flash  string
+	Error  string
+	// Errors are per-input messages shown next to their inputs, by the
+	// input's id.
+	Errors map[string]string
+	Data   any
+}
+
+// NavItem is one entry of a page's navigation.
+type NavItem struct {
+	Label, Href string
+	Current     bool
+}
+
+// Choice is one choice of a <select>.
+type Choice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// Renderer renders the embedded templates. Create it with New.
+type Renderer struct {
+	templates map[string]*template.Template
+	log       *slog.Logger
+}
+
+// New parses the embedded templates: layout.html with each page template.
+func New(log *slog.Logger) (*Renderer, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	funcs := template.FuncMap{
+		"fmtDate": func(s string) string {
+			if len(s) > 10 {
+				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+					return t.UTC().Format("2006-01-02 15:04")
+				}
+			}
+			return s
+		},
+		"fmtTime": func(t time.Time) string {
+			if t.IsZero() {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04")
+		},
+		"fmtTimePtr": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return t.UTC().Format("2006-01-02 15:04")
+		},
+		"value": FormatValue,
+		"label": FieldLabel,
+		"isNum": func(v any) bool { _, ok := v.(float64); return ok },
+		"join":  strings.Join,
+		"query": func(v url.Values) string { return v.Encode() },
+		"derefInt": func(p *int) string {
+			if p == nil {
+				return ""
+			}
+			return fmt.Sprint(*p)
+		},
+		"hasPrefix": strings.HasPrefix,
+		"contains": func(list []string, v string) bool {
+			for _, x := range list {
+				if x == v {
+					return true
+				}
+			}
+			return false
+		},
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(web.Templates, "templates/layout.html")
+	if err != nil {
+		return nil, err
+	}
+	names, err := fs.Glob(web.Templates, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*template.Template{}
+	for _, n := range names {
+		base := path.Base(n)
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.Must(layout.Clone()).ParseFS(web.Templates, n)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s: %w", n, err)
+		}
+		out[strings.TrimSuffix(base, ".html")] = t
+	}
+	return &Renderer{templates: out, log: log}, nil
+}
+
+// doneMessages are the confirmations a page shows after a redirect that
+// names one in its ?done= parameter (POST, redirect, GET). Only these fixed
+// texts are ever shown: the parameter never carries text of its own.
+var doneMessages = map[string]string{
+	"created":         "Created.",
+	"saved":           "Your changes were saved.",
+	"added":           "Access added.",
+	"invited":         "User invited and access added.",
+	"changed":         "Access changed.",
+	"revoked":         "Access revoked.",
+	"password":        "Your password was changed. Your other sessions were signed out.",
+	"account_created": "The account was created.",
+	"account_saved":   "The account was saved.",
+	"access_on":       "External users are now allowed on this account. Its group and default grant are active.",
+	"access_off":      "External users are no longer allowed on this account. Its grants are kept but inactive.",
+	"grant_added":     "The grant was added.",
+	"grant_saved":     "The grant was saved.",
+	"grant_removed":   "The grant was removed.",
+	"user_created":    "The user was created.",
+	"user_saved":      "The user was saved.",
+	"constraints":     "The constraints were saved.",
+	"password_set":    "The password was set. The user's sessions have ended.",
+	"group_created":   "The group was created.",
+	"group_saved":     "The group was saved.",
+	"member_added":    "The member was added.",
+	"member_removed":  "The member was removed.",
+	"policy_saved":    "The new policy version was saved and is in force.",
+}
+
+// Render writes page name with status; a ?done= confirmation becomes its
+// flash message. A template failure is logged and answered with a plain
+// 500.
+func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, name string, p *Page) {
+	if p.Flash == "" {
+		p.Flash = doneMessages[r.URL.Query().Get("done")]
+	}
+	t := rd.templates[name]
+	if t == nil {
+		rd.log.Error("no template", "name", name)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
+		rd.log.Error("render", "template", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// Error renders a domain error as the error page, with the status of the
+// error table; an internal cause is logged, never shown.
+func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, user *access.User, err error) {
+	status := http.StatusInternalServerError
+	msg := "Something went wrong. Please try again."
+	e := surface.DomainError(err)
+	if e != nil {
+		status, msg = surface.Status(e.Code), e.Message
+	} else {
+		rd.log.Error("page error", "path", r.URL.Path, "err", err)
+	}
+	switch {
+	case e != nil && e.Code == access.CodeNotFound:
+		msg = "This page does not exist, or you may not see it."
+	case e != nil && e.Code == access.CodeForbidden && msg == "":
+		msg = "You may not do this."
+	}
+	rd.Render(w, r, status, "error", &Page{Title: http.StatusText(status), Error: msg, User: user})
+}
+
+// FormError shows a domain error of a form on p: the message in the
+// layout's live region and, when the error names a field that inputs maps
+// to an input id, next to that input (unless a message is already there).
+// It returns the status to render the form with; an internal error is
+// returned as is, for the error page.
+func FormError(p *Page, err error, inputs map[string]string) (int, error) {
+	e := surface.DomainError(err)
+	if e == nil {
+		return 0, err
+	}
+	p.Error = e.Message
+	if id, ok := inputs[e.Field]; ok && e.Field != "" {
+		if p.Errors == nil {
+			p.Errors = map[string]string{}
+		}
+		if _, set := p.Errors[id]; !set {
+			p.Errors[id] = e.Message
+		}
+	}
+	return surface.Status(e.Code), nil
+}
+
+// RedirectDone sends the browser to path with a confirmation (?done=key,
+// one of the fixed messages), keeping a #fragment.
+func RedirectDone(w http.ResponseWriter, r *http.Request, path, done string) {
+	path, frag, hasFrag := strings.Cut(path, "#")
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	path += sep + "done=" + url.QueryEscape(done)
+	if hasFrag {
+		path += "#" + frag
+	}
+	http.Redirect(w, r, path, http.StatusSeeOther)
+}
+
+// SafeNext keeps a post-sign-in redirect on this site: a path, never
+// another host.
+func SafeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+// AdminNav is the console's navigation; active names the current entry
+// ("accounts", "users", ...).
+func AdminNav(active string) []NavItem {
+	items := []NavItem{
+		{Label: "Accounts", Href: "/admin/accounts"},
+		{Label: "Users", Href: "/admin/users"},
+		{Label: "Groups", Href: "/admin/groups"},
+		{Label: "Policy", Href: "/admin/policy"},
+		{Label: "Records", Href: "/admin/records"},
+		{Label: "Access checker", Href: "/admin/check"},
+		{Label: "View as", Href: "/admin/view-as"},
+		{Label: "Audit log", Href: "/admin/audit"},
+	}
+	for i := range items {
+		items[i].Current = items[i].Href == "/admin/"+active
+	}
+	return items
+}
+
+// FieldLabel turns an attribute name into a label: "po_number" →
+// "Po number".
+func FieldLabel(name string) string {
+	l := strings.ReplaceAll(name, "_", " ")
+	if l == "" {
+		return l
+	}
+	return strings.ToUpper(l[:1]) + l[1:]
+}
+
+// FormatValue renders an attribute value for a table cell.
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		if x == float64(int64(x)) {
+			return fmt.Sprintf("%d", int64(x))
+		}
+		return fmt.Sprintf("%.2f", x)
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case []any:
+		return fmt.Sprintf("%d items", len(x))
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, k+": "+FormatValue(x[k]))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprint(v)
+}
+
+// CloneValues copies a query.
+func CloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}

@@ -1,0 +1,155 @@
+// Package surface is the contract between the server and the surfaces it
+// mounts (api, portal, admin): the route a surface declares, the handler
+// signature, the one table from domain error codes to HTTP statuses, and
+// the session cookie. A surface decodes a request into a typed input,
+// calls one use case of package app and encodes the answer; an error it
+// returns is written by the server, as JSON for API routes and as a page
+// for page routes.
+package surface
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
+)
+
+// Handler handles an authenticated request (actor nil on public routes);
+// a returned error is written by the server.
+type Handler func(w http.ResponseWriter, r *http.Request, c *app.Actor) error
+
+// Route is one route of a surface. The server mounts every route through
+// one middleware chain (body limit, authentication, min_revision, metrics,
+// error writing); the route list also drives the OpenAPI check and the
+// authorization sweep.
+type Route struct {
+	Method string
+	// Pattern is the ServeMux path pattern, e.g. /api/v1/accounts/{id}.
+	Pattern string
+	// Public routes need no authentication.
+	Public bool
+	// Summary describes the route (API routes).
+	Summary string
+	// ReadOnly marks a page route that changes nothing, which the console
+	// may mount again under view as (/admin/view-as/{as}).
+	ReadOnly bool
+	// AcceptYAML admits YAML request bodies besides JSON (the policy).
+	AcceptYAML bool
+	Handle     Handler
+}
+
+// HTTP-level error codes beyond the domain's (DESIGN.md §5.13).
+const (
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+)
+
+// statusOf maps every error code to its HTTP status: the one place where
+// the error contract of DESIGN.md §3 lives.
+var statusOf = map[string]int{
+	access.CodeInvalid:             http.StatusBadRequest,
+	access.CodeInvalidField:        http.StatusBadRequest,
+	access.CodeUnauthenticated:     http.StatusUnauthorized,
+	access.CodeForbidden:           http.StatusForbidden,
+	access.CodeConstraintViolation: http.StatusForbidden,
+	access.CodeNotFound:            http.StatusNotFound,
+	access.CodeConflict:            http.StatusConflict,
+	access.CodeProtected:           http.StatusConflict,
+	access.CodeTooLarge:            http.StatusRequestEntityTooLarge,
+	access.CodeRateLimited:         http.StatusTooManyRequests,
+	access.CodeUnavailable:         http.StatusServiceUnavailable,
+	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
+	CodeUnsupportedMediaType:       http.StatusUnsupportedMediaType,
+	access.CodeInternal:            http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of an error code (500 for an unknown one).
+func Status(code string) int {
+	if s, ok := statusOf[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// DomainError returns err's *access.Error, or nil when err is an internal
+// error (anything else, or an *access.Error with CodeInternal), whose
+// cause must be logged and never shown.
+func DomainError(err error) *access.Error {
+	var e *access.Error
+	if !errors.As(err, &e) || e.Code == access.CodeInternal {
+		return nil
+	}
+	return e
+}
+
+// SessionCookie is the name of the browser session cookie.
+const SessionCookie = "portcullis_session"
+
+// SetSessionCookie gives the browser a new session: HttpOnly, SameSite
+// Lax, Secure on TLS.
+func SetSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, Expires: expires})
+}
+
+// ClearSessionCookie removes the session cookie.
+func ClearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+}
+
+// SessionSecret returns the session secret the browser sent, or "".
+func SessionSecret(r *http.Request) string {
+	if ck, err := r.Cookie(SessionCookie); err == nil {
+		return ck.Value
+	}
+	return ""
+}
+
+// ClientIP is the peer address; trusted-proxy headers are a later feature,
+// so X-Forwarded-For is deliberately ignored.
+func ClientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Revision puts the revision of a write in the response header.
+func Revision(w http.ResponseWriter, rev int64) {
+	if rev > 0 {
+		w.Header().Set("Portcullis-Revision", strconv.FormatInt(rev, 10))
+	}
+}
+
+// SignIn checks an email and password (app.Login: throttled, audited),
+// ends the session the browser had and starts a new one, setting its
+// cookie: the same for the API and the sign-in page.
+func SignIn(w http.ResponseWriter, r *http.Request, a *app.App, email, password string) (access.User, error) {
+	u, err := a.Login(r.Context(), email, password, ClientIP(r))
+	if err != nil {
+		return u, err
+	}
+	if old := SessionSecret(r); old != "" {
+		_ = a.EndSession(r.Context(), old)
+	}
+	secret, expires, err := a.StartSession(r.Context(), u)
+	if err != nil {
+		return u, err
+	}
+	SetSessionCookie(w, r, secret, expires)
+	return u, nil
+}
+
+// SignOut ends the actor's session and removes the cookie.
+func SignOut(w http.ResponseWriter, r *http.Request, a *app.App, c *app.Actor) error {
+	if err := a.SignOut(r.Context(), c); err != nil {
+		return err
+	}
+	ClearSessionCookie(w)
+	return nil
+}
