@@ -5,16 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/parallel"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -184,24 +183,6 @@ func batchInvalid(bad []access.ItemError) error {
 	return &access.Error{Code: access.CodeInvalid, Message: strconv.Itoa(len(bad)) + " item(s) are invalid; nothing was written", Items: bad}
 }
 
-// parallel runs fn(i) for i in [0, n) on every core, in chunks so that a
-// goroutine does real work.
-func parallel(n int, fn func(i int)) {
-	const chunk = 64
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for lo := 0; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				fn(i)
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
-}
-
 // BatchJSON reads a records:batch body (DecodeBatch) and applies it
 // (Batch); the actor is refused before the body is read.
 func (a *App) BatchJSON(ctx context.Context, c *Actor, body io.Reader) (store.BatchResult, error) {
@@ -241,7 +222,7 @@ func (a *App) Batch(ctx context.Context, c *Actor, b *RecordBatch) (store.BatchR
 	}
 	recs := make([]*access.Record, len(b.Upsert))
 	errs := make([]error, len(b.Upsert))
-	parallel(len(b.Upsert), func(i int) {
+	parallel.For(len(b.Upsert), func(i int) {
 		rec := &access.Record{Type: refs[i].Type, ID: refs[i].ID}
 		if old := stored[refs[i]]; old != nil {
 			cp := *old
@@ -278,7 +259,7 @@ func (b *RecordBatch) decodeItems() error {
 	}
 	b.Upsert = make([]RecordUpdate, len(b.raw))
 	errs := make([]error, len(b.raw))
-	parallel(len(b.raw), func(i int) {
+	parallel.For(len(b.raw), func(i int) {
 		errs[i] = json.Unmarshal(b.raw[i], &b.Upsert[i], json.RejectUnknownMembers(true))
 	})
 	b.raw = nil

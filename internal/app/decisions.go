@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -124,7 +125,8 @@ func (a *App) check(ctx context.Context, req CheckRequest) (CheckResult, error) 
 
 // message is an error's message for a batch item.
 func message(err error) string {
-	if e, ok := err.(*access.Error); ok {
+	var e *access.Error
+	if errors.As(err, &e) {
 		return e.Message
 	}
 	return "invalid item"

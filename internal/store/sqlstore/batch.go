@@ -3,15 +3,15 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/parallel"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -96,25 +96,15 @@ func (s *Store) Batch(ctx context.Context, w store.Write, b store.RecordBatch) (
 func (s *Store) encodeBatch(recs []*access.Record) ([]recordRow, []access.ItemError) {
 	rows := make([]recordRow, len(recs))
 	errs := make([]error, len(recs))
-	workers := min(runtime.GOMAXPROCS(0), (len(recs)+255)/256)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(recs); i += workers {
-				rows[i], errs[i] = s.encodeRecord(recs[i])
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(len(recs), func(i int) { rows[i], errs[i] = s.encodeRecord(recs[i]) })
 	var items []access.ItemError
 	for i, err := range errs {
 		if err == nil {
 			continue
 		}
 		msg := "invalid record"
-		if ae, ok := err.(*access.Error); ok {
+		var ae *access.Error
+		if errors.As(err, &ae) {
 			msg = ae.Message
 		}
 		items = append(items, access.ItemError{Index: i, Message: msg})

@@ -37,29 +37,35 @@ func TestDateKey(t *testing.T) {
 	}
 }
 
-func TestAppendJSON_MatchesEncodingJSON(t *testing.T) {
-	for _, v := range []any{
-		map[string]any{"a": "x\"y\\z\n\t\x01<>&", "b": 1.5, "c": []any{true, false, nil, 1e21, 1e-7, -0.0, 123456789.0},
-			"d": map[string]any{"e": "héllo \u2028", "f": json.Number("12.50")}, "g": int64(7), "h": []string{"typed"}},
-		map[string]any{},
-		"invalid \xff utf-8",
+// TestEncodeAttributes_MatchesEncodingJSON holds the stored attributes to
+// what encoding/json would store, and their measured size to json.Marshal's.
+func TestEncodeAttributes_MatchesEncodingJSON(t *testing.T) {
+	for _, v := range []map[string]any{
+		{"a": "x\"y\\z\n\t\x01<>&", "b": 1.5, "c": []any{true, false, nil, 1e21, 1e-7, 0.0, 123456789.0},
+			"d": map[string]any{"e": "héllo \u2028", "f": 12.5}, "g": int64(7), "h": []string{"typed"}},
+		{},
 	} {
-		got, err := appendJSON(nil, v)
+		got, err := encodeAttributes(v)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var a, b any
 		want, _ := json.Marshal(v)
-		if err := json.Unmarshal(got, &a); err != nil {
-			t.Fatalf("appendJSON(%v) = %s: not JSON: %v", v, got, err)
+		if err := json.Unmarshal([]byte(got), &a); err != nil {
+			t.Fatalf("encodeAttributes(%v) = %s: not JSON: %v", v, got, err)
 		}
 		json.Unmarshal(want, &b)
 		if !reflect.DeepEqual(a, b) {
-			t.Errorf("appendJSON(%v) = %s, encoding/json %s", v, got, want)
+			t.Errorf("encodeAttributes(%v) = %s, encoding/json %s", v, got, want)
+		}
+		if n := marshalledSize(got); n != len(want) {
+			t.Errorf("marshalledSize(%s) = %d, json.Marshal gives %d bytes", got, n, len(want))
 		}
 	}
-	if _, err := appendJSON(nil, map[string]any{"x": math.NaN()}); err == nil {
-		t.Error("NaN encoded")
+	for _, bad := range []map[string]any{{"x": math.NaN()}, {"x": "invalid \xff utf-8"}} {
+		if got, err := encodeAttributes(bad); err == nil {
+			t.Errorf("%v encoded as %s", bad, got)
+		}
 	}
 }
 

@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
+	"strings"
+	"sync"
 	"time"
-	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -104,14 +106,14 @@ func encodeRow(r *access.Record) (recordRow, error) {
 		row.teams = string(b)
 	}
 	if len(r.Attributes) > 0 {
-		b, err := appendJSON(make([]byte, 0, 512), r.Attributes)
+		b, err := encodeAttributes(r.Attributes)
 		if err != nil {
-			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes: %v", err)
+			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes cannot be encoded as JSON")
 		}
 		if n := marshalledSize(b); n > access.MaxAttributesSize {
 			return recordRow{}, access.Errorf(access.CodeInvalid, "attributes are %d bytes, more than the %d allowed", n, access.MaxAttributesSize)
 		}
-		row.attributes = string(b)
+		row.attributes = b
 	}
 	return row, nil
 }
@@ -324,147 +326,39 @@ SELECT 1 FROM types WHERE types.type IS NOT NULL
 AND EXISTS (SELECT 1 FROM records r WHERE r.type = types.type AND r.owner = $1) LIMIT 1`, account)
 }
 
-// appendJSON appends the JSON encoding of v to b. It handles the types
-// decoded JSON is made of (map[string]any, []any, string, float64, bool,
-// nil, json.Number) and common Go scalars directly, several times faster
-// than encoding/json's reflection, which writing 100,000 records/s needs;
-// anything else goes through json.Marshal. Map keys are written in map
-// order: the stored document's key order carries no meaning (PostgreSQL's
-// JSONB does not keep it either).
-func appendJSON(b []byte, v any) ([]byte, error) {
-	switch x := v.(type) {
-	case nil:
-		return append(b, "null"...), nil
-	case string:
-		return appendJSONString(b, x), nil
-	case bool:
-		return strconv.AppendBool(b, x), nil
-	case float64:
-		return appendJSONFloat(b, x)
-	case int:
-		return strconv.AppendInt(b, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(b, x, 10), nil
-	case json.Number:
-		if !json.Valid([]byte(x)) || x == "" {
-			return nil, fmt.Errorf("invalid number %q", string(x))
+// attributesOptions encode attributes with github.com/go-json-experiment/
+// json: map keys in map order (the stored document's key order carries no
+// meaning; PostgreSQL's JSONB does not keep it either), HTML characters and
+// U+2028/U+2029 as they are (encoding/json's output but for those
+// escapes), and invalid UTF-8 refused: decoded JSON never holds it.
+var attributesOptions = jsonv2.JoinOptions(jsontext.EscapeForHTML(false), jsontext.EscapeForJS(false))
+
+// attributeBuffers are the buffers attributes are encoded into.
+var attributeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encodeAttributes returns the JSON text of attributes.
+func encodeAttributes(attrs map[string]any) (string, error) {
+	buf := attributeBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 4*access.MaxAttributesSize {
+			buf.Reset()
+			attributeBuffers.Put(buf)
 		}
-		return append(b, x...), nil
-	case map[string]any:
-		b = append(b, '{')
-		first := true
-		for k, e := range x {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendJSON(b, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, '}'), nil
-	case []any:
-		b = append(b, '[')
-		for i, e := range x {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendJSON(b, e); err != nil {
-				return nil, err
-			}
-		}
-		return append(b, ']'), nil
+	}()
+	if err := jsonv2.MarshalWrite(buf, attrs, attributesOptions); err != nil {
+		return "", err
 	}
-	enc, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return append(b, enc...), nil
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))), nil
 }
 
-// marshalledSize returns the length json.Marshal gives the value appendJSON
-// encoded as b, the measure of access.MaxAttributesSize: the same but for
-// the HTML characters <, > and & and the separators U+2028 and U+2029,
-// which json.Marshal escapes (\u003c, 6 bytes for 1; \u2028, 6 for 3).
-func marshalledSize(b []byte) int {
+// marshalledSize returns the length json.Marshal gives the value
+// encodeAttributes encoded as b, the measure of access.MaxAttributesSize:
+// the same but for the HTML characters <, > and & and the separators
+// U+2028 and U+2029, which json.Marshal escapes (\u003c, 6 bytes for 1;
+// \u2028, 6 for 3).
+func marshalledSize(b string) int {
 	n := len(b)
-	n += 5 * (bytes.Count(b, []byte("<")) + bytes.Count(b, []byte(">")) + bytes.Count(b, []byte("&")))
-	n += 3 * (bytes.Count(b, []byte("\u2028")) + bytes.Count(b, []byte("\u2029")))
+	n += 5 * (strings.Count(b, "<") + strings.Count(b, ">") + strings.Count(b, "&"))
+	n += 3 * (strings.Count(b, "\u2028") + strings.Count(b, "\u2029"))
 	return n
-}
-
-// appendJSONFloat formats f as encoding/json does; NaN and infinities are
-// not JSON.
-func appendJSONFloat(b []byte, f float64) ([]byte, error) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return nil, fmt.Errorf("unsupported value %v", f)
-	}
-	abs := math.Abs(f)
-	fmtc := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		fmtc = 'e'
-	}
-	b = strconv.AppendFloat(b, f, fmtc, -1, 64)
-	if fmtc == 'e' {
-		// Clean up e-09 to e-9, as encoding/json does.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, nil
-}
-
-// appendJSONString appends s as a JSON string as encoding/json does but
-// for HTML characters and U+2028/U+2029, which it leaves as they are:
-// quotes, backslashes and control characters escaped, invalid UTF-8
-// replaced by U+FFFD.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

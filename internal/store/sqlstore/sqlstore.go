@@ -268,19 +268,14 @@ type wtx struct {
 	s     *Store
 	tx    *sql.Tx
 	ctx   context.Context
-	rev   int64     // the revision this transaction commits (0 for Log)
-	now   time.Time // the store clock at the start, truncated to µs
-	noop  bool
+	rev   int64              // the revision this transaction commits (0 for Log)
+	now   time.Time          // the store clock at the start, truncated to µs
 	audit []store.AuditEntry // entries to append at commit
 	chg   bool               // a change_log row was written
 }
 
 func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
 	return t.tx.ExecContext(t.ctx, t.s.rebind(q), args...)
-}
-
-func (t *wtx) query(q string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(t.ctx, t.s.rebind(q), args...)
 }
 
 func (t *wtx) queryRow(q string, args ...any) *sql.Row {
