@@ -178,7 +178,7 @@ func (a *App) saveUser(ctx context.Context, c *Actor, old *access.User, u access
 		cur, exists := a.eng.User(u.ID)
 		switch {
 		case old == nil && exists:
-			return access.Errorf(access.CodeConflict, "user %s was created meanwhile", u.ID)
+			return access.FieldErrorf(access.CodeConflict, "id", "user %s was created meanwhile", u.ID)
 		case old != nil && !exists:
 			return access.Errorf(access.CodeNotFound, "user %s not found", u.ID)
 		case old != nil:

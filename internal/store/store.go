@@ -157,8 +157,10 @@ type PolicyStore interface {
 // RecordStore stores records. PutRecord creates or replaces one record as
 // given: owner and date already filled by the caller
 // (access.Engine.FillRecord), shape validated with
-// access.Engine.ValidateRecord (the store validates again and rejects with
-// invalid). The store assigns updated_at and revision. Batch applies up to
+// access.Engine.ValidateRecord; the store trusts the shape and rejects
+// (invalid) only what it cannot encode: a date it cannot key, attributes
+// that are not JSON or larger than access.MaxAttributesSize. The store
+// assigns updated_at and revision. Batch applies up to
 // MaxBatch upserts and deletes in one transaction, all or nothing; a bad
 // item fails the batch with invalid and Items naming each bad index. Record
 // writes are not audited; w.Check lets an external user's write be

@@ -152,7 +152,7 @@ func (s *Surface) handleCreateAccount(w http.ResponseWriter, r *http.Request, c 
 		Parent: app.Some(form.Parent), ExternalAccess: app.Some(form.ExternalAccess), Inherit: app.Some(form.Inherit)})
 	if err != nil {
 		p := page(c, "Accounts", "accounts")
-		status, ierr := render.FormError(p, accountError(err), accountInputs)
+		status, ierr := render.FormError(p, err, accountInputs)
 		if ierr != nil {
 			return ierr
 		}
@@ -161,11 +161,6 @@ func (s *Surface) handleCreateAccount(w http.ResponseWriter, r *http.Request, c 
 	render.RedirectDone(w, r, "/admin/accounts/"+url.PathEscape(form.ID), "account_created")
 	return nil
 }
-
-// accountError marks the parent input for the store's field-less
-// CodeInvalid errors of an account write: a missing parent or a cycle
-// (every other CodeInvalid of PutAccount names its Field).
-func accountError(err error) error { return withField(err, access.CodeInvalid, "parent") }
 
 // grantForm is the External Access panel's add or edit form, as typed.
 type grantForm struct {
@@ -363,7 +358,7 @@ func (s *Surface) handleUpdateAccount(w http.ResponseWriter, r *http.Request, c 
 	u := app.AccountUpdate{Name: app.Some(form.Name), Kind: app.Some(form.Kind), Parent: app.Some(form.Parent), Inherit: app.Some(form.Inherit)}
 	if _, _, _, err := s.app.PutAccount(r.Context(), c, a.ID, u, false); err != nil {
 		p := page(c, a.Name, "accounts")
-		status, ierr := render.FormError(p, accountError(err), accountInputs)
+		status, ierr := render.FormError(p, err, accountInputs)
 		if ierr != nil {
 			return ierr
 		}
@@ -418,11 +413,6 @@ func (s *Surface) panelGrant(r *http.Request, c *app.Actor, a access.Account) (a
 	return g, err
 }
 
-// grantError marks the principal input for a conflict of a new grant: the
-// principal already has a grant on the account (the store and the engine
-// raise it with ExistingID but no Field).
-func grantError(err error) error { return withField(err, access.CodeConflict, "principal") }
-
 func (s *Surface) handleAddGrant(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	ctx := r.Context()
 	a, err := s.app.GetAccount(ctx, c, r.PathValue("id"))
@@ -439,7 +429,7 @@ func (s *Surface) handleAddGrant(w http.ResponseWriter, r *http.Request, c *app.
 	}
 	if err != nil {
 		p := page(c, a.Name, "accounts")
-		status, ierr := render.FormError(p, grantError(err), render.GrantInputs)
+		status, ierr := render.FormError(p, err, render.GrantInputs)
 		if ierr != nil {
 			return ierr
 		}

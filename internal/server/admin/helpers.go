@@ -1,8 +1,6 @@
 package admin
 
 import (
-	"errors"
-
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
@@ -37,20 +35,6 @@ func listError(p *render.Page, err error) (int, error) {
 	}
 	p.Error = e.Message
 	return surface.Status(e.Code), nil
-}
-
-// withField gives a domain error of code that names no input the Field
-// the form's use case implies, so that the form marks the right input.
-// It is a bridge for errors the store raises without a Field (see the
-// callers); it never reads the message, and leaves other errors alone.
-func withField(err error, code, field string) error {
-	var e *access.Error
-	if !errors.As(err, &e) || e.Code != code || e.Field != "" {
-		return err
-	}
-	cp := *e
-	cp.Field = field
-	return &cp
 }
 
 // isCode reports whether err is a domain error with one of codes.

@@ -109,7 +109,7 @@ func (s *Surface) handleCreateUser(w http.ResponseWriter, r *http.Request, c *ap
 	form := formUser(r)
 	if _, _, err := s.app.CreateUser(r.Context(), c, form.ID, form.update()); err != nil {
 		p := page(c, "Users", "users")
-		status, ierr := render.FormError(p, userError(err), userInputs)
+		status, ierr := render.FormError(p, err, userInputs)
 		if ierr != nil {
 			return ierr
 		}
@@ -118,11 +118,6 @@ func (s *Surface) handleCreateUser(w http.ResponseWriter, r *http.Request, c *ap
 	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(form.ID), "user_created")
 	return nil
 }
-
-// userError marks the email input for the store's field-less conflict of
-// a user write: the email is in use (the conflicts app raises name their
-// Field).
-func userError(err error) error { return withField(err, access.CodeConflict, "email") }
 
 type userGrantRow struct {
 	access.Grant
@@ -302,7 +297,7 @@ func (s *Surface) handleUpdateUser(w http.ResponseWriter, r *http.Request, c *ap
 	form.ID = old.ID
 	if _, _, _, err := s.app.PutUser(r.Context(), c, old.ID, form.update(), false); err != nil {
 		p := page(c, old.Name, "users")
-		status, ierr := render.FormError(p, userError(err), userInputs)
+		status, ierr := render.FormError(p, err, userInputs)
 		if ierr != nil {
 			return ierr
 		}

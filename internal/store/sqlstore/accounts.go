@@ -115,8 +115,9 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]acce
 }
 
 // PutAccount creates or replaces an account as given (the caller has merged
-// omitted fields). It rejects an invalid id, a missing parent and a parent
-// that would make a cycle (invalid). When external access becomes true,
+// omitted fields and validated it: access.Account.Validate). It rejects a
+// missing parent and a parent that would make a cycle (invalid, Field
+// "parent"). When external access becomes true,
 // including an account created with it on, it creates the account's group
 // acct:<id> and that group's grant on the account with the policy's
 // default_group_role, scope subtree, each unless it exists (DESIGN §1,
@@ -124,11 +125,8 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]acce
 // stored changes nothing and returns the current revision.
 func (s *Store) PutAccount(ctx context.Context, w store.Write, a access.Account) (bool, int64, error) {
 	actor := w.Actor
-	if !access.ValidID(a.ID) {
-		return false, 0, invalid("account id %q must be 1-64 characters of A-Za-z0-9._:-", a.ID)
-	}
 	if a.Parent != "" && !access.ValidID(a.Parent) {
-		return false, 0, invalid("parent account %s does not exist", a.Parent)
+		return false, 0, access.FieldErrorf(access.CodeInvalid, "parent", "parent account %s does not exist", a.Parent)
 	}
 	var created bool
 	rev, err := s.write(ctx, w, func(t *wtx) error {
@@ -176,13 +174,13 @@ func (s *Store) PutAccount(ctx context.Context, w store.Write, a access.Account)
 func checkParent(r reader, id, parent string) error {
 	for p, steps := parent, 0; p != ""; steps++ {
 		if p == id {
-			return invalid("parent %s would create a cycle", parent)
+			return access.FieldErrorf(access.CodeInvalid, "parent", "parent %s would create a cycle", parent)
 		}
 		var next sql.NullString
 		err := r.queryRow(`SELECT parent FROM accounts WHERE id = ?`, p).Scan(&next)
 		if errors.Is(err, sql.ErrNoRows) {
 			if steps == 0 {
-				return invalid("parent account %s does not exist", parent)
+				return access.FieldErrorf(access.CodeInvalid, "parent", "parent account %s does not exist", parent)
 			}
 			return fmt.Errorf("account tree: %s has a missing parent", p)
 		}

@@ -140,28 +140,17 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]access.G
 	return out, next, nil
 }
 
-// checkGrant normalizes defaults (scope subtree, access read_write) and
-// validates g against the database inside the transaction: an existing
-// principal, account and role (invalid), and no other grant for the same
-// (principal, account) (conflict with ExistingID).
+// checkGrant fills defaults (scope subtree, access read_write) and checks
+// g against the database inside the transaction: an existing principal,
+// account and role (invalid), and no other grant for the same (principal,
+// account) (conflict with ExistingID). The shape is the caller's
+// (access.Grant.Validate).
 func (t *wtx) checkGrant(g *access.Grant) error {
 	if g.Scope == "" {
 		g.Scope = access.ScopeSubtree
 	}
 	if g.Access == "" {
 		g.Access = access.AccessReadWrite
-	}
-	if g.Scope != access.ScopeSubtree && g.Scope != access.ScopeAccount {
-		return invalid("scope must be subtree or account")
-	}
-	if g.Access != access.AccessReadWrite && g.Access != access.AccessRead {
-		return invalid("access must be read_write or read")
-	}
-	if g.DaysBack != nil && *g.DaysBack < 0 {
-		return invalid("days_back must not be negative")
-	}
-	if g.ValidFrom != nil && g.ValidUntil != nil && !g.ValidFrom.Before(*g.ValidUntil) {
-		return invalid("valid_from must be before valid_until")
 	}
 	kind, id, _ := strings.Cut(g.Principal, ":")
 	var table string
@@ -171,32 +160,32 @@ func (t *wtx) checkGrant(g *access.Grant) error {
 	case "group":
 		table = "user_groups"
 	default:
-		return invalid("principal must be user:<id> or group:<id>")
+		return access.FieldErrorf(access.CodeInvalid, "principal", "principal %s does not exist", g.Principal)
 	}
 	ok, err := t.exists(`SELECT 1 FROM `+table+` WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("check grant: %w", err)
 	}
 	if !ok {
-		return invalid("principal %s does not exist", g.Principal)
+		return access.FieldErrorf(access.CodeInvalid, "principal", "principal %s does not exist", g.Principal)
 	}
 	if ok, err = t.exists(`SELECT 1 FROM accounts WHERE id = ?`, g.Account); err != nil {
 		return fmt.Errorf("check grant: %w", err)
 	} else if !ok {
-		return invalid("account %s does not exist", g.Account)
+		return access.FieldErrorf(access.CodeInvalid, "account", "account %s does not exist", g.Account)
 	}
 	pv, err := t.reader().policy()
 	if err != nil {
 		return err
 	}
 	if pv.Policy.Role(g.Role) == nil {
-		return invalid("role %s is not in the policy", g.Role)
+		return access.FieldErrorf(access.CodeInvalid, "role", "role %s is not in the policy", g.Role)
 	}
 	// grants_principal_account serves this.
 	var existing string
 	err = t.queryRow(`SELECT id FROM grants WHERE principal = ? AND account = ? AND id <> ?`, g.Principal, g.Account, g.ID).Scan(&existing)
 	if err == nil {
-		return &access.Error{Code: access.CodeConflict, ExistingID: existing,
+		return &access.Error{Code: access.CodeConflict, ExistingID: existing, Field: "principal",
 			Message: fmt.Sprintf("principal %s already has grant %s on account %s", g.Principal, existing, g.Account)}
 	}
 	if !errors.Is(err, sql.ErrNoRows) {

@@ -196,9 +196,6 @@ func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]store.Gr
 // id or a missing account is invalid.
 func (s *Store) PutGroup(ctx context.Context, w store.Write, g access.Group) (bool, int64, error) {
 	actor := w.Actor
-	if !access.ValidID(g.ID) {
-		return false, 0, invalid("group id %q must be 1-64 characters of A-Za-z0-9._:-", g.ID)
-	}
 	var created bool
 	rev, err := s.write(ctx, w, func(t *wtx) error {
 		before, err := t.reader().group(g.ID)
@@ -215,7 +212,7 @@ func (s *Store) PutGroup(ctx context.Context, w store.Write, g access.Group) (bo
 				return fmt.Errorf("put group: %w", err)
 			}
 			if !ok {
-				return invalid("account %s does not exist", g.Account)
+				return access.FieldErrorf(access.CodeInvalid, "account", "account %s does not exist", g.Account)
 			}
 		}
 		if _, err := t.exec(`INSERT INTO user_groups (id, name, account, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
@@ -295,7 +292,7 @@ func (s *Store) AddMember(ctx context.Context, w store.Write, groupID, userID st
 		}
 		if _, err := r.user(userID); err != nil {
 			if access.ErrorCode(err) == access.CodeNotFound {
-				return invalid("user %s does not exist", userID)
+				return access.FieldErrorf(access.CodeInvalid, "user", "user %s does not exist", userID)
 			}
 			return err
 		}

@@ -69,20 +69,14 @@ const recordUpdateSet = "owner = excluded.owner, date = excluded.date, dkey = ex
 	"creator = excluded.creator, attributes = excluded.attributes, updated_at = excluded.updated_at, " +
 	"revision = excluded.revision"
 
-// encodeRecord validates r with the engine (access.Engine.ValidateRecord:
-// type, ids, date, parent_type, team entries, attribute size) and encodes
-// it for its row. Validation errors are *access.Error.
+// encodeRecord encodes a record for its row. The record's shape is the
+// caller's (access.Engine.ValidateRecord): the store checks only what its
+// encoding needs (a date it can key, attributes that encode as JSON within
+// access.MaxAttributesSize, measured on the encoding it stores). Errors are
+// *access.Error.
 func (s *Store) encodeRecord(r *access.Record) (recordRow, error) {
 	if r == nil {
 		return recordRow{}, access.Errorf(access.CodeInvalid, "missing record")
-	}
-	// The engine checks everything but the attributes' size on a shallow
-	// copy without them (it would encode them only to measure them);
-	// encodeRow measures the encoding it stores.
-	shape := *r
-	shape.Attributes = nil
-	if err := s.current.Load().validator.ValidateRecord(&shape); err != nil {
-		return recordRow{}, err
 	}
 	return encodeRow(r)
 }

@@ -102,9 +102,8 @@ type Store struct {
 	applyMu  sync.Mutex
 	follower store.Follower
 	applied  atomic.Int64
-	// current is the policy of the applied revision, with an engine
-	// holding only that policy for ValidateRecord's shape checks.
-	current atomic.Pointer[currentPolicy]
+	// current is the compiled policy of the applied revision.
+	current atomic.Pointer[policy.Policy]
 
 	// policies caches compiled policy versions by version number
 	// (version 0 is the built-in default). Guarded by polMu.
@@ -120,23 +119,11 @@ type Store struct {
 	isClosed bool
 }
 
-// currentPolicy is the compiled policy of the applied revision and a
-// model-less engine on it that validates record shapes.
-type currentPolicy struct {
-	pol       *policy.Policy
-	validator *access.Engine
-}
-
 // setPolicy makes p the current policy.
-func (s *Store) setPolicy(p *policy.Policy) {
-	if c := s.current.Load(); c != nil && c.pol == p {
-		return
-	}
-	s.current.Store(&currentPolicy{pol: p, validator: access.NewEngine(p, s.clock)})
-}
+func (s *Store) setPolicy(p *policy.Policy) { s.current.Store(p) }
 
 // policyNow returns the current policy.
-func (s *Store) policyNow() *policy.Policy { return s.current.Load().pol }
+func (s *Store) policyNow() *policy.Policy { return s.current.Load() }
 
 var _ store.Store = (*Store)(nil)
 

@@ -143,52 +143,13 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]access.Use
 	return out, next, nil
 }
 
-// validateUser checks a user's shape (DESIGN §1 Users).
-func validateUser(u access.User) error {
-	if !access.ValidID(u.ID) {
-		return invalid("user id %q must be 1-64 characters of A-Za-z0-9._:-", u.ID)
-	}
-	switch u.Status {
-	case access.StatusActive, access.StatusInvited, access.StatusDisabled:
-	default:
-		return invalid("status must be active, invited or disabled")
-	}
-	switch u.Kind {
-	case access.KindInternal:
-		if u.HomeAccount != "" {
-			return invalid("internal users have no home_account")
-		}
-		if len(u.Constraints) > 0 {
-			return invalid("internal users have no constraints")
-		}
-		switch u.StaffRole {
-		case "", access.StaffAdmin, access.StaffAccessManager, access.StaffAuditor:
-		default:
-			return invalid("staff_role must be admin, access_manager or auditor")
-		}
-	case access.KindExternal:
-		if u.HomeAccount == "" {
-			return invalid("external users need a home_account")
-		}
-		if u.StaffRole != "" {
-			return invalid("external users have no staff_role")
-		}
-	default:
-		return invalid("kind must be internal or external")
-	}
-	return nil
-}
-
-// PutUser creates or replaces a user (the caller has merged omitted fields;
-// the password is SetPassword's). It rejects a bad shape or a missing home
-// account (invalid) and an email another user has, compared
+// PutUser creates or replaces a user (the caller has merged omitted fields
+// and validated it with access.User.Validate; the password is
+// SetPassword's). It rejects a missing home account (invalid) and an email another user has, compared
 // case-insensitively (conflict). A user that becomes disabled loses its
 // sessions. Grants and memberships stay.
 func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool, int64, error) {
 	actor := w.Actor
-	if err := validateUser(u); err != nil {
-		return false, 0, err
-	}
 	var cons any
 	if len(u.Constraints) > 0 {
 		b, err := json.Marshal(u.Constraints)
@@ -220,7 +181,7 @@ func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool
 				return fmt.Errorf("put user: %w", err)
 			}
 			if !ok {
-				return invalid("home account %s does not exist", u.HomeAccount)
+				return access.FieldErrorf(access.CodeInvalid, "home_account", "home account %s does not exist", u.HomeAccount)
 			}
 		}
 		if email != "" {
@@ -230,7 +191,7 @@ func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool
 				return fmt.Errorf("put user: %w", err)
 			}
 			if ok {
-				return conflict("email %s is already in use", u.Email)
+				return access.FieldErrorf(access.CodeConflict, "email", "email %s is already in use", u.Email)
 			}
 		}
 		if _, err := t.exec(`INSERT INTO users (id, kind, name, email, email_lower, home_account, status, staff_role, constraints, created_at, updated_at)

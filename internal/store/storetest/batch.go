@@ -89,8 +89,8 @@ func testBatch(t *testing.T, b Backend) {
 		s := open(t, b)
 		mustPutRecord(t, s, inv("keep"))
 		rev := s.Revision()
-		bad1 := &access.Record{Type: "shipment", ID: "sh1", Parent: &access.Ref{Type: "invoice", ID: "x"}, Attributes: map[string]any{}}
-		bad3 := &access.Record{Type: "inventory", ID: "bad id!", Attributes: map[string]any{}}
+		bad1 := &access.Record{Type: "inventory", ID: "bad1", Date: "2024-13-45", Attributes: map[string]any{}}
+		bad3 := &access.Record{Type: "inventory", ID: "bad3", Attributes: map[string]any{"blob": string(make([]byte, access.MaxAttributesSize))}}
 		_, err := s.Batch(ctx(t), by, store.RecordBatch{
 			Upsert: []*access.Record{inv("a"), bad1, inv("b"), bad3, inv("c")},
 			Delete: []access.Ref{{Type: "inventory", ID: "keep"}},
