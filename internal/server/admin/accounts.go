@@ -3,7 +3,6 @@ package admin
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -124,19 +123,11 @@ func (s *Surface) renderAccounts(w http.ResponseWriter, r *http.Request, c *app.
 		}
 		d.Rows = append(d.Rows, row)
 	}
-	if list.Next != "" {
-		nq := url.Values{"cursor": {list.Next}}
-		if d.Query != "" {
-			nq.Set("q", d.Query)
-		}
-		d.Next = "/admin/accounts?" + nq.Encode()
+	filters := url.Values{}
+	if d.Query != "" {
+		filters.Set("q", d.Query)
 	}
-	if q.Get("cursor") != "" {
-		d.First = "/admin/accounts"
-		if d.Query != "" {
-			d.First += "?" + url.Values{"q": {d.Query}}.Encode()
-		}
-	}
+	d.Next, d.First = render.PageLinks("/admin/accounts", filters, q.Get("cursor"), list.Next)
 	p.Data = d
 	s.rd.Render(w, r, status, "admin_accounts", p)
 	return nil
@@ -334,15 +325,7 @@ func (s *Surface) grantRow(r *http.Request, c *app.Actor, g access.Grant, a acce
 // their UTC date.
 func formOfGrant(g access.Grant) grantForm {
 	f := grantForm{ID: g.ID, Principal: g.Principal, Role: g.Role, Scope: g.Scope, Access: g.Access, Notes: g.Notes}
-	if g.DaysBack != nil {
-		f.DaysBack = strconv.Itoa(*g.DaysBack)
-	}
-	if g.ValidFrom != nil {
-		f.ValidFrom = g.ValidFrom.UTC().Format(time.DateOnly)
-	}
-	if g.ValidUntil != nil {
-		f.ValidUntil = g.ValidUntil.UTC().Format(time.DateOnly)
-	}
+	f.DaysBack, f.ValidFrom, f.ValidUntil = render.GrantLimitsText(g)
 	return f
 }
 

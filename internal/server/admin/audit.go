@@ -148,14 +148,7 @@ func (s *Surface) renderAudit(w http.ResponseWriter, r *http.Request, c *app.Act
 				base.Set(k, v)
 			}
 		}
-		if list.Next != "" {
-			nq := render.CloneValues(base)
-			nq.Set("cursor", list.Next)
-			d.Next = "/admin/audit?" + nq.Encode()
-		}
-		if q.Get("cursor") != "" {
-			d.First = "/admin/audit?" + base.Encode()
-		}
+		d.Next, d.First = render.PageLinks("/admin/audit", base, q.Get("cursor"), list.Next)
 	}
 	if err != nil {
 		st, ierr := render.FormError(p, err, auditInputs)

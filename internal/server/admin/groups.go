@@ -48,14 +48,7 @@ func (s *Surface) renderGroups(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if d.Account != "" {
 		base.Set("account", d.Account)
 	}
-	if list.Next != "" {
-		nq := render.CloneValues(base)
-		nq.Set("cursor", list.Next)
-		d.Next = "/admin/groups?" + nq.Encode()
-	}
-	if q.Get("cursor") != "" {
-		d.First = "/admin/groups?" + base.Encode()
-	}
+	d.Next, d.First = render.PageLinks("/admin/groups", base, q.Get("cursor"), list.Next)
 	p.Data = d
 	s.rd.Render(w, r, status, "admin_groups", p)
 	return nil

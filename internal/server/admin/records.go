@@ -6,12 +6,12 @@ import (
 	"net/url"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
 )
 
 // The records browser: staff see every record and every field. The list
@@ -100,18 +100,9 @@ func (s *Surface) handleRecords(w http.ResponseWriter, r *http.Request, c *app.A
 func recordLinks(d *recordsData, next string) {
 	const listURL = "/admin/records?"
 	t, params := d.Type, d.Query
-	if next != "" {
-		nq := render.CloneValues(params)
-		nq.Set("type", t.Name)
-		nq.Set("cursor", next)
-		d.Next = listURL + nq.Encode()
-	}
-	if params.Has("cursor") {
-		fq := render.CloneValues(params)
-		fq.Set("type", t.Name)
-		fq.Del("cursor")
-		d.First = listURL + fq.Encode()
-	}
+	filters := render.CloneValues(params)
+	filters.Set("type", t.Name)
+	d.Next, d.First = render.PageLinks("/admin/records", filters, params.Get("cursor"), next)
 	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
 		key := col.Name
 		if key != "date" && key != "id" {
@@ -147,40 +138,6 @@ type recordData struct {
 	ParentURL   string
 	CheckURL    string
 	JSON        string
-}
-
-// recordJSON is a record as the API shows it to staff (teams included),
-// for the record page's raw view.
-type recordJSON struct {
-	Type       string             `json:"type"`
-	ID         string             `json:"id"`
-	Owner      *string            `json:"owner"`
-	Date       *string            `json:"date"`
-	Parent     *access.Ref        `json:"parent"`
-	Teams      []access.TeamEntry `json:"teams"`
-	Creator    *string            `json:"creator"`
-	Attributes map[string]any     `json:"attributes"`
-	UpdatedAt  time.Time          `json:"updated_at"`
-	Revision   int64              `json:"revision"`
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func toJSON(r *access.Record) recordJSON {
-	out := recordJSON{Type: r.Type, ID: r.ID, Owner: nullable(r.Owner), Date: nullable(r.Date), Parent: r.Parent, Teams: r.Teams,
-		Creator: nullable(r.Creator), Attributes: r.Attributes, UpdatedAt: r.UpdatedAt, Revision: r.Revision}
-	if out.Attributes == nil {
-		out.Attributes = map[string]any{}
-	}
-	if out.Teams == nil {
-		out.Teams = []access.TeamEntry{}
-	}
-	return out
 }
 
 // handleRecord shows every field of a record with its metadata, and links
@@ -224,7 +181,7 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 		}
 		d.Fields = append(d.Fields, keyValue{Key: k, Value: rec.Attributes[k], Restricted: t.RestrictedIndex(k) >= 0})
 	}
-	if b, err := json.MarshalIndent(toJSON(rec), "", "  "); err == nil {
+	if b, err := json.MarshalIndent(surface.RecordJSON(rec, true), "", "  "); err == nil {
 		d.JSON = string(b)
 	}
 	p := page(c, render.TypeTitle(t)+" "+rec.ID, "records")

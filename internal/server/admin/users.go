@@ -70,14 +70,7 @@ func (s *Surface) renderUsers(w http.ResponseWriter, r *http.Request, c *app.Act
 	if d.Kind != "" {
 		base.Set("kind", d.Kind)
 	}
-	if list.Next != "" {
-		nq := render.CloneValues(base)
-		nq.Set("cursor", list.Next)
-		d.Next = "/admin/users?" + nq.Encode()
-	}
-	if q.Get("cursor") != "" {
-		d.First = "/admin/users?" + base.Encode()
-	}
+	d.Next, d.First = render.PageLinks("/admin/users", base, q.Get("cursor"), list.Next)
 	p.Data = d
 	s.rd.Render(w, r, status, "admin_users", p)
 	return nil

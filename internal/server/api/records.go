@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"time"
 
-	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 )
@@ -15,44 +13,6 @@ import (
 // external users (visible records only, hidden fields stripped before
 // encoding). A record an external user cannot read is 404 whatever the
 // method; one it can read but not change is 403 (DESIGN.md §2).
-
-// recordOut is the JSON form of a record.
-type recordOut struct {
-	Type       string              `json:"type"`
-	ID         string              `json:"id"`
-	Owner      *string             `json:"owner"`
-	Date       *string             `json:"date"`
-	Parent     *access.Ref         `json:"parent"`
-	Teams      *[]access.TeamEntry `json:"teams,omitempty"` // staff only
-	Creator    *string             `json:"creator"`
-	Attributes map[string]any      `json:"attributes"`
-	UpdatedAt  time.Time           `json:"updated_at"`
-	Revision   int64               `json:"revision"`
-}
-
-func nullable(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-// toOut renders a record; staff see teams (an empty list when none).
-func toOut(r *access.Record, staff bool) recordOut {
-	out := recordOut{Type: r.Type, ID: r.ID, Owner: nullable(r.Owner), Date: nullable(r.Date), Parent: r.Parent,
-		Creator: nullable(r.Creator), Attributes: r.Attributes, UpdatedAt: r.UpdatedAt, Revision: r.Revision}
-	if out.Attributes == nil {
-		out.Attributes = map[string]any{}
-	}
-	if staff {
-		teams := r.Teams
-		if teams == nil {
-			teams = []access.TeamEntry{}
-		}
-		out.Teams = &teams
-	}
-	return out
-}
 
 func (s *Surface) handleListRecords(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	in, err := app.RecordListFromQuery(r.PathValue("type"), r.URL.Query())
@@ -63,9 +23,9 @@ func (s *Surface) handleListRecords(w http.ResponseWriter, r *http.Request, c *a
 	if err != nil {
 		return err
 	}
-	items := make([]recordOut, len(page.Items))
+	items := make([]surface.RecordOut, len(page.Items))
 	for i, rec := range page.Items {
-		items[i] = toOut(rec, page.Staff)
+		items[i] = surface.RecordJSON(rec, page.Staff)
 	}
 	writeJSON(w, http.StatusOK, newList(items, page.Next))
 	return nil
@@ -76,7 +36,7 @@ func (s *Surface) handleGetRecord(w http.ResponseWriter, r *http.Request, c *app
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, toOut(rec, staff))
+	writeJSON(w, http.StatusOK, surface.RecordJSON(rec, staff))
 	return nil
 }
 
@@ -91,7 +51,7 @@ func answer(w http.ResponseWriter, res app.RecordWrite, status int) error {
 	if status == 0 {
 		status = created(res.Created)
 	}
-	writeJSON(w, status, toOut(res.Record, res.Staff))
+	writeJSON(w, status, surface.RecordJSON(res.Record, res.Staff))
 	return nil
 }
 

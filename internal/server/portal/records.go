@@ -105,16 +105,7 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 		d.Statuses = f.Values
 	}
 	listURL := v.accountURL() + url.PathEscape(t.Name)
-	if res.Next != "" {
-		nq := render.CloneValues(params)
-		nq.Set("cursor", res.Next)
-		d.Next = listURL + "?" + nq.Encode()
-	}
-	if params.Has("cursor") {
-		fq := render.CloneValues(params)
-		fq.Del("cursor")
-		d.First = listURL + "?" + fq.Encode()
-	}
+	d.Next, d.First = render.PageLinks(listURL, params, params.Get("cursor"), res.Next)
 	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
 		key := col.Name
 		if key != "date" && key != "id" {

@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -475,14 +474,6 @@ func newInvitedUserID() string { return "x" + strings.TrimPrefix(app.NewRecordID
 // as their UTC day.
 func companyFormOf(g access.Grant) companyGrantForm {
 	f := companyGrantForm{ID: g.ID, Principal: g.Principal, Role: g.Role, Access: g.Access, Notes: g.Notes}
-	if g.DaysBack != nil {
-		f.DaysBack = strconv.Itoa(*g.DaysBack)
-	}
-	if g.ValidFrom != nil {
-		f.ValidFrom = g.ValidFrom.UTC().Format(time.DateOnly)
-	}
-	if g.ValidUntil != nil {
-		f.ValidUntil = g.ValidUntil.UTC().Format(time.DateOnly)
-	}
+	f.DaysBack, f.ValidFrom, f.ValidUntil = render.GrantLimitsText(g)
 	return f
 }

@@ -81,3 +81,19 @@ var GrantInputs = map[string]string{
 	"valid_until": "grant_valid_until",
 	"notes":       "grant_notes",
 }
+
+// GrantLimitsText is GrantLimits the other way round: a stored grant's
+// days back and validity as a grant form shows them (instants as their
+// UTC day, "" for none).
+func GrantLimitsText(g access.Grant) (daysBack, validFrom, validUntil string) {
+	if g.DaysBack != nil {
+		daysBack = strconv.Itoa(*g.DaysBack)
+	}
+	if g.ValidFrom != nil {
+		validFrom = g.ValidFrom.UTC().Format(time.DateOnly)
+	}
+	if g.ValidUntil != nil {
+		validUntil = g.ValidUntil.UTC().Format(time.DateOnly)
+	}
+	return daysBack, validFrom, validUntil
+}

@@ -324,3 +324,26 @@ func CloneValues(v url.Values) url.Values {
 	}
 	return out
 }
+
+// PageLinks returns a list page's pager: the URL of the next page when
+// next is a cursor, and of the first page when the page shown has a
+// cursor; path with the list's filters (and, for the next page, its
+// cursor) as the query.
+func PageLinks(path string, filters url.Values, cursor, next string) (nextURL, firstURL string) {
+	link := func(q url.Values) string {
+		if len(q) == 0 {
+			return path
+		}
+		return path + "?" + q.Encode()
+	}
+	q := CloneValues(filters)
+	q.Del("cursor")
+	if cursor != "" {
+		firstURL = link(q)
+	}
+	if next != "" {
+		q.Set("cursor", next)
+		nextURL = link(q)
+	}
+	return nextURL, firstURL
+}
