@@ -61,7 +61,7 @@ func (a *App) Login(ctx context.Context, email, password, ip string) (access.Use
 // StartSession creates a session for u and returns its secret (for the
 // cookie) and when it expires if unused.
 func (a *App) StartSession(ctx context.Context, u access.User) (secret string, expires time.Time, err error) {
-	secret, hash := auth.NewSecret("pcs_")
+	secret, hash := auth.NewSecret(auth.SessionPrefix)
 	now := a.Now()
 	if err := a.st.CreateSession(ctx, store.Session{Hash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now}); err != nil {
 		return "", time.Time{}, err

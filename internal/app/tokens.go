@@ -52,7 +52,7 @@ func (a *App) CreateToken(ctx context.Context, c *Actor, in TokenRequest) (store
 	if in.Name == "" || len(in.Name) > 200 {
 		return store.Token{}, "", 0, access.FieldErrorf(access.CodeInvalid, "name", "name is required (at most 200 characters)")
 	}
-	secret, hash := auth.NewSecret("pct_")
+	secret, hash := auth.NewSecret(auth.TokenPrefix)
 	tok, rev, err := a.st.CreateToken(ctx, write(c, check), store.Token{UserID: in.User, Name: in.Name, Hash: hash, CreatedAt: a.Now()})
 	return tok, secret, rev, err
 }
