@@ -220,6 +220,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	db := stringFlag(fs, "db", dbDefault, "database: a SQLite file path, or a postgres:// URL (demo: a fresh temporary SQLite file)")
 	addr := stringFlag(fs, "addr", "127.0.0.1:8080", "address to listen on")
+	publicURL := stringFlag(fs, "public-url", "", "the server's public base URL, e.g. https://portal.example.com (AuthZEN metadata); empty: taken from each request")
 	logFormat := stringFlag(fs, "log-format", "text", "log format: text or json")
 	logLevel := stringFlag(fs, "log-level", "info", "log level: debug, info, warn, error")
 	idle := durationFlag(fs, "session-idle", auth.DefaultIdleTimeout, "sessions end after this long without a request")
@@ -264,7 +265,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			}
 		}
 	}
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, PublicURL: *publicURL, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
 	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err

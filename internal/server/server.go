@@ -28,6 +28,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/server/admin"
 	"github.com/portcullis-dev/portcullis/internal/server/api"
+	"github.com/portcullis-dev/portcullis/internal/server/authzen"
 	"github.com/portcullis-dev/portcullis/internal/server/portal"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
@@ -44,6 +45,9 @@ type Config struct {
 	// Version is reported by /healthz.
 	Version string
 	Logger  *slog.Logger
+	// PublicURL is the server's public base URL (AuthZEN metadata); empty:
+	// derived from each request.
+	PublicURL string
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -56,6 +60,7 @@ type Server struct {
 	log      *slog.Logger
 	rd       *render.Renderer
 	api      []surface.Route
+	authzen  []surface.Route
 	handler  http.Handler
 	metrics  *metrics
 	registry *prometheus.Registry
@@ -93,6 +98,10 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 		mux.Handle(pattern, s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", ")))
 	}
 	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
+	s.authzen = authzen.New(s.app, cfg.Logger, cfg.PublicURL).Routes()
+	for _, rt := range s.authzen {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
+	}
 
 	portalRoutes := portal.New(s.app, rd, cfg.Logger).Routes()
 	for _, rt := range append(portalRoutes, admin.New(s.app, rd, cfg.Logger).Routes()...) {
@@ -142,6 +151,16 @@ func (s *Server) Routes() []RouteInfo {
 	return out
 }
 
+// AuthZENRoutes lists the AuthZEN routes (package authzen), for the
+// authorization sweep.
+func (s *Server) AuthZENRoutes() []RouteInfo {
+	out := make([]RouteInfo, len(s.authzen))
+	for i, rt := range s.authzen {
+		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
+	}
+	return out
+}
+
 // chain is the one middleware chain of every route: metrics, the body
 // limit, the content type (API), authentication, min_revision (API), the
 // handler, and the error it returns written as JSON (API) or a page.
@@ -153,6 +172,10 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 		defer func() { s.metrics.observe(label, sw.status, time.Since(start)) }()
 		r.Body = http.MaxBytesReader(sw, r.Body, MaxBody)
 		fail := func(c *app.Actor, err error) {
+			if rt.WriteError != nil {
+				rt.WriteError(sw, r, err)
+				return
+			}
 			if isAPI {
 				s.writeError(sw, r, err)
 				return

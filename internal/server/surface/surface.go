@@ -39,6 +39,11 @@ type Route struct {
 	ReadOnly bool
 	// AcceptYAML admits YAML request bodies besides JSON (the policy).
 	AcceptYAML bool
+	// WriteError, when set, writes this route's errors (the chain's and
+	// the handler's) in place of the server's JSON or page: for surfaces
+	// whose standard defines its own error responses (AuthZEN). It must
+	// log internal errors and never send their cause.
+	WriteError func(w http.ResponseWriter, r *http.Request, err error)
 	Handle     Handler
 }
 
