@@ -56,6 +56,9 @@ func bodyFor(method, pattern string) any {
 		return map[string]any{"name": "sweep", "user": "admin"}
 	case pattern == "/api/v1/policy":
 		return map[string]any{"roles": []any{}}
+	case strings.HasPrefix(pattern, "/access/v1/"):
+		return map[string]any{"subject": map[string]any{"type": "user", "id": "u20"}, "action": map[string]any{"name": "read"},
+			"resource": map[string]any{"type": "sales_order", "id": "SO1"}}
 	}
 	return map[string]any{}
 }
@@ -75,6 +78,7 @@ func TestAuthorizationSweep(t *testing.T) {
 		if len(routes) < 40 {
 			t.Fatalf("only %d routes", len(routes))
 		}
+		routes = append(routes, env.server.AuthZENRoutes()...)
 		for _, who := range []string{"anonymous", "other", "u10"} {
 			for _, rt := range routes {
 				key := rt.Method + " " + rt.Pattern
