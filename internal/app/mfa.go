@@ -23,10 +23,12 @@ import (
 // marked surface.Route.MFAEnrol until ConfirmTOTP replaces it with a full
 // one.
 //
-// Codes are throttled like passwords, with a Throttle of their own keyed by
-// (user, client address): an attempt reserves its slot before the code is
-// checked, so concurrent attempts count; a right code forgives the slots of
-// that key. Each mfa_token also allows at most maxChallengeAttempts codes
+// Codes are throttled like passwords, with a Throttle of their own: 5
+// attempts per (user, client address) and 20 per user across addresses
+// (the Throttle's two sides, keyed by user), so that someone who knows the
+// password cannot try codes from many addresses. An attempt reserves its
+// slots before the code is checked, so concurrent attempts count; a right
+// code forgives the (user, address) slots. Each mfa_token also allows at most maxChallengeAttempts codes
 // and lives mfaChallengeTTL. A TOTP code's time step is recorded when it is
 // accepted (store.UseTOTPStep), so no code is accepted twice.
 
@@ -207,7 +209,7 @@ func validateSecondFactor(code, recovery string) error {
 // or recovery_code; past the limit it is CodeRateLimited.
 func (a *App) checkSecondFactor(ctx context.Context, u access.User, code, recovery, ip, wrong string) (string, error) {
 	key := u.ID + " " + ip
-	if err := a.reserveMFAAttempt(key); err != nil {
+	if err := a.reserveMFAAttempt(key, u.ID); err != nil {
 		return "", err
 	}
 	field := "code"
@@ -252,17 +254,22 @@ func (a *App) checkSecondFactor(ctx context.Context, u access.User, code, recove
 	return MethodPasswordTOTP, nil
 }
 
-// reserveMFAAttempt takes one attempt of key's budget before a code is
-// checked, or answers CodeRateLimited. The slot counts as a failure until
-// a right code forgives it (Throttle.Success).
-func (a *App) reserveMFAAttempt(key string) error {
+// reserveMFAAttempt takes one attempt of the budgets of key (user and
+// address) and of userID before a code is checked, or answers
+// CodeRateLimited. The slots count as failures until a right code forgives
+// key's (Throttle.Success); userID's drain with time.
+//
+// Merge note: this uses the Throttle's Allow and Failure under a mutex;
+// when the sign-in throttling work gives the Throttle a reservation of its
+// own, use that here.
+func (a *App) reserveMFAAttempt(key, userID string) error {
 	now := a.Now()
 	a.mfa.mu.Lock()
 	defer a.mfa.mu.Unlock()
-	if ok, retry := a.mfa.throttle.Allow(key, "", now); !ok {
+	if ok, retry := a.mfa.throttle.Allow(key, "user:"+userID, now); !ok {
 		return access.FieldErrorf(access.CodeRateLimited, "code", "too many wrong codes; try again in %d seconds", int(retry.Seconds())+1)
 	}
-	a.mfa.throttle.Failure(key, "", now)
+	a.mfa.throttle.Failure(key, "user:"+userID, now)
 	return nil
 }
 
@@ -373,7 +380,7 @@ func (a *App) ConfirmTOTP(ctx context.Context, c *Actor, in TOTPConfirm) (TOTPEn
 		return TOTPEnabled{}, access.FieldErrorf(access.CodeInvalid, "code", "code must be the six digits your authenticator app shows")
 	}
 	key := c.ID() + " " + in.IP
-	if err := a.reserveMFAAttempt(key); err != nil {
+	if err := a.reserveMFAAttempt(key, c.ID()); err != nil {
 		return TOTPEnabled{}, err
 	}
 	t, err := a.st.TOTP(ctx, c.ID())
