@@ -259,6 +259,15 @@ func TestMFA_RequireMFA(t *testing.T) {
 		if st := c.do("GET", "/api/v1/me/mfa", nil).json(t); st["required"] != true {
 			t.Errorf("status: %v", st)
 		}
+		// Pages lead to the enrolment on the profile page, which is served.
+		c.hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		if res := c.do("GET", "/a/C1/", nil); res.status != http.StatusSeeOther || res.header.Get("Location") != "/profile?mfa=enrol" {
+			t.Errorf("a portal page before enrolment: %d %s", res.status, res.header.Get("Location"))
+		}
+		if res := c.do("GET", "/profile", nil); res.status != http.StatusOK || !strings.Contains(res.body, "requires two-factor authentication") {
+			t.Errorf("profile before enrolment: %d", res.status)
+		}
+		c.hc.CheckRedirect = nil
 		enrol(t, c)
 		if res := c.do("GET", "/api/v1/records/sales_order", nil); res.status != http.StatusOK {
 			t.Errorf("records after enrolment: %d %s", res.status, res.body)
