@@ -142,6 +142,18 @@ func envDefault(flagName, def string) string {
 	return def
 }
 
+// mfaBox checks --staff-mfa and returns the SecretBox of --mfa-key.
+func mfaBox(staffMFA, key string) (*auth.SecretBox, error) {
+	if staffMFA != app.StaffMFARequired && staffMFA != app.StaffMFAOptional {
+		return nil, fmt.Errorf("--staff-mfa must be required or optional, not %q", staffMFA)
+	}
+	k, err := auth.ParseSecretBoxKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("--mfa-key: %w", err)
+	}
+	return auth.NewSecretBox(k)
+}
+
 // stringFlag defines a flag whose default comes from the environment.
 func stringFlag(fs *flag.FlagSet, name, def, help string) *string {
 	env := "PORTCULLIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
@@ -225,12 +237,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	logLevel := stringFlag(fs, "log-level", "info", "log level: debug, info, warn, error")
 	idle := durationFlag(fs, "session-idle", auth.DefaultIdleTimeout, "sessions end after this long without a request")
 	maxAge := durationFlag(fs, "session-max-age", auth.DefaultMaxAge, "sessions end this long after sign-in")
+	staffMFA := stringFlag(fs, "staff-mfa", app.StaffMFAOptional, "two-factor authentication for internal users: required or optional")
+	mfaKey := stringFlag(fs, "mfa-key", "", "32-byte key (64 hex digits or base64) that encrypts TOTP secrets at rest; empty stores them unencrypted")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
 		return err
+	}
+	mfaSecrets, err := mfaBox(*staffMFA, *mfaKey)
+	if err != nil {
+		return err
+	}
+	if !mfaSecrets.Keyed() && !withDemo {
+		log.Warn("no --mfa-key: TOTP secrets are stored unencrypted in the database")
 	}
 	dsn := *db
 	if withDemo && dsn == "" {
@@ -265,7 +286,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			}
 		}
 	}
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, PublicURL: *publicURL, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, PublicURL: *publicURL, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
+		MFASecrets: mfaSecrets, StaffMFA: *staffMFA})
 	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err

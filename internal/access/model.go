@@ -52,6 +52,10 @@ type Account struct {
 	// Inherit false breaks the chain: grants on ancestors do not reach this
 	// account or its subtree.
 	Inherit bool `json:"inherit"`
+	// RequireMFA makes every user homed in this account or below it sign
+	// in with a second factor (Engine.RequiresMFA); inherit does not
+	// break it.
+	RequireMFA bool `json:"require_mfa"`
 }
 
 // User is a member of the supplier's staff (internal) or of a customer or

@@ -12,8 +12,9 @@ import (
 // its grants reach (others are CodeNotFound) and changes none.
 
 // AccountUpdate is a partial write of an account (PUT and PATCH): absent
-// fields keep their stored value, null resets external_access to false and
-// inherit to true, and clears name, kind and parent.
+// fields keep their stored value, null resets external_access and
+// require_mfa to false and inherit to true, and clears name, kind and
+// parent.
 type AccountUpdate struct {
 	ID             Optional[string] `json:"id"`
 	Name           Optional[string] `json:"name"`
@@ -21,6 +22,9 @@ type AccountUpdate struct {
 	Parent         Optional[string] `json:"parent"`
 	ExternalAccess Optional[bool]   `json:"external_access"`
 	Inherit        Optional[bool]   `json:"inherit"`
+	// RequireMFA makes users homed in the account's subtree sign in with a
+	// second factor (identity.md §6).
+	RequireMFA Optional[bool] `json:"require_mfa"`
 }
 
 func (u AccountUpdate) applyTo(acct *access.Account) error {
@@ -32,6 +36,7 @@ func (u AccountUpdate) applyTo(acct *access.Account) error {
 	u.Parent.apply(&acct.Parent, "")
 	u.ExternalAccess.apply(&acct.ExternalAccess, false)
 	u.Inherit.apply(&acct.Inherit, true)
+	u.RequireMFA.apply(&acct.RequireMFA, false)
 	return nil
 }
 

@@ -40,6 +40,14 @@ type Config struct {
 	// means nobody listens.
 	Observer Observer
 	Logger   *slog.Logger
+	// MFASecrets seals TOTP secrets at rest (--mfa-key); nil stores them
+	// unencrypted.
+	MFASecrets *auth.SecretBox
+	// StaffMFA is StaffMFARequired or StaffMFAOptional (the default):
+	// whether internal users must sign in with a second factor.
+	StaffMFA string
+	// MFAThrottle limits MFA code attempts; nil uses the defaults.
+	MFAThrottle *auth.Throttle
 }
 
 // Observer receives measurements of the use cases, for metrics.
@@ -67,12 +75,13 @@ type App struct {
 	// hashing bounds concurrent password hashing and verification (19 MiB
 	// of memory each) to the CPUs.
 	hashing chan struct{}
+	mfa     *mfaState
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
 func New(st store.Store, eng *access.Engine, cfg Config) *App {
 	a := &App{st: st, eng: eng, log: cfg.Logger, obs: cfg.Observer, sessions: cfg.Sessions, throttle: cfg.Throttle,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), mfa: newMFAState(cfg)}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -124,6 +133,9 @@ type Actor struct {
 	Token bool
 	// Session is the hash of the session secret, for signing out.
 	Session string
+	// MFAEnrolOnly marks a session restricted to MFA enrolment: the user
+	// must enrol before anything else (see SignIn).
+	MFAEnrolOnly bool
 	// System marks the command line and first-run setup, which act with
 	// the trust of whoever holds the database: an admin that no user
 	// record backs, so in-transaction checks do not look it up.

@@ -54,16 +54,22 @@ func (a *App) Login(ctx context.Context, email, password, ip string) (access.Use
 		return fail()
 	}
 	a.throttle.Success(email, ip)
-	_ = a.st.Log(ctx, store.AuditEntry{Time: now, Actor: "user:" + u.ID, Action: "session.login", Target: "user:" + u.ID})
+	// session.login is audited when the session starts, with its method
+	// (SignIn, SignInMFA).
 	return u, nil
 }
 
 // StartSession creates a session for u and returns its secret (for the
 // cookie) and when it expires if unused.
 func (a *App) StartSession(ctx context.Context, u access.User) (secret string, expires time.Time, err error) {
+	return a.startSession(ctx, u, false)
+}
+
+// startSession is StartSession, restricted to MFA enrolment when enrolOnly.
+func (a *App) startSession(ctx context.Context, u access.User, enrolOnly bool) (secret string, expires time.Time, err error) {
 	secret, hash := auth.NewSecret(auth.SessionPrefix)
 	now := a.Now()
-	if err := a.st.CreateSession(ctx, store.Session{Hash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now}); err != nil {
+	if err := a.st.CreateSession(ctx, store.Session{Hash: hash, UserID: u.ID, CreatedAt: now, LastSeen: now, MFAEnrolOnly: enrolOnly}); err != nil {
 		return "", time.Time{}, err
 	}
 	return secret, a.sessions.ExpiresAt(now, now), nil
@@ -135,7 +141,7 @@ func (a *App) AuthenticateSession(ctx context.Context, secret string) (*Actor, e
 			a.log.Warn("touch session", "err", err)
 		}
 	}
-	return &Actor{User: u, Session: hash}, nil
+	return &Actor{User: u, Session: hash, MFAEnrolOnly: sess.MFAEnrolOnly}, nil
 }
 
 func authError(err error) error {

@@ -48,6 +48,10 @@ type Config struct {
 	// PublicURL is the server's public base URL (AuthZEN metadata); empty:
 	// derived from each request.
 	PublicURL string
+	// MFASecrets seals TOTP secrets at rest; nil stores them unencrypted.
+	MFASecrets *auth.SecretBox
+	// StaffMFA is app.StaffMFARequired or app.StaffMFAOptional (default).
+	StaffMFA string
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -76,7 +80,8 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	s := &Server{log: cfg.Logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.registry)
-	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger})
+	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger,
+		MFASecrets: cfg.MFASecrets, StaffMFA: cfg.StaffMFA})
 	rd, err := render.New(cfg.Logger)
 	if err != nil {
 		panic(err) // embedded templates: a test catches this
@@ -201,6 +206,16 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 			}
 			if err != nil {
 				fail(nil, err)
+				return
+			}
+			if c.MFAEnrolOnly && !rt.MFAEnrol {
+				// Enrol first (app.SignIn): pages go to the profile's
+				// enrolment, the API answers 403.
+				if !isAPI {
+					http.Redirect(sw, r, "/profile?mfa=enrol", http.StatusSeeOther)
+					return
+				}
+				fail(c, access.Errorf(surface.CodeMFAEnrolmentRequired, "set up multi-factor authentication first: POST /api/v1/me/mfa/totp, then /api/v1/me/mfa/totp/confirm"))
 				return
 			}
 		}

@@ -64,8 +64,8 @@ func bodyFor(method, pattern string) any {
 }
 
 // allowedWrites are the writes an authenticated external user may make in
-// the sweep: signing in and out.
-var allowedWrites = map[string]bool{"POST /api/v1/session": true, "DELETE /api/v1/session": true}
+// the sweep: signing in and out, and starting its own MFA enrolment.
+var allowedWrites = map[string]bool{"POST /api/v1/session": true, "DELETE /api/v1/session": true, "POST /api/v1/me/mfa/totp": true}
 
 // TestAuthorizationSweep calls every route of the router as anonymous, as a
 // user of another customer and as a plain L10 user of C1, and asserts that

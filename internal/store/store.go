@@ -83,6 +83,7 @@ type Store interface {
 	PolicyStore
 	RecordStore
 	AuthStore
+	MFAStore
 	AuditStore
 	ChangeStore
 
@@ -200,6 +201,68 @@ type AuthStore interface {
 	TouchSession(ctx context.Context, hash string, at time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
 	DeleteUserSessions(ctx context.Context, userID string) error
+}
+
+// MFAStore stores second factors (identity.md §6): one TOTP secret per
+// user, sealed by the caller (the store never sees it in the clear), its
+// recovery codes and the pending second steps of sign-ins, all by hash
+// where they are secrets. Turning MFA on, off or resetting it is a write:
+// it bumps the revision and is audited (mfa.enabled, mfa.disabled,
+// mfa.reset, never with a secret); a pending enrolment, the use of a code
+// and challenges are not. Deleting a user deletes all of it.
+type MFAStore interface {
+	// TOTP returns the user's TOTP state, or not_found when the user has
+	// neither a pending nor an enabled secret.
+	TOTP(ctx context.Context, userID string) (TOTP, error)
+	// PutPendingTOTP stores a new pending secret, replacing a pending one;
+	// conflict when the user has TOTP enabled, not_found for no user.
+	PutPendingTOTP(ctx context.Context, userID, sealed string) error
+	// EnableTOTP turns the pending secret on with the hashes of new
+	// recovery codes, records step as used and audits mfa.enabled;
+	// conflict when nothing is pending (or it is on already).
+	EnableTOTP(ctx context.Context, w Write, userID string, step int64, recoveryHashes []string) (int64, error)
+	// DeleteTOTP removes the user's secret, recovery codes and challenges
+	// and audits action (mfa.disabled or mfa.reset); not_found when the
+	// user has nothing to remove.
+	DeleteTOTP(ctx context.Context, w Write, userID, action string) (int64, error)
+	// UseTOTPStep records step as the newest used, atomically, and reports
+	// false when it is not newer than the last one (a replay).
+	UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error)
+	// UseRecoveryCode marks the unused recovery code with hash as used at
+	// at, atomically, and reports false when there is none.
+	UseRecoveryCode(ctx context.Context, userID, hash string, at time.Time) (bool, error)
+
+	// CreateMFAChallenge stores a second sign-in step.
+	CreateMFAChallenge(ctx context.Context, c MFAChallenge) error
+	// MFAChallengeAttempt counts one attempt on the challenge with hash
+	// and returns it with the attempts made so far, including this one;
+	// not_found when there is none.
+	MFAChallengeAttempt(ctx context.Context, hash string) (MFAChallenge, error)
+	// DeleteMFAChallenge ends a challenge; a missing one is no error.
+	// Expired challenges are deleted on the way.
+	DeleteMFAChallenge(ctx context.Context, hash string, now time.Time) error
+}
+
+// TOTP is a user's TOTP state. Secret is the sealed form.
+type TOTP struct {
+	UserID    string
+	Secret    string
+	CreatedAt time.Time
+	// EnabledAt is nil while the enrolment awaits its first code.
+	EnabledAt *time.Time
+	LastStep  int64
+	// RecoveryLeft is how many unused recovery codes remain.
+	RecoveryLeft int
+}
+
+// MFAChallenge is a sign-in waiting for its second factor; only the hash of
+// its token is stored.
+type MFAChallenge struct {
+	Hash      string
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	Attempts  int
 }
 
 // AuditStore is the hash-chained audit log. Log appends an entry that is
@@ -387,6 +450,9 @@ type Session struct {
 	UserID    string
 	CreatedAt time.Time
 	LastSeen  time.Time
+	// MFAEnrolOnly marks the session of a user who must enrol in MFA
+	// before anything else: it reaches only the enrolment endpoints.
+	MFAEnrolOnly bool
 }
 
 // AuditEntry is one entry of the hash-chained audit log.

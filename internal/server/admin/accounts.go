@@ -33,6 +33,7 @@ var accountInputs = map[string]string{"id": "account_id", "parent": "account_par
 type accountForm struct {
 	ID, Name, Kind, Parent  string
 	ExternalAccess, Inherit bool
+	RequireMFA              bool
 }
 
 type accountRow struct {
@@ -174,7 +175,9 @@ type grantRow struct {
 
 type accountData struct {
 	roles
-	Account      access.Account
+	Account access.Account
+	// MFAInherited: an ancestor requires MFA of users homed here.
+	MFAInherited bool
 	Path         []access.Account
 	Children     []access.Account
 	ChildrenNext string
@@ -211,7 +214,8 @@ func (s *Surface) renderAccount(w http.ResponseWriter, r *http.Request, c *app.A
 	self := "/admin/accounts/" + url.PathEscape(a.ID)
 	pol := s.app.Engine().Policy()
 	d := accountData{roles: rolesOf(c), Account: a, Path: s.ancestors(a), Roles: pol.Roles(), Self: self,
-		Details: accountForm{ID: a.ID, Name: a.Name, Kind: a.Kind, Parent: a.Parent, Inherit: a.Inherit}}
+		Details:      accountForm{ID: a.ID, Name: a.Name, Kind: a.Kind, Parent: a.Parent, Inherit: a.Inherit, RequireMFA: a.RequireMFA},
+		MFAInherited: !a.RequireMFA && s.app.Engine().RequiresMFA(a.ID)}
 	if pol.DefaultGroupRole != nil {
 		d.DefaultRole = pol.DefaultGroupRole.Name
 	}
@@ -337,8 +341,10 @@ func (s *Surface) handleUpdateAccount(w http.ResponseWriter, r *http.Request, c 
 		return err
 	}
 	form := accountForm{ID: a.ID, Name: r.PostFormValue("name"), Kind: strings.TrimSpace(r.PostFormValue("kind")),
-		Parent: strings.TrimSpace(r.PostFormValue("parent")), Inherit: r.PostFormValue("inherit") == "on"}
-	u := app.AccountUpdate{Name: app.Some(form.Name), Kind: app.Some(form.Kind), Parent: app.Some(form.Parent), Inherit: app.Some(form.Inherit)}
+		Parent: strings.TrimSpace(r.PostFormValue("parent")), Inherit: r.PostFormValue("inherit") == "on",
+		RequireMFA: r.PostFormValue("require_mfa") == "on"}
+	u := app.AccountUpdate{Name: app.Some(form.Name), Kind: app.Some(form.Kind), Parent: app.Some(form.Parent), Inherit: app.Some(form.Inherit),
+		RequireMFA: app.Some(form.RequireMFA)}
 	if _, _, _, err := s.app.PutAccount(r.Context(), c, a.ID, u, false); err != nil {
 		p := page(c, a.Name, "accounts")
 		status, ierr := render.FormError(p, err, accountInputs)

@@ -148,6 +148,8 @@ type userData struct {
 	Reach  int
 	Self   string
 	IsSelf bool
+	// MFA is the user's two-factor status (a reset button for writers).
+	MFA app.MFAStatus
 }
 
 // userState is what a failed POST puts back into the user page.
@@ -177,6 +179,7 @@ func (s *Surface) renderUser(w http.ResponseWriter, r *http.Request, c *app.Acto
 	if a, ok := eng.Account(u.HomeAccount); ok {
 		d.Home = &a
 	}
+	d.MFA = s.mfaStatus(r, c, u.ID)
 	pol := eng.Policy()
 	groups := map[string]bool{}
 	for _, g := range eng.UserGrants(u.ID) {

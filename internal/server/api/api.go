@@ -33,14 +33,14 @@ func New(a *app.App, log *slog.Logger, version string) *Surface {
 
 // Routes lists every route of the JSON API.
 func (s *Surface) Routes() []surface.Route {
-	return []surface.Route{
+	return append([]surface.Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, Summary: "Liveness", Handle: s.handleHealthz},
 		{Method: "GET", Pattern: "/readyz", Public: true, Summary: "Readiness: database reachable, migrations applied", Handle: s.handleReadyz},
 		{Method: "GET", Pattern: "/api/openapi.json", Public: true, Summary: "This OpenAPI document", Handle: s.handleOpenAPI},
 
 		{Method: "POST", Pattern: "/api/v1/session", Public: true, Summary: "Sign in", Handle: s.handleLogin},
-		{Method: "DELETE", Pattern: "/api/v1/session", Summary: "Sign out", Handle: s.handleLogout},
-		{Method: "GET", Pattern: "/api/v1/me", Summary: "The caller and the accounts it can act on", Handle: s.handleMe},
+		{Method: "DELETE", Pattern: "/api/v1/session", Summary: "Sign out", MFAEnrol: true, Handle: s.handleLogout},
+		{Method: "GET", Pattern: "/api/v1/me", Summary: "The caller and the accounts it can act on", MFAEnrol: true, Handle: s.handleMe},
 
 		{Method: "GET", Pattern: "/api/v1/accounts", Summary: "List accounts", Handle: s.handleListAccounts},
 		{Method: "GET", Pattern: "/api/v1/accounts/{id}", Summary: "Get an account", Handle: s.handleGetAccount},
@@ -91,7 +91,7 @@ func (s *Surface) Routes() []surface.Route {
 
 		{Method: "GET", Pattern: "/api/v1/audit", Summary: "The audit log", Handle: s.handleAudit},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Summary: "Verify the audit hash chain", Handle: s.handleAuditVerify},
-	}
+	}, s.mfaRoutes()...)
 }
 
 func (s *Surface) handleHealthz(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {

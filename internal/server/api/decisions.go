@@ -136,17 +136,20 @@ type loginRequest struct {
 }
 
 // handleLogin signs a user in: a new session secret at every sign-in
-// (rotation), throttled and audited by app.Login.
+// (rotation), throttled and audited by app.SignIn. A user with MFA on gets
+// {"mfa_required": true, "mfa_token"} and no session (handleLoginMFA
+// continues); one who must enrol first gets a session restricted to
+// enrolment and "mfa_enrolment_required": true.
 func (s *Surface) handleLogin(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
 	var req loginRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	u, err := surface.SignIn(w, r, s.app, req.Email, req.Password)
+	res, err := surface.SignIn(w, r, s.app, req.Email, req.Password)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"user": u})
+	writeSignIn(w, res)
 	return nil
 }
 

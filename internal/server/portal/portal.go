@@ -32,13 +32,13 @@ func New(a *app.App, rd *render.Renderer, log *slog.Logger) *Surface {
 // (/a/{account}/...) are ReadOnly: the server mounts them again under
 // /admin/view-as/{as} for staff.
 func (s *Surface) Routes() []surface.Route {
-	return []surface.Route{
+	return append([]surface.Route{
 		{Method: "GET", Pattern: "/login", Public: true, Handle: s.handleLoginPage},
 		{Method: "POST", Pattern: "/login", Public: true, Handle: s.handleLoginForm},
-		{Method: "POST", Pattern: "/logout", Handle: s.handleLogout},
+		{Method: "POST", Pattern: "/logout", MFAEnrol: true, Handle: s.handleLogout},
 		{Method: "GET", Pattern: "/{$}", Handle: s.handleHome},
 		{Method: "GET", Pattern: "/switch", Handle: s.handleRootSwitch},
-		{Method: "GET", Pattern: "/profile", Handle: s.handleProfile},
+		{Method: "GET", Pattern: "/profile", MFAEnrol: true, Handle: s.handleProfile},
 		{Method: "POST", Pattern: "/profile/password", Handle: s.handleProfilePassword},
 
 		{Method: "GET", Pattern: "/a/{account}/{$}", ReadOnly: true, Handle: s.handleAccountHome},
@@ -55,7 +55,7 @@ func (s *Surface) Routes() []surface.Route {
 		{Method: "POST", Pattern: "/a/{account}/users/change", Handle: s.handleGrantChange},
 		{Method: "GET", Pattern: "/a/{account}/users/revoke", ReadOnly: true, Handle: s.handleGrantForm("revoke")},
 		{Method: "POST", Pattern: "/a/{account}/users/revoke", Handle: s.handleGrantRevoke},
-	}
+	}, s.mfaRoutes()...)
 }
 
 // view is who a portal page is for: the signed-in external user, or, for

@@ -16,11 +16,12 @@ import (
 type profileData struct {
 	Home      string // the home account's name, for external users
 	StaffRole string
+	MFA       mfaData
 }
 
 // profilePage builds the frame: the console's navigation for staff, the
 // portal's for external users (at their preferred account).
-func (s *Surface) profilePage(c *app.Actor) *render.Page {
+func (s *Surface) profilePage(r *http.Request, c *app.Actor) *render.Page {
 	var p *render.Page
 	if c.Internal() {
 		p = &render.Page{Title: "Profile", User: &c.User, Nav: render.AdminNav("")}
@@ -36,12 +37,13 @@ func (s *Surface) profilePage(c *app.Actor) *render.Page {
 	if a, ok := s.app.Engine().Account(c.User.HomeAccount); ok {
 		d.Home = a.Name
 	}
+	d.MFA = s.mfaData(r, c)
 	p.Data = d
 	return p
 }
 
 func (s *Surface) handleProfile(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	s.rd.Render(w, r, http.StatusOK, "profile", s.profilePage(c))
+	s.rd.Render(w, r, http.StatusOK, "profile", s.profilePage(r, c))
 	return nil
 }
 
@@ -50,7 +52,7 @@ func (s *Surface) handleProfile(w http.ResponseWriter, r *http.Request, c *app.A
 // session.
 func (s *Surface) handleProfilePassword(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	current, next, again := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
-	p := s.profilePage(c)
+	p := s.profilePage(r, c)
 	fail := func(status int, input, msg string) error {
 		p.Errors[input], p.Error = msg, "Your password was not changed: "+msg
 		s.rd.Render(w, r, status, "profile", p)

@@ -25,7 +25,8 @@ func (s *Surface) handleLoginPage(w http.ResponseWriter, r *http.Request, _ *app
 // wrong password get the same message.
 func (s *Surface) handleLoginForm(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
 	email, pw, next := r.PostFormValue("email"), r.PostFormValue("password"), render.SafeNext(r.PostFormValue("next"))
-	if _, err := surface.SignIn(w, r, s.app, email, pw); err != nil {
+	res, err := surface.SignIn(w, r, s.app, email, pw)
+	if err != nil {
 		e := surface.DomainError(err)
 		if e == nil {
 			return err
@@ -37,7 +38,7 @@ func (s *Surface) handleLoginForm(w http.ResponseWriter, r *http.Request, _ *app
 		s.rd.Render(w, r, surface.Status(e.Code), "login", &render.Page{Title: "Sign in", Error: msg, Data: loginData{Email: email, Next: next}})
 		return nil
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	s.afterSignIn(w, r, res, next)
 	return nil
 }
 

@@ -160,6 +160,8 @@ var doneMessages = map[string]string{
 	"member_added":    "The member was added.",
 	"member_removed":  "The member was removed.",
 	"policy_saved":    "The new policy version was saved and is in force.",
+	"mfa_off":         "Two-factor authentication is off.",
+	"mfa_reset":       "The user's two-factor authentication was reset: the next sign-in needs the password only (and a new enrolment where it is required).",
 }
 
 // Render writes page name with status; a ?done= confirmation becomes its

@@ -44,13 +44,19 @@ type Route struct {
 	// whose standard defines its own error responses (AuthZEN). It must
 	// log internal errors and never send their cause.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
-	Handle     Handler
+	// MFAEnrol marks a route that a session restricted to MFA enrolment
+	// may reach (app.Actor.MFAEnrolOnly); every other route refuses it.
+	MFAEnrol bool
+	Handle   Handler
 }
 
 // HTTP-level error codes beyond the domain's (DESIGN.md §5.13).
 const (
 	CodeMethodNotAllowed     = "method_not_allowed"
 	CodeUnsupportedMediaType = "unsupported_media_type"
+	// CodeMFAEnrolmentRequired refuses a session restricted to MFA
+	// enrolment anything but the enrolment routes.
+	CodeMFAEnrolmentRequired = "mfa_enrolment_required"
 )
 
 // statusOf maps every error code to its HTTP status: the one place where
@@ -69,6 +75,7 @@ var statusOf = map[string]int{
 	access.CodeUnavailable:         http.StatusServiceUnavailable,
 	CodeMethodNotAllowed:           http.StatusMethodNotAllowed,
 	CodeUnsupportedMediaType:       http.StatusUnsupportedMediaType,
+	CodeMFAEnrolmentRequired:       http.StatusForbidden,
 	access.CodeInternal:            http.StatusInternalServerError,
 }
 
@@ -131,23 +138,48 @@ func Revision(w http.ResponseWriter, rev int64) {
 	}
 }
 
-// SignIn checks an email and password (app.Login: throttled, audited),
-// ends the session the browser had and starts a new one, setting its
-// cookie: the same for the API and the sign-in page.
-func SignIn(w http.ResponseWriter, r *http.Request, a *app.App, email, password string) (access.User, error) {
-	u, err := a.Login(r.Context(), email, password, ClientIP(r))
+// SignIn checks an email and password (app.SignIn: throttled, audited)
+// and, unless a second factor is due (an mfa_token and no session), ends
+// the session the browser had and starts a new one, setting its cookie:
+// the same for the API and the sign-in page.
+func SignIn(w http.ResponseWriter, r *http.Request, a *app.App, email, password string) (app.SignInResult, error) {
+	res, err := a.SignIn(r.Context(), email, password, ClientIP(r))
 	if err != nil {
-		return u, err
+		return res, err
+	}
+	startSession(w, r, a, res.Session)
+	return res, nil
+}
+
+// SignInMFA is the second sign-in step (app.SignInMFA): on success the
+// browser's old session ends and the new one's cookie is set.
+func SignInMFA(w http.ResponseWriter, r *http.Request, a *app.App, in app.MFASignIn) (app.SignInResult, error) {
+	in.IP = ClientIP(r)
+	res, err := a.SignInMFA(r.Context(), in)
+	if err != nil {
+		return res, err
+	}
+	startSession(w, r, a, res.Session)
+	return res, nil
+}
+
+// startSession replaces the browser's session with s, when s is set.
+func startSession(w http.ResponseWriter, r *http.Request, a *app.App, s *app.NewSession) {
+	if s == nil {
+		return
 	}
 	if old := SessionSecret(r); old != "" {
 		_ = a.EndSession(r.Context(), old)
 	}
-	secret, expires, err := a.StartSession(r.Context(), u)
-	if err != nil {
-		return u, err
+	SetSessionCookie(w, r, s.Secret, s.Expires)
+}
+
+// ReplaceSession sets the cookie of a session that replaces the actor's
+// (app.TOTPEnabled.Session), when there is one.
+func ReplaceSession(w http.ResponseWriter, r *http.Request, s *app.NewSession) {
+	if s != nil {
+		SetSessionCookie(w, r, s.Secret, s.Expires)
 	}
-	SetSessionCookie(w, r, secret, expires)
-	return u, nil
 }
 
 // SignOut ends the actor's session and removes the cookie.

@@ -11,12 +11,12 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
-const accountColumns = `id, name, kind, parent, external_access, inherit`
+const accountColumns = `id, name, kind, parent, external_access, inherit, require_mfa`
 
 func scanAccount(sc interface{ Scan(...any) error }) (access.Account, error) {
 	var a access.Account
 	var parent sql.NullString
-	err := sc.Scan(&a.ID, &a.Name, &a.Kind, &parent, &a.ExternalAccess, &a.Inherit)
+	err := sc.Scan(&a.ID, &a.Name, &a.Kind, &parent, &a.ExternalAccess, &a.Inherit, &a.RequireMFA)
 	a.Parent = parent.String
 	return a, err
 }
@@ -142,11 +142,12 @@ func (s *Store) PutAccount(ctx context.Context, w store.Write, a access.Account)
 		if err := checkParent(r, a.ID, a.Parent); err != nil {
 			return err
 		}
-		if _, err := t.exec(`INSERT INTO accounts (id, name, kind, parent, external_access, inherit, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := t.exec(`INSERT INTO accounts (id, name, kind, parent, external_access, inherit, require_mfa, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent = excluded.parent,
-				external_access = excluded.external_access, inherit = excluded.inherit, updated_at = excluded.updated_at`,
-			a.ID, a.Name, a.Kind, nullString(a.Parent), a.ExternalAccess, a.Inherit, toMicros(t.now), toMicros(t.now)); err != nil {
+				external_access = excluded.external_access, inherit = excluded.inherit, require_mfa = excluded.require_mfa,
+				updated_at = excluded.updated_at`,
+			a.ID, a.Name, a.Kind, nullString(a.Parent), a.ExternalAccess, a.Inherit, a.RequireMFA, toMicros(t.now), toMicros(t.now)); err != nil {
 			return fmt.Errorf("put account: %w", err)
 		}
 		if err := t.change("account", a.ID); err != nil {

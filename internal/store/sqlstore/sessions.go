@@ -39,8 +39,8 @@ func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
 	if err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO sessions (hash, user_id, created_at, last_seen) VALUES (?, ?, ?, ?)`),
-		sess.Hash, sess.UserID, toMicros(sess.CreatedAt), toMicros(sess.LastSeen)); err != nil {
+	if _, err := s.db.ExecContext(ctx, s.rebind(`INSERT INTO sessions (hash, user_id, created_at, last_seen, mfa_enrol_only) VALUES (?, ?, ?, ?, ?)`),
+		sess.Hash, sess.UserID, toMicros(sess.CreatedAt), toMicros(sess.LastSeen), sess.MFAEnrolOnly); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}
 	return nil
@@ -56,8 +56,8 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (store.Session, 
 	}
 	var sess store.Session
 	var created, seen int64
-	err := s.readRow(ctx, `SELECT hash, user_id, created_at, last_seen FROM sessions WHERE hash = $1`, hash).
-		Scan(&sess.Hash, &sess.UserID, &created, &seen)
+	err := s.readRow(ctx, `SELECT hash, user_id, created_at, last_seen, mfa_enrol_only FROM sessions WHERE hash = $1`, hash).
+		Scan(&sess.Hash, &sess.UserID, &created, &seen, &sess.MFAEnrolOnly)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.Session{}, notFound("session not found")
 	}
