@@ -40,6 +40,8 @@ type Config struct {
 	// means nobody listens.
 	Observer Observer
 	Logger   *slog.Logger
+	// Mail configures the links and the status of outgoing mail.
+	Mail MailConfig
 }
 
 // Observer receives measurements of the use cases, for metrics.
@@ -67,12 +69,13 @@ type App struct {
 	// hashing bounds concurrent password hashing and verification (19 MiB
 	// of memory each) to the CPUs.
 	hashing chan struct{}
+	mail    MailConfig
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
 func New(st store.Store, eng *access.Engine, cfg Config) *App {
 	a := &App{st: st, eng: eng, log: cfg.Logger, obs: cfg.Observer, sessions: cfg.Sessions, throttle: cfg.Throttle,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0))}
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), mail: cfg.Mail}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

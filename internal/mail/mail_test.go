@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/mail"
 	"github.com/portcullis-dev/portcullis/internal/mail/mailtest"
+	"github.com/portcullis-dev/portcullis/internal/mail/send"
 	"github.com/portcullis-dev/portcullis/internal/store"
 	"github.com/portcullis-dev/portcullis/internal/store/pgtest"
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
@@ -60,13 +61,13 @@ func enqueue(t *testing.T, st store.Store, n int, status string) {
 // seq numbers the recipients of enqueue: user0@..., user1@...
 var seq atomic.Int64
 
-func transport(t *testing.T, srv *mailtest.Server) *mail.SMTP {
+func transport(t *testing.T, srv *mailtest.Server) *send.SMTP {
 	t.Helper()
-	cfg, err := mail.ParseSMTPURL(srv.URL)
+	cfg, err := send.ParseSMTPURL(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr, err := mail.NewSMTP(cfg, "Portcullis <portal@supplier.example>")
+	tr, err := send.NewSMTP(cfg, "Portcullis <portal@supplier.example>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func TestSender_DeliversAndRedacts(t *testing.T) {
 		srv := mailtest.Start(t)
 		seq.Store(0)
 		enqueue(t, st, 1, store.OutboxPending)
-		s := mail.NewSender(mail.SenderConfig{Outbox: st, Transport: transport(t, srv)})
+		s := send.NewSender(send.SenderConfig{Outbox: st, Transport: transport(t, srv)})
 		if n, err := s.RunOnce(ctx); err != nil || n != 1 {
 			t.Fatalf("RunOnce = %d, %v", n, err)
 		}
@@ -112,7 +113,7 @@ func TestSender_RetriesWithBackoff(t *testing.T) {
 	now := time.Now()
 	var mu sync.Mutex
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	s := mail.NewSender(mail.SenderConfig{Outbox: st, Transport: transport(t, srv), Clock: clock})
+	s := send.NewSender(send.SenderConfig{Outbox: st, Transport: transport(t, srv), Clock: clock})
 	if _, err := s.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +154,7 @@ func TestSender_NotSentStays(t *testing.T) {
 	ctx := context.Background()
 	st := mustOpen(t, t.TempDir()+"/mail.db")
 	enqueue(t, st, 2, store.OutboxNotSent)
-	s := mail.NewSender(mail.SenderConfig{Outbox: st, Transport: transport(t, mailtest.Start(t))})
+	s := send.NewSender(send.SenderConfig{Outbox: st, Transport: transport(t, mailtest.Start(t))})
 	if n, _ := s.RunOnce(ctx); n != 0 {
 		t.Fatalf("a not_sent message was claimed")
 	}
@@ -172,8 +173,8 @@ func TestSender_TwoNodesNeverSendTwice(t *testing.T) {
 			enqueue(t, st1, 10, store.OutboxPending)
 		}
 		tr := transport(t, srv)
-		a := mail.StartSender(mail.SenderConfig{Outbox: st1, Transport: tr, Node: "a", Interval: 5 * time.Millisecond, Batch: 3})
-		b := mail.StartSender(mail.SenderConfig{Outbox: st2, Transport: tr, Node: "b", Interval: 5 * time.Millisecond, Batch: 3})
+		a := send.StartSender(send.SenderConfig{Outbox: st1, Transport: tr, Node: "a", Interval: 5 * time.Millisecond, Batch: 3})
+		b := send.StartSender(send.SenderConfig{Outbox: st2, Transport: tr, Node: "b", Interval: 5 * time.Millisecond, Batch: 3})
 		deadline := time.Now().Add(30 * time.Second)
 		for len(srv.Messages()) < n && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
@@ -240,7 +241,7 @@ func TestParseSMTPURL(t *testing.T) {
 		{url: "http://mail.example.com", bad: true},
 		{url: "smtp://", bad: true},
 	} {
-		c, err := mail.ParseSMTPURL(tc.url)
+		c, err := send.ParseSMTPURL(tc.url)
 		if (err != nil) != tc.bad || (!tc.bad && c.Redacted() != tc.want) {
 			t.Errorf("%s: %v %v", tc.url, c.Redacted(), err)
 		}

@@ -1,10 +1,10 @@
-// Package mail builds Portcullis' messages and delivers the outbox.
+// Package mail builds Portcullis' messages; package send delivers them.
 //
 // Messages (invitation, password reset, password changed, email changed,
 // two-step verification on or off) are rendered here as plain text and
 // HTML in the recipient's locale (en, de, zh); package app writes them to
 // the outbox (store.Write.Mail) in the transaction of the change that
-// causes them. A Sender, one per node, claims due messages from the
+// causes them. A send.Sender, one per node, claims due messages from the
 // outbox, delivers them through an SMTP client (wneessen/go-mail) and
 // retries with exponential backoff for 24 hours.
 //
@@ -20,6 +20,8 @@ import (
 	htmltemplate "html/template"
 	"strings"
 	"time"
+
+	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
 // Content is a rendered message.
@@ -251,4 +253,17 @@ func MFAChanged(locale string, on bool, d NoticeData) Content {
 	}
 	return doc{Subject: subject, Greeting: greeting(x, d.Name), Lead: []string{fmt.Sprintf(body, when(d.At))},
 		Tail: []string{x.notYou}}.render()
+}
+
+// Reveal puts secret in place of store.SecretMarker in body.
+func Reveal(body, secret string) string {
+	if secret == "" {
+		return body
+	}
+	return strings.ReplaceAll(body, store.SecretMarker, secret)
+}
+
+// Redact shows body as it may be shown once its secret is gone.
+func Redact(body string) string {
+	return strings.ReplaceAll(body, store.SecretMarker, "[link removed]")
 }

@@ -1,4 +1,8 @@
-package mail
+// Package send delivers Portcullis' outbox: an SMTP transport over
+// wneessen/go-mail and a Sender, one per node, that claims due messages,
+// delivers them and retries with exponential backoff for 24 hours. It
+// never logs a message's secret.
+package send
 
 import (
 	"context"
@@ -11,6 +15,7 @@ import (
 
 	gomail "github.com/wneessen/go-mail"
 
+	"github.com/portcullis-dev/portcullis/internal/mail"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -133,7 +138,7 @@ func (s *SMTP) Send(ctx context.Context, m store.OutboxMessage) error {
 	}
 	msg.Subject(m.Subject)
 	msg.SetGenHeader("X-Portcullis-Message", m.ID)
-	text, html := Reveal(m.Text, m.Secret), Reveal(m.HTML, m.Secret)
+	text, html := mail.Reveal(m.Text, m.Secret), mail.Reveal(m.HTML, m.Secret)
 	msg.SetBodyString(gomail.TypeTextPlain, text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, html)
 	c, err := s.client()
@@ -149,14 +154,3 @@ func (s *SMTP) Send(ctx context.Context, m store.OutboxMessage) error {
 	}
 	return nil
 }
-
-// Reveal puts secret in place of store.SecretMarker in body.
-func Reveal(body, secret string) string {
-	if secret == "" {
-		return body
-	}
-	return strings.ReplaceAll(body, store.SecretMarker, secret)
-}
-
-// Redact shows body as it may be shown once its secret is gone.
-func Redact(body string) string { return strings.ReplaceAll(body, store.SecretMarker, "[link removed]") }
