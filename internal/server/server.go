@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,6 +45,8 @@ type Config struct {
 	// Version is reported by /healthz.
 	Version string
 	Logger  *slog.Logger
+	// Mail configures the links and delivery of outgoing mail.
+	Mail app.MailConfig
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -71,7 +74,7 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	s := &Server{log: cfg.Logger, registry: prometheus.NewRegistry()}
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.registry)
-	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger})
+	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger, Mail: cfg.Mail})
 	rd, err := render.New(cfg.Logger)
 	if err != nil {
 		panic(err) // embedded templates: a test catches this
@@ -90,7 +93,16 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	// less specific than the routes', so the mux picks them only then.
 	for pattern, methods := range allow {
 		sort.Strings(methods)
-		mux.Handle(pattern, s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", ")))
+		notAllowed := s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", "))
+		// One pattern per other method, not one without a method: that
+		// would conflict with a route of another pattern that overlaps
+		// (DELETE /api/v1/invitations/{id} and .../accept). GET also
+		// answers HEAD.
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if !slices.Contains(methods, m) {
+				mux.Handle(m+" "+pattern, notAllowed)
+			}
+		}
 	}
 	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
 
