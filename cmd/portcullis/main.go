@@ -224,6 +224,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	logLevel := stringFlag(fs, "log-level", "info", "log level: debug, info, warn, error")
 	idle := durationFlag(fs, "session-idle", auth.DefaultIdleTimeout, "sessions end after this long without a request")
 	maxAge := durationFlag(fs, "session-max-age", auth.DefaultMaxAge, "sessions end this long after sign-in")
+	mf := defineMailFlags(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -264,7 +265,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			}
 		}
 	}
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	mailCfg, sender, err := mf.setup(st, *addr, log)
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}, Mail: mailCfg})
+	if sender != nil {
+		sender.Start()
+		defer sender.Stop() // before the store closes
+	}
 	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
@@ -283,6 +292,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	url := "http://" + ln.Addr().String()
 	if withDemo {
 		printLogins(stdout, url, logins)
+		fmt.Fprint(stdout, outboxNote(url, sender != nil))
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.RedactDSN(dsn), "version", version)
 	errc := make(chan error, 1)

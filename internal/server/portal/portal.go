@@ -32,7 +32,7 @@ func New(a *app.App, rd *render.Renderer, log *slog.Logger) *Surface {
 // (/a/{account}/...) are ReadOnly: the server mounts them again under
 // /admin/view-as/{as} for staff.
 func (s *Surface) Routes() []surface.Route {
-	return []surface.Route{
+	routes := []surface.Route{
 		{Method: "GET", Pattern: "/login", Public: true, Handle: s.handleLoginPage},
 		{Method: "POST", Pattern: "/login", Public: true, Handle: s.handleLoginForm},
 		{Method: "POST", Pattern: "/logout", Handle: s.handleLogout},
@@ -56,6 +56,8 @@ func (s *Surface) Routes() []surface.Route {
 		{Method: "GET", Pattern: "/a/{account}/users/revoke", ReadOnly: true, Handle: s.handleGrantForm("revoke")},
 		{Method: "POST", Pattern: "/a/{account}/users/revoke", Handle: s.handleGrantRevoke},
 	}
+	routes = append(routes, s.mailRoutes()...)
+	return routes
 }
 
 // view is who a portal page is for: the signed-in external user, or, for
