@@ -474,3 +474,37 @@ func (a *App) AcceptInvitation(ctx context.Context, in AcceptInvitation) (access
 // newInvitedUserID is the id of an invited user: "x" and random base32,
 // like record ids.
 func newInvitedUserID() string { return "x" + strings.TrimPrefix(NewRecordID(), "r") }
+
+// PreviewInvitations checks invitations as InviteBatch would, without
+// writing or sending anything: the problems per item (none when the batch
+// would go through). Authorization errors of the caller are returned.
+func (a *App) PreviewInvitations(ctx context.Context, c *Actor, reqs []InvitationRequest) ([]access.ItemError, error) {
+	managed, err := a.inviter(c)
+	if err != nil {
+		return nil, err
+	}
+	if len(reqs) > MaxInvitationBatch {
+		return nil, access.Errorf(access.CodeTooLarge, "a batch holds at most %d invitations, not %d", MaxInvitationBatch, len(reqs))
+	}
+	now := a.Now()
+	seen := map[string]int{}
+	var items []access.ItemError
+	for i, in := range reqs {
+		_, err := a.prepare(ctx, c, managed, in, now)
+		if err == nil {
+			key := normalizeEmail(in.Email)
+			if j, dup := seen[key]; dup {
+				err = access.FieldErrorf(access.CodeInvalid, "email", "the same email as line %d", j+1)
+			}
+			seen[key] = i
+		}
+		if err != nil {
+			e := surface(err)
+			if e == nil {
+				return nil, err
+			}
+			items = append(items, access.ItemError{Index: i, Message: e.Message})
+		}
+	}
+	return items, nil
+}

@@ -265,6 +265,8 @@ func AdminNav(active string) []NavItem {
 		{Label: "Access checker", Href: "/admin/check"},
 		{Label: "View as", Href: "/admin/view-as"},
 		{Label: "Audit log", Href: "/admin/audit"},
+		{Label: "Invitations", Href: "/admin/invitations"},
+		{Label: "Outbox", Href: "/admin/outbox"},
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == "/admin/"+active
