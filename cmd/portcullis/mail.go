@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -64,5 +65,13 @@ func outboxNote(url string, delivering bool) string {
 	if delivering {
 		return ""
 	}
-	return fmt.Sprintf("Mail is not sent (no --smtp-url): invitations and reset links wait in the Outbox,\n%s/admin/outbox (sign in as an admin), and at GET /api/v1/outbox.\n", url)
+	return fmt.Sprintf("Mail is not sent (no --smtp-url): invitations and reset links wait in the Outbox,\n%s/admin/outbox (sign in as an admin), and at GET /api/v1/outbox; one invitation\n(new.colleague@acme.example) is there to follow.\n", url)
+}
+
+// demoInvitation invites one new Acme user in a fresh demo, so the Outbox
+// holds a message whose link can be followed.
+func demoInvitation(ctx context.Context, a *app.App) error {
+	_, _, err := a.Invite(ctx, app.SystemActor("demo"), app.InvitationRequest{Email: "new.colleague@acme.example",
+		Name: "New Colleague", HomeAccount: "C-ACME", Grants: []app.InvitationGrant{{Account: "C-ACME", Role: "L20"}}})
+	return err
 }

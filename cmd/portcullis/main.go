@@ -270,6 +270,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		return err
 	}
 	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}, Mail: mailCfg})
+	if len(logins) > 0 {
+		if err := demoInvitation(ctx, srv.App()); err != nil {
+			return fmt.Errorf("demo invitation: %w", err)
+		}
+	}
 	if sender != nil {
 		sender.Start()
 		defer sender.Stop() // before the store closes

@@ -140,7 +140,7 @@ var doneMessages = map[string]string{
 	"created":         "Created.",
 	"saved":           "Your changes were saved.",
 	"added":           "Access added.",
-	"invited":         "User invited and access added.",
+	"invited":         "User invited and access added. The invitation with a sign-in link is on its way.",
 	"changed":         "Access changed.",
 	"revoked":         "Access revoked.",
 	"password":        "Your password was changed. Your other sessions were signed out.",
