@@ -232,13 +232,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	db := stringFlag(fs, "db", dbDefault, "database: a SQLite file path, or a postgres:// URL (demo: a fresh temporary SQLite file)")
 	addr := stringFlag(fs, "addr", "127.0.0.1:8080", "address to listen on")
-	publicURL := stringFlag(fs, "public-url", "", "the server's public base URL, e.g. https://portal.example.com (AuthZEN metadata); empty: taken from each request")
 	logFormat := stringFlag(fs, "log-format", "text", "log format: text or json")
 	logLevel := stringFlag(fs, "log-level", "info", "log level: debug, info, warn, error")
 	idle := durationFlag(fs, "session-idle", auth.DefaultIdleTimeout, "sessions end after this long without a request")
 	maxAge := durationFlag(fs, "session-max-age", auth.DefaultMaxAge, "sessions end this long after sign-in")
 	staffMFA := stringFlag(fs, "staff-mfa", app.StaffMFAOptional, "two-factor authentication for internal users: required or optional")
 	mfaKey := stringFlag(fs, "mfa-key", "", "32-byte key (64 hex digits or base64) that encrypts TOTP secrets at rest; empty stores them unencrypted")
+	mf := defineMailFlags(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -286,8 +286,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			}
 		}
 	}
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, PublicURL: *publicURL, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
-		MFASecrets: mfaSecrets, StaffMFA: *staffMFA})
+	mailCfg, sender, err := mf.setup(st, *addr, log)
+	if err != nil {
+		return err
+	}
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, PublicURL: strings.TrimRight(*mf.publicURL, "/"), Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
+		MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg})
+	if len(logins) > 0 {
+		if err := demoInvitation(ctx, srv.App()); err != nil {
+			return fmt.Errorf("demo invitation: %w", err)
+		}
+	}
+	if sender != nil {
+		sender.Start()
+		defer sender.Stop() // before the store closes
+	}
 	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
@@ -306,6 +319,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	url := "http://" + ln.Addr().String()
 	if withDemo {
 		printLogins(stdout, url, logins)
+		fmt.Fprint(stdout, outboxNote(url, sender != nil))
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.RedactDSN(dsn), "version", version)
 	errc := make(chan error, 1)

@@ -48,6 +48,8 @@ type Config struct {
 	StaffMFA string
 	// MFAThrottle limits MFA code attempts; nil uses the defaults.
 	MFAThrottle *auth.Throttle
+	// Mail configures the links and the status of outgoing mail.
+	Mail MailConfig
 }
 
 // Observer receives measurements of the use cases, for metrics.
@@ -76,12 +78,13 @@ type App struct {
 	// of memory each) to the CPUs.
 	hashing chan struct{}
 	mfa     *mfaState
+	mail    MailConfig
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
 func New(st store.Store, eng *access.Engine, cfg Config) *App {
 	a := &App{st: st, eng: eng, log: cfg.Logger, obs: cfg.Observer, sessions: cfg.Sessions, throttle: cfg.Throttle,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), mfa: newMFAState(cfg)}
+		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), mfa: newMFAState(cfg), mail: cfg.Mail}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/auth"
+	"github.com/portcullis-dev/portcullis/internal/mail"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -400,11 +401,12 @@ func (a *App) ConfirmTOTP(ctx context.Context, c *Actor, in TOTPConfirm) (TOTPEn
 	}
 	codes, hashes := auth.NewRecoveryCodes(auth.RecoveryCodes)
 	w := write(c, nil)
-	a.mfaMail(&w, c.User, "mfa.enabled")
+	a.mfaMail(ctx, &w, c.User, "mfa.enabled")
 	rev, err := a.st.EnableTOTP(ctx, w, c.ID(), step, hashes)
 	if err != nil {
 		return TOTPEnabled{}, err
 	}
+	a.sent()
 	a.mfa.throttle.Success(key, "")
 	out := TOTPEnabled{RecoveryCodes: codes, Revision: rev}
 	if c.MFAEnrolOnly {
@@ -472,8 +474,12 @@ func (a *App) DisableMFA(ctx context.Context, c *Actor, in MFADisable) (int64, e
 		return 0, err
 	}
 	w := write(c, nil)
-	a.mfaMail(&w, c.User, "mfa.disabled")
-	return a.st.DeleteTOTP(ctx, w, c.ID(), "mfa.disabled")
+	a.mfaMail(ctx, &w, c.User, "mfa.disabled")
+	rev, err := a.st.DeleteTOTP(ctx, w, c.ID(), "mfa.disabled")
+	if err == nil {
+		a.sent()
+	}
+	return rev, err
 }
 
 // checkCurrentPassword checks the actor's password, throttled and counted
@@ -532,8 +538,12 @@ func (a *App) ResetMFA(ctx context.Context, c *Actor, id string) (int64, error) 
 		return 0, err
 	}
 	w := write(c, check)
-	a.mfaMail(&w, u, "mfa.reset")
-	return a.st.DeleteTOTP(ctx, w, id, "mfa.reset")
+	a.mfaMail(ctx, &w, u, "mfa.reset")
+	rev, err := a.st.DeleteTOTP(ctx, w, id, "mfa.reset")
+	if err == nil {
+		a.sent()
+	}
+	return rev, err
 }
 
 // MFAStatus is a user's second factor as its owner and staff see it.
@@ -578,9 +588,15 @@ func (a *App) GetMFAStatus(ctx context.Context, c *Actor, id string) (MFAStatus,
 	return st, nil
 }
 
-// mfaMail is the hook of the "MFA turned on" and "MFA turned off" messages
-// (identity.md §1): it is called with the write that turns u's MFA on
-// (action mfa.enabled), off (mfa.disabled) or resets it (mfa.reset),
-// before the write runs, so that the message can join the write's
-// transaction through the outbox. It sends nothing yet.
-func (a *App) mfaMail(w *store.Write, u access.User, action string) {}
+// mfaMail adds the "MFA turned on" or "MFA turned off" message
+// (identity.md §1) to the write that turns u's MFA on (action
+// mfa.enabled), off (mfa.disabled) or resets it (mfa.reset), so that the
+// message exists exactly when the change commits (the outbox).
+func (a *App) mfaMail(ctx context.Context, w *store.Write, u access.User, action string) {
+	if u.Email == "" {
+		return
+	}
+	locale := a.localeOf(ctx, u.ID)
+	c := mail.MFAChanged(locale, action == "mfa.enabled", mail.NoticeData{Name: u.Name, At: a.Now()})
+	w.Mail = append(w.Mail, a.message("mfa_changed", u.Email, u.ID, locale, c, ""))
+}

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,8 @@ type Config struct {
 	MFASecrets *auth.SecretBox
 	// StaffMFA is app.StaffMFARequired or app.StaffMFAOptional (default).
 	StaffMFA string
+	// Mail configures the links and delivery of outgoing mail.
+	Mail app.MailConfig
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -81,7 +84,7 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.registry)
 	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger,
-		MFASecrets: cfg.MFASecrets, StaffMFA: cfg.StaffMFA})
+		MFASecrets: cfg.MFASecrets, StaffMFA: cfg.StaffMFA, Mail: cfg.Mail})
 	rd, err := render.New(cfg.Logger)
 	if err != nil {
 		panic(err) // embedded templates: a test catches this
@@ -100,7 +103,16 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	// less specific than the routes', so the mux picks them only then.
 	for pattern, methods := range allow {
 		sort.Strings(methods)
-		mux.Handle(pattern, s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", ")))
+		notAllowed := s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", "))
+		// One pattern per other method, not one without a method: that
+		// would conflict with a route of another pattern that overlaps
+		// (DELETE /api/v1/invitations/{id} and .../accept). GET also
+		// answers HEAD.
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if !slices.Contains(methods, m) {
+				mux.Handle(m+" "+pattern, notAllowed)
+			}
+		}
 	}
 	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
 	s.authzen = authzen.New(s.app, cfg.Logger, cfg.PublicURL).Routes()

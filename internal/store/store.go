@@ -71,6 +71,10 @@ type Write struct {
 	// and errors.As work). Check must not call the store (the transaction
 	// holds the write lock); it may read the engine.
 	Check func() error
+	// Mail is written to the outbox inside the same transaction, after
+	// the write's own rows: the messages exist if and only if the write
+	// commits (a write that changes nothing writes none).
+	Mail []Message
 }
 
 // Store is the whole storage interface. Implementations are safe for
@@ -86,6 +90,8 @@ type Store interface {
 	MFAStore
 	AuditStore
 	ChangeStore
+	OutboxStore
+	InvitationStore
 
 	// Ping reports whether the database is reachable and migrations are
 	// current (readiness).

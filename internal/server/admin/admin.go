@@ -37,7 +37,7 @@ func (s *Surface) Routes() []surface.Route {
 	post := func(pattern string, h surface.Handler) surface.Route {
 		return surface.Route{Method: http.MethodPost, Pattern: pattern, Handle: writersOnly(h)}
 	}
-	return []surface.Route{
+	routes := []surface.Route{
 		get("/admin", s.handleHome),
 		get("/admin/{$}", s.handleHome),
 
@@ -78,6 +78,8 @@ func (s *Surface) Routes() []surface.Route {
 		get("/admin/audit", s.handleAudit),
 		get("/admin/audit/verify", s.handleAuditVerify),
 	}
+	routes = append(routes, s.mailRoutes(get, post)...)
+	return routes
 }
 
 // requireStaff answers 403 to external users: the console is for staff,

@@ -33,7 +33,7 @@ func New(a *app.App, log *slog.Logger, version string) *Surface {
 
 // Routes lists every route of the JSON API.
 func (s *Surface) Routes() []surface.Route {
-	return append([]surface.Route{
+	routes := []surface.Route{
 		{Method: "GET", Pattern: "/healthz", Public: true, Summary: "Liveness", Handle: s.handleHealthz},
 		{Method: "GET", Pattern: "/readyz", Public: true, Summary: "Readiness: database reachable, migrations applied", Handle: s.handleReadyz},
 		{Method: "GET", Pattern: "/api/openapi.json", Public: true, Summary: "This OpenAPI document", Handle: s.handleOpenAPI},
@@ -91,7 +91,10 @@ func (s *Surface) Routes() []surface.Route {
 
 		{Method: "GET", Pattern: "/api/v1/audit", Summary: "The audit log", Handle: s.handleAudit},
 		{Method: "GET", Pattern: "/api/v1/audit/verify", Summary: "Verify the audit hash chain", Handle: s.handleAuditVerify},
-	}, s.mfaRoutes()...)
+	}
+	routes = append(routes, s.mailRoutes()...)
+	routes = append(routes, s.mfaRoutes()...)
+	return routes
 }
 
 func (s *Surface) handleHealthz(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {

@@ -32,7 +32,7 @@ func New(a *app.App, rd *render.Renderer, log *slog.Logger) *Surface {
 // (/a/{account}/...) are ReadOnly: the server mounts them again under
 // /admin/view-as/{as} for staff.
 func (s *Surface) Routes() []surface.Route {
-	return append([]surface.Route{
+	routes := []surface.Route{
 		{Method: "GET", Pattern: "/login", Public: true, Handle: s.handleLoginPage},
 		{Method: "POST", Pattern: "/login", Public: true, Handle: s.handleLoginForm},
 		{Method: "POST", Pattern: "/logout", MFAEnrol: true, Handle: s.handleLogout},
@@ -55,7 +55,10 @@ func (s *Surface) Routes() []surface.Route {
 		{Method: "POST", Pattern: "/a/{account}/users/change", Handle: s.handleGrantChange},
 		{Method: "GET", Pattern: "/a/{account}/users/revoke", ReadOnly: true, Handle: s.handleGrantForm("revoke")},
 		{Method: "POST", Pattern: "/a/{account}/users/revoke", Handle: s.handleGrantRevoke},
-	}, s.mfaRoutes()...)
+	}
+	routes = append(routes, s.mailRoutes()...)
+	routes = append(routes, s.mfaRoutes()...)
+	return routes
 }
 
 // view is who a portal page is for: the signed-in external user, or, for

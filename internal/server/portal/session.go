@@ -15,8 +15,11 @@ type loginData struct {
 }
 
 func (s *Surface) handleLoginPage(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
-	s.rd.Render(w, r, http.StatusOK, "login", &render.Page{Title: "Sign in",
-		Data: loginData{Next: render.SafeNext(r.URL.Query().Get("next"))}})
+	p := &render.Page{Title: "Sign in", Data: loginData{Next: render.SafeNext(r.URL.Query().Get("next"))}}
+	if r.URL.Query().Get("reset") == "done" {
+		p.Flash = "Your password was changed. Sign in with the new one."
+	}
+	s.rd.Render(w, r, http.StatusOK, "login", p)
 	return nil
 }
 

@@ -43,6 +43,11 @@ func TestTemplatesTakeTheData(t *testing.T) {
 		{"portal_users", &companyData{Mode: "change", Row: row}, "Change access"},
 		{"portal_users", &companyData{Mode: "revoke", Row: row}, "Revoke access"},
 		{"profile", profileData{Home: "Acme", StaffRole: ""}, "Change your password"},
+		{"invite", credentialData{Action: "/invite/x", Email: "new@example.com"}, "new@example.com"},
+		{"reset", credentialData{Action: "/reset/x", Email: "u1@example.com"}, "Set the new password"},
+		{"forgot", forgotData{}, "Send the link"},
+		{"forgot", forgotData{Email: "a@example.com", Sent: true}, "Check your mail"},
+		{"link_gone", nil, "no longer works"},
 	} {
 		w := httptest.NewRecorder()
 		p := &render.Page{Title: tc.name, User: user, Current: current, Errors: map[string]string{}, Data: tc.data}

@@ -312,8 +312,8 @@ func (s *Surface) handleUsers(w http.ResponseWriter, r *http.Request, c *app.Act
 }
 
 // handleUsersAdd gives a colleague a grant on an administered account, or
-// invites a new user and grants it; a refused grant deletes the invited
-// user again.
+// invites a new user with that grant (app.Invite: the user, the grant and
+// the message with the link in one transaction).
 func (s *Surface) handleUsersAdd(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	v, co, err := s.companyCtx(r, c)
 	if err != nil {
@@ -349,35 +349,26 @@ func (s *Surface) handleUsersAdd(w http.ResponseWriter, r *http.Request, c *app.
 	case principal == "" && email == "":
 		return fail(access.FieldErrorf(access.CodeInvalid, "principal", "Choose a colleague, or enter the email of a new user to invite."), render.GrantInputs)
 	}
-	invited := ""
-	if principal == "" {
-		id := newInvitedUserID()
-		in := app.UserUpdate{Kind: app.Some(access.KindExternal), Name: app.Some(name), Email: app.Some(email),
-			HomeAccount: app.Some(v.current.ID), Status: app.Some(access.StatusInvited)}
-		if _, _, _, err := s.app.PutUser(r.Context(), c, id, in, true); err != nil {
-			return fail(err, inviteInputs)
-		}
-		invited, principal = id, "user:"+id
-	}
 	in := app.GrantUpdate{Principal: app.Some(principal), Account: app.Some(account),
 		Role: render.FormString(form, "role"), Access: render.FormString(form, "access"), Notes: render.FormString(form, "notes")}
 	err = render.GrantLimits(form, nil, &in)
+	if err == nil && principal == "" {
+		// A new user: one invitation with its grant and the message with
+		// the link, in one transaction (app.Invite).
+		_, _, err = s.app.Invite(r.Context(), c, inviteOf(email, name, v.current.ID, account, in))
+		if err != nil {
+			return fail(err, inviteInputs)
+		}
+		render.RedirectDone(w, r, v.accountURL()+"users", "invited")
+		return nil
+	}
 	if err == nil {
 		_, _, err = s.app.CreateGrant(r.Context(), c, in)
 	}
 	if err != nil {
-		if invited != "" {
-			if _, derr := s.app.DeleteUser(r.Context(), c, invited); derr != nil {
-				s.log.Error("undo invitation", "user", invited, "err", derr)
-			}
-		}
 		return fail(err, render.GrantInputs)
 	}
-	done := "added"
-	if invited != "" {
-		done = "invited"
-	}
-	render.RedirectDone(w, r, v.accountURL()+"users", done)
+	render.RedirectDone(w, r, v.accountURL()+"users", "added")
 	return nil
 }
 
@@ -465,10 +456,6 @@ func (s *Surface) handleGrantRevoke(w http.ResponseWriter, r *http.Request, c *a
 	render.RedirectDone(w, r, v.accountURL()+"users", "revoked")
 	return nil
 }
-
-// newInvitedUserID is the id of a user invited from the portal: "x" and
-// random base32, like record ids.
-func newInvitedUserID() string { return "x" + strings.TrimPrefix(app.NewRecordID(), "r") }
 
 // companyFormOf fills the change form from a stored grant; instants show
 // as their UTC day.

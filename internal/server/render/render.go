@@ -140,7 +140,7 @@ var doneMessages = map[string]string{
 	"created":         "Created.",
 	"saved":           "Your changes were saved.",
 	"added":           "Access added.",
-	"invited":         "User invited and access added.",
+	"invited":         "User invited and access added. The invitation with a sign-in link is on its way.",
 	"changed":         "Access changed.",
 	"revoked":         "Access revoked.",
 	"password":        "Your password was changed. Your other sessions were signed out.",
@@ -267,6 +267,8 @@ func AdminNav(active string) []NavItem {
 		{Label: "Access checker", Href: "/admin/check"},
 		{Label: "View as", Href: "/admin/view-as"},
 		{Label: "Audit log", Href: "/admin/audit"},
+		{Label: "Invitations", Href: "/admin/invitations"},
+		{Label: "Outbox", Href: "/admin/outbox"},
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == "/admin/"+active

@@ -356,6 +356,9 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 		}
 		return 0, err
 	}
+	if err := t.appendMail(w.Mail); err != nil {
+		return 0, err
+	}
 	if err := t.appendAudit(); err != nil {
 		return 0, err
 	}
