@@ -224,8 +224,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	logLevel := stringFlag(fs, "log-level", "info", "log level: debug, info, warn, error")
 	idle := durationFlag(fs, "session-idle", auth.DefaultIdleTimeout, "sessions end after this long without a request")
 	maxAge := durationFlag(fs, "session-max-age", auth.DefaultMaxAge, "sessions end this long after sign-in")
+	trusted := stringFlag(fs, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
+	publicURL := stringFlag(fs, "public-url", "", "the absolute URL users reach the server at; https makes session cookies always Secure")
+	tlsCert := stringFlag(fs, "tls-cert", "", "serve HTTPS directly with this certificate (PEM; with --tls-key; turns HSTS on)")
+	tlsKey := stringFlag(fs, "tls-key", "", "the private key of --tls-cert (PEM)")
+	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	proxies, err := server.ParseTrustedProxies(*trusted)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
 	}
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
@@ -264,7 +276,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 			}
 		}
 	}
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge}})
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
+		TrustedProxies: proxies, PublicURL: *publicURL})
 	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err
@@ -280,21 +293,51 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	url := "http://" + ln.Addr().String()
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
 	if withDemo {
 		printLogins(stdout, url, logins)
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.RedactDSN(dsn), "version", version)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "db", sqlstore.RedactDSN(dsn), "version", version)
+	errc := make(chan error, 2)
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
+	var ms *http.Server
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		log.Info("serving metrics", "addr", mln.Addr().String())
+		go func() { errc <- ms.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
+		_ = hs.Close()
+		if ms != nil {
+			_ = ms.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if ms != nil {
+		_ = ms.Shutdown(sctx)
+	}
 	return hs.Shutdown(sctx)
 }
 
