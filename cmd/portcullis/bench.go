@@ -106,6 +106,7 @@ func benchRun(ctx context.Context, args []string, stdout io.Writer) error {
 	workloads := stringFlag(fs, "workload", "", "comma-separated workloads (default all): "+strings.Join(bench.Workloads, ","))
 	duration := durationFlag(fs, "duration", 30*time.Second, "measured time of each series, after its warm-up")
 	url := stringFlag(fs, "url", "", "measure a running server over the same database instead of an in-process one")
+	metricsURL := stringFlag(fs, "metrics-url", "", "with --url: that server's metrics, served on its --metrics-addr (e.g. http://127.0.0.1:9090/metrics)")
 	jsonOut := stringFlag(fs, "json", "", "also write the report as JSON to this file")
 	profiles := stringFlag(fs, "cpuprofile", "", "write a CPU profile per workload into this directory")
 	if err := parse(fs, args, 0); err != nil {
@@ -117,7 +118,7 @@ func benchRun(ctx context.Context, args []string, stdout io.Writer) error {
 			wl = append(wl, w)
 		}
 	}
-	rep, err := bench.Run(ctx, bench.RunOptions{DSN: *db, URL: *url, Workloads: wl, Duration: *duration, Log: stdout,
+	rep, err := bench.Run(ctx, bench.RunOptions{DSN: *db, URL: *url, MetricsURL: *metricsURL, Workloads: wl, Duration: *duration, Log: stdout,
 		ProfileDir: *profiles})
 	if err != nil {
 		return err

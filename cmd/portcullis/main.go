@@ -47,7 +47,7 @@ Usage:
   portcullis audit verify [--db DSN]      check the audit log's hash chain
   portcullis bench gen --size small|medium|large [--seed N] [--db DSN]
                                           generate the benchmark dataset into a fresh database
-  portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL] [--json FILE] [--cpuprofile DIR]
+  portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL [--metrics-url URL]] [--json FILE] [--cpuprofile DIR]
                                           measure the workloads of shared/BENCHMARKS.md
   portcullis bench compare A.json B.json  print the ratio of every figure of two reports
   portcullis version                      print the version
@@ -239,8 +239,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	staffMFA := stringFlag(fs, "staff-mfa", app.StaffMFAOptional, "two-factor authentication for internal users: required or optional")
 	mfaKey := stringFlag(fs, "mfa-key", "", "32-byte key (64 hex digits or base64) that encrypts TOTP secrets at rest; empty stores them unencrypted")
 	mf := defineMailFlags(fs)
+	trusted := stringFlag(fs, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
+	tlsCert := stringFlag(fs, "tls-cert", "", "serve HTTPS directly with this certificate (PEM; with --tls-key; turns HSTS on)")
+	tlsKey := stringFlag(fs, "tls-key", "", "the private key of --tls-cert (PEM)")
+	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	proxies, err := server.ParseTrustedProxies(*trusted)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if (*tlsCert == "") != (*tlsKey == "") {
+		return usageError{"--tls-cert and --tls-key go together"}
 	}
 	log, err := newLogger(*logFormat, *logLevel, stderr)
 	if err != nil {
@@ -290,8 +301,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	if err != nil {
 		return err
 	}
-	srv := server.New(st, eng, server.Config{Logger: log, Version: version, PublicURL: strings.TrimRight(*mf.publicURL, "/"), Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
-		MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg})
+	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
+		PublicURL: strings.TrimRight(*mf.publicURL, "/"), TrustedProxies: proxies, MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg})
 	if len(logins) > 0 {
 		if err := demoInvitation(ctx, srv.App()); err != nil {
 			return fmt.Errorf("demo invitation: %w", err)
@@ -316,22 +327,52 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	url := "http://" + ln.Addr().String()
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	url := scheme + "://" + ln.Addr().String()
 	if withDemo {
 		printLogins(stdout, url, logins)
 		fmt.Fprint(stdout, outboxNote(url, sender != nil))
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "db", sqlstore.RedactDSN(dsn), "version", version)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "db", sqlstore.RedactDSN(dsn), "version", version)
+	errc := make(chan error, 2)
+	go func() {
+		if *tlsCert != "" {
+			errc <- hs.ServeTLS(ln, *tlsCert, *tlsKey)
+			return
+		}
+		errc <- hs.Serve(ln)
+	}()
+	var ms *http.Server
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			_ = hs.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", srv.MetricsHandler())
+		ms = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		log.Info("serving metrics", "addr", mln.Addr().String())
+		go func() { errc <- ms.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
+		_ = hs.Close()
+		if ms != nil {
+			_ = ms.Close()
+		}
 		return err
 	case <-ctx.Done():
 	}
 	log.Info("shutting down: draining requests")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if ms != nil {
+		_ = ms.Shutdown(sctx)
+	}
 	return hs.Shutdown(sctx)
 }
 

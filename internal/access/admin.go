@@ -2,6 +2,7 @@ package access
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -346,7 +347,8 @@ func (d *decision) holdsDirect(r *policy.CompiledRole, acct string) bool {
 // (next nil) a user. Staff admins may do anything; access managers may not
 // create or change admins or change a staff role; auditors nothing.
 // External admins (manage_users) may administer external users whose home
-// account lies within their reach, and change a user's status or delete it
+// account lies within their reach, never changing an email or constraints
+// (nor setting constraints on a new user), and change a user's status or delete it
 // only when every grant of that user, direct or through a group, lies
 // within their reach at a level at most their own. Nobody may delete a user holding a protected grant
 // (CodeProtected).
@@ -387,6 +389,16 @@ func (e *Engine) CheckUser(actorID string, old, next *User) error {
 			return FieldErrorf(CodeForbidden, "home_account", "user %s is outside your reach", x.ID)
 		}
 	}
+	// identity.md §3: the email is the login and constraints limit what
+	// the supplier accepts, so a customer administrator sets neither, not
+	// even its own (a user changes its own email with its current
+	// password: app.PutUser).
+	if old != nil && next != nil && old.Email != next.Email {
+		return FieldErrorf(CodeForbidden, "email", "customer administrators cannot change a user's email")
+	}
+	if next != nil && !sameConstraints(old, next) {
+		return FieldErrorf(CodeForbidden, "constraints", "constraints are set by the supplier's staff only")
+	}
 	if old != nil && (next == nil || next.Status != old.Status) {
 		if old.ID == a.ID {
 			return FieldErrorf(CodeForbidden, "status", "you cannot change your own status")
@@ -424,6 +436,19 @@ func (e *Engine) checkUserProtected(old, next *User) error {
 		}
 	}
 	return nil
+}
+
+// sameConstraints reports whether next keeps old's constraints (none for a
+// new user); nil and empty are the same.
+func sameConstraints(old, next *User) bool {
+	var was map[string]map[string][]string
+	if old != nil {
+		was = old.Constraints
+	}
+	if len(was) == 0 && len(next.Constraints) == 0 {
+		return true
+	}
+	return reflect.DeepEqual(was, next.Constraints)
 }
 
 func sameInt(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

@@ -192,6 +192,7 @@ func (e *Engine) Load(s Snapshot) error {
 }
 
 func newUser(u User) *user {
+	u.LastLoginAt = nil // bookkeeping, not the model (see User)
 	return &user{User: u, direct: map[string]*grant{}, groups: map[string]*group{}, byAccount: map[string][]*grant{}}
 }
 
@@ -252,6 +253,7 @@ func (e *Engine) DeleteAccount(id string) error {
 
 // PutUser creates or replaces a user; its grants and memberships stay.
 func (e *Engine) PutUser(u User) error {
+	u.LastLoginAt = nil
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.version++

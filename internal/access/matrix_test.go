@@ -56,11 +56,15 @@ type mUser struct {
 	HomeAccount string                         `yaml:"home_account"`
 	StaffRole   string                         `yaml:"staff_role"`
 	Constraints map[string]map[string][]string `yaml:"constraints"`
+	Email       string                         `yaml:"email"` // default <id>@example.com
 }
 
 func (u mUser) user() access.User {
 	out := access.User{ID: u.ID, Kind: u.Kind, Status: u.Status, HomeAccount: u.HomeAccount,
-		StaffRole: u.StaffRole, Constraints: u.Constraints, Email: u.ID + "@example.com", Name: u.ID}
+		StaffRole: u.StaffRole, Constraints: u.Constraints, Email: u.Email, Name: u.ID}
+	if out.Email == "" {
+		out.Email = u.ID + "@example.com"
+	}
 	if out.Kind == "" {
 		out.Kind = access.KindExternal
 	}

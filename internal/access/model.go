@@ -71,7 +71,22 @@ type User struct {
 	// Constraints are, per object type and attribute, the values the user
 	// may write. An attribute not named is unconstrained.
 	Constraints map[string]map[string][]string `json:"constraints,omitempty"`
+	// Locale is the language of the user's pages and messages: one of
+	// Locales; Validate makes an empty one LocaleDefault.
+	Locale string `json:"locale"`
+	// LastLoginAt is the user's last successful sign-in, nil when never.
+	// It is bookkeeping the store keeps (store.AuthStore.RecordLogin), not
+	// part of the access model: writes of a user leave it as stored, and
+	// the engine does not keep it (read it from the store).
+	LastLoginAt *time.Time `json:"last_login_at"`
 }
+
+// Locales are the languages a user may have; LocaleDefault is the one a
+// user without a choice gets.
+var Locales = []string{"en", "de", "zh"}
+
+// LocaleDefault is the locale of a user that names none.
+const LocaleDefault = "en"
 
 // Group is a named set of users. Account groups (Account set) are created by
 // switching an account's external access on.

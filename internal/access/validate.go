@@ -2,6 +2,7 @@ package access
 
 import (
 	"net/mail"
+	"slices"
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -32,7 +33,7 @@ func (a *Account) Validate() error {
 }
 
 // Validate normalizes and checks a user against the policy: a valid id and
-// email, a known status and kind, a home account and no staff role for
+// email, a locale of Locales (empty becomes LocaleDefault), a known status and kind, a home account and no staff role for
 // external users, a staff role and neither home account nor constraints for
 // internal users, and constraints naming declared object types with at
 // least one value each. Whether the home account exists is a reference,
@@ -48,6 +49,12 @@ func (u *User) Validate(pol *policy.Policy) error {
 	}
 	if u.Name == "" {
 		u.Name = u.Email
+	}
+	if u.Locale == "" {
+		u.Locale = LocaleDefault
+	}
+	if !slices.Contains(Locales, u.Locale) {
+		return FieldErrorf(CodeInvalid, "locale", "locale must be en, de or zh")
 	}
 	switch u.Status {
 	case StatusActive, StatusInvited, StatusDisabled:

@@ -22,7 +22,6 @@ package app
 import (
 	"context"
 	"log/slog"
-	"runtime"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -36,6 +35,10 @@ type Config struct {
 	Sessions auth.SessionPolicy
 	// Throttle limits sign-in attempts; nil uses the defaults.
 	Throttle *auth.Throttle
+	// Hasher is the one gate of every argon2 computation; nil means
+	// auth.NewHasher(0, 0): the CPUs (at most auth.MaxConcurrentHashes) at
+	// once, a 5 s queue timeout.
+	Hasher *auth.Hasher
 	// Observer is told about decisions and list queries (metrics); nil
 	// means nobody listens.
 	Observer Observer
@@ -74,17 +77,20 @@ type App struct {
 	obs      Observer
 	sessions auth.SessionPolicy
 	throttle *auth.Throttle
-	// hashing bounds concurrent password hashing and verification (19 MiB
-	// of memory each) to the CPUs.
-	hashing chan struct{}
-	mfa     *mfaState
-	mail    MailConfig
+	// hasher bounds concurrent password hashing and verification (19 MiB
+	// of memory each): every argon2 computation goes through it
+	// (credentials.go).
+	hasher *auth.Hasher
+	// resets limits password reset requests (RequestPasswordReset).
+	resets *auth.Throttle
+	mfa    *mfaState
+	mail   MailConfig
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
 func New(st store.Store, eng *access.Engine, cfg Config) *App {
 	a := &App{st: st, eng: eng, log: cfg.Logger, obs: cfg.Observer, sessions: cfg.Sessions, throttle: cfg.Throttle,
-		hashing: make(chan struct{}, runtime.GOMAXPROCS(0)), mfa: newMFAState(cfg), mail: cfg.Mail}
+		hasher: cfg.Hasher, mfa: newMFAState(cfg), mail: cfg.Mail, resets: auth.NewThrottle(auth.ThrottleConfig{})}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -93,6 +99,9 @@ func New(st store.Store, eng *access.Engine, cfg Config) *App {
 	}
 	if a.throttle == nil {
 		a.throttle = auth.NewThrottle(auth.ThrottleConfig{})
+	}
+	if a.hasher == nil {
+		a.hasher = auth.NewHasher(0, 0)
 	}
 	return a
 }

@@ -51,13 +51,22 @@ func (in GrantUpdate) applyTo(g *access.Grant) {
 }
 
 // grantRefs checks, against the engine, that a grant's account and user
-// principal exist (CodeInvalid).
-func (a *App) grantRefs(g *access.Grant) error {
+// principal exist (CodeInvalid). To a customer admin a missing one is
+// answered exactly like one outside its reach (the engine's CheckGrant
+// words), so it cannot tell other customers' user ids from unused ones
+// (identity.md §2).
+func (a *App) grantRefs(c *Actor, g *access.Grant) error {
 	if _, ok := a.eng.Account(g.Account); !ok {
+		if !c.Internal() {
+			return access.FieldErrorf(access.CodeForbidden, "account", "account %s is outside your reach", g.Account)
+		}
 		return access.FieldErrorf(access.CodeInvalid, "account", "account %s does not exist", g.Account)
 	}
 	if id, ok := strings.CutPrefix(g.Principal, "user:"); ok {
 		if _, ok := a.eng.User(id); !ok {
+			if !c.Internal() {
+				return access.FieldErrorf(access.CodeForbidden, "principal", "user %s is outside your reach", id)
+			}
 			return access.FieldErrorf(access.CodeInvalid, "principal", "user %s does not exist", id)
 		}
 	}
@@ -119,7 +128,7 @@ func (a *App) CreateGrant(ctx context.Context, c *Actor, in GrantUpdate) (access
 		if err := g.Validate(a.eng.Policy()); err != nil {
 			return err
 		}
-		if err := a.grantRefs(&g); err != nil {
+		if err := a.grantRefs(c, &g); err != nil {
 			return err
 		}
 		return a.checkGrant(c, nil, &g)
@@ -156,7 +165,7 @@ func (a *App) UpdateGrant(ctx context.Context, c *Actor, id string, in GrantUpda
 		if err := g.Validate(a.eng.Policy()); err != nil {
 			return err
 		}
-		if err := a.grantRefs(&g); err != nil {
+		if err := a.grantRefs(c, &g); err != nil {
 			return err
 		}
 		return a.checkGrant(c, &cur, &g)

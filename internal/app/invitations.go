@@ -439,17 +439,25 @@ type AcceptInvitation struct {
 // caller to start its session. Errors: CodeNotFound (errLinkGone),
 // CodeInvalid (a weak password, Field password; a bad name, Field name).
 func (a *App) AcceptInvitation(ctx context.Context, in AcceptInvitation) (access.User, error) {
-	if _, err := a.InvitationByToken(ctx, in.Token); err != nil {
+	if err := checkLength("password", in.Password); err != nil {
+		return access.User{}, err
+	}
+	info, err := a.InvitationByToken(ctx, in.Token)
+	if err != nil {
 		return access.User{}, err
 	}
 	name := strings.TrimSpace(in.Name)
 	if len(name) > 200 {
 		return access.User{}, access.FieldErrorf(access.CodeInvalid, "name", "name must be at most 200 characters")
 	}
-	if err := auth.ValidatePassword(in.Password); err != nil {
-		return access.User{}, access.FieldErrorf(access.CodeInvalid, "password", "%s", err.Error())
+	who := access.User{Email: info.Email, Name: name}
+	if who.Name == "" {
+		who.Name = info.Name
 	}
-	hash, err := a.hash(in.Password)
+	if err := validatePassword(who, in.Password); err != nil {
+		return access.User{}, err
+	}
+	hash, err := a.hash(ctx, in.Password)
 	if err != nil {
 		return access.User{}, err
 	}

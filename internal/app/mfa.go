@@ -2,7 +2,7 @@ package app
 
 import (
 	"context"
-	"sync"
+	"errors"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -24,12 +24,14 @@ import (
 // marked surface.Route.MFAEnrol until ConfirmTOTP replaces it with a full
 // one.
 //
-// Codes are throttled like passwords, with a Throttle of their own: 5
-// attempts per (user, client address) and 20 per user across addresses
-// (the Throttle's two sides, keyed by user), so that someone who knows the
-// password cannot try codes from many addresses. An attempt reserves its
-// slots before the code is checked, so concurrent attempts count; a right
-// code forgives the (user, address) slots. Each mfa_token also allows at most maxChallengeAttempts codes
+// Codes are throttled like passwords, with a Throttle of their own keyed
+// by "user:<id>" in place of the email: 5 attempts per (user, client
+// address) and 20 per address in 15 minutes, and wrong codes from many
+// addresses slow the user's codes down (up to 10 s each), so that someone
+// who knows the password cannot try codes quickly from many addresses. An
+// attempt reserves its slot before the code is checked, so concurrent
+// attempts count; a right code frees it. Each mfa_token also allows at
+// most maxChallengeAttempts codes
 // and lives mfaChallengeTTL. A TOTP code's time step is recorded when it is
 // accepted (store.UseTOTPStep), so no code is accepted twice.
 
@@ -60,10 +62,6 @@ type mfaState struct {
 	box           *auth.SecretBox
 	staffRequired bool
 	throttle      *auth.Throttle
-	// mu makes a throttle check and its reservation one step, so that
-	// concurrent attempts count (the Throttle's Allow and Failure are
-	// separate calls).
-	mu sync.Mutex
 }
 
 func newMFAState(cfg Config) *mfaState {
@@ -208,11 +206,12 @@ func validateSecondFactor(code, recovery string) error {
 // code throttle and replay protection, and returns the sign-in method. A
 // wrong, used or replayed code is an error with code wrong and Field code
 // or recovery_code; past the limit it is CodeRateLimited.
-func (a *App) checkSecondFactor(ctx context.Context, u access.User, code, recovery, ip, wrong string) (string, error) {
-	key := u.ID + " " + ip
-	if err := a.reserveMFAAttempt(key, u.ID); err != nil {
+func (a *App) checkSecondFactor(ctx context.Context, u access.User, code, recovery, ip, wrong string) (method string, err error) {
+	r, err := a.reserveMFAAttempt(ctx, u.ID, ip)
+	if err != nil {
 		return "", err
 	}
+	defer func() { settle(r, err, a.Now()) }()
 	field := "code"
 	if recovery != "" {
 		field = "recovery_code"
@@ -233,7 +232,6 @@ func (a *App) checkSecondFactor(ctx context.Context, u access.User, code, recove
 		if !ok {
 			return "", bad
 		}
-		a.mfa.throttle.Success(key, "")
 		return MethodPasswordRecovery, nil
 	}
 	secret, err := a.mfa.box.Open(u.ID, t.Secret)
@@ -251,27 +249,31 @@ func (a *App) checkSecondFactor(ctx context.Context, u access.User, code, recove
 	if !fresh {
 		return "", access.FieldErrorf(wrong, "code", "this code was used already; wait for the next one")
 	}
-	a.mfa.throttle.Success(key, "")
 	return MethodPasswordTOTP, nil
 }
 
-// reserveMFAAttempt takes one attempt of the budgets of key (user and
-// address) and of userID before a code is checked, or answers
-// CodeRateLimited. The slots count as failures until a right code forgives
-// key's (Throttle.Success); userID's drain with time.
-//
-// Merge note: this uses the Throttle's Allow and Failure under a mutex;
-// when the sign-in throttling work gives the Throttle a reservation of its
-// own, use that here.
-func (a *App) reserveMFAAttempt(key, userID string) error {
-	now := a.Now()
-	a.mfa.mu.Lock()
-	defer a.mfa.mu.Unlock()
-	if ok, retry := a.mfa.throttle.Allow(key, "user:"+userID, now); !ok {
-		return access.FieldErrorf(access.CodeRateLimited, "code", "too many wrong codes; try again in %d seconds", int(retry.Seconds())+1)
+// reserveMFAAttempt reserves one check of a code of userID from ip on the
+// code throttle (its own auth.Throttle: 5 per user and address, 20 per
+// address, counting attempts in flight; failures across addresses slow the
+// user's codes down), waiting the reservation's delay. The caller settles
+// it (settle). Errors: CodeRateLimited on Field code.
+func (a *App) reserveMFAAttempt(ctx context.Context, userID, ip string) (*auth.Reservation, error) {
+	return a.guardWith(ctx, a.mfa.throttle, "user:"+userID, ip, "code")
+}
+
+// settle ends a code check's reservation: Success when it passed, Failure
+// when the code was wrong (an error of the code's own fields), Cancel when
+// something else stopped the check.
+func settle(r *auth.Reservation, err error, now time.Time) {
+	var e *access.Error
+	switch {
+	case err == nil:
+		r.Success()
+	case errors.As(err, &e) && (e.Field == "code" || e.Field == "recovery_code"):
+		r.Failure(now)
+	default:
+		r.Cancel()
 	}
-	a.mfa.throttle.Failure(key, "user:"+userID, now)
-	return nil
 }
 
 // signedIn starts u's session (restricted to enrolment when enrolOnly) and
@@ -373,17 +375,18 @@ type TOTPEnabled struct {
 // mfa.enabled. The actor itself, from a session. Errors: CodeForbidden (an
 // API token), CodeInvalid (a malformed or wrong code, Field code),
 // CodeConflict (nothing pending, or MFA on already), CodeRateLimited.
-func (a *App) ConfirmTOTP(ctx context.Context, c *Actor, in TOTPConfirm) (TOTPEnabled, error) {
+func (a *App) ConfirmTOTP(ctx context.Context, c *Actor, in TOTPConfirm) (_ TOTPEnabled, err error) {
 	if err := requireSessionActor(c); err != nil {
 		return TOTPEnabled{}, err
 	}
 	if !auth.ValidTOTPCode(in.Code) {
 		return TOTPEnabled{}, access.FieldErrorf(access.CodeInvalid, "code", "code must be the six digits your authenticator app shows")
 	}
-	key := c.ID() + " " + in.IP
-	if err := a.reserveMFAAttempt(key, c.ID()); err != nil {
+	r, err := a.reserveMFAAttempt(ctx, c.ID(), in.IP)
+	if err != nil {
 		return TOTPEnabled{}, err
 	}
+	defer func() { settle(r, err, a.Now()) }()
 	t, err := a.st.TOTP(ctx, c.ID())
 	if access.ErrorCode(err) == access.CodeNotFound || (err == nil && t.EnabledAt != nil) {
 		return TOTPEnabled{}, access.Errorf(access.CodeConflict, "no enrolment is pending: start one first")
@@ -407,7 +410,6 @@ func (a *App) ConfirmTOTP(ctx context.Context, c *Actor, in TOTPConfirm) (TOTPEn
 		return TOTPEnabled{}, err
 	}
 	a.sent()
-	a.mfa.throttle.Success(key, "")
 	out := TOTPEnabled{RecoveryCodes: codes, Revision: rev}
 	if c.MFAEnrolOnly {
 		secret, expires, err := a.startSession(ctx, c.User, false)
@@ -480,35 +482,6 @@ func (a *App) DisableMFA(ctx context.Context, c *Actor, in MFADisable) (int64, e
 		a.sent()
 	}
 	return rev, err
-}
-
-// checkCurrentPassword checks the actor's password, throttled and counted
-// like a sign-in (per email and client address), as SetPassword does for
-// current_password. CodeForbidden with Field password when wrong.
-//
-// Merge note: this mirrors SetPassword's current_password check; when the
-// sign-in throttling work gives that check a helper of its own, use it here.
-func (a *App) checkCurrentPassword(ctx context.Context, c *Actor, password, ip string) error {
-	email := normalizeEmail(c.User.Email)
-	now := a.Now()
-	if ok, retry := a.throttle.Allow(email, ip, now); !ok {
-		return access.FieldErrorf(access.CodeRateLimited, "password", "too many wrong passwords; try again in %d seconds", int(retry.Seconds())+1)
-	}
-	hash, err := a.st.PasswordHash(ctx, c.ID())
-	if err != nil {
-		return err
-	}
-	ok := false
-	if hash != "" {
-		ok, _ = a.verify(hash, password)
-	} else {
-		auth.DummyVerify()
-	}
-	if !ok {
-		a.throttle.Failure(email, ip, now)
-		return access.FieldErrorf(access.CodeForbidden, "password", "password is wrong")
-	}
-	return nil
 }
 
 // ResetMFA removes user id's second factor, so that it signs in with its

@@ -32,7 +32,15 @@ const resetRequestTime = 300 * time.Millisecond
 // password whose email this is, and does nothing for any other address.
 // It always succeeds (the answer is the same either way: 202) and takes
 // at least resetRequestTime in both cases; its own failures are logged.
-func (a *App) RequestPasswordReset(ctx context.Context, email string) error {
+func (a *App) RequestPasswordReset(ctx context.Context, email, ip string) error {
+	// Requests are limited like sign-ins, on a throttle of their own (5 per
+	// email and address, 20 per address, counting requests in flight), so
+	// that nobody mails a user a stream of links: every request counts.
+	r, err := a.guardWith(ctx, a.resets, normalizeEmail(email), ip, "email")
+	if err != nil {
+		return err
+	}
+	defer r.Failure(a.Now())
 	done := time.After(resetRequestTime)
 	defer func() {
 		select {
@@ -144,14 +152,17 @@ func (a *App) ResetInfo(ctx context.Context, token string) (access.User, error) 
 // as user.password_reset. Errors: CodeNotFound (errLinkGone), CodeInvalid
 // (a weak password, Field password).
 func (a *App) ResetPassword(ctx context.Context, token, password string) (int64, error) {
+	if err := checkLength("password", password); err != nil {
+		return 0, err
+	}
 	u, err := a.ResetInfo(ctx, token)
 	if err != nil {
 		return 0, err
 	}
-	if err := auth.ValidatePassword(password); err != nil {
-		return 0, access.FieldErrorf(access.CodeInvalid, "password", "%s", err.Error())
+	if err := validatePassword(u, password); err != nil {
+		return 0, err
 	}
-	hash, err := a.hash(password)
+	hash, err := a.hash(ctx, password)
 	if err != nil {
 		return 0, err
 	}

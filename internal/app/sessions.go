@@ -20,43 +20,63 @@ import (
 var errUnauthenticated = access.Errorf(access.CodeUnauthenticated, "sign in or send an API token")
 
 // Login checks an email and password from client address ip and returns
-// the user. Errors: CodeRateLimited (too many failures), CodeUnauthenticated
-// (wrong email or password, or a user that is not active: the same answer).
+// the user (identity.md §4): the attempt reserves its throttle slot before
+// anything is checked, waits the email's slow-down, and computes argon2
+// through the one gate whether or not the email exists. Errors:
+// CodeInvalid (a password longer than auth.MaxPasswordBytes, before any
+// hashing), CodeRateLimited (the email from this address, or this
+// address, is at its limit: a correct password too), CodeUnavailable (no
+// hashing turn within 5 s), CodeUnauthenticated (wrong email or password,
+// or a user that is not active: the same answer).
 func (a *App) Login(ctx context.Context, email, password, ip string) (access.User, error) {
+	if err := checkLength("password", password); err != nil {
+		return access.User{}, err
+	}
 	email = normalizeEmail(email)
-	now := a.Now()
-	if ok, retry := a.throttle.Allow(email, ip, now); !ok {
-		return access.User{}, access.Errorf(access.CodeRateLimited, "too many failed sign-ins; try again in %d seconds", int(retry.Seconds())+1)
-	}
-	fail := func() (access.User, error) {
-		a.throttle.Failure(email, ip, now)
-		_ = a.st.Log(ctx, store.AuditEntry{Time: now, Actor: "anonymous", Action: "session.login_failed", Target: "email:" + email})
-		return access.User{}, access.Errorf(access.CodeUnauthenticated, "wrong email or password")
-	}
-	u, err := a.st.GetUserByEmail(ctx, email)
-	if err != nil {
-		if access.ErrorCode(err) != access.CodeNotFound {
-			return access.User{}, err
-		}
-		auth.DummyVerify()
-		return fail()
-	}
-	hash, err := a.st.PasswordHash(ctx, u.ID)
+	r, err := a.guard(ctx, email, ip, "")
 	if err != nil {
 		return access.User{}, err
 	}
-	if hash == "" {
-		auth.DummyVerify()
-		return fail()
+	u, ok, err := a.checkLogin(ctx, email, password)
+	if err != nil {
+		r.Cancel()
+		return access.User{}, err
 	}
-	ok, err := a.verify(hash, password)
-	if err != nil || !ok || u.Status != access.StatusActive {
-		return fail()
+	now := a.Now()
+	if !ok {
+		r.Failure(now)
+		_ = a.st.Log(ctx, store.AuditEntry{Time: now, Actor: "anonymous", Action: "session.login_failed", Target: "email:" + email})
+		return access.User{}, access.Errorf(access.CodeUnauthenticated, "wrong email or password")
 	}
-	a.throttle.Success(email, ip)
+	r.Success()
+	if err := a.st.RecordLogin(ctx, u.ID, now); err != nil {
+		a.log.Warn("record last login", "user", u.ID, "err", err)
+	}
 	// session.login is audited when the session starts, with its method
 	// (SignIn, SignInMFA).
 	return u, nil
+}
+
+// checkLogin does the one argon2 computation of a sign-in: a verification
+// against the stored hash, or a dummy one for an unknown email or a user
+// without a password. ok is whether the password matched an active user.
+func (a *App) checkLogin(ctx context.Context, email, password string) (u access.User, ok bool, err error) {
+	u, err = a.st.GetUserByEmail(ctx, email)
+	if err != nil {
+		if access.ErrorCode(err) != access.CodeNotFound {
+			return u, false, err
+		}
+		return access.User{}, false, a.dummyVerify(ctx)
+	}
+	hash, err := a.st.PasswordHash(ctx, u.ID)
+	if err != nil {
+		return u, false, err
+	}
+	match, err := a.verify(ctx, hash, password)
+	if err != nil {
+		return u, false, err
+	}
+	return u, match && u.Status == access.StatusActive, nil
 }
 
 // StartSession creates a session for u and returns its secret (for the
@@ -179,13 +199,16 @@ func (a *App) Bootstrap(ctx context.Context, email, password string) (created bo
 		password = base64.RawURLEncoding.EncodeToString(b[:])
 		generated = password
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return false, "", access.Errorf(access.CodeInvalid, "PORTCULLIS_ADMIN_PASSWORD: %v", err)
-	}
 	u := access.User{ID: "admin", Kind: access.KindInternal, Name: "Administrator", Email: email,
 		Status: access.StatusActive, StaffRole: access.StaffAdmin}
 	if err := u.Validate(a.eng.Policy()); err != nil {
+		return false, "", err
+	}
+	if err := auth.ValidatePassword(password, u.Email, u.Name); err != nil {
+		return false, "", access.Errorf(access.CodeInvalid, "PORTCULLIS_ADMIN_PASSWORD: %v", err)
+	}
+	hash, err := a.hash(ctx, password)
+	if err != nil {
 		return false, "", err
 	}
 	sys := store.Write{Actor: "system"}

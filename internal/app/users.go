@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
-	"github.com/portcullis-dev/portcullis/internal/auth"
+	"github.com/portcullis-dev/portcullis/internal/mail"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -26,6 +28,12 @@ type UserUpdate struct {
 	Status      Optional[string]                         `json:"status"`
 	StaffRole   Optional[string]                         `json:"staff_role"`
 	Constraints Optional[map[string]map[string][]string] `json:"constraints"`
+	Locale      Optional[string]                         `json:"locale"`
+	// CurrentPassword is the actor's own password, required when a user
+	// changes its own email (identity.md §3); never stored.
+	CurrentPassword string `json:"current_password,omitempty"`
+	// IP is the client address, for the throttle of CurrentPassword.
+	IP string `json:"-"`
 }
 
 func (in UserUpdate) applyTo(u *access.User) error {
@@ -39,6 +47,7 @@ func (in UserUpdate) applyTo(u *access.User) error {
 	in.Status.apply(&u.Status, "")
 	in.StaffRole.apply(&u.StaffRole, "")
 	in.Constraints.apply(&u.Constraints, nil)
+	in.Locale.apply(&u.Locale, "")
 	return nil
 }
 
@@ -109,7 +118,7 @@ func (a *App) ListUsers(ctx context.Context, c *Actor, f UserFilter) (Page[acces
 // ListUsers (a user outside a customer admin's reach is CodeNotFound).
 func (a *App) GetUser(ctx context.Context, c *Actor, id string) (access.User, error) {
 	if !c.Internal() && id == c.ID() {
-		return c.User, nil
+		return a.st.GetUser(ctx, id) // with last_login_at, which the engine does not keep
 	}
 	managed, err := a.userAdmin(c)
 	if err != nil {
@@ -122,11 +131,18 @@ func (a *App) GetUser(ctx context.Context, c *Actor, id string) (access.User, er
 // user defaults to an active external user) or updates the user id with
 // the fields in sets, and returns it as stored. The engine's CheckUser
 // decides, inside the write transaction, whether the actor may (access
-// managers not admins, customer admins within their reach, nobody their
-// own status). Errors: CodeForbidden, CodeNotFound (outside a customer
-// admin's reach, or unknown without create), CodeInvalid (shape, a missing
-// home account), CodeConflict (email in use).
+// managers not admins, customer admins within their reach, never an email
+// or constraints, nobody their own status). An external user writing
+// itself may change only its name, locale and email, the email with its
+// current password (putSelf). Errors: CodeForbidden, CodeNotFound
+// (outside a customer admin's reach, or unknown without create),
+// CodeInvalid (shape, a missing home account), CodeConflict (email or id
+// in use: with ExistingID for staff and for a user within a customer
+// admin's reach, otherwise the neutral errNotHere).
 func (a *App) PutUser(ctx context.Context, c *Actor, id string, in UserUpdate, create bool) (u access.User, created bool, rev int64, err error) {
+	if !c.Internal() && id == c.ID() {
+		return a.putSelf(ctx, c, in)
+	}
 	managed, err := a.userAdmin(c)
 	if err != nil {
 		return u, false, 0, err
@@ -139,8 +155,9 @@ func (a *App) PutUser(ctx context.Context, c *Actor, id string, in UserUpdate, c
 	switch {
 	case access.ErrorCode(err) == access.CodeNotFound && create:
 		if _, err := a.st.GetUser(ctx, id); err == nil {
-			// It exists but outside a customer admin's reach.
-			return u, false, 0, access.Errorf(access.CodeForbidden, "user %s is outside your reach", id)
+			// It exists but outside a customer admin's reach: the same
+			// answer as for an email in use there.
+			return u, false, 0, errNotHere
 		}
 		u = access.User{ID: id, Kind: access.KindExternal, Status: access.StatusActive}
 	case err != nil:
@@ -154,10 +171,33 @@ func (a *App) PutUser(ctx context.Context, c *Actor, id string, in UserUpdate, c
 	}
 	created, rev, err = a.saveUser(ctx, c, old, u)
 	if err != nil {
-		return u, false, 0, err
+		return u, false, 0, a.userConflict(ctx, managed, u.Email, err)
 	}
 	u, err = a.st.GetUser(ctx, id)
 	return u, created, rev, err
+}
+
+// errNotHere is the one answer a customer admin (or a user changing its
+// own email) gets for a user id or email that belongs to a user outside
+// its reach, whatever the reason, so that it learns nothing of other
+// customers' people (identity.md §2).
+var errNotHere = access.Errorf(access.CodeConflict, "this user id or email cannot be used here")
+
+// userConflict rewrites a write's conflict for an external actor
+// (managed non-nil): email in use by a user within its reach names that
+// user (ExistingID); any other conflict is errNotHere.
+func (a *App) userConflict(ctx context.Context, managed []string, email string, err error) error {
+	var e *access.Error
+	if managed == nil || !errors.As(err, &e) || e.Code != access.CodeConflict {
+		return err
+	}
+	if e.Field == "email" {
+		if other, err := a.st.GetUserByEmail(ctx, email); err == nil && other.Kind == access.KindExternal && contains(managed, other.HomeAccount) {
+			return &access.Error{Code: access.CodeConflict, Field: "email", ExistingID: other.ID,
+				Message: "user " + other.ID + " already has this email"}
+		}
+	}
+	return errNotHere
 }
 
 // saveUser validates u and stores it, the change from old (nil: a new
@@ -189,7 +229,104 @@ func (a *App) saveUser(ctx context.Context, c *Actor, old *access.User, u access
 	if err := check(); err != nil {
 		return false, 0, err
 	}
-	return a.st.PutUser(ctx, write(c, check), u)
+	w := write(c, check)
+	if old != nil && old.Email != u.Email {
+		a.emailChanged(ctx, &w, *old, u)
+	}
+	created, rev, err := a.st.PutUser(ctx, w, u)
+	if err == nil && len(w.Mail) > 0 {
+		a.sent()
+	}
+	return created, rev, err
+}
+
+// emailChanged is the hook of identity.md §3 "the old address gets a
+// notice": every write that changes a user's email calls it before the
+// write, with the write to amend, so that the notice to old.Email is
+// written to the outbox inside the same transaction (in old's locale).
+func (a *App) emailChanged(ctx context.Context, w *store.Write, old, next access.User) {
+	if old.Email == "" {
+		return
+	}
+	locale := a.localeOf(ctx, old.ID)
+	c := mail.EmailChanged(locale, mail.EmailChangeData{Name: old.Name, OldEmail: old.Email, NewEmail: next.Email, At: a.Now()})
+	w.Mail = append(w.Mail, a.message("email_changed", old.Email, old.ID, locale, c, ""))
+}
+
+// putSelf is an external user's write of itself: only its name, locale
+// and email may change, the email only with its current password (checked
+// like a sign-in: throttled per email and client address, through the
+// hashing gate). Customer admins are no exception: their role gives no
+// power over emails or their own record. Errors: CodeForbidden (another
+// field, a wrong current password on Field current_password), CodeInvalid
+// (shape; current_password missing for an email change), CodeRateLimited,
+// CodeUnavailable, CodeConflict (errNotHere: the email is taken).
+func (a *App) putSelf(ctx context.Context, c *Actor, in UserUpdate) (access.User, bool, int64, error) {
+	old, err := a.st.GetUser(ctx, c.ID())
+	if err != nil {
+		return access.User{}, false, 0, err
+	}
+	u := old
+	if err := in.applyTo(&u); err != nil {
+		return u, false, 0, err
+	}
+	if err := u.Validate(a.eng.Policy()); err != nil {
+		return u, false, 0, err
+	}
+	if !selfChange(old, u) {
+		return u, false, 0, access.Errorf(access.CodeForbidden, "you may change only your own name, email and locale")
+	}
+	if u.Email != old.Email {
+		if in.CurrentPassword == "" {
+			return u, false, 0, access.FieldErrorf(access.CodeInvalid, "current_password", "give current_password to change your email")
+		}
+		if err := a.checkCurrentPassword(ctx, c, in.CurrentPassword, in.IP); err != nil {
+			return u, false, 0, err
+		}
+	}
+	check := func() error {
+		if err := u.Validate(a.eng.Policy()); err != nil {
+			return err
+		}
+		cur, ok := a.eng.User(u.ID)
+		if !ok || cur.Status != access.StatusActive {
+			return access.Errorf(access.CodeForbidden, "you may not change this user")
+		}
+		if !selfChange(cur, u) {
+			return access.Errorf(access.CodeConflict, "your user changed meanwhile; try again")
+		}
+		return nil
+	}
+	if err := check(); err != nil {
+		return u, false, 0, err
+	}
+	w := write(c, check)
+	if u.Email != old.Email {
+		a.emailChanged(ctx, &w, old, u)
+	}
+	_, rev, err := a.st.PutUser(ctx, w, u)
+	if err == nil && len(w.Mail) > 0 {
+		a.sent()
+	}
+	if access.ErrorCode(err) == access.CodeConflict {
+		return u, false, 0, errNotHere
+	}
+	if err != nil {
+		return u, false, 0, err
+	}
+	u, err = a.st.GetUser(ctx, u.ID)
+	return u, false, rev, err
+}
+
+// selfChange reports whether next differs from old at most in what a user
+// may change of itself: name, email, locale (and the bookkeeping
+// LastLoginAt).
+func selfChange(old, next access.User) bool {
+	old.Name, old.Email, old.Locale, old.LastLoginAt = next.Name, next.Email, next.Locale, next.LastLoginAt
+	if len(old.Constraints) == 0 && len(next.Constraints) == 0 {
+		old.Constraints = next.Constraints
+	}
+	return reflect.DeepEqual(old, next)
 }
 
 // DeleteUser removes a user with its grants, memberships, sessions and
@@ -228,38 +365,31 @@ type PasswordChange struct {
 
 // SetPassword sets user id's password and ends its sessions: the user
 // itself with its current password, or a staff writer subject to CheckUser
-// (access managers not an admin's). A wrong current password counts as a
-// failed sign-in for the throttle (per email and client address), so this
-// is no faster way to guess a password than signing in. Errors:
-// CodeForbidden (a wrong current password, Field current_password; or not
-// allowed), CodeRateLimited, CodeInvalid (a weak password, Field password),
-// CodeNotFound.
+// (access managers not an admin's). The current password is checked like
+// a sign-in (checkCurrentPassword: the same throttle slots per email and
+// client address, the same hashing gate), so this is no faster way to
+// guess a password than signing in. The new password must meet the rules
+// of auth.ValidatePassword for this user. Errors: CodeForbidden (a wrong
+// current password, Field current_password; or not allowed),
+// CodeRateLimited, CodeInvalid (a weak or too long password, Field
+// password or current_password), CodeUnavailable, CodeNotFound.
 func (a *App) SetPassword(ctx context.Context, c *Actor, id string, in PasswordChange) (int64, error) {
+	if err := checkLength("password", in.Password); err != nil {
+		return 0, err
+	}
 	var check func() error
-	var email string
+	var u access.User
 	if id == c.ID() {
-		email = normalizeEmail(c.User.Email)
-		now := a.Now()
-		if ok, retry := a.throttle.Allow(email, in.IP, now); !ok {
-			return 0, access.FieldErrorf(access.CodeRateLimited, "current_password", "too many wrong passwords; try again in %d seconds", int(retry.Seconds())+1)
-		}
-		hash, err := a.st.PasswordHash(ctx, id)
-		if err != nil {
+		if err := a.checkCurrentPassword(ctx, c, in.CurrentPassword, in.IP); err != nil {
 			return 0, err
 		}
-		ok := false
-		if hash != "" {
-			ok, _ = a.verify(hash, in.CurrentPassword)
-		}
-		if !ok {
-			a.throttle.Failure(email, in.IP, now)
-			return 0, access.FieldErrorf(access.CodeForbidden, "current_password", "current_password is wrong")
-		}
+		u = c.User
 	} else {
 		if !c.StaffWriter() {
 			return 0, access.Errorf(access.CodeForbidden, "you may not set this user's password")
 		}
-		if _, err := a.st.GetUser(ctx, id); err != nil {
+		var err error
+		if u, err = a.st.GetUser(ctx, id); err != nil {
 			return 0, err
 		}
 		check = func() error {
@@ -273,32 +403,24 @@ func (a *App) SetPassword(ctx context.Context, c *Actor, id string, in PasswordC
 			return 0, err
 		}
 	}
-	if err := auth.ValidatePassword(in.Password); err != nil {
-		return 0, access.FieldErrorf(access.CodeInvalid, "password", "%s", err.Error())
+	if err := validatePassword(u, in.Password); err != nil {
+		return 0, err
 	}
-	hash, err := a.hash(in.Password)
+	hash, err := a.hash(ctx, in.Password)
 	if err != nil {
 		return 0, err
 	}
-	rev, err := a.st.SetPassword(ctx, write(c, check), id, hash)
-	if err == nil && email != "" {
-		a.throttle.Success(email, in.IP)
+	w := write(c, check)
+	if u.Email != "" {
+		locale := a.localeOf(ctx, u.ID)
+		w.Mail = []store.Message{a.message("password_changed", u.Email, u.ID, locale,
+			mail.PasswordChanged(locale, mail.NoticeData{Name: u.Name, At: a.Now()}), "")}
+	}
+	rev, err := a.st.SetPassword(ctx, w, id, hash)
+	if err == nil {
+		a.sent()
 	}
 	return rev, err
-}
-
-// hash hashes a password, bounded like verification.
-func (a *App) hash(pw string) (string, error) {
-	a.hashing <- struct{}{}
-	defer func() { <-a.hashing }()
-	return auth.HashPassword(pw)
-}
-
-// verify checks a password against its hash, bounded to the CPUs.
-func (a *App) verify(hash, pw string) (bool, error) {
-	a.hashing <- struct{}{}
-	defer func() { <-a.hashing }()
-	return auth.VerifyPassword(hash, pw)
 }
 
 // normalizeEmail is the form emails are looked up and throttled in.

@@ -1,26 +1,59 @@
 package auth
 
 import (
+	"bufio"
+	"bytes"
 	"crypto/rand"
 	"crypto/subtle"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/argon2"
 )
 
-// Password policy enforced by ValidatePassword.
+// Password policy enforced by ValidatePassword (identity.md §3).
 const (
-	// MinPasswordChars is the fewest characters (Unicode code points) a new
-	// password may have.
-	MinPasswordChars = 10
-	// MaxPasswordBytes is the longest a new password may be, in bytes of UTF-8.
+	// MinPasswordBytes is the fewest bytes (of UTF-8) a new password may have.
+	MinPasswordBytes = 12
+	// MaxPasswordBytes is the longest password, in bytes of UTF-8, that is
+	// ever hashed: a longer one is refused before any hashing, at sign-in
+	// too (CheckPasswordLength), so nobody makes the server hash megabytes.
 	MaxPasswordBytes = 256
 )
+
+// commonPasswords is data/common-passwords.txt: the 10,000 most frequent
+// passwords of zxcvbn's frequency list (the first 10,000 lines, first
+// column, of data/passwords.txt in the Go module
+// github.com/trustelem/zxcvbn v1.0.1, MIT licence; see data/SOURCE.md),
+// one a line, lower case.
+//
+//go:embed data/common-passwords.txt
+var commonPasswords []byte
+
+// common is the set of commonPasswords, built on first use.
+var common = sync.OnceValue(func() map[string]struct{} {
+	set := make(map[string]struct{}, 10_000)
+	sc := bufio.NewScanner(bytes.NewReader(commonPasswords))
+	for sc.Scan() {
+		if w := strings.TrimSpace(sc.Text()); w != "" {
+			set[w] = struct{}{}
+		}
+	}
+	return set
+})
+
+// IsCommonPassword reports whether pw, compared case-insensitively, is
+// one of the 10,000 most common passwords.
+func IsCommonPassword(pw string) bool {
+	_, ok := common()[strings.ToLower(pw)]
+	return ok
+}
 
 // Argon2id parameters for new hashes: the first configuration OWASP's
 // Password Storage Cheat Sheet recommends (19 MiB, 2 passes, 1 lane). It
@@ -59,34 +92,72 @@ var ErrMalformedHash = errors.New("malformed password hash")
 
 var b64 = base64.RawStdEncoding.Strict() // the PHC string format's base64: no padding
 
-// ValidatePassword reports whether pw may be set as a new password: valid
-// UTF-8, at least MinPasswordChars characters, at most MaxPasswordBytes bytes,
-// and not only whitespace. It does not check passwords at sign-in: a stored
-// password that predates the policy still verifies.
-func ValidatePassword(pw string) error {
+// ValidatePassword reports whether pw may be set as a new password
+// (identity.md §3): valid UTF-8, MinPasswordBytes to MaxPasswordBytes
+// bytes, not only whitespace, not one character repeated, not one of the
+// 10,000 most common passwords, and not (case-insensitively) any of
+// personal: the user's email, the email's local part, its name. It does
+// not check passwords at sign-in: a stored password that predates the
+// policy still verifies.
+func ValidatePassword(pw string, personal ...string) error {
+	if err := CheckPasswordLength(pw); err != nil {
+		return err
+	}
 	switch {
 	case !utf8.ValidString(pw):
 		return fmt.Errorf("%w: must be valid UTF-8 text", ErrInvalidPassword)
-	case len(pw) > MaxPasswordBytes:
-		return fmt.Errorf("%w: must be at most %d bytes", ErrInvalidPassword, MaxPasswordBytes)
-	case utf8.RuneCountInString(pw) < MinPasswordChars:
-		return fmt.Errorf("%w: must be at least %d characters", ErrInvalidPassword, MinPasswordChars)
+	case len(pw) < MinPasswordBytes:
+		return fmt.Errorf("%w: must be at least %d bytes", ErrInvalidPassword, MinPasswordBytes)
 	case strings.TrimSpace(pw) == "":
 		return fmt.Errorf("%w: must not be only whitespace", ErrInvalidPassword)
+	case oneCharacter(pw):
+		return fmt.Errorf("%w: must not be one character repeated", ErrInvalidPassword)
+	case IsCommonPassword(pw):
+		return fmt.Errorf("%w: is one of the most common passwords", ErrInvalidPassword)
+	}
+	folded := strings.ToLower(strings.TrimSpace(pw))
+	for _, p := range personal {
+		p = strings.ToLower(strings.TrimSpace(p))
+		local, _, _ := strings.Cut(p, "@")
+		if p != "" && (folded == p || folded == local) {
+			return fmt.Errorf("%w: must not be your email or name", ErrInvalidPassword)
+		}
 	}
 	return nil
 }
 
-// HashPassword checks pw with ValidatePassword and returns its argon2id hash
-// with a fresh random salt, in the PHC string format:
+// CheckPasswordLength refuses a password longer than MaxPasswordBytes. It
+// is the only rule applied to a password that is verified rather than set
+// (sign-in, current_password): it runs before any hashing.
+func CheckPasswordLength(pw string) error {
+	if len(pw) > MaxPasswordBytes {
+		return fmt.Errorf("%w: must be at most %d bytes", ErrInvalidPassword, MaxPasswordBytes)
+	}
+	return nil
+}
+
+// oneCharacter reports whether pw is one character repeated.
+func oneCharacter(pw string) bool {
+	r, size := utf8.DecodeRuneInString(pw)
+	return strings.Count(pw, string(r))*size == len(pw)
+}
+
+// HashPassword returns pw's argon2id hash with a fresh random salt, in the
+// PHC string format:
 //
 //	$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>
 //
 // The password's bytes are hashed as given, without Unicode normalization.
-// The only errors are those of ValidatePassword.
+// It refuses only a password longer than MaxPasswordBytes (an empty one
+// too); the policy for new passwords is ValidatePassword's, which callers
+// apply where they know the user. A server hashes through a Hasher, which
+// bounds the memory of concurrent calls.
 func HashPassword(pw string) (string, error) {
-	if err := ValidatePassword(pw); err != nil {
+	if err := CheckPasswordLength(pw); err != nil {
 		return "", err
+	}
+	if pw == "" {
+		return "", fmt.Errorf("%w: must not be empty", ErrInvalidPassword)
 	}
 	salt := make([]byte, argonSaltLen)
 	rand.Read(salt) // never fails: crypto/rand crashes the program instead
@@ -101,6 +172,10 @@ func HashPassword(pw string) (string, error) {
 // the stored hash itself is unusable. The comparison is constant-time, and a
 // malformed hash costs as much time as a real check (see DummyVerify).
 func VerifyPassword(encoded, pw string) (ok bool, err error) {
+	if len(pw) > MaxPasswordBytes {
+		DummyVerify()
+		return false, nil
+	}
 	h, err := parseHash(encoded)
 	if err != nil {
 		DummyVerify()

@@ -54,8 +54,10 @@ func TestHashPassword_SaltsDiffer(t *testing.T) {
 }
 
 func TestHashPassword_RejectsInvalid(t *testing.T) {
-	if h, err := HashPassword("short"); !errors.Is(err, ErrInvalidPassword) || h != "" {
-		t.Errorf("HashPassword(short) = %q, %v; want ErrInvalidPassword", h, err)
+	for _, pw := range []string{"", strings.Repeat("x", MaxPasswordBytes+1)} {
+		if h, err := HashPassword(pw); !errors.Is(err, ErrInvalidPassword) || h != "" {
+			t.Errorf("HashPassword(%d bytes) = %q, %v; want ErrInvalidPassword", len(pw), h, err)
+		}
 	}
 }
 
@@ -202,20 +204,27 @@ func TestValidatePassword(t *testing.T) {
 		ok       bool
 	}{
 		{"empty", "", false},
-		{"nine", "123456789", false},
-		{"ten", "1234567890", true},
-		{"ten multibyte", "ääääääääää", true},
-		{"nine multibyte", "äääääääää", false}, // 18 bytes, but 9 characters
+		{"eleven", "k7#Qp2v9Lm4", false},
+		{"twelve", "k7#Qp2v9Lm4x", true},
+		{"six multibyte", "äöüäöü", true}, // 12 bytes
+		{"five multibyte", "äöüäö", false},
 		{"inner spaces", "correct horse", true},
-		{"max bytes", strings.Repeat("a", MaxPasswordBytes), true},
-		{"too long", strings.Repeat("a", MaxPasswordBytes+1), false},
-		{"too long multibyte", strings.Repeat("ä", MaxPasswordBytes/2+1), false},
+		{"max bytes", strings.Repeat("ab", MaxPasswordBytes/2), true},
+		{"too long", strings.Repeat("ab", MaxPasswordBytes/2) + "c", false},
+		{"too long multibyte", strings.Repeat("äb", MaxPasswordBytes/3+1), false},
 		{"spaces", strings.Repeat(" ", 12), false},
 		{"whitespace", " \t\n\r\v\f\u00a0\u2003 \t\n", false},
 		{"invalid utf-8", "password\xff\xfe12", false},
+		{"one character", strings.Repeat("a", 20), false},
+		{"one multibyte character", strings.Repeat("ä", 20), false},
+		{"common", "1qaz2wsx3edc", false},
+		{"common, other case", "1QAZ2WSX3EDC", false},
+		{"the email", "Bob.Smith@example.com", false},
+		{"the email's local part", "bob.smith.example", true},
+		{"the name", "bob smith jr", false},
 	}
 	for _, tt := range tests {
-		err := ValidatePassword(tt.pw)
+		err := ValidatePassword(tt.pw, "bob.smith@example.com", "Bob Smith Jr")
 		if tt.ok && err != nil {
 			t.Errorf("%s: ValidatePassword = %v, want nil", tt.name, err)
 		}
@@ -223,8 +232,25 @@ func TestValidatePassword(t *testing.T) {
 			t.Errorf("%s: ValidatePassword = %v, want ErrInvalidPassword", tt.name, err)
 		}
 	}
-	if err := ValidatePassword("short"); err == nil || err.Error() != "invalid password: must be at least 10 characters" {
+	if err := ValidatePassword("longenough", "x"); err == nil || err.Error() != "invalid password: must be at least 12 bytes" {
 		t.Errorf("message = %v", err)
+	}
+	if err := ValidatePassword("bob.smith.ex", "bob.smith.ex@example.com"); err == nil {
+		t.Error("the email's local part is accepted")
+	}
+}
+
+func TestCommonPasswords(t *testing.T) {
+	if n := len(common()); n != 10_000 {
+		t.Errorf("%d common passwords, want 10,000", n)
+	}
+	for _, pw := range []string{"123456", "password", "qwertyuiop", "Password"} {
+		if !IsCommonPassword(pw) {
+			t.Errorf("IsCommonPassword(%q) = false", pw)
+		}
+	}
+	if IsCommonPassword("k7#Qp2v9Lm4x") {
+		t.Error("a random password is common")
 	}
 }
 

@@ -100,7 +100,7 @@ func (r *runner) importRecords(ctx context.Context) error {
 
 // memory reports the peak resident set of this process (server and
 // clients) from /proc/self/status, or with --url the server's current RSS
-// from its metrics.
+// from its metrics (--metrics-url).
 func (r *runner) memory(ctx context.Context) error {
 	res := Result{Name: "memory", Figures: map[string]float64{}}
 	const mib = 1 << 20
@@ -151,9 +151,13 @@ func procStatus() (map[string]float64, error) {
 	return out, sc.Err()
 }
 
-// remoteRSS reads process_resident_memory_bytes from the server's metrics.
+// remoteRSS reads process_resident_memory_bytes from the server's metrics
+// (--metrics-url: the server's --metrics-addr).
 func (r *runner) remoteRSS(ctx context.Context) (float64, error) {
-	code, _, b, err := r.do(ctx, request{method: http.MethodGet, url: r.base + "/metrics", token: r.meta.AdminToken})
+	if r.opts.MetricsURL == "" {
+		return 0, fmt.Errorf("memory: with --url, pass --metrics-url (the server's --metrics-addr)")
+	}
+	code, _, b, err := r.do(ctx, request{method: http.MethodGet, url: r.opts.MetricsURL})
 	if err != nil || code != 200 {
 		return 0, fmt.Errorf("memory: metrics: status %d: %v", code, err)
 	}

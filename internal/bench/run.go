@@ -37,6 +37,10 @@ type RunOptions struct {
 	// instead of an in-process one (check-inproc and the second node of
 	// revoke-visible still run in this process).
 	URL string
+	// MetricsURL is that server's metrics endpoint (its --metrics-addr,
+	// e.g. http://127.0.0.1:9090/metrics), for the memory workload; the
+	// public address serves no /metrics.
+	MetricsURL string
 	// Workloads selects workloads by name; empty runs them all.
 	Workloads []string
 	// Duration is how long each series is measured, after its warm-up.

@@ -13,6 +13,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"sort"
@@ -55,6 +56,10 @@ type Config struct {
 	StaffMFA string
 	// Mail configures the links and delivery of outgoing mail.
 	Mail app.MailConfig
+	// TrustedProxies are the peers whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed (--trusted-proxies); from any
+	// other peer they are ignored.
+	TrustedProxies []netip.Prefix
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -137,13 +142,21 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 
 	static, _ := fs.Sub(web.Static, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
-	s.handler = securityHeaders(http.NewCrossOriginProtection().Handler(mux))
+	nw := clients{trusted: cfg.TrustedProxies, publicHTTPS: strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")}
+	s.handler = nw.handler(securityHeaders(http.NewCrossOriginProtection().Handler(mux)))
 	return s
 }
 
-// Handler returns the root handler.
+// Handler returns the root handler. It serves no /metrics: that is
+// MetricsHandler's, on its own address (--metrics-addr).
 func (s *Server) Handler() http.Handler { return s.handler }
+
+// MetricsHandler serves the Prometheus metrics. The command line mounts
+// it at /metrics on --metrics-addr only, never on the public address
+// (identity.md §4).
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
 
 // App returns the use cases the server serves.
 func (s *Server) App() *app.App { return s.app }
@@ -322,6 +335,10 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		if r.TLS != nil {
+			// Served over TLS directly (--tls-cert): browsers keep to HTTPS.
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			h.Set("Cache-Control", "no-store")
 		}

@@ -191,11 +191,13 @@ type RecordStore interface {
 // AuthStore stores credentials: password hashes, API tokens and sessions,
 // all by hash only. SetPassword stores a password hash (never the
 // password) and revokes the user's sessions; PasswordHash returns it (""
-// when none is set). A token or session revoked on one node is refused by
+// when none is set). RecordLogin sets a user's last_login_at (no revision,
+// not audited: bookkeeping, not the access model). A token or session revoked on one node is refused by
 // the others once they catch up.
 type AuthStore interface {
 	SetPassword(ctx context.Context, w Write, userID, hash string) (rev int64, err error)
 	PasswordHash(ctx context.Context, userID string) (string, error)
+	RecordLogin(ctx context.Context, userID string, at time.Time) error
 
 	CreateToken(ctx context.Context, w Write, t Token) (Token, int64, error)
 	ListTokens(ctx context.Context, userID string) ([]Token, error)

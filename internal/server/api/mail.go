@@ -115,7 +115,7 @@ func (s *Surface) handleRequestReset(w http.ResponseWriter, r *http.Request, _ *
 	if err := decode(r, &in); err != nil {
 		return err
 	}
-	if err := s.app.RequestPasswordReset(r.Context(), in.Email); err != nil {
+	if err := s.app.RequestPasswordReset(r.Context(), in.Email, surface.ClientIP(r)); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusAccepted, struct{}{})

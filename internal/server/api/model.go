@@ -98,6 +98,7 @@ func (s *Surface) putUser(w http.ResponseWriter, r *http.Request, c *app.Actor, 
 	if err := decode(r, &in); err != nil {
 		return err
 	}
+	in.IP = surface.ClientIP(r)
 	u, isNew, rev, err := s.app.PutUser(r.Context(), c, r.PathValue("id"), in, create)
 	if err != nil {
 		return err

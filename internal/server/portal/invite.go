@@ -98,7 +98,7 @@ func (s *Surface) handleForgotPage(w http.ResponseWriter, r *http.Request, _ *ap
 // says the same whether or not the address exists.
 func (s *Surface) handleForgotForm(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
 	email := r.PostFormValue("email")
-	if err := s.app.RequestPasswordReset(r.Context(), email); err != nil {
+	if err := s.app.RequestPasswordReset(r.Context(), email, surface.ClientIP(r)); err != nil {
 		return err
 	}
 	s.rd.Render(w, r, http.StatusOK, "forgot", &render.Page{Title: "Check your mail", Data: forgotData{Email: email, Sent: true}})

@@ -35,8 +35,9 @@ func (s *Surface) handleLoginForm(w http.ResponseWriter, r *http.Request, _ *app
 			return err
 		}
 		msg := "Wrong email or password."
-		if e.Code == access.CodeRateLimited {
-			msg = e.Message
+		switch e.Code {
+		case access.CodeRateLimited, access.CodeUnavailable, access.CodeInvalid:
+			msg = e.Message // too many attempts, busy, a password over 256 bytes
 		}
 		s.rd.Render(w, r, surface.Status(e.Code), "login", &render.Page{Title: "Sign in", Error: msg, Data: loginData{Email: email, Next: next}})
 		return nil

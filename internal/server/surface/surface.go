@@ -8,6 +8,7 @@
 package surface
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
@@ -102,10 +103,41 @@ func DomainError(err error) *access.Error {
 const SessionCookie = "portcullis_session"
 
 // SetSessionCookie gives the browser a new session: HttpOnly, SameSite
-// Lax, Secure on TLS.
+// Lax, Secure when the request came over HTTPS (directly or through a
+// trusted proxy) or the public URL is https (see Client).
 func SetSessionCookie(w http.ResponseWriter, r *http.Request, secret string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: secret, Path: "/", HttpOnly: true,
-		SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil, Expires: expires})
+		SameSite: http.SameSiteLaxMode, Secure: ClientOf(r).Secure || r.TLS != nil, Expires: expires})
+}
+
+// Client is what the server's outermost handler learned about the client
+// of a request: its address (X-Forwarded-For honoured only from trusted
+// proxies, the right-most untrusted hop) and whether its cookies must be
+// Secure (HTTPS directly, X-Forwarded-Proto https from a trusted proxy,
+// or an https public URL).
+type Client struct {
+	IP     string
+	Secure bool
+}
+
+type clientKey struct{}
+
+// WithClient returns r carrying c (the server's outermost handler).
+func WithClient(r *http.Request, c Client) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), clientKey{}, c))
+}
+
+// ClientOf returns the Client the server recorded for r; without one,
+// the peer address and whether r came over TLS.
+func ClientOf(r *http.Request) Client {
+	if c, ok := r.Context().Value(clientKey{}).(Client); ok {
+		return c
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return Client{IP: host, Secure: r.TLS != nil}
 }
 
 // ClearSessionCookie removes the session cookie.
@@ -121,15 +153,9 @@ func SessionSecret(r *http.Request) string {
 	return ""
 }
 
-// ClientIP is the peer address; trusted-proxy headers are a later feature,
-// so X-Forwarded-For is deliberately ignored.
-func ClientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// ClientIP is the client's address (ClientOf): the peer, or behind
+// trusted proxies the right-most untrusted hop of X-Forwarded-For.
+func ClientIP(r *http.Request) string { return ClientOf(r).IP }
 
 // Revision puts the revision of a write in the response header.
 func Revision(w http.ResponseWriter, rev int64) {

@@ -8,20 +8,26 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
-const userColumns = `id, kind, name, email, home_account, status, staff_role, constraints`
+const userColumns = `id, kind, name, email, home_account, status, staff_role, constraints, locale, last_login_at`
 
 func scanUser(sc interface{ Scan(...any) error }) (access.User, error) {
 	var u access.User
 	var home, cons sql.NullString
-	if err := sc.Scan(&u.ID, &u.Kind, &u.Name, &u.Email, &home, &u.Status, &u.StaffRole, &cons); err != nil {
+	var lastLogin sql.NullInt64
+	if err := sc.Scan(&u.ID, &u.Kind, &u.Name, &u.Email, &home, &u.Status, &u.StaffRole, &cons, &u.Locale, &lastLogin); err != nil {
 		return u, err
 	}
 	u.HomeAccount = home.String
+	if lastLogin.Valid {
+		t := fromMicros(lastLogin.Int64)
+		u.LastLoginAt = &t
+	}
 	if cons.Valid && cons.String != "" && cons.String != "null" {
 		if err := json.Unmarshal([]byte(cons.String), &u.Constraints); err != nil {
 			return u, fmt.Errorf("user %s: constraints: %w", u.ID, err)
@@ -145,9 +151,12 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]access.Use
 
 // PutUser creates or replaces a user (the caller has merged omitted fields
 // and validated it with access.User.Validate; the password is
-// SetPassword's). It rejects a missing home account (invalid) and an email another user has, compared
-// case-insensitively (conflict). A user that becomes disabled loses its
-// sessions. Grants and memberships stay.
+// SetPassword's; LastLoginAt is RecordLogin's and stays as stored). It
+// rejects a missing home account (invalid) and an email another user has,
+// compared case-insensitively (conflict). A user that becomes invited or
+// disabled loses every session at once, and an internal user that becomes
+// disabled loses its API tokens too (deleted and audited as token.delete:
+// re-enabling it brings none back). Grants and memberships stay.
 func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool, int64, error) {
 	actor := w.Actor
 	var cons any
@@ -159,10 +168,10 @@ func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool
 		cons = string(b)
 	}
 	email := strings.TrimSpace(u.Email)
-	if u.Status == access.StatusDisabled {
-		// Its sessions end at once here, and on other nodes once they
-		// catch up (change_log kind user, revision.go).
-		defer s.auth.dropUserSessions(u.ID)
+	if u.Status != access.StatusActive {
+		// Its sessions (and tokens) end at once here, and on other nodes
+		// once they catch up (change_log kind user, revision.go).
+		defer s.auth.dropUser(u.ID)
 	}
 	var created bool
 	rev, err := s.write(ctx, w, func(t *wtx) error {
@@ -172,6 +181,13 @@ func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool
 			return err
 		}
 		created = before == nil
+		if u.Locale == "" {
+			u.Locale = access.LocaleDefault // as Validate would have it
+		}
+		u.LastLoginAt = nil
+		if before != nil {
+			u.LastLoginAt = before.LastLoginAt
+		}
 		if before != nil && reflect.DeepEqual(*before, u) {
 			return errNoop
 		}
@@ -194,18 +210,24 @@ func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool
 				return access.FieldErrorf(access.CodeConflict, "email", "email %s is already in use", u.Email)
 			}
 		}
-		if _, err := t.exec(`INSERT INTO users (id, kind, name, email, email_lower, home_account, status, staff_role, constraints, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		if _, err := t.exec(`INSERT INTO users (id, kind, name, email, email_lower, home_account, status, staff_role, constraints, locale, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, email = excluded.email,
 				email_lower = excluded.email_lower, home_account = excluded.home_account, status = excluded.status,
-				staff_role = excluded.staff_role, constraints = excluded.constraints, updated_at = excluded.updated_at`,
+				staff_role = excluded.staff_role, constraints = excluded.constraints, locale = excluded.locale,
+				updated_at = excluded.updated_at`,
 			u.ID, u.Kind, u.Name, u.Email, nullString(strings.ToLower(email)), nullString(u.HomeAccount), u.Status,
-			u.StaffRole, cons, toMicros(t.now), toMicros(t.now)); err != nil {
+			u.StaffRole, cons, u.Locale, toMicros(t.now), toMicros(t.now)); err != nil {
 			return fmt.Errorf("put user: %w", err)
 		}
-		if u.Status == access.StatusDisabled && (before == nil || before.Status != access.StatusDisabled) {
+		if u.Status != access.StatusActive && before != nil && before.Status == access.StatusActive {
 			if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, u.ID); err != nil {
 				return fmt.Errorf("put user: sessions: %w", err)
+			}
+		}
+		if u.Status == access.StatusDisabled && u.Kind == access.KindInternal && before != nil {
+			if err := t.deleteUserTokens(actor, u.ID); err != nil {
+				return err
 			}
 		}
 		if err := t.change("user", u.ID); err != nil {
@@ -266,17 +288,8 @@ func (s *Store) DeleteUser(ctx context.Context, w store.Write, id string) (int64
 				return err
 			}
 		}
-		tokens, err := r.strings(`SELECT id FROM tokens WHERE user_id = ? ORDER BY id`, id)
-		if err != nil {
-			return fmt.Errorf("delete user: %w", err)
-		}
-		for _, tok := range tokens {
-			if _, err := t.exec(`DELETE FROM tokens WHERE id = ?`, tok); err != nil {
-				return fmt.Errorf("delete user: token: %w", err)
-			}
-			if err := t.logf(actor, "token.delete", "token:"+tok, map[string]string{"id": tok, "user": id}, nil); err != nil {
-				return err
-			}
+		if err := t.deleteUserTokens(actor, id); err != nil {
+			return err
 		}
 		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, id); err != nil {
 			return fmt.Errorf("delete user: sessions: %w", err)
@@ -289,6 +302,41 @@ func (s *Store) DeleteUser(ctx context.Context, w store.Write, id string) (int64
 		}
 		return t.logf(actor, "user.delete", "user:"+id, before, nil)
 	})
+}
+
+// deleteUserTokens deletes every API token of a user (tokens_user serves
+// it), auditing each as token.delete. The caller drops them from the
+// authentication cache (s.auth.dropUser) and records a change of kind
+// user, which makes other nodes drop them too.
+func (t *wtx) deleteUserTokens(actor, userID string) error {
+	tokens, err := t.reader().strings(`SELECT id FROM tokens WHERE user_id = ? ORDER BY id`, userID)
+	if err != nil {
+		return fmt.Errorf("delete tokens: %w", err)
+	}
+	for _, tok := range tokens {
+		if _, err := t.exec(`DELETE FROM tokens WHERE id = ?`, tok); err != nil {
+			return fmt.Errorf("delete tokens: %w", err)
+		}
+		if err := t.logf(actor, "token.delete", "token:"+tok, map[string]string{"id": tok, "user": userID}, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RecordLogin records a successful sign-in of the user at at
+// (last_login_at). It bumps no revision and is not audited (app.Login
+// audits session.login): last_login_at is bookkeeping, not the access
+// model. A missing user is not_found.
+func (s *Store) RecordLogin(ctx context.Context, userID string, at time.Time) error {
+	res, err := s.db.ExecContext(ctx, s.rebind(`UPDATE users SET last_login_at = ? WHERE id = ?`), toMicros(at), userID)
+	if err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("user %s not found", userID)
+	}
+	return nil
 }
 
 // SetPassword stores a password hash (never the password) and revokes the

@@ -77,6 +77,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestAccounts", testAccounts},
 		{"TestExternalAccess", testExternalAccess},
 		{"TestUsers", testUsers},
+		{"TestUserStatus", testUserStatus},
 		{"TestGroups", testGroups},
 		{"TestGrants", testGrants},
 		{"TestPolicy", testPolicy},
@@ -201,13 +202,13 @@ func account(id, parent string) access.Account {
 // external returns an active external user homed in home.
 func external(id, home string) access.User {
 	return access.User{ID: id, Kind: access.KindExternal, Name: "User " + id, Email: id + "@example.com",
-		HomeAccount: home, Status: access.StatusActive}
+		HomeAccount: home, Status: access.StatusActive, Locale: access.LocaleDefault}
 }
 
 // internal returns an active internal user with a staff role.
 func internal(id, role string) access.User {
 	return access.User{ID: id, Kind: access.KindInternal, Name: "Staff " + id, Email: id + "@supplier.example",
-		Status: access.StatusActive, StaffRole: role}
+		Status: access.StatusActive, StaffRole: role, Locale: access.LocaleDefault}
 }
 
 // grant returns a subtree read_write grant without limits.
