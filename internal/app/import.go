@@ -658,9 +658,9 @@ func (a *App) importAccess(ctx context.Context, c *Actor, in ImportRequest) (Imp
 		var err error
 		switch in.Kind {
 		case ImportAccounts:
-			_, _, rev, err = a.PutAccount(ctx, c, it.account.ID.Value, it.account, false)
+			_, _, rev, err = a.PutAccount(ctx, c, it.account.ID.Value, it.account, true)
 		case ImportUsers:
-			_, _, rev, err = a.PutUser(ctx, c, it.user.ID.Value, it.user, false)
+			_, _, rev, err = a.PutUser(ctx, c, it.user.ID.Value, it.user, true)
 		case ImportGrants:
 			_, rev, err = a.CreateGrant(ctx, c, it.grant)
 		}
