@@ -209,7 +209,7 @@ type column struct {
 	// path is the item's field, and attr the attribute name for attr.<name>
 	// columns ("" otherwise).
 	path, attr string
-	convert func(cell string) (any, error)
+	convert    func(cell string) (any, error)
 }
 
 // csvReader reads CSV with a header row, converting each row to a JSON
