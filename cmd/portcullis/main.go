@@ -43,6 +43,8 @@ Usage:
   portcullis policy apply FILE [--db DSN] store a policy document as the new version
   portcullis token create --user ID --name NAME [--db DSN]
                                           create an API token (shown once)
+  portcullis import --kind accounts|users|grants|records [--type T] FILE [--db DSN]
+                                          import a CSV or NDJSON file, all or nothing
   portcullis backup FILE [--db DSN]       copy a SQLite database (PostgreSQL: use pg_dump)
   portcullis audit verify [--db DSN]      check the audit log's hash chain
   portcullis bench gen --size small|medium|large [--seed N] [--db DSN]
@@ -100,6 +102,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tokenCmd(ctx, rest, stdout)
 	case "backup":
 		return backupCmd(ctx, rest, stdout)
+	case "import":
+		return importCmd(ctx, rest, stdout)
 	case "audit":
 		if len(rest) == 0 || rest[0] != "verify" {
 			return usageError{"audit: the only subcommand is verify"}

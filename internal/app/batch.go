@@ -212,23 +212,45 @@ func (a *App) Batch(ctx context.Context, c *Actor, b *RecordBatch) (store.BatchR
 	if err := b.decodeItems(); err != nil {
 		return store.BatchResult{}, err
 	}
-	refs := make([]access.Ref, len(b.Upsert))
-	for i := range b.Upsert {
-		refs[i] = access.Ref{Type: b.Upsert[i].Type.Value, ID: b.Upsert[i].ID.Value}
-	}
-	stored, err := a.batchStored(ctx, b.Upsert, refs)
+	recs, errs, err := a.prepareUpserts(ctx, b.Upsert)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
-	recs := make([]*access.Record, len(b.Upsert))
-	errs := make([]error, len(b.Upsert))
-	parallel.For(len(b.Upsert), func(i int) {
+	var bad []access.ItemError
+	for i, err := range errs {
+		if err != nil {
+			bad = append(bad, access.ItemError{Index: i, Message: message(err)})
+		}
+	}
+	if len(bad) > 0 {
+		return store.BatchResult{}, batchInvalid(bad)
+	}
+	return a.st.Batch(ctx, write(c, a.staffWriterStill(c)), store.RecordBatch{Upsert: recs, Delete: b.Delete})
+}
+
+// prepareUpserts turns upsert items into the records to write: each is
+// merged with its stored record (PUT's rules), filled and validated, on
+// every core. errs[i] is item i's problem (a domain error); err is an
+// internal error that fails the whole write. records:batch and the
+// records import share it.
+func (a *App) prepareUpserts(ctx context.Context, items []RecordUpdate) (recs []*access.Record, errs []error, err error) {
+	refs := make([]access.Ref, len(items))
+	for i := range items {
+		refs[i] = access.Ref{Type: items[i].Type.Value, ID: items[i].ID.Value}
+	}
+	stored, err := a.batchStored(ctx, items, refs)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs = make([]*access.Record, len(items))
+	errs = make([]error, len(items))
+	parallel.For(len(items), func(i int) {
 		rec := &access.Record{Type: refs[i].Type, ID: refs[i].ID}
 		if old := stored[refs[i]]; old != nil {
 			cp := *old
 			rec = &cp
 		}
-		eo, ed, err := b.Upsert[i].applyTo(rec, false)
+		eo, ed, err := items[i].applyTo(rec, false)
 		if err == nil {
 			err = a.eng.FillRecord(rec, eo, ed)
 		}
@@ -237,19 +259,12 @@ func (a *App) Batch(ctx context.Context, c *Actor, b *RecordBatch) (store.BatchR
 		}
 		recs[i], errs[i] = rec, err
 	})
-	var bad []access.ItemError
-	for i, err := range errs {
-		if err != nil {
-			if access.ErrorCode(err) == access.CodeInternal {
-				return store.BatchResult{}, err
-			}
-			bad = append(bad, access.ItemError{Index: i, Message: message(err)})
+	for _, err := range errs {
+		if err != nil && access.ErrorCode(err) == access.CodeInternal {
+			return nil, nil, err
 		}
 	}
-	if len(bad) > 0 {
-		return store.BatchResult{}, batchInvalid(bad)
-	}
-	return a.st.Batch(ctx, write(c, a.staffWriterStill(c)), store.RecordBatch{Upsert: recs, Delete: b.Delete})
+	return recs, errs, nil
 }
 
 // decodeItems decodes the upserts DecodeBatch cut out, on every core.

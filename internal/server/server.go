@@ -200,7 +200,11 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		defer func() { s.metrics.observe(label, sw.status, time.Since(start)) }()
-		r.Body = http.MaxBytesReader(sw, r.Body, MaxBody)
+		limit := int64(MaxBody)
+		if rt.MaxBody > 0 {
+			limit = rt.MaxBody
+		}
+		r.Body = http.MaxBytesReader(sw, r.Body, limit)
 		fail := func(c *app.Actor, err error) {
 			if rt.WriteError != nil {
 				rt.WriteError(sw, r, err)
@@ -285,6 +289,8 @@ func acceptedContentType(r *http.Request, rt surface.Route) bool {
 		return true
 	case "application/yaml", "application/x-yaml", "text/yaml":
 		return rt.AcceptYAML
+	case "text/csv", "application/x-ndjson":
+		return rt.AcceptFiles
 	}
 	return false
 }

@@ -186,6 +186,16 @@ type RecordStore interface {
 	PutRecord(ctx context.Context, w Write, r *access.Record) (created bool, rev int64, err error)
 	DeleteRecord(ctx context.Context, w Write, typ, id string) (rev int64, err error)
 	Batch(ctx context.Context, w Write, b RecordBatch) (BatchResult, error)
+	// ImportRecords upserts a stream of chunks in one transaction, all or
+	// nothing, and increments the revision once: a file import larger
+	// than MaxBatch. It calls next inside the write transaction until
+	// next returns io.EOF; each chunk (at most MaxBatch records) is
+	// checked like a Batch's upserts, and a bad chunk fails the import
+	// with Batch's invalid error, its Items indexed within that chunk
+	// (the caller knows which chunk it handed out last). Any other error
+	// of next aborts the import and is returned unchanged. The caller
+	// guarantees that no (type, id) appears twice in the whole stream.
+	ImportRecords(ctx context.Context, w Write, next func() ([]*access.Record, error)) (BatchResult, error)
 }
 
 // AuthStore stores credentials: password hashes, API tokens and sessions,

@@ -37,6 +37,9 @@ type recordsData struct {
 	SortLinks   map[string]string
 	Statuses    []string
 	HasStatus   bool
+	// Download is the API link that downloads the list with the current
+	// filters as CSV (every page; the session cookie authenticates it).
+	Download string
 }
 
 // recordsPage is the browser's page size.
@@ -103,6 +106,11 @@ func recordLinks(d *recordsData, next string) {
 	filters := render.CloneValues(params)
 	filters.Set("type", t.Name)
 	d.Next, d.First = render.PageLinks("/admin/records", filters, params.Get("cursor"), next)
+	dl := render.CloneValues(params)
+	dl.Del("cursor")
+	dl.Del("limit")
+	dl.Set("format", "csv")
+	d.Download = "/api/v1/records/" + url.PathEscape(t.Name) + "?" + dl.Encode()
 	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
 		key := col.Name
 		if key != "date" && key != "id" {

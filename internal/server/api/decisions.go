@@ -112,13 +112,10 @@ func (s *Surface) handleAudit(w http.ResponseWriter, r *http.Request, c *app.Act
 	if err != nil {
 		return err
 	}
-	f.ListParams = lp
-	page, err := s.app.ListAudit(r.Context(), c, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "audit", lp, func(lp app.ListParams) (app.Page[store.AuditEntry], error) {
+		f.ListParams = lp
+		return s.app.ListAudit(r.Context(), c, f)
+	})
 }
 
 func (s *Surface) handleAuditVerify(w http.ResponseWriter, r *http.Request, c *app.Actor) error {

@@ -23,12 +23,10 @@ func (s *Surface) handleListAccounts(w http.ResponseWriter, r *http.Request, c *
 		p := q.Get("parent")
 		f.Parent = &p
 	}
-	page, err := s.app.ListAccounts(r.Context(), c, f)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "accounts", lp, func(lp app.ListParams) (app.Page[access.Account], error) {
+		f.ListParams = lp
+		return s.app.ListAccounts(r.Context(), c, f)
+	})
 }
 
 func (s *Surface) handleGetAccount(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -76,12 +74,9 @@ func (s *Surface) handleListUsers(w http.ResponseWriter, r *http.Request, c *app
 	if err != nil {
 		return err
 	}
-	page, err := s.app.ListUsers(r.Context(), c, app.UserFilter{Kind: q.Get("kind"), Query: q.Get("q"), HomeAccount: q.Get("home_account"), ListParams: lp})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "users", lp, func(lp app.ListParams) (app.Page[access.User], error) {
+		return s.app.ListUsers(r.Context(), c, app.UserFilter{Kind: q.Get("kind"), Query: q.Get("q"), HomeAccount: q.Get("home_account"), ListParams: lp})
+	})
 }
 
 func (s *Surface) handleGetUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -142,12 +137,9 @@ func (s *Surface) handleListGroups(w http.ResponseWriter, r *http.Request, c *ap
 	if err != nil {
 		return err
 	}
-	page, err := s.app.ListGroups(r.Context(), c, app.GroupFilter{Account: r.URL.Query().Get("account"), ListParams: lp})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "groups", lp, func(lp app.ListParams) (app.Page[store.GroupWithMembers], error) {
+		return s.app.ListGroups(r.Context(), c, app.GroupFilter{Account: r.URL.Query().Get("account"), ListParams: lp})
+	})
 }
 
 func (s *Surface) handleGetGroup(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -219,12 +211,9 @@ func (s *Surface) handleListGrants(w http.ResponseWriter, r *http.Request, c *ap
 	if err != nil {
 		return err
 	}
-	page, err := s.app.ListGrants(r.Context(), c, app.GrantFilter{Account: q.Get("account"), Principal: q.Get("principal"), ListParams: lp})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "grants", lp, func(lp app.ListParams) (app.Page[access.Grant], error) {
+		return s.app.ListGrants(r.Context(), c, app.GrantFilter{Account: q.Get("account"), Principal: q.Get("principal"), ListParams: lp})
+	})
 }
 
 func (s *Surface) handleGetGrant(w http.ResponseWriter, r *http.Request, c *app.Actor) error {

@@ -15,6 +15,12 @@ import (
 // method; one it can read but not change is 403 (DESIGN.md §2).
 
 func (s *Surface) handleListRecords(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	if format, err := exportFormat(r); err != nil || format != "" {
+		if err != nil {
+			return err
+		}
+		return s.exportRecords(w, r, c, format)
+	}
 	in, err := app.RecordListFromQuery(r.PathValue("type"), r.URL.Query())
 	if err != nil {
 		return err

@@ -34,6 +34,9 @@ type listData struct {
 	Query     url.Values
 	Statuses  []string
 	CanCreate bool
+	// Download is the API link that downloads the list with the current
+	// filters as CSV (every page; the session cookie authenticates it).
+	Download string
 }
 
 // visibleColumns are the declared fields a role may see: restricted ones
@@ -106,6 +109,7 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 	}
 	listURL := v.accountURL() + url.PathEscape(t.Name)
 	d.Next, d.First = render.PageLinks(listURL, params, params.Get("cursor"), res.Next)
+	d.Download = downloadLink(t.Name, params, v.current.ID, v.asUser())
 	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
 		key := col.Name
 		if key != "date" && key != "id" {
@@ -194,4 +198,19 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	p.Data = d
 	s.rd.Render(w, r, http.StatusOK, "portal_record", p)
 	return nil
+}
+
+// downloadLink is the API URL of the list's CSV file: the filters and
+// sort of the page, restricted to the current account's subtree, as the
+// viewed user in view as.
+func downloadLink(typ string, params url.Values, account, asUser string) string {
+	q := render.CloneValues(params)
+	q.Del("cursor")
+	q.Del("limit")
+	q.Set("account", account)
+	if asUser != "" {
+		q.Set("as_user", asUser)
+	}
+	q.Set("format", "csv")
+	return "/api/v1/records/" + url.PathEscape(typ) + "?" + q.Encode()
 }

@@ -40,6 +40,12 @@ type Route struct {
 	ReadOnly bool
 	// AcceptYAML admits YAML request bodies besides JSON (the policy).
 	AcceptYAML bool
+	// AcceptFiles admits text/csv and application/x-ndjson request
+	// bodies besides JSON (imports).
+	AcceptFiles bool
+	// MaxBody, when positive, replaces the server's request body limit
+	// for this route (imports take files larger than any JSON body).
+	MaxBody int64
 	// WriteError, when set, writes this route's errors (the chain's and
 	// the handler's) in place of the server's JSON or page: for surfaces
 	// whose standard defines its own error responses (AuthZEN). It must
