@@ -113,6 +113,7 @@ type checks struct {
 	Update []updateCheck `yaml:"update"`
 	Grant  []grantCheck  `yaml:"grant"`
 	User   []userCheck   `yaml:"user"`
+	Member []memberCheck `yaml:"member"`
 	Filter []filterCheck `yaml:"filterable"`
 }
 
@@ -175,6 +176,16 @@ type userCheck struct {
 	Actor string `yaml:"actor"`
 	Old   string `yaml:"old"`
 	User  *mUser `yaml:"user"`
+	Error string `yaml:"error"`
+	Why   string `yaml:"why"`
+}
+
+// memberCheck asserts CheckMembership: whether actor may add user to
+// group or remove it from there.
+type memberCheck struct {
+	Actor string `yaml:"actor"`
+	Group string `yaml:"group"`
+	User  string `yaml:"user"`
 	Error string `yaml:"error"`
 	Why   string `yaml:"why"`
 }
@@ -522,6 +533,12 @@ func (ev *env) run(t *testing.T, phase string, c checks) {
 		err := ev.e.CheckUser(uc.Actor, old, next)
 		if codeOf(err) != uc.Error {
 			t.Errorf("%s: %s: CheckUser by %s (old %s): error %v, want %q", phase, uc.Why, uc.Actor, uc.Old, err, uc.Error)
+		}
+	}
+	for _, mc := range c.Member {
+		err := ev.e.CheckMembership(mc.Actor, mc.Group, mc.User)
+		if codeOf(err) != mc.Error {
+			t.Errorf("%s: %s: CheckMembership by %s (%s in %s): error %v, want %q", phase, mc.Why, mc.Actor, mc.User, mc.Group, err, mc.Error)
 		}
 	}
 	for _, fc := range c.Filter {

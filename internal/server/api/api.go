@@ -95,6 +95,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.mailRoutes()...)
 	routes = append(routes, s.mfaRoutes()...)
 	routes = append(routes, s.interopRoutes()...)
+	routes = append(routes, s.memberRoutes()...)
 	return routes
 }
 

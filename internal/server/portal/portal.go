@@ -58,6 +58,7 @@ func (s *Surface) Routes() []surface.Route {
 	}
 	routes = append(routes, s.mailRoutes()...)
 	routes = append(routes, s.mfaRoutes()...)
+	routes = append(routes, s.peopleRoutes()...)
 	return routes
 }
 

@@ -65,6 +65,14 @@ type companyData struct {
 	InviteMail string
 	// Row is the grant a change or revoke page is about.
 	Row *companyRow
+	// People are the users homed within reach (people.go), with their
+	// pager; CSV is the CSV invitation form and its preview, CSVAccounts
+	// the accounts its people may be homed in (nil: only this one).
+	People                  []personRow
+	PeopleNext, PeopleFirst string
+	CSV                     csvData
+	CSVAccounts             []render.Choice
+	Locales                 []render.Choice
 }
 
 // companyGrantForm holds the inputs of the add and change forms.
@@ -254,6 +262,16 @@ func (s *Surface) renderCompany(w http.ResponseWriter, r *http.Request, c *app.A
 			d.Principals = append(d.Principals, render.Choice{Value: val, Label: label, Selected: val == d.Form.Principal})
 		}
 		d.Accounts = v.grantAccountChoices(co.Managed, d.Account)
+		if err := s.loadPeople(r, c, v, d); err != nil {
+			return err
+		}
+		if d.CSV.Account == "" {
+			d.CSV.Account = v.current.ID
+		}
+		d.CSVAccounts = v.grantAccountChoices(co.Managed, d.CSV.Account)
+		for _, l := range access.Locales {
+			d.Locales = append(d.Locales, render.Choice{Value: l, Label: localeNames[l], Selected: l == d.CSV.Locale})
+		}
 	}
 	p.Data = d
 	s.rd.Render(w, r, status, "portal_users", p)
