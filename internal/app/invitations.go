@@ -97,7 +97,7 @@ func (a *App) prepare(ctx context.Context, c *Actor, managed []string, in Invita
 		return invitation{}, access.FieldErrorf(access.CodeInvalid, "home_account", "home_account is required")
 	}
 	u := access.User{ID: newInvitedUserID(), Kind: access.KindExternal, Name: strings.TrimSpace(in.Name), Email: email,
-		HomeAccount: in.HomeAccount, Status: access.StatusInvited}
+		HomeAccount: in.HomeAccount, Status: access.StatusInvited, Locale: mail.Locale(in.Locale)}
 	if err := u.Validate(pol); err != nil {
 		return invitation{}, err
 	}

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -104,17 +103,7 @@ func (t *wtx) createInvitation(actor string, in store.NewInvitation) (store.Invi
 	} else if !ok {
 		return store.Invitation{}, access.FieldErrorf(access.CodeInvalid, "home_account", "home account %s does not exist", u.HomeAccount)
 	}
-	var cons any
-	if len(u.Constraints) > 0 {
-		b, err := json.Marshal(u.Constraints)
-		if err != nil {
-			return store.Invitation{}, invalid("constraints: %v", err)
-		}
-		cons = string(b)
-	}
-	if _, err := t.exec(`INSERT INTO users (id, kind, name, email, email_lower, home_account, status, staff_role, constraints, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.ID, u.Kind, u.Name, u.Email, email, u.HomeAccount, u.Status, u.StaffRole, cons, toMicros(t.now), toMicros(t.now)); err != nil {
+	if err := t.putUserRow(u); err != nil {
 		return store.Invitation{}, fmt.Errorf("create invitation: user: %w", err)
 	}
 	if err := t.change("user", u.ID); err != nil {

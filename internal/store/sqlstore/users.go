@@ -159,14 +159,6 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]access.Use
 // re-enabling it brings none back). Grants and memberships stay.
 func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool, int64, error) {
 	actor := w.Actor
-	var cons any
-	if len(u.Constraints) > 0 {
-		b, err := json.Marshal(u.Constraints)
-		if err != nil {
-			return false, 0, invalid("constraints: %v", err)
-		}
-		cons = string(b)
-	}
 	email := strings.TrimSpace(u.Email)
 	if u.Status != access.StatusActive {
 		// Its sessions (and tokens) end at once here, and on other nodes
@@ -210,14 +202,7 @@ func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool
 				return access.FieldErrorf(access.CodeConflict, "email", "email %s is already in use", u.Email)
 			}
 		}
-		if _, err := t.exec(`INSERT INTO users (id, kind, name, email, email_lower, home_account, status, staff_role, constraints, locale, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, email = excluded.email,
-				email_lower = excluded.email_lower, home_account = excluded.home_account, status = excluded.status,
-				staff_role = excluded.staff_role, constraints = excluded.constraints, locale = excluded.locale,
-				updated_at = excluded.updated_at`,
-			u.ID, u.Kind, u.Name, u.Email, nullString(strings.ToLower(email)), nullString(u.HomeAccount), u.Status,
-			u.StaffRole, cons, u.Locale, toMicros(t.now), toMicros(t.now)); err != nil {
+		if err := t.putUserRow(u); err != nil {
 			return fmt.Errorf("put user: %w", err)
 		}
 		if u.Status != access.StatusActive && before != nil && before.Status == access.StatusActive {
@@ -377,4 +362,27 @@ func (s *Store) PasswordHash(ctx context.Context, userID string) (string, error)
 		return "", fmt.Errorf("read password: %w", err)
 	}
 	return h, nil
+}
+
+// putUserRow writes u's row, creating or replacing it (last_login_at
+// stays as stored): the one statement PutUser and CreateInvitations share.
+func (t *wtx) putUserRow(u access.User) error {
+	var cons any
+	if len(u.Constraints) > 0 {
+		b, err := json.Marshal(u.Constraints)
+		if err != nil {
+			return invalid("constraints: %v", err)
+		}
+		cons = string(b)
+	}
+	email := strings.TrimSpace(u.Email)
+	_, err := t.exec(`INSERT INTO users (id, kind, name, email, email_lower, home_account, status, staff_role, constraints, locale, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, email = excluded.email,
+			email_lower = excluded.email_lower, home_account = excluded.home_account, status = excluded.status,
+			staff_role = excluded.staff_role, constraints = excluded.constraints, locale = excluded.locale,
+			updated_at = excluded.updated_at`,
+		u.ID, u.Kind, u.Name, email, nullString(strings.ToLower(email)), nullString(u.HomeAccount), u.Status,
+		u.StaffRole, cons, u.Locale, toMicros(t.now), toMicros(t.now))
+	return err
 }
