@@ -144,39 +144,57 @@ func ParseFieldPath(p string) (FieldPath, error) {
 }
 
 // Strip removes the value at the path from attrs, in place, everywhere the
-// path matches. Values of unexpected shape (a scalar where an object is
-// expected) are left alone: nothing is there to hide.
-func (fp FieldPath) Strip(attrs map[string]any) { stripSegs(attrs, fp.Segments) }
-
-func stripSegs(m map[string]any, segs []PathSegment) {
-	seg := segs[0]
-	if len(segs) == 1 {
-		delete(m, seg.Name)
-		return
-	}
-	v, ok := m[seg.Name]
-	if !ok {
-		return
-	}
-	if seg.Each {
-		arr, ok := v.([]any)
-		if !ok {
-			return
-		}
-		for _, el := range arr {
-			if em, ok := el.(map[string]any); ok {
-				stripSegs(em, segs[1:])
-			}
-		}
-		return
-	}
-	if sub, ok := v.(map[string]any); ok {
-		stripSegs(sub, segs[1:])
+// path matches. It fails closed (DESIGN.md §5, records.md §5): when the
+// stored data along the path has another shape than the path expects (an
+// object or a scalar where "lines[]" expects an array, an array inside
+// that array, a scalar or an array where "a.b" expects an object), the
+// whole top-level attribute is removed, since what it holds cannot be told
+// apart from the hidden value. Null and absent values hold nothing and are
+// left alone.
+func (fp FieldPath) Strip(attrs map[string]any) {
+	if !stripSegs(attrs, fp.Segments) {
+		delete(attrs, fp.Segments[0].Name)
 	}
 }
 
+// stripSegs strips segs from m and reports whether every value along the
+// way had the shape the path expects.
+func stripSegs(m map[string]any, segs []PathSegment) bool {
+	seg := segs[0]
+	if len(segs) == 1 {
+		delete(m, seg.Name)
+		return true
+	}
+	v, ok := m[seg.Name]
+	if !ok || v == nil {
+		return true
+	}
+	if !seg.Each {
+		sub, ok := v.(map[string]any)
+		return ok && stripSegs(sub, segs[1:])
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	fits := true
+	for _, el := range arr {
+		switch em := el.(type) {
+		case nil:
+		case map[string]any:
+			fits = stripSegs(em, segs[1:]) && fits
+		default:
+			fits = false
+		}
+	}
+	return fits
+}
+
 // Present reports whether attrs holds a value at the path (for arrays: in
-// any element).
+// any element), or holds along the path a value of another shape than the
+// path expects (see Strip), which may hide such a value. A write check
+// built on Present therefore fails closed: "lines" written as an object
+// cannot smuggle "lines[].price" past it.
 func (fp FieldPath) Present(attrs map[string]any) bool { return presentSegs(attrs, fp.Segments) }
 
 func presentSegs(m map[string]any, segs []PathSegment) bool {
@@ -187,17 +205,29 @@ func presentSegs(m map[string]any, segs []PathSegment) bool {
 	if len(segs) == 1 {
 		return true
 	}
-	if segs[0].Each {
-		arr, _ := v.([]any)
-		for _, el := range arr {
-			if em, ok := el.(map[string]any); ok && presentSegs(em, segs[1:]) {
-				return true
-			}
-		}
+	if v == nil {
 		return false
 	}
-	sub, ok := v.(map[string]any)
-	return ok && presentSegs(sub, segs[1:])
+	if !segs[0].Each {
+		sub, ok := v.(map[string]any)
+		return !ok || presentSegs(sub, segs[1:])
+	}
+	arr, ok := v.([]any)
+	if !ok {
+		return true
+	}
+	for _, el := range arr {
+		switch em := el.(type) {
+		case nil:
+		case map[string]any:
+			if presentSegs(em, segs[1:]) {
+				return true
+			}
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // Share is a sharing rule seen from the child type.
