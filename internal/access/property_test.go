@@ -8,6 +8,7 @@ package access_test
 // when given, win; -rapid.seed / -rapid.failfile reproduce a failure.
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -138,6 +139,9 @@ type propGen struct {
 	now time.Time
 	w   *refWorld
 	ops []string // mutations applied, for the failure description
+	// shapes are the shapes drawn for each record's top-level attributes
+	// holding restricted fields (see propAttributes).
+	shapes map[access.Ref]map[string]string
 }
 
 func (g *propGen) intn(lo, hi int, label string) int {
@@ -351,7 +355,7 @@ func (g *propGen) genRecords() {
 			}
 			r.Teams = append(r.Teams, e)
 		}
-		r.Attributes = propAttributes(typ, r)
+		r.Attributes = g.propAttributes(typ, r, n)
 		w.records = append(w.records, r)
 	}
 	// Parents, once every record exists so that chains and cycles can form.
@@ -386,26 +390,157 @@ func (g *propGen) genRecords() {
 	}
 }
 
-// propAttributes gives a record every restricted field of its type, so that
-// View's masking can be checked, and the owner_field when the type has one.
-func propAttributes(typ string, r *access.Record) map[string]any {
+// propShapes are the shapes the stored data of a restricted path takes
+// (records.md §5): what the path expects, the other container (an object
+// where "lines[]" expects an array, an array where "a.b" expects an
+// object), arrays nested in arrays, a scalar where a container is
+// expected, null, and no attribute at all. The first one is what a
+// minimized failure shrinks to.
+var propShapes = []string{"match", "other_container", "nested_arrays", "scalar", "null", "absent"}
+
+// propSecret is the value a generated record holds at restricted path p:
+// text that appears nowhere else, so a view that leaks it, under any
+// shape, is caught by searching its encoding.
+func propSecret(p string) string { return "§" + p + "§" }
+
+// propAttributes gives a record every restricted field of its type, each
+// top-level attribute holding them in a drawn shape (recorded in
+// g.shapes), so that View's masking can be checked against every shape,
+// and the owner_field when the type has one.
+func (g *propGen) propAttributes(typ string, r *access.Record, n string) map[string]any {
 	attrs := map[string]any{"number": r.ID}
-	switch typ {
-	case "sales_order":
-		attrs["price"], attrs["discount"], attrs["amount"] = 100.0, 5.0, 95.0
-		attrs["lines"] = []any{map[string]any{"sku": "x", "price": 1.0, "discount": 0.0, "amount": 1.0}}
-	case "memo":
-		attrs["secret"] = "s"
-	case "note":
-		attrs["secret"] = "s"
-		attrs["meta"] = map[string]any{"cost": 3.0, "tag": "t"}
-	case "task":
-		attrs["lines"] = []any{map[string]any{"sku": "y", "cost": 2.0}}
+	t := g.pol.Type(typ)
+	shapes := map[string]string{}
+	for _, top := range propTops(t) {
+		shape := g.pick(propShapes, n+".shape."+top)
+		shapes[top] = shape
+		if shape == "absent" {
+			continue
+		}
+		var leaves []propLeaf
+		for _, f := range t.Restricted {
+			if f.Segments[0].Name == top {
+				leaves = append(leaves, propLeaf{f.Path, f.Segments})
+			}
+		}
+		attrs[top] = propValue(leaves, shape)
 	}
+	if g.shapes == nil {
+		g.shapes = map[access.Ref]map[string]string{}
+	}
+	g.shapes[access.Ref{Type: typ, ID: r.ID}] = shapes
 	if typ == "sales_order" || typ == "invoice" {
 		attrs["customer"] = r.Owner
 	}
 	return attrs
+}
+
+// propTops lists the top-level attributes of t's restricted fields, in
+// declaration order.
+func propTops(t *policy.Type) []string {
+	var tops []string
+	for _, f := range t.Restricted {
+		if top := f.Segments[0].Name; !slices.Contains(tops, top) {
+			tops = append(tops, top)
+		}
+	}
+	return tops
+}
+
+// propLeaf is a restricted path and the segments of it still to build.
+type propLeaf struct {
+	path string
+	segs []policy.PathSegment
+}
+
+// propValue builds the value of the attribute leaves[*].segs[0] (the same
+// segment for all) in the given shape, at every level of the paths.
+func propValue(leaves []propLeaf, shape string) any {
+	seg := leaves[0].segs[0]
+	switch shape {
+	case "null":
+		return nil
+	case "scalar":
+		return propSecret(leaves[0].path)
+	}
+	var v any
+	if len(leaves[0].segs) == 1 {
+		v = propSecret(leaves[0].path)
+	} else {
+		obj := map[string]any{"keep": "k"}
+		var names []string
+		groups := map[string][]propLeaf{}
+		for _, l := range leaves {
+			name := l.segs[1].Name
+			if groups[name] == nil {
+				names = append(names, name)
+			}
+			groups[name] = append(groups[name], propLeaf{l.path, l.segs[1:]})
+		}
+		for _, name := range names {
+			obj[name] = propValue(groups[name], shape)
+		}
+		v = obj
+	}
+	leaf := len(leaves[0].segs) == 1
+	switch {
+	case shape == "match" && leaf:
+		return v
+	case shape == "match" && seg.Each:
+		return []any{v, nil, map[string]any{"keep": "k"}}
+	case shape == "match":
+		return v
+	case leaf && shape == "other_container":
+		return map[string]any{"wrapped": v} // a leaf is removed whatever it holds
+	case shape == "other_container" && seg.Each:
+		return v
+	case shape == "other_container":
+		return []any{v}
+	default: // nested_arrays
+		return []any{[]any{v}}
+	}
+}
+
+// propMaskReference is the reference model of masking: for a viewer who
+// may see exactly the restricted fields in visible, it lists the secrets
+// a view of a record whose top-level attributes have the given shapes
+// must show, and those it must not. A hidden field's secret never shows.
+// A visible field's secret shows when its attribute is there and either
+// has the expected shape or holds no hidden field (a shape that does not
+// match a hidden field's path removes the whole attribute), and, for a
+// scalar, only the first field's secret is stored at all.
+func propMaskReference(t *policy.Type, shapes map[string]string, visible []string) (show, hide []string) {
+	for _, f := range t.Restricted {
+		if !slices.Contains(visible, f.Path) {
+			hide = append(hide, propSecret(f.Path))
+			continue
+		}
+		top := f.Segments[0].Name
+		shape := shapes[top]
+		if shape == "null" || shape == "absent" {
+			continue
+		}
+		first, hiddenBeside := "", false
+		for _, o := range t.Restricted {
+			if o.Segments[0].Name != top {
+				continue
+			}
+			if first == "" {
+				first = o.Path
+			}
+			if !slices.Contains(visible, o.Path) {
+				hiddenBeside = true
+			}
+		}
+		oddForHidden := hiddenBeside && shape != "match"
+		if shape == "scalar" && f.Path != first {
+			continue
+		}
+		if !oddForHidden {
+			show = append(show, propSecret(f.Path))
+		}
+	}
+	return show, hide
 }
 
 // ---- building the engine ----
@@ -661,14 +796,27 @@ func propCheckWorld(t *rapid.T) {
 			if ok != wantRead {
 				report("View(user %s, record %s/%s) ok = %v, reference %v", u.ID, r.Type, r.ID, ok, wantRead)
 			} else if ok {
-				var shown []string
-				for _, f := range g.pol.Type(r.Type).Restricted {
-					if f.Present(view.Attributes) {
-						shown = append(shown, f.Path)
+				t := g.pol.Type(r.Type)
+				for _, f := range t.Restricted {
+					if f.Present(view.Attributes) && !slices.Contains(wantFields, f.Path) {
+						report("View(user %s, record %s/%s) holds hidden field %s (or a value of another shape at it)", u.ID, r.Type, r.ID, f.Path)
 					}
 				}
-				if !propSameSet(shown, wantFields) {
-					report("View(user %s, record %s/%s) shows restricted fields %v, reference visible %v", u.ID, r.Type, r.ID, shown, wantFields)
+				shapes := g.shapes[access.Ref{Type: r.Type, ID: r.ID}]
+				show, hide := propMaskReference(t, shapes, wantFields)
+				b, err := json.Marshal(view.Attributes)
+				if err != nil {
+					report("View(user %s, record %s/%s): encoding: %v", u.ID, r.Type, r.ID, err)
+				}
+				for _, s := range hide {
+					if strings.Contains(string(b), s) {
+						report("View(user %s, record %s/%s) with shapes %v leaks %s: %s", u.ID, r.Type, r.ID, shapes, s, b)
+					}
+				}
+				for _, s := range show {
+					if !strings.Contains(string(b), s) {
+						report("View(user %s, record %s/%s) with shapes %v lacks visible %s: %s", u.ID, r.Type, r.ID, shapes, s, b)
+					}
 				}
 			}
 		}
