@@ -15,8 +15,12 @@ const MaxAttributesSize = 64 << 10
 // otherwise keeps the owner r already has (the stored one on an update,
 // none on a create), so a sync that omits the attribute never wipes it.
 // The date is re-derived from date_field the same way. An explicit owner
-// naming no account is CodeInvalid.
+// naming no account is CodeInvalid. An explicit empty owner (null in the
+// API) leaves the record unowned whatever owner_field says, and an explicit
+// empty date leaves it undated whatever date_field says (records.md §4).
+// Team entries naming one principal twice are merged (MergeTeams).
 func (e *Engine) FillRecord(r *Record, explicitOwner, explicitDate bool) error {
+	r.Teams = MergeTeams(r.Teams)
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	t := e.pol.Type(r.Type)
@@ -38,6 +42,33 @@ func (e *Engine) FillRecord(r *Record, explicitOwner, explicitDate bool) error {
 		}
 	}
 	return nil
+}
+
+// MergeTeams takes the ERP's team list in good faith (records.md §4):
+// entries naming one principal twice become one entry, at the place of the
+// first, with the broader access (read_write over read). Entries whose
+// access is neither read nor read_write are kept as they are, for
+// ValidateRecord to refuse. teams itself is not modified.
+func MergeTeams(teams []TeamEntry) []TeamEntry {
+	valid := func(a string) bool { return a == AccessRead || a == AccessReadWrite }
+	at := make(map[string]int, len(teams))
+	var out []TeamEntry
+	for _, te := range teams {
+		if i, ok := at[te.Principal]; ok && valid(te.Access) && valid(out[i].Access) {
+			if te.Access == AccessReadWrite {
+				out[i].Access = AccessReadWrite
+			}
+			continue
+		}
+		if _, ok := at[te.Principal]; !ok && valid(te.Access) {
+			at[te.Principal] = len(out)
+		}
+		out = append(out, te)
+	}
+	if len(out) == len(teams) {
+		return teams
+	}
+	return out
 }
 
 // ValidateRecord checks a record's shape against the current policy: a

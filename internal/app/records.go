@@ -608,11 +608,14 @@ func (a *App) checkPatch(c *Actor, t *policy.Type, rec *access.Record, writable 
 // RecordCreate is a record created as the actor (POST): the server assigns
 // the id (staff may give one) and sets the creator. An external user names
 // the account to create under in Owner (optional when it can create under
-// exactly one) and may set nothing but Owner and Attributes.
+// exactly one) and may set nothing but Owner and Attributes. For staff,
+// Owner and Date given (even null) are explicit, as in RecordUpdate: null
+// makes the record unowned or undated whatever its owner_field or
+// date_field says; absent, they are derived from those attributes.
 type RecordCreate struct {
 	ID         string             `json:"id"`
-	Owner      string             `json:"owner"`
-	Date       string             `json:"date"`
+	Owner      Optional[string]   `json:"owner"`
+	Date       Optional[string]   `json:"date"`
 	Parent     *access.Ref        `json:"parent"`
 	Teams      []access.TeamEntry `json:"teams"`
 	Attributes map[string]any     `json:"attributes"`
@@ -633,7 +636,7 @@ func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordC
 	if in.Attributes == nil {
 		in.Attributes = map[string]any{}
 	}
-	rec := &access.Record{Type: t.Name, ID: NewRecordID(), Owner: in.Owner, Date: in.Date, Creator: c.ID(), Attributes: in.Attributes}
+	rec := &access.Record{Type: t.Name, ID: NewRecordID(), Owner: in.Owner.Value, Date: in.Date.Value, Creator: c.ID(), Attributes: in.Attributes}
 	if c.Internal() {
 		if err := requireStaffWriter(c); err != nil {
 			return RecordWrite{}, err
@@ -648,13 +651,13 @@ func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordC
 			rec.ID = in.ID
 		}
 		rec.Parent, rec.Teams = in.Parent, in.Teams
-		created, rev, err := a.putRecord(ctx, c, rec, in.Owner != "", in.Date != "", a.staffWriterStill(c))
+		created, rev, err := a.putRecord(ctx, c, rec, in.Owner.Set, in.Date.Set, a.staffWriterStill(c))
 		if err != nil {
 			return RecordWrite{}, err
 		}
 		return a.answer(ctx, c, t.Name, rec.ID, created, rev)
 	}
-	if in.ID != "" || in.Parent != nil || in.Teams != nil || in.Date != "" {
+	if in.ID != "" || in.Parent != nil || in.Teams != nil || in.Date.Set {
 		return RecordWrite{}, access.Errorf(access.CodeForbidden, "only staff may set id, date, parent or teams")
 	}
 	if rec.Owner == "" {

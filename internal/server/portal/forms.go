@@ -346,7 +346,7 @@ func (s *Surface) handleCreate(w http.ResponseWriter, r *http.Request, c *app.Ac
 		s.renderNew(w, r, c, v, t, owner, values, errs, "Please correct the marked fields.", http.StatusBadRequest)
 		return nil
 	}
-	res, err := s.app.CreateRecord(r.Context(), c, t.Name, app.RecordCreate{Owner: owner, Attributes: attrs})
+	res, err := s.app.CreateRecord(r.Context(), c, t.Name, app.RecordCreate{Owner: app.Some(owner), Attributes: attrs})
 	if err != nil {
 		fp := &render.Page{}
 		inputs := inputsOf(ff)
