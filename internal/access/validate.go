@@ -1,6 +1,7 @@
 package access
 
 import (
+	"maps"
 	"net/mail"
 	"slices"
 	"strings"
@@ -35,8 +36,10 @@ func (a *Account) Validate() error {
 // Validate normalizes and checks a user against the policy: a valid id and
 // email, a locale of Locales (empty becomes LocaleDefault), a known status and kind, a home account and no staff role for
 // external users, a staff role and neither home account nor constraints for
-// internal users, and constraints naming declared object types with at
-// least one value each. Whether the home account exists is a reference,
+// internal users, and constraints naming declared object types, declared
+// fields of them and, where a field declares values, only those values,
+// with at least one value each (records.md §4): a typo would otherwise
+// leave the attribute unconstrained. Whether the home account exists is a reference,
 // checked by the store (and by the engine in write checks).
 func (u *User) Validate(pol *policy.Policy) error {
 	if !ValidID(u.ID) {
@@ -69,15 +72,8 @@ func (u *User) Validate(pol *policy.Policy) error {
 		if u.StaffRole != "" {
 			return FieldErrorf(CodeInvalid, "staff_role", "staff_role is for internal users")
 		}
-		for typ, attrs := range u.Constraints {
-			if pol.Type(typ) == nil {
-				return FieldErrorf(CodeInvalid, "constraints", "constraints: unknown object type %s", typ)
-			}
-			for attr, vals := range attrs {
-				if attr == "" || len(vals) == 0 {
-					return FieldErrorf(CodeInvalid, "constraints", "constraints.%s.%s must list at least one value", typ, attr)
-				}
-			}
+		if err := validateConstraints(pol, u.Constraints); err != nil {
+			return err
 		}
 	case KindInternal:
 		switch u.StaffRole {
@@ -141,6 +137,50 @@ func (g *Grant) Validate(pol *policy.Policy) error {
 		return FieldErrorf(CodeInvalid, "valid_until", "valid_from must be before valid_until")
 	case len(g.Notes) > MaxNotes:
 		return FieldErrorf(CodeInvalid, "notes", "notes are limited to %d characters", MaxNotes)
+	}
+	return nil
+}
+
+// validateConstraints checks constraints against the policy, in a fixed
+// order so that the first error named is always the same. Every error is
+// CodeInvalid with Field "constraints" and names the key or value.
+func validateConstraints(pol *policy.Policy, cons map[string]map[string][]string) error {
+	for _, typ := range slices.Sorted(maps.Keys(cons)) {
+		t := pol.Type(typ)
+		if t == nil {
+			return FieldErrorf(CodeInvalid, "constraints", "constraints: unknown object type %s", typ)
+		}
+		if err := ValidateTypeConstraints(t, cons[typ]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ValidateTypeConstraints checks one object type's constraints (attribute
+// to allowed values): every attribute a declared field of t with at least
+// one value and, where the field declares values, only those. It is what
+// User.Validate checks per type; the console calls it to put the message
+// next to the type's editor. Errors are CodeInvalid with Field
+// "constraints", naming the key or value.
+func ValidateTypeConstraints(t *policy.Type, attrs map[string][]string) error {
+	for _, attr := range slices.Sorted(maps.Keys(attrs)) {
+		vals := attrs[attr]
+		if attr == "" || len(vals) == 0 {
+			return FieldErrorf(CodeInvalid, "constraints", "constraints.%s.%s must list at least one value", t.Name, attr)
+		}
+		f, ok := t.Fields[attr]
+		if !ok {
+			return FieldErrorf(CodeInvalid, "constraints", "constraints.%s: %s has no field %s", t.Name, t.Name, attr)
+		}
+		if len(f.Values) == 0 {
+			continue
+		}
+		for _, v := range vals {
+			if !slices.Contains(f.Values, v) {
+				return FieldErrorf(CodeInvalid, "constraints", "constraints.%s.%s: %q is not one of %s", t.Name, attr, v, strings.Join(f.Values, ", "))
+			}
+		}
 	}
 	return nil
 }

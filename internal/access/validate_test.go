@@ -44,6 +44,14 @@ func TestValidate(t *testing.T) {
 		{"ExternalWithStaffRole", ext(func(u *access.User) { u.StaffRole = access.StaffAdmin }), "staff_role"},
 		{"ExternalUnknownConstraintType", ext(func(u *access.User) { u.Constraints = map[string]map[string][]string{"nope": {"a": {"x"}}} }), "constraints"},
 		{"ExternalEmptyConstraint", ext(func(u *access.User) { u.Constraints = map[string]map[string][]string{"ticket": {"type": {}}} }), "constraints"},
+		{"ExternalConstraintValid", ext(func(u *access.User) {
+			u.Constraints = map[string]map[string][]string{"ticket": {"status": {"new", "closed"}, "type": {"question"}}}
+		}), ""},
+		{"ExternalConstraintUndeclaredField", ext(func(u *access.User) { u.Constraints = map[string]map[string][]string{"ticket": {"staus": {"new"}}} }), "constraints"},
+		{"ExternalConstraintUndeclaredValue", ext(func(u *access.User) { u.Constraints = map[string]map[string][]string{"ticket": {"type": {"bogus"}}} }), "constraints"},
+		{"ExternalConstraintFreeField", ext(func(u *access.User) {
+			u.Constraints = map[string]map[string][]string{"ticket": {"subject": {"anything"}}}
+		}), ""},
 		{"InternalWithoutStaffRole", ext(func(u *access.User) { u.Kind, u.HomeAccount = access.KindInternal, "" }), "staff_role"},
 		{"InternalWithHome", ext(func(u *access.User) { u.Kind, u.StaffRole = access.KindInternal, access.StaffAuditor }), "home_account"},
 		{"InternalValid", ext(func(u *access.User) {

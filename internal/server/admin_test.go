@@ -513,6 +513,17 @@ func TestAdminUsersAndGroups(t *testing.T) {
 		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {"type incident"}})
 		admStatus(t, res, 400)
 		admHas(t, res, `id="cons-ticket-err"`, "line 1")
+		// records.md §4: a typo in an attribute or a value is refused next
+		// to the editor, and nothing is saved.
+		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {"staus: new, closed"}})
+		admStatus(t, res, 400)
+		admHas(t, res, `id="cons-ticket-err"`, "ticket has no field staus")
+		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {"type: bogus"}})
+		admStatus(t, res, 400)
+		admHas(t, res, `id="cons-ticket-err"`, "&#34;bogus&#34; is not one of")
+		if u, _ := env.st.GetUser(ctx, "eve"); len(u.Constraints) != 0 {
+			t.Fatalf("refused constraints were saved: %v", u.Constraints)
+		}
 		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {"type: incident, question\nstatus: new\n"}})
 		admStatus(t, res, 200)
 		u, _ := env.st.GetUser(ctx, "eve")

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -284,6 +285,16 @@ func parseConstraints(text string) (map[string][]string, error) {
 	return out, nil
 }
 
+// constraintMessage is the text shown next to a constraints editor: the
+// domain's message for a validation error, the parse error otherwise.
+func constraintMessage(err error) string {
+	var de *access.Error
+	if errors.As(err, &de) {
+		return de.Message
+	}
+	return err.Error()
+}
+
 func (s *Surface) handleUpdateUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	old, err := s.app.GetUser(r.Context(), c, r.PathValue("id"))
 	if err != nil {
@@ -335,8 +346,11 @@ func (s *Surface) handleUserConstraints(w http.ResponseWriter, r *http.Request, 
 			continue
 		}
 		tc, err := parseConstraints(vals[0])
+		if err == nil {
+			err = access.ValidateTypeConstraints(pol.Type(typ), tc)
+		}
 		if err != nil {
-			p.Errors["constraints_"+typ] = err.Error()
+			p.Errors["constraints_"+typ] = constraintMessage(err)
 			continue
 		}
 		if len(tc) == 0 {
