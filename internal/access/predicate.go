@@ -37,6 +37,27 @@ type Predicate struct {
 	TeamUser  *Cond
 	TeamWrite bool
 	Shared    []SharedClause
+	// Owned, when set, makes account clauses match a record through its
+	// owner only, never through its "account:<id>" team entries (see
+	// OwnerPaths).
+	Owned bool
+}
+
+// OwnerPaths returns a copy of the predicate that matches a record only
+// through paths whose grant covers the record's owner (DESIGN.md §2 path
+// 1): account clauses match the owner alone, and team user entries and
+// sharing clauses are dropped. A list filtered or sorted on the owner (the
+// account filter, or the type's owner_field) runs with it, so records seen
+// through teams or sharing, whose owner the user's view hides, never answer
+// a question about their owner (records.md §5). Staff predicates (All) are
+// returned as they are.
+func (p *Predicate) OwnerPaths() *Predicate {
+	if p.All {
+		return p
+	}
+	out := *p
+	out.Owned, out.TeamUser, out.Shared = true, nil, nil
+	return &out
 }
 
 // Cond restricts a clause: Cutoff, when set, is the first visible day
@@ -420,6 +441,9 @@ func (p *Predicate) Matches(r *Record, src RecordSource) bool {
 		for _, a := range ac.Accounts {
 			if r.Owner == a {
 				return true
+			}
+			if p.Owned {
+				continue
 			}
 			for _, te := range r.Teams {
 				if te.Principal == "account:"+a && (!p.TeamWrite || te.Access == AccessReadWrite) {

@@ -164,7 +164,10 @@ type RecordPage struct {
 // ListRecords lists the records of one type the subject may read, fields
 // masked, enforced in the store's query. A filter or sort on a hidden,
 // undeclared or unknown field is the same CodeInvalidField error, decided
-// before any query runs; a type the subject cannot read lists empty.
+// before any query runs; a type the subject cannot read lists empty. A
+// filter on the account or on the type's owner_field, or a sort on the
+// owner_field, matches only records an owner path lets the subject read
+// (access.Predicate.OwnerPaths): never one seen through teams or sharing.
 func (a *App) ListRecords(ctx context.Context, c *Actor, in RecordList) (RecordPage, error) {
 	t, err := a.recordType(in.Type)
 	if err != nil {
@@ -263,6 +266,14 @@ func (a *App) recordQuery(t *policy.Type, subj access.User, in RecordList) (stor
 		default:
 			return q, access.FieldErrorf(access.CodeInvalid, "sort", "sort must be date, -date, id, -id, attr.<name> or -attr.<name>")
 		}
+	}
+	// records.md §5: a filter or sort on the owner (the account filter,
+	// or the type's owner_field) matches only through paths whose grant
+	// covers the row's owner, so rows seen through teams or sharing, whose
+	// owner the view hides, never tell whether their owner is X.
+	ownerSort := t.OwnerField != "" && strings.TrimPrefix(strings.TrimPrefix(q.Sort, "-"), "attr.") == t.OwnerField && strings.Contains(q.Sort, "attr.")
+	if _, ownerAttr := in.Attrs[t.OwnerField]; in.Account != nil || ownerSort || (t.OwnerField != "" && ownerAttr) {
+		q.Predicate = q.Predicate.OwnerPaths()
 	}
 	for name, vals := range in.Attrs {
 		f, err := field(name)

@@ -182,6 +182,21 @@ var scenarioGroups = []scenarioGroup{
 			status: 200, contains: []string{`"upserted":1`}},
 		{name: "the merged entry has the broader access", as: "token", method: "GET", path: "/api/v1/records/sales_order/GF1", status: 200,
 			contains: []string{`"teams":[{"principal":"user:u20","access":"read_write"},{"principal":"account:C1","access":"read"}]`}},
+		// records.md §5: filters and sorts on the owner match only through
+		// owner paths, so GF1 (C2's, shared with u20 and C1 by teams) never
+		// tells u20 that its owner is C2.
+		{name: "the shared order is listed", as: "u20", method: "GET", path: "/api/v1/records/sales_order", status: 200,
+			contains: []string{`"GF1"`}, notContains: []string{`"C2"`}},
+		{name: "an account filter never matches through teams", as: "u20", method: "GET", path: "/api/v1/records/sales_order?account=C2", status: 200,
+			contains: []string{`"items":[]`}, notContains: []string{`"GF1"`}},
+		{name: "an owner_field filter never matches through teams", as: "u20", method: "GET", path: "/api/v1/records/sales_order?attr.customer=C2", status: 200,
+			contains: []string{`"items":[]`}, notContains: []string{`"GF1"`}},
+		{name: "an owner_field sort lists owned records only", as: "u20", method: "GET", path: "/api/v1/records/sales_order?sort=attr.customer", status: 200,
+			contains: []string{`"SO1"`}, notContains: []string{`"GF1"`}},
+		{name: "an account filter still matches owned records", as: "u20", method: "GET", path: "/api/v1/records/sales_order?account=C1", status: 200,
+			contains: []string{`"SO1"`}, notContains: []string{`"GF1"`}},
+		{name: "staff filters see every owner", as: "token", method: "GET", path: "/api/v1/records/sales_order?account=C2", status: 200,
+			contains: []string{`"GF1"`}},
 		{name: "PUT merges duplicate teams", as: "token", method: "PUT", path: "/api/v1/records/sales_order/GF2",
 			body:   map[string]any{"teams": []any{map[string]any{"principal": "account:C1", "access": "read_write"}, map[string]any{"principal": "account:C1", "access": "read"}}},
 			status: 201, contains: []string{`"teams":[{"principal":"account:C1","access":"read_write"}]`}},

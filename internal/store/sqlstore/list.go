@@ -417,8 +417,13 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 // teamConds renders the team-entry conditions of p on team alias t and
 // record alias a: the principals to seek (for the index) and the
 // condition each principal comes with ("" when seeking the principals is
-// all there is to it). ok is false when p has no team branch.
+// all there is to it). ok is false when p has no team branch, as for a
+// predicate limited to owner paths.
 func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals []string, cond string, ok bool) {
+	if p.Owned {
+		// Owner paths only (access.Predicate.OwnerPaths): no team branch.
+		return nil, "", false
+	}
 	var ors []string
 	// plain is set when seeking the principals is the whole condition:
 	// one clause without conditions (a parameter rendered for nothing

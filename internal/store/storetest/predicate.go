@@ -463,6 +463,7 @@ func checkWorld(t *testing.T, s *instance, w *world) {
 	if mismatches > 15 {
 		t.Errorf("... %d (user, type, action) combinations disagree in all", mismatches)
 	}
+	checkOwnerPaths(t, s, w)
 	t.Logf("%d records; %d allowed (user, record, action) triples; %d of %d (user, type, action) lists non-empty",
 		len(w.records), allowedPairs, nonEmpty, len(w.users)*len(w.types)*2)
 
@@ -684,6 +685,30 @@ func testBoundaries(t *testing.T, b Backend) {
 			}
 		}
 	}
+	// The owner inference of issue 12 (records.md §5): u sees B's orders
+	// team-acct and team-user-old through teams, but a list filtered on
+	// owner B (the app runs it with the owner-path predicate) must not
+	// list them, else u learns that their owner is B.
+	p, err := s.Engine().Predicate("u", "sales_order", policy.Read)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		accounts []string
+		want     []string
+	}{
+		{[]string{"B"}, nil},
+		{[]string{"A", "B"}, []string{"instant-midnight", "instant-next-utc-day", "on-cutoff", "today", "undated"}},
+	} {
+		var got []string
+		for _, r := range listAll(t, s, store.RecordQuery{Type: "sales_order", Predicate: p.OwnerPaths(), Accounts: tc.accounts, Limit: 2}) {
+			got = append(got, r.ID)
+		}
+		sort.Strings(got)
+		if diff := cmp.Diff(tc.want, got, cmpEmpty); diff != "" {
+			t.Errorf("ListRecords(sales_order, accounts %v) with u's owner paths (-want +got):\n%s", tc.accounts, diff)
+		}
+	}
 }
 
 // countPredicateAccounts counts the account entries of p's clauses.
@@ -693,4 +718,82 @@ func countPredicateAccounts(p *access.Predicate) int {
 		n += len(ac.Accounts)
 	}
 	return n
+}
+
+// checkOwnerPaths holds the predicate limited to owner paths (what a list
+// filtered or sorted on the owner runs with, records.md §5) to the engine:
+// in memory and rendered by the backend, it selects exactly the records
+// some owner path of the user allows reading, never one seen only through
+// teams or sharing, also combined with an account filter.
+func checkOwnerPaths(t *testing.T, s *instance, w *world) {
+	t.Helper()
+	src := access.RecordMap(w.records)
+	e := s.Engine()
+	accts := []string{"a00", "a01", "a04", "a05", "a05x", "a08", "a12", "a16"}
+	inAccts := map[string]bool{}
+	for _, a := range accts {
+		inAccts[a] = true
+	}
+	bad := 0
+	for _, u := range w.users {
+		for _, typ := range w.types {
+			p, err := e.Predicate(u.ID, typ, policy.Read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			op := p.OwnerPaths()
+			var want, wantIn, matches []string
+			for ref, r := range w.records {
+				if ref.Type != typ {
+					continue
+				}
+				x, err := e.Explain(u.ID, r, policy.Read, src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				owner := false
+				for _, pi := range x.Paths {
+					owner = owner || (x.Allowed && pi.Kind == "owner")
+				}
+				if u.Kind == access.KindInternal {
+					owner = x.Allowed
+				}
+				if owner {
+					want = append(want, r.ID)
+					if inAccts[r.Owner] {
+						wantIn = append(wantIn, r.ID)
+					}
+				}
+				if op.Matches(r, src) {
+					matches = append(matches, r.ID)
+				}
+			}
+			sort.Strings(want)
+			sort.Strings(wantIn)
+			sort.Strings(matches)
+			if diff := cmp.Diff(want, matches, cmpEmpty); diff != "" {
+				t.Errorf("ENGINE: OwnerPaths(%s, %s).Matches disagrees with the owner paths of Explain (-explain +matches):\n%s", u.ID, typ, diff)
+			}
+			for _, q := range []store.RecordQuery{
+				{Type: typ, Predicate: op, Sort: "id", Limit: 7},
+				{Type: typ, Predicate: op, Sort: "-date", Limit: 500, Accounts: accts},
+			} {
+				wantQ := want
+				if q.Accounts != nil {
+					wantQ = wantIn
+				}
+				var got []string
+				for _, r := range listAll(t, s, q) {
+					got = append(got, r.ID)
+				}
+				sort.Strings(got)
+				if diff := cmp.Diff(wantQ, got, cmpEmpty); diff != "" {
+					if bad++; bad <= 10 {
+						t.Errorf("ListRecords(%s, accounts %v) with the owner-path predicate of %s disagrees (-owner paths +listed):\n%s\npredicate: %s",
+							typ, q.Accounts, u.ID, diff, describePredicate(op))
+					}
+				}
+			}
+		}
+	}
 }
