@@ -524,6 +524,19 @@ func TestAdminUsersAndGroups(t *testing.T) {
 		if u, _ := env.st.GetUser(ctx, "eve"); len(u.Constraints) != 0 {
 			t.Fatalf("refused constraints were saved: %v", u.Constraints)
 		}
+		// Declared values are checkboxes; a forged value is refused too.
+		res = admin.admGet("/admin/users/eve")
+		admHas(t, res, `name="constraints.ticket.type" value="incident"`, `name="constraints.ticket.status" value="closed"`)
+		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {""}, "constraints.ticket.type": {"incident", "bogus"}})
+		admStatus(t, res, 400)
+		admHas(t, res, `id="cons-ticket-err"`, "&#34;bogus&#34; is not one of")
+		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {""}, "constraints.ticket.type": {"incident", "question"}})
+		admStatus(t, res, 200)
+		admHas(t, res, `value="incident" checked`, `value="question" checked`)
+		admLacks(t, res, `value="request" checked`)
+		if got := func() []string { u, _ := env.st.GetUser(ctx, "eve"); return u.Constraints["ticket"]["type"] }(); len(got) != 2 {
+			t.Fatalf("checked constraints %v", got)
+		}
 		res = admin.admPost("/admin/users/eve/constraints", url.Values{"constraints.ticket": {"type: incident, question\nstatus: new\n"}})
 		admStatus(t, res, 200)
 		u, _ := env.st.GetUser(ctx, "eve")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -121,18 +122,30 @@ type userGrantRow struct {
 	Protected bool
 }
 
-// constraintBox is the editor of one object type's constraints.
+// constraintBox is the editor of one object type's constraints: a
+// checkbox per declared value of the fields that declare values
+// (records.md §4), and a text box for the other fields.
 type constraintBox struct {
 	Type, Title string
-	// Text is "attribute: value1, value2" per line.
-	Text string
-	// Choices are the type's declared fields with allowed values, as hints.
+	// Choices are the type's declared fields with allowed values, each
+	// value checked when the user is constrained to it.
 	Choices []fieldChoices
+	// Text is "attribute: value1, value2" per line, for fields without
+	// declared values (and anything stored that no checkbox shows, so a
+	// stale value is seen and fixed rather than silently dropped).
+	Text string
+	// Summary is every constraint of the type as text, for readers.
+	Summary string
 }
 
 type fieldChoices struct {
 	Name   string
-	Values []string
+	Values []choice
+}
+
+type choice struct {
+	Value   string
+	Checked bool
 }
 
 type userData struct {
@@ -155,8 +168,9 @@ type userData struct {
 
 // userState is what a failed POST puts back into the user page.
 type userState struct {
-	form        *userForm
-	constraints map[string]string
+	form *userForm
+	// constraints is the constraints form as posted, nil for none.
+	constraints url.Values
 }
 
 // maxUserGrants bounds the grants listed on a user's page.
@@ -216,24 +230,49 @@ func (s *Surface) renderUser(w http.ResponseWriter, r *http.Request, c *app.Acto
 
 // constraintBoxes offers an editor for every object type that declares
 // fields with allowed values (tickets: type, status...) or on which the
-// user already has constraints.
-func (s *Surface) constraintBoxes(u access.User, typed map[string]string) []constraintBox {
+// user already has constraints. posted, when set, is a refused form to
+// show again as it was sent.
+func (s *Surface) constraintBoxes(u access.User, posted url.Values) []constraintBox {
 	var out []constraintBox
 	for _, t := range s.app.Engine().Policy().Types() {
 		box := constraintBox{Type: t.Name, Title: render.TypeTitle(t)}
+		cons := u.Constraints[t.Name]
+		text, again := posted["constraints."+t.Name]
+		rest := map[string][]string{}
+		for a, vals := range cons {
+			rest[a] = vals
+		}
 		for _, f := range t.FieldList {
-			if len(f.Values) > 0 {
-				box.Choices = append(box.Choices, fieldChoices{f.Name, f.Values})
+			if len(f.Values) == 0 {
+				continue
+			}
+			checked := cons[f.Name]
+			if again {
+				checked = posted["constraints."+t.Name+"."+f.Name]
+			}
+			fc := fieldChoices{Name: f.Name}
+			for _, v := range f.Values {
+				fc.Values = append(fc.Values, choice{Value: v, Checked: slices.Contains(checked, v)})
+			}
+			box.Choices = append(box.Choices, fc)
+			var stale []string
+			for _, v := range cons[f.Name] {
+				if !slices.Contains(f.Values, v) {
+					stale = append(stale, v)
+				}
+			}
+			if delete(rest, f.Name); len(stale) > 0 {
+				rest[f.Name] = stale
 			}
 		}
-		cons := u.Constraints[t.Name]
 		if len(box.Choices) == 0 && len(cons) == 0 {
 			continue
 		}
-		if v, ok := typed[t.Name]; ok {
-			box.Text = v
+		box.Summary = formatConstraints(cons)
+		if again {
+			box.Text = text[0]
 		} else {
-			box.Text = formatConstraints(cons)
+			box.Text = formatConstraints(rest)
 		}
 		out = append(out, box)
 	}
@@ -333,21 +372,28 @@ func (s *Surface) handleUserConstraints(w http.ResponseWriter, r *http.Request, 
 		cons[t] = tc
 	}
 	pol := s.app.Engine().Policy()
-	typed := map[string]string{}
 	p := page(c, old.Name, "users")
 	for key, vals := range r.PostForm {
 		typ, ok := strings.CutPrefix(key, "constraints.")
-		if !ok {
-			continue
+		if !ok || strings.Contains(typ, ".") {
+			continue // a checkbox: read with its type's text box
 		}
-		typed[typ] = vals[0]
-		if pol.Type(typ) == nil {
+		t := pol.Type(typ)
+		if t == nil {
 			p.Errors["constraints_"+typ] = "unknown object type " + typ
 			continue
 		}
 		tc, err := parseConstraints(vals[0])
 		if err == nil {
-			err = access.ValidateTypeConstraints(pol.Type(typ), tc)
+			// The checked values of the fields that declare values.
+			for _, f := range t.FieldList {
+				for _, v := range r.PostForm["constraints."+typ+"."+f.Name] {
+					if len(f.Values) > 0 && !slices.Contains(tc[f.Name], v) {
+						tc[f.Name] = append(tc[f.Name], v)
+					}
+				}
+			}
+			err = access.ValidateTypeConstraints(t, tc)
 		}
 		if err != nil {
 			p.Errors["constraints_"+typ] = constraintMessage(err)
@@ -361,7 +407,7 @@ func (s *Surface) handleUserConstraints(w http.ResponseWriter, r *http.Request, 
 	}
 	if len(p.Errors) > 0 {
 		p.Error = "The constraints were not saved: see the messages next to the editors."
-		return s.renderUser(w, r, c, p, http.StatusBadRequest, old, userState{constraints: typed})
+		return s.renderUser(w, r, c, p, http.StatusBadRequest, old, userState{constraints: r.PostForm})
 	}
 	u := app.UserUpdate{Constraints: app.Some(cons)}
 	if len(cons) == 0 {
@@ -372,7 +418,7 @@ func (s *Surface) handleUserConstraints(w http.ResponseWriter, r *http.Request, 
 		if ierr != nil {
 			return ierr
 		}
-		return s.renderUser(w, r, c, p, status, old, userState{constraints: typed})
+		return s.renderUser(w, r, c, p, status, old, userState{constraints: r.PostForm})
 	}
 	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(old.ID)+"#constraints", "constraints")
 	return nil
