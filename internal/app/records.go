@@ -271,8 +271,9 @@ func (a *App) recordQuery(t *policy.Type, subj access.User, in RecordList) (stor
 	// or the type's owner_field) matches only through paths whose grant
 	// covers the row's owner, so rows seen through teams or sharing, whose
 	// owner the view hides, never tell whether their owner is X.
-	ownerSort := t.OwnerField != "" && strings.TrimPrefix(strings.TrimPrefix(q.Sort, "-"), "attr.") == t.OwnerField && strings.Contains(q.Sort, "attr.")
-	if _, ownerAttr := in.Attrs[t.OwnerField]; in.Account != nil || ownerSort || (t.OwnerField != "" && ownerAttr) {
+	_, ownerFilter := in.Attrs[t.OwnerField]
+	ownerSort := strings.TrimPrefix(q.Sort, "-") == "attr."+t.OwnerField
+	if in.Account != nil || (t.OwnerField != "" && (ownerFilter || ownerSort)) {
 		q.Predicate = q.Predicate.OwnerPaths()
 	}
 	for name, vals := range in.Attrs {
