@@ -68,7 +68,7 @@ func (a *App) ViewAs(ctx context.Context, c *Actor, who string) (access.User, st
 	}
 	acct := PreferredAccount(u, accts)
 	after, _ := json.Marshal(map[string]string{"account": acct})
-	if err := a.st.Log(ctx, store.AuditEntry{Time: a.Now(), Actor: c.ID(), Action: "portal.view_as",
+	if err := a.st.Log(ctx, store.AuditEntry{Time: a.Now(), Actor: c.AuditID(), Action: "portal.view_as",
 		Target: "user:" + u.ID, After: after}); err != nil {
 		return u, "", err
 	}

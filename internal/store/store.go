@@ -50,6 +50,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -60,9 +61,12 @@ import (
 // The zero Write is an anonymous, unchecked write (the store's own
 // bookkeeping, tests).
 type Write struct {
-	// Actor is the audit actor, e.g. "U-ADMIN"; grants and policy versions
-	// also record it as their creator.
+	// Actor is the audit actor: "user:<id>", "token:<id>" or
+	// "system:<name>" (app.Actor.AuditID).
 	Actor string
+	// By is who grants, policy versions and invitations record as their
+	// creator (created_by): the acting user's id. Empty means Actor.
+	By string
 	// Check, when non-nil, runs inside the write transaction, after the
 	// store's access engine reflects every revision committed before this
 	// transaction and before anything is written; writers are serialized,
@@ -75,6 +79,14 @@ type Write struct {
 	// the write's own rows: the messages exist if and only if the write
 	// commits (a write that changes nothing writes none).
 	Mail []Message
+}
+
+// Creator returns what the write records as created_by: By, else Actor.
+func (w Write) Creator() string {
+	if w.By != "" {
+		return w.By
+	}
+	return w.Actor
 }
 
 // Store is the whole storage interface. Implementations are safe for
@@ -486,7 +498,9 @@ type AuditEntry struct {
 	Hash string `json:"hash"`
 }
 
-// AuditFilter selects audit entries, newest first.
+// AuditFilter selects audit entries, newest first. Actor matches the
+// actor in both forms the log has held (ActorForms): "U-ADMIN" and
+// "user:U-ADMIN" select the same entries.
 type AuditFilter struct {
 	Actor  string
 	Target string
@@ -496,6 +510,29 @@ type AuditFilter struct {
 	Limit  int
 	Cursor string
 }
+
+// ActorForms returns the audit actors an actor filter matches. Entries
+// written since #12 name actors "user:<id>", "token:<id>" or
+// "system:<name>"; older data changes named a user by its bare id and
+// the command line "cli" or "system". So a bare name matches itself and
+// every prefixed form, "user:<id>" and "system:<name>" also match the bare
+// name, and "token:<id>" (which has no older form) only itself.
+func ActorForms(actor string) []string {
+	kind, id, ok := strings.Cut(actor, ":")
+	switch {
+	case actor == "":
+		return nil
+	case !ok:
+		return []string{actor, "user:" + actor, "token:" + actor, "system:" + actor}
+	case kind == "user" || kind == "system":
+		return []string{actor, id}
+	}
+	return []string{actor}
+}
+
+// SharingAction is the audit action of a record write that changes the
+// record's owner, teams or parent: who else may see it.
+const SharingAction = "record.sharing"
 
 // AuditVerification is the result of checking the hash chain.
 type AuditVerification struct {

@@ -119,8 +119,11 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	n := limit(f.Limit)
 	var where []string
 	var args []any
-	if f.Actor != "" {
-		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	if forms := store.ActorForms(f.Actor); len(forms) > 0 {
+		where = append(where, "actor IN ("+placeholders(len(forms))+")")
+		for _, a := range forms {
+			args = append(args, a)
+		}
 	}
 	if f.Target != "" {
 		where, args = append(where, "target = ?"), append(args, f.Target)

@@ -258,6 +258,8 @@ type wtx struct {
 	rev   int64              // the revision this transaction commits (0 for Log)
 	now   time.Time          // the store clock at the start, truncated to µs
 	audit []store.AuditEntry // entries to append at commit
+	actor string             // the write's audit actor (store.Write.Actor)
+	by    string             // the write's created_by (store.Write.Creator)
 	chg   bool               // a change_log row was written
 }
 
@@ -326,7 +328,7 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now()}
+	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now(), actor: w.Actor, by: w.Creator()}
 	if bump {
 		err = t.queryRow(`UPDATE revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&t.rev)
 	} else if q := s.dialect.lockRevision(); q != "" {
