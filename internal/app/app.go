@@ -85,6 +85,9 @@ type App struct {
 	resets *auth.Throttle
 	mfa    *mfaState
 	mail   MailConfig
+	// viewAs remembers when view as and as_user reads were last audited
+	// (viewas.go).
+	viewAs viewAsLog
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
