@@ -38,7 +38,17 @@ func (a *App) VerifyAudit(ctx context.Context, c *Actor) (store.AuditVerificatio
 	if err := requireStaff(c); err != nil {
 		return store.AuditVerification{}, err
 	}
-	return a.st.VerifyAudit(ctx)
+	return a.st.VerifyAudit(ctx, "")
+}
+
+// AuditHead returns the audit log's anchor (staff): the number of entries
+// and the newest entry's hash, to keep outside the database and give to
+// `portcullis audit verify --expect-head` later.
+func (a *App) AuditHead(ctx context.Context, c *Actor) (store.AuditHead, error) {
+	if err := requireStaff(c); err != nil {
+		return store.AuditHead{}, err
+	}
+	return a.st.AuditHead(ctx)
 }
 
 // ViewAs opens the portal as an external user (named by id or email) for

@@ -300,7 +300,8 @@ type MFAChallenge struct {
 type AuditStore interface {
 	Log(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error)
-	VerifyAudit(ctx context.Context) (AuditVerification, error)
+	VerifyAudit(ctx context.Context, expectHead string) (AuditVerification, error)
+	AuditHead(ctx context.Context) (AuditHead, error)
 }
 
 // ChangeStore is the change log and the revision, through which one
@@ -496,6 +497,18 @@ type AuditEntry struct {
 	After  json.RawMessage `json:"after,omitempty"`
 	// Hash commits to the entry and the previous entry's hash.
 	Hash string `json:"hash"`
+	// Keyed marks an entry chained with HMAC-SHA256 under the audit key
+	// (--audit-key): only the key's holder can compute its hash.
+	Keyed bool `json:"keyed,omitempty"`
+}
+
+// AuditHead anchors the chain: the number of entries and the newest
+// entry's hash ("" for an empty log). Kept outside the database (the
+// server logs it every hour and at shutdown), it lets VerifyAudit detect
+// a truncated or rewritten tail.
+type AuditHead struct {
+	Entries int64  `json:"entries"`
+	Head    string `json:"head"`
 }
 
 // AuditFilter selects audit entries, newest first. Actor matches the
@@ -539,4 +552,10 @@ type AuditVerification struct {
 	OK       bool  `json:"ok"`
 	Entries  int64 `json:"entries"`
 	FirstBad int64 `json:"first_bad,omitempty"`
+	// Head is the newest entry's hash.
+	Head string `json:"head"`
+	// Keyed counts the entries chained with the audit key.
+	Keyed int64 `json:"keyed,omitempty"`
+	// Problem says in a sentence why the chain does not verify.
+	Problem string `json:"problem,omitempty"`
 }

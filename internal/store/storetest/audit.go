@@ -253,7 +253,7 @@ func testAudit(t *testing.T, b Backend) {
 	})
 	t.Run("Verify", func(t *testing.T) {
 		n := len(walkAudit(t, s, store.AuditFilter{Limit: 1000}))
-		v, err := s.VerifyAudit(c)
+		v, err := s.VerifyAudit(c, "")
 		if err != nil {
 			t.Fatalf("VerifyAudit: %v", err)
 		}
@@ -263,7 +263,7 @@ func testAudit(t *testing.T, b Backend) {
 	})
 	t.Run("VerifyEmpty", func(t *testing.T) {
 		s := open(t, b)
-		v, err := s.VerifyAudit(ctx(t))
+		v, err := s.VerifyAudit(ctx(t), "")
 		if err != nil || !v.OK {
 			t.Errorf("VerifyAudit of a fresh store = %+v, %v; want ok", v, err)
 		}

@@ -125,7 +125,7 @@ func testAuditSharing(t *testing.T, b Backend) {
 	})
 
 	t.Run("Verify", func(t *testing.T) {
-		if v, err := s.VerifyAudit(c); err != nil || !v.OK {
+		if v, err := s.VerifyAudit(c, ""); err != nil || !v.OK {
 			t.Errorf("VerifyAudit = %+v, %v; want ok", v, err)
 		}
 	})
