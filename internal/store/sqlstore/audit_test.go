@@ -149,4 +149,3 @@ func rewriteFrom(ctx context.Context, s *Store, id int64, key []byte) error {
 	}
 	return nil
 }
-
