@@ -42,3 +42,42 @@ func TestAuditHead(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditRecordSharing checks that API record writes that change owner,
+// teams or parent leave one record.sharing entry each, by the token that
+// made them, and that attribute-only writes leave none.
+func TestAuditRecordSharing(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		defer env.use(t)()
+		tok := env.bearer()
+		count := func(target string) int {
+			t.Helper()
+			res := tok.do("GET", "/api/v1/audit?action=record.sharing&target="+target, nil)
+			return len(res.json(t)["items"].([]any))
+		}
+		if res := tok.do("PATCH", "/api/v1/records/invoice/IN1", map[string]any{"attributes": map[string]any{"amount": 96.0}}); res.status != http.StatusOK {
+			t.Fatalf("patch attributes: %d %s", res.status, res.body)
+		}
+		if n := count("record:invoice/IN1"); n != 0 {
+			t.Errorf("an attribute-only PATCH: %d sharing entries", n)
+		}
+		if res := tok.do("PATCH", "/api/v1/records/invoice/IN1", map[string]any{"teams": []any{map[string]any{"principal": "account:C2", "access": "read"}}}); res.status != http.StatusOK {
+			t.Fatalf("patch teams: %d %s", res.status, res.body)
+		}
+		res := tok.do("GET", "/api/v1/audit?action=record.sharing&target=record:invoice/IN1", nil)
+		if n := count("record:invoice/IN1"); n != 1 || !strings.Contains(res.body, `"actor":"token:t_`) || !strings.Contains(res.body, `"account:C2"`) ||
+			strings.Contains(res.body, "amount") {
+			t.Errorf("a teams PATCH: %d entries %s; want one by the token, teams without attributes", n, res.body)
+		}
+		batch := map[string]any{"upsert": []any{
+			map[string]any{"type": "sales_order", "id": "SO2", "owner": "C2", "attributes": map[string]any{"number": "SO2", "status": "closed", "customer": "C2"}},
+			map[string]any{"type": "sales_order", "id": "SO3", "owner": "C1", "attributes": map[string]any{"number": "SO3", "status": "shipped", "customer": "C1"}},
+		}}
+		if res := tok.do("POST", "/api/v1/records:batch", batch); res.status != http.StatusOK {
+			t.Fatalf("batch: %d %s", res.status, res.body)
+		}
+		if a, b := count("record:sales_order/SO2"), count("record:sales_order/SO3"); a != 0 || b != 1 {
+			t.Errorf("batch: %d entries for SO2 (attributes only), %d for SO3 (owner C1-ST1 → C1); want 0 and 1", a, b)
+		}
+	})
+}
