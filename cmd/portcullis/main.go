@@ -46,7 +46,8 @@ Usage:
   portcullis import --kind accounts|users|grants|records [--type T] FILE [--db DSN]
                                           import a CSV or NDJSON file, all or nothing
   portcullis backup FILE [--db DSN]       copy a SQLite database (PostgreSQL: use pg_dump)
-  portcullis audit verify [--db DSN]      check the audit log's hash chain
+  portcullis audit verify [--db DSN] [--expect-head HASH] [--audit-key KEY]
+                                          check the audit log's hash chain
   portcullis bench gen --size small|medium|large [--seed N] [--db DSN]
                                           generate the benchmark dataset into a fresh database
   portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL [--metrics-url URL]] [--json FILE] [--cpuprofile DIR]
@@ -108,24 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if len(rest) == 0 || rest[0] != "verify" {
 			return usageError{"audit: the only subcommand is verify"}
 		}
-		fs, db := dbFlags("audit verify")
-		if err := parse(fs, rest[1:], 0); err != nil {
-			return err
-		}
-		st, err := sqlstore.Open(ctx, *db, sqlstore.Options{})
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		v, err := st.VerifyAudit(ctx)
-		if err != nil {
-			return err
-		}
-		if !v.OK {
-			return fmt.Errorf("audit chain broken at entry %d (of %d)", v.FirstBad, v.Entries)
-		}
-		fmt.Fprintf(stdout, "audit chain ok: %d entries\n", v.Entries)
-		return nil
+		return auditVerifyCmd(ctx, rest[1:], stdout)
 	case "bench":
 		return benchCmd(ctx, rest, stdout)
 	case "version", "--version":
@@ -246,6 +230,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	trusted := stringFlag(fs, "trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed")
 	tlsCert := stringFlag(fs, "tls-cert", "", "serve HTTPS directly with this certificate (PEM; with --tls-key; turns HSTS on)")
 	tlsKey := stringFlag(fs, "tls-key", "", "the private key of --tls-cert (PEM)")
+	auditKey := auditKeyFlag(fs)
 	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
@@ -268,6 +253,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	if !mfaSecrets.Keyed() && !withDemo {
 		log.Warn("no --mfa-key: TOTP secrets are stored unencrypted in the database")
 	}
+	ak, err := parseAuditKey(*auditKey)
+	if err != nil {
+		return usageError{err.Error()}
+	}
 	dsn := *db
 	if withDemo && dsn == "" {
 		dir, err := os.MkdirTemp("", "portcullis-demo-")
@@ -277,11 +266,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		defer os.RemoveAll(dir)
 		dsn = dir + "/demo.db"
 	}
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Logger: log})
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{Logger: log, AuditKey: ak})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
+	defer startHeadLogger(st, log, auditHeadEvery).Stop() // after the requests drained, before the store closes
 	f, err := follow.Start(ctx, st, follow.Options{Logger: log})
 	if err != nil {
 		return err
@@ -479,8 +469,13 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 
 // openApp opens the database dsn with its engine and returns the use cases
 // over them, for the one-shot commands; closeApp releases both.
+// Their audit entries are keyed with PORTCULLIS_AUDIT_KEY, as serve's.
 func openApp(ctx context.Context, dsn string) (a *app.App, closeApp func(), err error) {
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	key, err := parseAuditKey(envDefault("audit-key", ""))
+	if err != nil {
+		return nil, nil, fmt.Errorf("PORTCULLIS_AUDIT_KEY: %w", err)
+	}
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{AuditKey: key})
 	if err != nil {
 		return nil, nil, err
 	}

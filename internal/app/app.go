@@ -85,6 +85,9 @@ type App struct {
 	resets *auth.Throttle
 	mfa    *mfaState
 	mail   MailConfig
+	// viewAs remembers when view as and as_user reads were last audited
+	// (viewas.go).
+	viewAs viewAsLog
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
@@ -141,8 +144,10 @@ func (a *App) Ready(ctx context.Context) error { return a.st.Ping(ctx) }
 // Actor is the authenticated user a use case acts for.
 type Actor struct {
 	User access.User
-	// Token is set when the actor authenticated with an API token.
-	Token bool
+	// Token is set when the actor authenticated with an API token, whose
+	// id is TokenID.
+	Token   bool
+	TokenID string
 	// Session is the hash of the session secret, for signing out.
 	Session string
 	// MFAEnrolOnly marks a session restricted to MFA enrolment: the user
@@ -164,6 +169,21 @@ func SystemActor(name string) *Actor {
 // ID returns the actor's user id.
 func (c *Actor) ID() string { return c.User.ID }
 
+// AuditID returns the actor as the audit log names it, the one form of
+// every entry written since #12: "token:<token id>" for a request
+// authenticated with an API token, "system:<name>" for the command line
+// and first-run setup, and "user:<user id>" otherwise. Grants, policy
+// versions and invitations record the same string as their creator.
+func (c *Actor) AuditID() string {
+	switch {
+	case c.Token && c.TokenID != "":
+		return "token:" + c.TokenID
+	case c.System:
+		return "system:" + c.User.ID
+	}
+	return "user:" + c.User.ID
+}
+
 // Internal reports whether the actor is supplier staff.
 func (c *Actor) Internal() bool { return c.User.Kind == access.KindInternal }
 
@@ -176,10 +196,11 @@ func (c *Actor) StaffWriter() bool {
 // Admin reports whether the actor is a staff admin.
 func (c *Actor) Admin() bool { return c.Internal() && c.User.StaffRole == access.StaffAdmin }
 
-// write is the store.Write of a use case: the actor's id for the audit log
-// and the check to repeat inside the transaction.
+// write is the store.Write of a use case: the actor for the audit log
+// (Actor.AuditID), the user id as created_by of what it creates, and the
+// check to repeat inside the transaction.
 func write(c *Actor, check func() error) store.Write {
-	return store.Write{Actor: c.User.ID, Check: check}
+	return store.Write{Actor: c.AuditID(), By: c.User.ID, Check: check}
 }
 
 // requireStaff answers CodeForbidden to external users.

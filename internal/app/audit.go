@@ -38,12 +38,24 @@ func (a *App) VerifyAudit(ctx context.Context, c *Actor) (store.AuditVerificatio
 	if err := requireStaff(c); err != nil {
 		return store.AuditVerification{}, err
 	}
-	return a.st.VerifyAudit(ctx)
+	return a.st.VerifyAudit(ctx, "")
+}
+
+// AuditHead returns the audit log's anchor (staff): the number of entries
+// and the newest entry's hash, to keep outside the database and give to
+// `portcullis audit verify --expect-head` later.
+func (a *App) AuditHead(ctx context.Context, c *Actor) (store.AuditHead, error) {
+	if err := requireStaff(c); err != nil {
+		return store.AuditHead{}, err
+	}
+	return a.st.AuditHead(ctx)
 }
 
 // ViewAs opens the portal as an external user (named by id or email) for
 // a staff member, and audits it: action "portal.view_as", target
-// "user:<id>", after {"account": <the account the portal opens on>}. It
+// "user:<id>", after {"account": <the account the portal opens on>}.
+// Portal audits the same again while the staff member keeps viewing
+// (ViewAsReaudit). It
 // returns the user and that account. Errors: CodeForbidden for external
 // actors, CodeNotFound for no such user, CodeInvalid for staff,
 // CodeConflict for a user who reaches no account (there is no portal to
@@ -68,8 +80,12 @@ func (a *App) ViewAs(ctx context.Context, c *Actor, who string) (access.User, st
 	}
 	acct := PreferredAccount(u, accts)
 	after, _ := json.Marshal(map[string]string{"account": acct})
-	if err := a.st.Log(ctx, store.AuditEntry{Time: a.Now(), Actor: c.ID(), Action: "portal.view_as",
+	now := a.Now()
+	k := viewAsKey{actor: c.AuditID(), user: u.ID}
+	a.viewAs.due(k, now) // the pages it opens next are covered by this entry
+	if err := a.st.Log(ctx, store.AuditEntry{Time: now, Actor: k.actor, Action: "portal.view_as",
 		Target: "user:" + u.ID, After: after}); err != nil {
+		a.viewAs.forget(k)
 		return u, "", err
 	}
 	return u, acct, nil

@@ -465,7 +465,7 @@ func (a *App) AcceptInvitation(ctx context.Context, in AcceptInvitation) (access
 	if err != nil {
 		return access.User{}, errLinkGone
 	}
-	inv, _, err = a.st.AcceptInvitation(ctx, store.Write{Actor: inv.UserID}, auth.HashSecret(in.Token), name, hash, a.Now())
+	inv, _, err = a.st.AcceptInvitation(ctx, store.Write{Actor: "user:" + inv.UserID, By: inv.UserID}, auth.HashSecret(in.Token), name, hash, a.Now())
 	if access.ErrorCode(err) == access.CodeNotFound {
 		return access.User{}, errLinkGone
 	}

@@ -326,7 +326,7 @@ func (a *App) StartTOTP(ctx context.Context, c *Actor) (TOTPEnrolment, error) {
 	if err := a.st.PutPendingTOTP(ctx, c.ID(), a.mfa.box.Seal(c.ID(), secret)); err != nil {
 		return TOTPEnrolment{}, err
 	}
-	_ = a.st.Log(ctx, store.AuditEntry{Time: a.Now(), Actor: c.ID(), Action: "mfa.enrolment_started", Target: "user:" + c.ID()})
+	_ = a.st.Log(ctx, store.AuditEntry{Time: a.Now(), Actor: c.AuditID(), Action: "mfa.enrolment_started", Target: "user:" + c.ID()})
 	return TOTPEnrolment{Secret: secret, OTPAuthURL: url}, nil
 }
 

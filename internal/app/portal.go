@@ -30,11 +30,29 @@ type PortalView struct {
 
 // Portal resolves whose portal the actor sees: its own for an external
 // user (asUser empty), or, for staff, that of the external user asUser
-// (view as; it is not audited here: the console audits opening view as,
-// see ViewAs). Errors: CodeForbidden for staff without asUser (the portal
-// is for customer users) and for external actors naming asUser,
-// CodeNotFound when asUser is not an external user.
-func (a *App) Portal(c *Actor, asUser string) (PortalView, error) {
+// (view as). View as is audited ("portal.view_as", as ViewAs) on the first
+// page a staff member opens as asUser and again at most every
+// ViewAsReaudit while it keeps viewing, whatever URL it opens (a bookmark,
+// the history). Errors: CodeForbidden for staff without asUser (the
+// portal is for customer users) and for external actors naming asUser,
+// CodeNotFound when asUser is not an external user, and the store's error
+// when the audit entry cannot be written.
+func (a *App) Portal(ctx context.Context, c *Actor, asUser string) (PortalView, error) {
+	v, err := a.portalView(c, asUser)
+	if err != nil {
+		return v, err
+	}
+	if v.ViewAs {
+		if err := a.auditViewAs(ctx, c, v.Subject, "portal.view_as"); err != nil {
+			return PortalView{}, err
+		}
+	}
+	return v, nil
+}
+
+// portalView is Portal without the audit, for use cases a portal page
+// calls after Portal.
+func (a *App) portalView(c *Actor, asUser string) (PortalView, error) {
 	v := PortalView{Subject: c.User}
 	if asUser != "" {
 		if !c.Internal() {
@@ -63,7 +81,7 @@ func (a *App) CreateFields(c *Actor, typ, owner, asUser string) (policy.FieldSet
 	if err != nil {
 		return 0, err
 	}
-	subj, err := a.subject(c, asUser)
+	subj, err := a.lookupSubject(c, asUser)
 	if err != nil {
 		return 0, err
 	}
@@ -112,7 +130,7 @@ type ManagedGrant struct {
 // does not reach and CodeForbidden for one whose users it may not manage
 // (no role with manage_users there).
 func (a *App) Company(c *Actor, s CompanyScope) (Company, error) {
-	v, err := a.Portal(c, s.AsUser)
+	v, err := a.portalView(c, s.AsUser)
 	if err != nil {
 		return Company{}, err
 	}

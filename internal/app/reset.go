@@ -168,7 +168,7 @@ func (a *App) ResetPassword(ctx context.Context, token, password string) (int64,
 	}
 	locale := a.localeOf(ctx, u.ID)
 	c := mail.PasswordChanged(locale, mail.NoticeData{Name: u.Name, At: a.Now()})
-	w := store.Write{Actor: u.ID, Mail: []store.Message{a.message("password_changed", u.Email, u.ID, locale, c, "")}}
+	w := store.Write{Actor: "user:" + u.ID, By: u.ID, Mail: []store.Message{a.message("password_changed", u.Email, u.ID, locale, c, "")}}
 	_, rev, err := a.st.UsePasswordReset(ctx, w, auth.HashSecret(token), hash, a.Now())
 	if access.ErrorCode(err) == access.CodeNotFound {
 		return 0, errLinkGone

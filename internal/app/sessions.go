@@ -129,7 +129,7 @@ func (a *App) AuthenticateToken(ctx context.Context, secret string) (*Actor, err
 	if !ok || u.Status != access.StatusActive || u.Kind != access.KindInternal {
 		return nil, errUnauthenticated
 	}
-	return &Actor{User: u, Token: true}, nil
+	return &Actor{User: u, Token: true, TokenID: tok.ID}, nil
 }
 
 // AuthenticateSession returns the actor of a session secret: a session
@@ -211,7 +211,7 @@ func (a *App) Bootstrap(ctx context.Context, email, password string) (created bo
 	if err != nil {
 		return false, "", err
 	}
-	sys := store.Write{Actor: "system"}
+	sys := store.Write{Actor: "system:system"}
 	if _, _, err := a.st.PutUser(ctx, sys, u); err != nil {
 		return false, "", err
 	}

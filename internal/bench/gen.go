@@ -71,7 +71,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	// on makes the store create the account group and its default grant.
 	pb.start("accounts", len(m.Accounts))
 	for _, a := range m.Accounts {
-		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "bench"}, a); err != nil {
+		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "system:bench"}, a); err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.ID, err)
 		}
 		writeSum(sum, "account", a)
@@ -84,7 +84,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	all := append([]access.User{admin}, m.Users...)
 	pb.start("users", len(all))
 	for _, u := range all {
-		if _, _, err := st.PutUser(ctx, store.Write{Actor: "bench"}, u); err != nil {
+		if _, _, err := st.PutUser(ctx, store.Write{Actor: "system:bench"}, u); err != nil {
 			return nil, fmt.Errorf("user %s: %w", u.ID, err)
 		}
 		writeSum(sum, "user", u)
@@ -98,14 +98,14 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 		if err != nil {
 			return nil, err
 		}
-		if _, err := st.SetPassword(ctx, store.Write{Actor: "bench"}, p.user, h); err != nil {
+		if _, err := st.SetPassword(ctx, store.Write{Actor: "system:bench"}, p.user, h); err != nil {
 			return nil, fmt.Errorf("password of %s: %w", p.user, err)
 		}
 	}
 
 	pb.start("members", len(m.Members))
 	for _, mb := range m.Members {
-		if _, err := st.AddMember(ctx, store.Write{Actor: "bench"}, mb[0], mb[1]); err != nil {
+		if _, err := st.AddMember(ctx, store.Write{Actor: "system:bench"}, mb[0], mb[1]); err != nil {
 			return nil, fmt.Errorf("member %s of %s: %w", mb[1], mb[0], err)
 		}
 		writeSum(sum, "member", mb)
@@ -115,7 +115,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 
 	pb.start("grants", len(m.Grants))
 	for _, g := range m.Grants {
-		if _, _, err := st.CreateGrant(ctx, store.Write{Actor: "bench"}, g); err != nil {
+		if _, _, err := st.CreateGrant(ctx, store.Write{Actor: "system:bench"}, g); err != nil {
 			return nil, fmt.Errorf("grant %s on %s: %w", g.Principal, g.Account, err)
 		}
 		writeSum(sum, "grant", g)

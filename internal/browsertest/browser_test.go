@@ -551,10 +551,10 @@ func TestViewAsShowsBannerAndIsAudited(t *testing.T) {
 	}
 	found := false
 	for _, r := range tb.Rows {
-		found = found || (r[action] == "portal.view_as" && r[target] == "user:U-ANNA" && r[actor] == "U-ADMIN")
+		found = found || (r[action] == "portal.view_as" && r[target] == "user:U-ANNA" && r[actor] == "user:U-ADMIN")
 	}
 	if !found {
-		t.Fatalf("the audit log has no view-as entry for U-ANNA by U-ADMIN: %v", tb.Rows)
+		t.Fatalf("the audit log has no view-as entry for U-ANNA by user:U-ADMIN: %v", tb.Rows)
 	}
 }
 

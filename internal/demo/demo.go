@@ -46,7 +46,7 @@ import (
 const Password = "portcullis-demo"
 
 // Actor is the audit actor of every write Seed makes.
-const Actor = "system"
+const Actor = "system:demo"
 
 // The generator's fixed seed: the same world every time.
 const seed1, seed2 = 0x4e57_5355_5050_4c59, 2026 // "NWSUPPLY"

@@ -466,7 +466,7 @@ func TestAdminViewAs(t *testing.T) {
 		if err != nil || len(entries) != 1 {
 			t.Fatalf("view-as entries %v %v", entries, err)
 		}
-		if e := entries[0]; e.Actor != "auditor" || e.Target != "user:u20" || !strings.Contains(string(e.After), `"C1"`) {
+		if e := entries[0]; e.Actor != "user:auditor" || e.Target != "user:u20" || !strings.Contains(string(e.After), `"C1"`) {
 			t.Errorf("entry %+v", e)
 		}
 		// Browsing the portal as the user writes no more entries.

@@ -189,7 +189,7 @@ func TestMFA_ResetByStaff(t *testing.T) {
 		if res := env.fresh().do("POST", "/api/v1/session", map[string]string{"email": "u30@example.com", "password": password}); res.status != http.StatusCreated {
 			t.Errorf("sign-in after reset: %d %s", res.status, res.body)
 		}
-		if a := env.bearer().do("GET", "/api/v1/audit?action=mfa.reset&target=user:u30", nil); !strings.Contains(a.body, `"actor":"manager"`) {
+		if a := env.bearer().do("GET", "/api/v1/audit?action=mfa.reset&target=user:u30", nil); !strings.Contains(a.body, `"actor":"user:manager"`) {
 			t.Errorf("reset audit: %s", a.body)
 		}
 	})

@@ -50,6 +50,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -60,9 +61,12 @@ import (
 // The zero Write is an anonymous, unchecked write (the store's own
 // bookkeeping, tests).
 type Write struct {
-	// Actor is the audit actor, e.g. "U-ADMIN"; grants and policy versions
-	// also record it as their creator.
+	// Actor is the audit actor: "user:<id>", "token:<id>" or
+	// "system:<name>" (app.Actor.AuditID).
 	Actor string
+	// By is who grants, policy versions and invitations record as their
+	// creator (created_by): the acting user's id. Empty means Actor.
+	By string
 	// Check, when non-nil, runs inside the write transaction, after the
 	// store's access engine reflects every revision committed before this
 	// transaction and before anything is written; writers are serialized,
@@ -75,6 +79,14 @@ type Write struct {
 	// the write's own rows: the messages exist if and only if the write
 	// commits (a write that changes nothing writes none).
 	Mail []Message
+}
+
+// Creator returns what the write records as created_by: By, else Actor.
+func (w Write) Creator() string {
+	if w.By != "" {
+		return w.By
+	}
+	return w.Actor
 }
 
 // Store is the whole storage interface. Implementations are safe for
@@ -288,7 +300,8 @@ type MFAChallenge struct {
 type AuditStore interface {
 	Log(ctx context.Context, e AuditEntry) error
 	ListAudit(ctx context.Context, f AuditFilter) ([]AuditEntry, string, error)
-	VerifyAudit(ctx context.Context) (AuditVerification, error)
+	VerifyAudit(ctx context.Context, expectHead string) (AuditVerification, error)
+	AuditHead(ctx context.Context) (AuditHead, error)
 }
 
 // ChangeStore is the change log and the revision, through which one
@@ -484,9 +497,23 @@ type AuditEntry struct {
 	After  json.RawMessage `json:"after,omitempty"`
 	// Hash commits to the entry and the previous entry's hash.
 	Hash string `json:"hash"`
+	// Keyed marks an entry chained with HMAC-SHA256 under the audit key
+	// (--audit-key): only the key's holder can compute its hash.
+	Keyed bool `json:"keyed,omitempty"`
 }
 
-// AuditFilter selects audit entries, newest first.
+// AuditHead anchors the chain: the number of entries and the newest
+// entry's hash ("" for an empty log). Kept outside the database (the
+// server logs it every hour and at shutdown), it lets VerifyAudit detect
+// a truncated or rewritten tail.
+type AuditHead struct {
+	Entries int64  `json:"entries"`
+	Head    string `json:"head"`
+}
+
+// AuditFilter selects audit entries, newest first. Actor matches the
+// actor in both forms the log has held (ActorForms): "U-ADMIN" and
+// "user:U-ADMIN" select the same entries.
 type AuditFilter struct {
 	Actor  string
 	Target string
@@ -497,9 +524,38 @@ type AuditFilter struct {
 	Cursor string
 }
 
+// ActorForms returns the audit actors an actor filter matches. Entries
+// written since #12 name actors "user:<id>", "token:<id>" or
+// "system:<name>"; older data changes named a user by its bare id and
+// the command line "cli" or "system". So a bare name matches itself and
+// every prefixed form, "user:<id>" and "system:<name>" also match the bare
+// name, and "token:<id>" (which has no older form) only itself.
+func ActorForms(actor string) []string {
+	kind, id, ok := strings.Cut(actor, ":")
+	switch {
+	case actor == "":
+		return nil
+	case !ok:
+		return []string{actor, "user:" + actor, "token:" + actor, "system:" + actor}
+	case kind == "user" || kind == "system":
+		return []string{actor, id}
+	}
+	return []string{actor}
+}
+
+// SharingAction is the audit action of a record write that changes the
+// record's owner, teams or parent: who else may see it.
+const SharingAction = "record.sharing"
+
 // AuditVerification is the result of checking the hash chain.
 type AuditVerification struct {
 	OK       bool  `json:"ok"`
 	Entries  int64 `json:"entries"`
 	FirstBad int64 `json:"first_bad,omitempty"`
+	// Head is the newest entry's hash.
+	Head string `json:"head"`
+	// Keyed counts the entries chained with the audit key.
+	Keyed int64 `json:"keyed,omitempty"`
+	// Problem says in a sentence why the chain does not verify.
+	Problem string `json:"problem,omitempty"`
 }

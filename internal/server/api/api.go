@@ -96,6 +96,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.mfaRoutes()...)
 	routes = append(routes, s.interopRoutes()...)
 	routes = append(routes, s.memberRoutes()...)
+	routes = append(routes, s.auditHeadRoutes()...)
 	return routes
 }
 

@@ -81,7 +81,7 @@ type view struct {
 // users with it. An account the subject cannot act on is 404.
 func (s *Surface) portal(r *http.Request, c *app.Actor) (*view, error) {
 	as := r.PathValue("as")
-	pv, err := s.app.Portal(c, as)
+	pv, err := s.app.Portal(r.Context(), c, as)
 	if err != nil {
 		return nil, err
 	}

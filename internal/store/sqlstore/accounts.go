@@ -232,7 +232,7 @@ func (t *wtx) ensureAccountGroup(actor string, a access.Account) error {
 	}
 	g := access.Grant{ID: newGrantID(), Principal: principal, Account: a.ID,
 		Role: pv.Policy.DefaultGroupRole.Name, Scope: access.ScopeSubtree, Access: access.AccessReadWrite,
-		CreatedBy: actor, CreatedAt: t.now, UpdatedAt: t.now}
+		CreatedBy: t.by, CreatedAt: t.now, UpdatedAt: t.now}
 	return t.insertGrant(actor, g)
 }
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
@@ -27,6 +28,22 @@ import (
 // assigned 1, 2, 3... in chain order inside the serialized write
 // transaction, so a deleted, inserted, reordered or altered entry breaks the
 // chain at that entry.
+//
+// Two things a plain hash chain cannot show are covered since #12:
+//   - A truncated or rewritten tail (the newest entries deleted, or
+//     replaced by a recomputed chain) still verifies by itself. AuditHead
+//     is the anchor kept outside the database: VerifyAudit with an
+//     expected head fails unless an entry of the verified chain has that
+//     hash.
+//   - Someone who can write the database can recompute SHA-256. A store
+//     opened with an audit key (Options.AuditKey) writes keyed entries
+//     (column keyed = 1) whose hash is the HMAC-SHA256 of the same array
+//     under the key. The key applies from the first entry written with
+//     it: older entries stay SHA-256 and verify as before, every keyed
+//     entry needs the key to verify, and an unkeyed entry after a keyed
+//     one breaks the chain (no downgrade). An anchor taken while the key
+//     is in use is a keyed hash, which nobody without the key can
+//     reproduce for a rewritten tail.
 
 // marshalAudit encodes an audit before/after value; nil stays absent.
 func marshalAudit(v any) (json.RawMessage, error) {
@@ -46,8 +63,9 @@ func marshalAudit(v any) (json.RawMessage, error) {
 	return b, nil
 }
 
-// auditHash computes an entry's hash from the previous entry's hash.
-func auditHash(prev string, e store.AuditEntry) string {
+// auditHash computes an entry's hash from the previous entry's hash:
+// SHA-256, or for a keyed entry HMAC-SHA256 under key.
+func auditHash(prev string, e store.AuditEntry, key []byte) string {
 	field := func(raw json.RawMessage) any {
 		if raw == nil {
 			return nil
@@ -55,6 +73,11 @@ func auditHash(prev string, e store.AuditEntry) string {
 		return string(raw)
 	}
 	b, _ := json.Marshal([]any{prev, e.ID, e.Time.UnixMicro(), e.Actor, e.Action, e.Target, field(e.Before), field(e.After)})
+	if e.Keyed {
+		m := hmac.New(sha256.New, key)
+		m.Write(b)
+		return hex.EncodeToString(m.Sum(nil))
+	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
 }
@@ -66,20 +89,30 @@ func (t *wtx) appendAudit() error {
 	if len(t.audit) == 0 {
 		return nil
 	}
-	var id int64
+	var id, tailKeyed int64
 	var prev string
-	err := t.queryRow(`SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&id, &prev)
+	err := t.queryRow(`SELECT id, hash, keyed FROM audit ORDER BY id DESC LIMIT 1`).Scan(&id, &prev, &tailKeyed)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("audit: read tail: %w", err)
+	}
+	if tailKeyed != 0 && len(t.s.auditKey) == 0 {
+		// An unkeyed entry would break the chain for good: refuse the
+		// write instead (a node or command started without the key).
+		return errors.New("audit: the audit log is keyed; this store was opened without the audit key (--audit-key, PORTCULLIS_AUDIT_KEY)")
 	}
 	for _, e := range t.audit {
 		id++
 		e.ID = id
 		e.Time = e.Time.UTC().Truncate(time.Microsecond)
-		e.Hash = auditHash(prev, e)
-		if _, err := t.exec(`INSERT INTO audit (id, at, actor, action, target, before_json, after_json, prev_hash, hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, toMicros(e.Time), e.Actor, e.Action, e.Target, rawOrNil(e.Before), rawOrNil(e.After), prev, e.Hash); err != nil {
+		e.Keyed = len(t.s.auditKey) > 0
+		e.Hash = auditHash(prev, e, t.s.auditKey)
+		keyed := 0
+		if e.Keyed {
+			keyed = 1
+		}
+		if _, err := t.exec(`INSERT INTO audit (id, at, actor, action, target, before_json, after_json, prev_hash, hash, keyed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, toMicros(e.Time), e.Actor, e.Action, e.Target, rawOrNil(e.Before), rawOrNil(e.After), prev, e.Hash, keyed); err != nil {
 			return fmt.Errorf("audit: append: %w", err)
 		}
 		prev = e.Hash
@@ -119,8 +152,11 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 	n := limit(f.Limit)
 	var where []string
 	var args []any
-	if f.Actor != "" {
-		where, args = append(where, "actor = ?"), append(args, f.Actor)
+	if forms := store.ActorForms(f.Actor); len(forms) > 0 {
+		where = append(where, "actor IN ("+placeholders(len(forms))+")")
+		for _, a := range forms {
+			args = append(args, a)
+		}
 	}
 	if f.Target != "" {
 		where, args = append(where, "target = ?"), append(args, f.Target)
@@ -145,7 +181,7 @@ func (s *Store) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Aud
 		}
 		where, args = append(where, "id < ?"), append(args, id)
 	}
-	q := `SELECT id, at, actor, action, target, before_json, after_json, hash FROM audit`
+	q := `SELECT id, at, actor, action, target, before_json, after_json, hash, keyed FROM audit`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -180,7 +216,8 @@ func scanAudit(rows *sql.Rows, withPrev bool) (store.AuditEntry, string, error) 
 	var at int64
 	var before, after sql.NullString
 	var prev string
-	dest := []any{&e.ID, &at, &e.Actor, &e.Action, &e.Target, &before, &after, &e.Hash}
+	var keyed int64
+	dest := []any{&e.ID, &at, &e.Actor, &e.Action, &e.Target, &before, &after, &e.Hash, &keyed}
 	if withPrev {
 		dest = append(dest, &prev)
 	}
@@ -188,6 +225,7 @@ func scanAudit(rows *sql.Rows, withPrev bool) (store.AuditEntry, string, error) 
 		return e, "", err
 	}
 	e.Time = fromMicros(at)
+	e.Keyed = keyed != 0
 	if before.Valid {
 		e.Before = json.RawMessage(before.String)
 	}
@@ -197,32 +235,82 @@ func scanAudit(rows *sql.Rows, withPrev bool) (store.AuditEntry, string, error) 
 	return e, prev, nil
 }
 
-// VerifyAudit recomputes the hash chain from the first entry and reports the
-// number of entries and, when the chain is broken, the id of the first entry
-// whose stored hash, previous hash or position does not match.
-func (s *Store) VerifyAudit(ctx context.Context) (store.AuditVerification, error) {
-	rows, err := s.query(ctx, `SELECT id, at, actor, action, target, before_json, after_json, hash, prev_hash FROM audit ORDER BY id`)
+// VerifyAudit recomputes the hash chain from the first entry and reports
+// the number of entries, the newest hash and, when the chain is broken,
+// the id of the first entry whose stored hash, previous hash, position or
+// keying does not match, with the problem in a sentence. A keyed entry
+// verifies only with the store's audit key; an unkeyed entry after a keyed
+// one is a break. With expectHead (an AuditHead taken earlier) the chain
+// verifies only if one of its entries has that hash: a deleted or
+// rewritten tail fails even when what remains chains.
+func (s *Store) VerifyAudit(ctx context.Context, expectHead string) (store.AuditVerification, error) {
+	rows, err := s.query(ctx, `SELECT id, at, actor, action, target, before_json, after_json, hash, keyed, prev_hash FROM audit ORDER BY id`)
 	if err != nil {
 		return store.AuditVerification{}, fmt.Errorf("verify audit: %w", err)
 	}
 	defer rows.Close()
 	v := store.AuditVerification{OK: true}
 	prev := ""
+	seenKeyed, foundHead := false, false
+	bad := func(id int64, format string, args ...any) {
+		if v.OK {
+			v.OK, v.FirstBad, v.Problem = false, id, fmt.Sprintf(format, args...)
+		}
+	}
 	for rows.Next() {
 		e, storedPrev, err := scanAudit(rows, true)
 		if err != nil {
 			return store.AuditVerification{}, fmt.Errorf("verify audit: %w", err)
 		}
 		v.Entries++
-		if v.OK && (e.ID != v.Entries || storedPrev != prev || auditHash(prev, e) != e.Hash) {
-			v.OK, v.FirstBad = false, e.ID
+		switch {
+		case e.ID != v.Entries:
+			bad(e.ID, "entry %d is at position %d: entries were deleted or inserted", e.ID, v.Entries)
+		case storedPrev != prev:
+			bad(e.ID, "entry %d does not follow the entry before it", e.ID)
+		case e.Keyed && len(s.auditKey) == 0:
+			bad(e.ID, "entry %d is keyed: verifying it needs the audit key (--audit-key)", e.ID)
+		case !e.Keyed && seenKeyed:
+			bad(e.ID, "entry %d is not keyed but follows keyed entries", e.ID)
+		case auditHash(prev, e, s.auditKey) != e.Hash:
+			if e.Keyed {
+				bad(e.ID, "entry %d does not match its HMAC under this audit key: altered, or another key", e.ID)
+			} else {
+				bad(e.ID, "entry %d does not match its hash: altered", e.ID)
+			}
+		}
+		if e.Keyed {
+			v.Keyed++
+			seenKeyed = true
+		}
+		if expectHead != "" && e.Hash == expectHead {
+			foundHead = true
 		}
 		prev = e.Hash
 	}
 	if err := rows.Err(); err != nil {
 		return store.AuditVerification{}, fmt.Errorf("verify audit: %w", err)
 	}
+	v.Head = prev
+	if expectHead != "" && !foundHead && v.OK {
+		v.OK = false
+		v.Problem = fmt.Sprintf("no entry has the expected head %s: the newest entries were deleted or rewritten", expectHead)
+	}
 	return v, nil
+}
+
+// AuditHead returns the number of entries and the newest entry's hash,
+// the anchor to keep outside the database.
+func (s *Store) AuditHead(ctx context.Context) (store.AuditHead, error) {
+	var h store.AuditHead
+	err := s.readRow(ctx, `SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1`).Scan(&h.Entries, &h.Head)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.AuditHead{}, nil
+	}
+	if err != nil {
+		return store.AuditHead{}, fmt.Errorf("audit head: %w", err)
+	}
+	return h, nil
 }
 
 // encodeCursor makes an opaque list cursor of the last key of a page.

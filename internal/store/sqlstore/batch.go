@@ -162,6 +162,13 @@ func (t *wtx) upsertRecords(rows []recordRow) error {
 
 // postgresUpsert is upsertRecords on PostgreSQL.
 func (t *wtx) postgresUpsert(rows []recordRow) error {
+	found, err := t.lookupRows(rows)
+	if err != nil {
+		return err
+	}
+	if err := t.auditBatchSharing(rows, found); err != nil {
+		return err
+	}
 	if err := t.clearTeams(rows); err != nil {
 		return err
 	}
@@ -233,9 +240,12 @@ func (t *wtx) sqliteUpsert(rows []recordRow) error {
 	if err != nil {
 		return err
 	}
+	if err := t.auditBatchSharing(rows, found); err != nil {
+		return err
+	}
 	var withTeams []int64
 	for _, f := range found {
-		if f.teams {
+		if f.head.teams.Valid {
 			withTeams = append(withTeams, f.pk)
 		}
 	}
@@ -374,14 +384,31 @@ func insertSQL(n int) string {
 	return b.String()
 }
 
-// foundRow is a record of a batch that exists: its pk and whether it has
-// team entries.
+// foundRow is a record of a batch that exists: its pk and its stored
+// sharing (whether it has team entries: head.teams.Valid).
 type foundRow struct {
-	pk    int64
-	teams bool
+	pk   int64
+	head storedSharing
 }
 
-// lookupRows returns the rows that exist, by index in rows.
+// auditBatchSharing queues the record.sharing entries of a batch's
+// upserts (found is lookupRows' answer): one for each row that changes
+// a stored record's sharing or creates one with teams.
+func (t *wtx) auditBatchSharing(rows []recordRow, found map[int]foundRow) error {
+	for i := range rows {
+		var before *storedSharing
+		if f, ok := found[i]; ok {
+			before = &f.head
+		}
+		if err := t.auditSharing(before, &rows[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// lookupRows returns the rows that exist, by index in rows, with their
+// stored sharing.
 func (t *wtx) lookupRows(rows []recordRow) (map[int]foundRow, error) {
 	byType := map[string][]int{}
 	var types []string
@@ -405,7 +432,7 @@ func (t *wtx) lookupRows(rows []recordRow) (map[int]foundRow, error) {
 				pos[rows[i].id] = i
 				args = append(args, rows[i].id)
 			}
-			q := "SELECT id, pk, teams IS NOT NULL FROM records WHERE type = ? AND id IN (" + placeholders(len(chunk)) + ")"
+			q := t.s.rebind("SELECT id, pk, owner, parent_type, parent_id, teams FROM records WHERE type = ? AND id IN (" + placeholders(len(chunk)) + ")")
 			if err := func() error {
 				rs, err := t.tx.QueryContext(t.ctx, q, args...)
 				if err != nil {
@@ -415,7 +442,7 @@ func (t *wtx) lookupRows(rows []recordRow) (map[int]foundRow, error) {
 				for rs.Next() {
 					var id string
 					var f foundRow
-					if err := rs.Scan(&id, &f.pk, &f.teams); err != nil {
+					if err := rs.Scan(append([]any{&id, &f.pk}, f.head.dest()...)...); err != nil {
 						return err
 					}
 					found[pos[id]] = f

@@ -373,7 +373,7 @@ func TestAudit_ChainDetectsTampering(t *testing.T) {
 		if err := s.Log(ctx, store.AuditEntry{Actor: "u1", Action: "session.create", Target: "user:u1"}); err != nil {
 			t.Fatal(err)
 		}
-		v, err := s.VerifyAudit(ctx)
+		v, err := s.VerifyAudit(ctx, "")
 		if err != nil || !v.OK || v.Entries != 5 {
 			t.Fatalf("VerifyAudit = %+v, %v; want ok with 5 entries", v, err)
 		}
@@ -392,7 +392,7 @@ func TestAudit_ChainDetectsTampering(t *testing.T) {
 		if _, err := s.db.ExecContext(ctx, s.rebind(`UPDATE audit SET actor = ? WHERE id = ?`), "mallory", 2); err != nil {
 			t.Fatal(err)
 		}
-		v, err = s.VerifyAudit(ctx)
+		v, err = s.VerifyAudit(ctx, "")
 		if err != nil || v.OK || v.FirstBad != 2 || v.Entries != 5 {
 			t.Fatalf("after tampering VerifyAudit = %+v, %v; want first_bad 2", v, err)
 		}
@@ -611,7 +611,7 @@ func TestWrite_ConcurrentWritersSerialize(t *testing.T) {
 		if n != workers*each || distinct != workers*each {
 			t.Fatalf("change log: %d rows, %d revisions", n, distinct)
 		}
-		v, err := s.VerifyAudit(ctx)
+		v, err := s.VerifyAudit(ctx, "")
 		if err != nil || !v.OK || v.Entries != workers*each {
 			t.Fatalf("VerifyAudit = %+v, %v", v, err)
 		}

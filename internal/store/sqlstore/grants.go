@@ -237,7 +237,7 @@ func (s *Store) CreateGrant(ctx context.Context, w store.Write, g access.Grant) 
 	g.ID = newGrantID()
 	truncTimes(&g)
 	rev, err := s.write(ctx, w, func(t *wtx) error {
-		g.CreatedBy, g.CreatedAt, g.UpdatedAt = actor, t.now, t.now
+		g.CreatedBy, g.CreatedAt, g.UpdatedAt = w.Creator(), t.now, t.now
 		if err := t.checkGrant(&g); err != nil {
 			return err
 		}

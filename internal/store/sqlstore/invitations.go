@@ -116,7 +116,7 @@ func (t *wtx) createInvitation(actor string, in store.NewInvitation) (store.Invi
 		g.ID = newGrantID()
 		truncTimes(&g)
 		g.Principal = "user:" + u.ID
-		g.CreatedBy, g.CreatedAt, g.UpdatedAt = actor, t.now, t.now
+		g.CreatedBy, g.CreatedAt, g.UpdatedAt = t.by, t.now, t.now
 		if err := t.checkGrant(&g); err != nil {
 			return store.Invitation{}, err
 		}
@@ -126,7 +126,7 @@ func (t *wtx) createInvitation(actor string, in store.NewInvitation) (store.Invi
 	}
 	inv := store.Invitation{ID: "inv_" + randomID(12), UserID: u.ID, Email: u.Email, Name: u.Name, HomeAccount: u.HomeAccount,
 		Locale: in.Locale, Status: store.InvitationPending, ExpiresAt: in.ExpiresAt.UTC().Truncate(time.Microsecond),
-		CreatedBy: actor, CreatedAt: t.now}
+		CreatedBy: t.by, CreatedAt: t.now}
 	if inv.Locale == "" {
 		inv.Locale = "en"
 	}

@@ -143,7 +143,7 @@ func (s *Store) PutPolicy(ctx context.Context, w store.Write, source []byte) (st
 				return conflict("role %s is protected and cannot be unprotected", or.Name)
 			}
 		}
-		out = store.PolicyVersion{Version: old.Version + 1, Source: string(source), CreatedBy: actor, CreatedAt: t.now, Policy: p}
+		out = store.PolicyVersion{Version: old.Version + 1, Source: string(source), CreatedBy: w.Creator(), CreatedAt: t.now, Policy: p}
 		if _, err := t.exec(`INSERT INTO policy_versions (version, source, created_by, created_at) VALUES (?, ?, ?, ?)`,
 			out.Version, out.Source, out.CreatedBy, toMicros(out.CreatedAt)); err != nil {
 			return fmt.Errorf("put policy: %w", err)

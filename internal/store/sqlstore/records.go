@@ -237,11 +237,16 @@ func (s *Store) PutRecord(ctx context.Context, w store.Write, r *access.Record) 
 	rev, err := s.write(ctx, w, func(t *wtx) error {
 		now = t.now
 		var pk int64
-		var hadTeams bool
-		err := t.queryRow(`SELECT pk, teams IS NOT NULL FROM records WHERE type = $1 AND id = $2`, row.typ, row.id).Scan(&pk, &hadTeams)
+		var head storedSharing
+		err := t.queryRow(`SELECT pk, owner, parent_type, parent_id, teams FROM records WHERE type = $1 AND id = $2`,
+			row.typ, row.id).Scan(append([]any{&pk}, head.dest()...)...)
+		hadTeams := head.teams.Valid
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			created = true
+			if err := t.auditSharing(nil, &row); err != nil {
+				return err
+			}
 			err = t.queryRow(`INSERT INTO records (`+recordInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+
 				t.s.jsonParam("$10")+`, $11, $12) RETURNING pk`,
 				row.typ, row.id, row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator,
@@ -252,6 +257,9 @@ func (s *Store) PutRecord(ctx context.Context, w store.Write, r *access.Record) 
 		case err != nil:
 			return fmt.Errorf("read record: %w", err)
 		default:
+			if err := t.auditSharing(&head, &row); err != nil {
+				return err
+			}
 			if _, err := t.exec(`UPDATE records SET owner = $1, date = $2, dkey = $3, parent_type = $4, parent_id = $5, `+
 				`teams = $6, creator = $7, attributes = `+t.s.jsonParam("$8")+`, updated_at = $9, revision = $10 WHERE pk = $11`,
 				row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator, row.attributes,

@@ -87,6 +87,8 @@ import (
 // use. Create it with Open and release it with Close.
 type Store struct {
 	dialect dialect
+	// auditKey keys the audit chain (Options.AuditKey); nil for none.
+	auditKey []byte
 	// db is the write connection pool: on SQLite exactly one connection
 	// whose transactions are BEGIN IMMEDIATE; on PostgreSQL a pool.
 	db *sql.DB
@@ -134,6 +136,11 @@ type Options struct {
 	Clock func() time.Time
 	// Logger receives catch-up's problems; nil means slog.Default().
 	Logger *slog.Logger
+	// AuditKey, when set (--audit-key), chains every audit entry this
+	// store writes with HMAC-SHA256 under it, and VerifyAudit checks those
+	// entries with it (audit.go). It is a secret kept outside the
+	// database.
+	AuditKey []byte
 }
 
 // IsPostgres reports whether dsn selects PostgreSQL ("postgres://" or
@@ -149,7 +156,7 @@ func IsPostgres(dsn string) bool {
 // follower (package follow) to keep an access engine in step; the store
 // starts no goroutine.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}}
+	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}, auditKey: opts.AuditKey}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -258,6 +265,8 @@ type wtx struct {
 	rev   int64              // the revision this transaction commits (0 for Log)
 	now   time.Time          // the store clock at the start, truncated to µs
 	audit []store.AuditEntry // entries to append at commit
+	actor string             // the write's audit actor (store.Write.Actor)
+	by    string             // the write's created_by (store.Write.Creator)
 	chg   bool               // a change_log row was written
 }
 
@@ -326,7 +335,7 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now()}
+	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now(), actor: w.Actor, by: w.Creator()}
 	if bump {
 		err = t.queryRow(`UPDATE revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&t.rev)
 	} else if q := s.dialect.lockRevision(); q != "" {

@@ -167,6 +167,21 @@ func testAudit(t *testing.T, b Backend) {
 			t.Errorf("logged entry %+v", e)
 		}
 	})
+	t.Run("ActorForms", func(t *testing.T) {
+		// Entries before #12 named a user by its bare id; the filter finds
+		// both forms by either, and a token only by its own name.
+		for _, a := range []string{"aud-form", "user:aud-form", "token:t_aud", "user:aud-other"} {
+			if err := s.Log(c, store.AuditEntry{Actor: a, Action: "session.login", Target: "user:aud-form"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for filter, want := range map[string]int{"aud-form": 2, "user:aud-form": 2, "token:t_aud": 1, "t_aud": 1, "aud-other": 1} {
+			got := walkAudit(t, s, store.AuditFilter{Actor: filter})
+			if len(got) != want {
+				t.Errorf("filter actor %q: %d entries, want %d: %+v", filter, len(got), want, got)
+			}
+		}
+	})
 	t.Run("Filter", func(t *testing.T) {
 		all := walkAudit(t, s, store.AuditFilter{Limit: 1000})
 		t.Run("NewestFirst", func(t *testing.T) {
@@ -238,7 +253,7 @@ func testAudit(t *testing.T, b Backend) {
 	})
 	t.Run("Verify", func(t *testing.T) {
 		n := len(walkAudit(t, s, store.AuditFilter{Limit: 1000}))
-		v, err := s.VerifyAudit(c)
+		v, err := s.VerifyAudit(c, "")
 		if err != nil {
 			t.Fatalf("VerifyAudit: %v", err)
 		}
@@ -248,7 +263,7 @@ func testAudit(t *testing.T, b Backend) {
 	})
 	t.Run("VerifyEmpty", func(t *testing.T) {
 		s := open(t, b)
-		v, err := s.VerifyAudit(ctx(t))
+		v, err := s.VerifyAudit(ctx(t), "")
 		if err != nil || !v.OK {
 			t.Errorf("VerifyAudit of a fresh store = %+v, %v; want ok", v, err)
 		}

@@ -103,7 +103,7 @@ func testConcurrency(t *testing.T, b Backend) {
 	if got := listAll(t, s, store.RecordQuery{Type: "sales_order", Predicate: allOf("sales_order"), Limit: 500}); len(got) != workers*each {
 		t.Errorf("%d records listed, want %d", len(got), workers*each)
 	}
-	v, err := s.VerifyAudit(ctx(t))
+	v, err := s.VerifyAudit(ctx(t), "")
 	if err != nil || !v.OK {
 		t.Errorf("VerifyAudit after concurrent writes = %+v, %v; want ok", v, err)
 	}

@@ -81,7 +81,7 @@ func testDurability(t *testing.T, b Backend) {
 		// Both instances write to one audit chain.
 		mustPutAccount(t, s2, account("Z2", ""))
 		mustPutAccount(t, s1, account("Z1", ""))
-		if v, err := s2.VerifyAudit(ctx(t)); err != nil || !v.OK {
+		if v, err := s2.VerifyAudit(ctx(t), ""); err != nil || !v.OK {
 			t.Errorf("VerifyAudit after writes through both instances = %+v, %v; want ok", v, err)
 		}
 	})
@@ -123,7 +123,7 @@ func testDurability(t *testing.T, b Backend) {
 		if rev <= want.rev {
 			t.Errorf("first write after reopen: revision %d, not after %d", rev, want.rev)
 		}
-		if v, err := s2.VerifyAudit(ctx(t)); err != nil || !v.OK || v.Entries == 0 {
+		if v, err := s2.VerifyAudit(ctx(t), ""); err != nil || !v.OK || v.Entries == 0 {
 			t.Errorf("VerifyAudit after reopen and a write = %+v, %v; want ok", v, err)
 		}
 	})

@@ -86,6 +86,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestEngineInStep", testEngineInStep},
 		{"TestRevisions", testRevisions},
 		{"TestAudit", testAudit},
+		{"TestAuditSharing", testAuditSharing},
 		{"TestRecords", testRecords},
 		{"TestBatch", testBatch},
 		{"TestListRecords", testListRecords},
