@@ -13,7 +13,7 @@ import (
 
 const accountColumns = `id, name, kind, parent, external_access, inherit, require_mfa`
 
-func scanAccount(sc interface{ Scan(...any) error }) (access.Account, error) {
+func scanAccount(sc rowScanner) (access.Account, error) {
 	var a access.Account
 	var parent sql.NullString
 	err := sc.Scan(&a.ID, &a.Name, &a.Kind, &parent, &a.ExternalAccess, &a.Inherit, &a.RequireMFA)
@@ -78,40 +78,7 @@ func (s *Store) ListAccounts(ctx context.Context, f store.AccountFilter) ([]acce
 		p := "%" + escapeLike(strings.ToLower(f.Query)) + "%"
 		where, args = append(where, `(lower(id) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\')`), append(args, p, p)
 	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = append(where, "id > ?"), append(args, after)
-	}
-	q := `SELECT ` + accountColumns + ` FROM accounts`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	rows, err := s.query(ctx, q, append(args, n+1)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list accounts: %w", err)
-	}
-	defer rows.Close()
-	out := []access.Account{}
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list accounts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list accounts: %w", err)
-	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].ID)
-	}
-	return out, next, nil
+	return pageByID(ctx, s, "accounts", accountColumns, "accounts", where, args, f.Cursor, n, scanAccount, func(a access.Account) string { return a.ID })
 }
 
 // PutAccount creates or replaces an account as given (the caller has merged

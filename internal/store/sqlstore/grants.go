@@ -18,7 +18,7 @@ func newGrantID() string { return "g_" + randomID(12) }
 
 const grantColumns = `id, principal, account, role, scope, access, days_back, valid_from, valid_until, notes, created_by, created_at, updated_at`
 
-func scanGrant(sc interface{ Scan(...any) error }) (access.Grant, error) {
+func scanGrant(sc rowScanner) (access.Grant, error) {
 	var g access.Grant
 	var days sql.NullInt64
 	var from, until sql.NullInt64
@@ -105,39 +105,7 @@ func (s *Store) ListGrants(ctx context.Context, f store.GrantFilter) ([]access.G
 			args = append(args, a)
 		}
 	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = append(where, "id > ?"), append(args, after)
-	}
-	q := `SELECT ` + grantColumns + ` FROM grants`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	rows, err := s.query(ctx, q, append(args, n+1)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list grants: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list grants: %w", err)
-		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list grants: %w", err)
-	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].ID)
-	}
-	return out, next, nil
+	return pageByID(ctx, s, "grants", grantColumns, "grants", where, args, f.Cursor, n, scanGrant, func(g access.Grant) string { return g.ID })
 }
 
 // checkGrant fills defaults (scope subtree, access read_write) and checks

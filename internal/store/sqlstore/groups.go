@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -13,7 +12,7 @@ import (
 
 const groupColumns = `id, name, account`
 
-func scanGroup(sc interface{ Scan(...any) error }) (access.Group, error) {
+func scanGroup(sc rowScanner) (access.Group, error) {
 	var g access.Group
 	var acct sql.NullString
 	err := sc.Scan(&g.ID, &g.Name, &acct)
@@ -142,41 +141,12 @@ func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]store.Gr
 	if f.Account != "" {
 		where, args = append(where, "account = ?"), append(args, f.Account)
 	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = append(where, "id > ?"), append(args, after)
-	}
-	q := `SELECT ` + groupColumns + ` FROM user_groups`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	r := s.pool(ctx)
-	rows, err := r.query(q, append(args, n+1)...)
+	gs, next, err := pageByID(ctx, s, "groups", groupColumns, "user_groups", where, args, f.Cursor, n, scanGroup,
+		func(g access.Group) string { return g.ID })
 	if err != nil {
-		return nil, "", fmt.Errorf("list groups: %w", err)
+		return nil, "", err
 	}
-	var gs []access.Group
-	for rows.Next() {
-		g, err := scanGroup(rows)
-		if err != nil {
-			rows.Close()
-			return nil, "", fmt.Errorf("list groups: %w", err)
-		}
-		gs = append(gs, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list groups: %w", err)
-	}
-	next := ""
-	if len(gs) > n {
-		gs = gs[:n]
-		next = encodeCursor(gs[n-1].ID)
-	}
+	r := s.pool(ctx)
 	ids := make([]string, len(gs))
 	for i, g := range gs {
 		ids[i] = g.ID

@@ -20,7 +20,7 @@ const invitationColumns = `id, user_id, email, name, home_account, locale, statu
 
 // scanInvitation reads an invitation; a pending one past its expiry at now
 // reads as expired.
-func scanInvitation(sc interface{ Scan(...any) error }, now time.Time) (store.Invitation, error) {
+func scanInvitation(sc rowScanner, now time.Time) (store.Invitation, error) {
 	var inv store.Invitation
 	var expires, created int64
 	var accepted sql.NullInt64
@@ -187,39 +187,7 @@ func (s *Store) ListInvitations(ctx context.Context, f store.InvitationFilter) (
 	default:
 		where, args = append(where, "status = ?"), append(args, f.Status)
 	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = append(where, "id > ?"), append(args, after)
-	}
-	q := `SELECT ` + invitationColumns + ` FROM invitations`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	rows, err := s.query(ctx, q, append(args, n+1)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list invitations: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		inv, err := scanInvitation(rows, now)
-		if err != nil {
-			return nil, "", fmt.Errorf("list invitations: %w", err)
-		}
-		out = append(out, inv)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list invitations: %w", err)
-	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].ID)
-	}
-	return out, next, nil
+	return pageByID(ctx, s, "invitations", invitationColumns, "invitations", where, args, f.Cursor, n, func(sc rowScanner) (store.Invitation, error) { return scanInvitation(sc, now) }, func(inv store.Invitation) string { return inv.ID })
 }
 
 // RenewInvitation gives a pending or expired invitation a new token and

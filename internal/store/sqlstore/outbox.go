@@ -21,7 +21,7 @@ import (
 
 const outboxColumns = `id, kind, recipient, user_id, locale, subject, text_body, html_body, secret, status, attempts, last_error, created_at, next_attempt_at, sent_at`
 
-func scanOutbox(sc interface{ Scan(...any) error }) (store.OutboxMessage, error) {
+func scanOutbox(sc rowScanner) (store.OutboxMessage, error) {
 	var m store.OutboxMessage
 	var secret sql.NullString
 	var created, next int64

@@ -559,3 +559,46 @@ func (s *Store) BenchMeta(ctx context.Context) (string, error) {
 	}
 	return v, nil
 }
+
+// pageByID reads one page of a list in id order (the keyset every
+// id-ordered list shares): SELECT columns FROM table where the conditions
+// of where (their arguments in args) hold and id is after cursor's, at
+// most n items, and the next page's cursor ("" on the last page). scan
+// reads a row, id names an item; what names the list in errors. The
+// result is never nil.
+func pageByID[T any](ctx context.Context, s *Store, what, columns, table string, where []string, args []any,
+	cursor string, n int, scan func(rowScanner) (T, error), id func(T) string) ([]T, string, error) {
+	if cursor != "" {
+		after, err := decodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		where, args = append(where, "id > ?"), append(args, after)
+	}
+	q := `SELECT ` + columns + ` FROM ` + table
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.query(ctx, q+" ORDER BY id LIMIT ?", append(args, n+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		item, err := scan(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("list %s: %w", what, err)
+		}
+		out = append(out, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("list %s: %w", what, err)
+	}
+	next := ""
+	if len(out) > n {
+		out = out[:n]
+		next = encodeCursor(id(out[n-1]))
+	}
+	return out, next, nil
+}

@@ -16,7 +16,7 @@ import (
 
 const tokenColumns = `id, user_id, name, hash, created_at, last_used`
 
-func scanToken(sc interface{ Scan(...any) error }) (store.Token, error) {
+func scanToken(sc rowScanner) (store.Token, error) {
 	var t store.Token
 	var created int64
 	var used sql.NullInt64

@@ -16,7 +16,7 @@ import (
 
 const userColumns = `id, kind, name, email, home_account, status, staff_role, constraints, locale, last_login_at`
 
-func scanUser(sc interface{ Scan(...any) error }) (access.User, error) {
+func scanUser(sc rowScanner) (access.User, error) {
 	var u access.User
 	var home, cons sql.NullString
 	var lastLogin sql.NullInt64
@@ -114,39 +114,7 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]access.Use
 		where = append(where, `(lower(id) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\' OR email_lower LIKE ? ESCAPE '\')`)
 		args = append(args, p, p, p)
 	}
-	if f.Cursor != "" {
-		after, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		where, args = append(where, "id > ?"), append(args, after)
-	}
-	q := `SELECT ` + userColumns + ` FROM users`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY id LIMIT ?"
-	rows, err := s.query(ctx, q, append(args, n+1)...)
-	if err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list users: %w", err)
-	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		next = encodeCursor(out[n-1].ID)
-	}
-	return out, next, nil
+	return pageByID(ctx, s, "users", userColumns, "users", where, args, f.Cursor, n, scanUser, func(u access.User) string { return u.ID })
 }
 
 // PutUser creates or replaces a user (the caller has merged omitted fields
