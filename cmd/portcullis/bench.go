@@ -109,6 +109,7 @@ func benchRun(ctx context.Context, args []string, stdout io.Writer) error {
 	metricsURL := stringFlag(fs, "metrics-url", "", "with --url: that server's metrics, served on its --metrics-addr (e.g. http://127.0.0.1:9090/metrics)")
 	jsonOut := stringFlag(fs, "json", "", "also write the report as JSON to this file")
 	profiles := stringFlag(fs, "cpuprofile", "", "write a CPU profile per workload into this directory")
+	inProcess := fs.Bool("in-process", false, "run the measured server inside the bench process instead of as a child process (its CPU figures then include the load generator's)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -118,8 +119,18 @@ func benchRun(ctx context.Context, args []string, stdout io.Writer) error {
 			wl = append(wl, w)
 		}
 	}
-	rep, err := bench.Run(ctx, bench.RunOptions{DSN: *db, URL: *url, MetricsURL: *metricsURL, Workloads: wl, Duration: *duration, Log: stdout,
-		ProfileDir: *profiles})
+	opts := bench.RunOptions{DSN: *db, URL: *url, MetricsURL: *metricsURL, Workloads: wl, Duration: *duration, Log: stdout,
+		ProfileDir: *profiles}
+	if *url == "" && !*inProcess {
+		// The server runs as a child process of this binary, so that its
+		// CPU per request is measured apart from the load generator's.
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		opts.ServerCommand = []string{exe, "serve"}
+	}
+	rep, err := bench.Run(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ Usage:
                                           check the audit log's hash chain
   portcullis bench gen --size small|medium|large [--seed N] [--db DSN]
                                           generate the benchmark dataset into a fresh database
-  portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL [--metrics-url URL]] [--json FILE] [--cpuprofile DIR]
+  portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL [--metrics-url URL] | --in-process] [--json FILE] [--cpuprofile DIR]
                                           measure the workloads of shared/BENCHMARKS.md
   portcullis bench compare A.json B.json  print the ratio of every figure of two reports
   portcullis version                      print the version

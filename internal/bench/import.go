@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -98,30 +97,36 @@ func (r *runner) importRecords(ctx context.Context) error {
 	return nil
 }
 
-// memory reports the peak resident set of this process (server and
-// clients) from /proc/self/status, or with --url the server's current RSS
-// from its metrics (--metrics-url).
+// memory reports the server's peak resident set: of the child process
+// (/proc/<pid>/status), of this process when the server runs in it (the
+// clients with their loaded records included), or with --url the
+// server's current RSS from its metrics (--metrics-url).
 func (r *runner) memory(ctx context.Context) error {
 	res := Result{Name: "memory", Figures: map[string]float64{}}
 	const mib = 1 << 20
 	var peak float64
-	if r.opts.URL != "" {
-		rss, err := r.remoteRSS(ctx)
+	switch {
+	case r.opts.URL != "":
+		rss, err := r.metric(ctx, "process_resident_memory_bytes")
 		if err != nil {
-			return err
+			return fmt.Errorf("memory: %w", err)
 		}
 		peak = rss / mib
 		res.Figures["server_rss_mib"] = peak
 		res.Note = "the server's current RSS (process_resident_memory_bytes)"
-	} else {
-		st, err := procStatus()
+	default:
+		pid, note := "self", "peak RSS of the whole bench process: the server and the clients with their loaded records"
+		if r.child != nil {
+			pid, note = strconv.Itoa(r.child.Pid), "peak RSS of the server process"
+		}
+		st, err := procStatus(pid)
 		if err != nil {
 			return err
 		}
 		peak = st["VmHWM"] / 1024
 		res.Figures["peak_rss_mib"] = peak
 		res.Figures["rss_mib"] = st["VmRSS"] / 1024
-		res.Note = "peak RSS of the whole bench process: the server and the clients with their loaded records"
+		res.Note = note
 	}
 	res.Target = "≤ 1,024 MiB"
 	res.Met = boolPtr(peak <= 1024)
@@ -129,9 +134,9 @@ func (r *runner) memory(ctx context.Context) error {
 	return nil
 }
 
-// procStatus reads the kB figures of /proc/self/status.
-func procStatus() (map[string]float64, error) {
-	f, err := os.Open("/proc/self/status")
+// procStatus reads the kB figures of /proc/<pid>/status.
+func procStatus(pid string) (map[string]float64, error) {
+	f, err := os.Open("/proc/" + pid + "/status")
 	if err != nil {
 		return nil, fmt.Errorf("memory: %w", err)
 	}
@@ -149,22 +154,4 @@ func procStatus() (map[string]float64, error) {
 		}
 	}
 	return out, sc.Err()
-}
-
-// remoteRSS reads process_resident_memory_bytes from the server's metrics
-// (--metrics-url: the server's --metrics-addr).
-func (r *runner) remoteRSS(ctx context.Context) (float64, error) {
-	if r.opts.MetricsURL == "" {
-		return 0, fmt.Errorf("memory: with --url, pass --metrics-url (the server's --metrics-addr)")
-	}
-	code, _, b, err := r.do(ctx, request{method: http.MethodGet, url: r.opts.MetricsURL})
-	if err != nil || code != 200 {
-		return 0, fmt.Errorf("memory: metrics: status %d: %v", code, err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "process_resident_memory_bytes "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(v), 64)
-		}
-	}
-	return 0, fmt.Errorf("memory: no process_resident_memory_bytes in the metrics")
 }

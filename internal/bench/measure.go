@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -17,6 +18,9 @@ type series struct {
 	errors  int64
 	samples []string
 	ops     atomic.Int64
+	// cpu is the meter's advance over the measured window, when metered.
+	cpu   time.Duration
+	cpuOf string
 }
 
 // fail counts an error (a failed operation or a wrong answer) and keeps
@@ -35,7 +39,10 @@ func (s *series) result(name, unit string, elapsed time.Duration, perOp int64) R
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	r := Result{Name: name, Unit: unit, Ops: s.ops.Load(), Seconds: elapsed.Seconds(), Errors: s.errors,
-		ErrorSamples: s.samples}
+		ErrorSamples: s.samples, CPUOf: s.cpuOf}
+	if s.cpuOf != "" && r.Ops > 0 {
+		r.CPU = float64(s.cpu) / float64(time.Microsecond) / float64(r.Ops)
+	}
 	if elapsed > 0 {
 		r.Rate = float64(r.Ops*max(perOp, 1)) / elapsed.Seconds()
 	}
@@ -59,8 +66,10 @@ func warmup(d time.Duration) time.Duration {
 // measure runs op on clients goroutines for warm-up plus d and returns the
 // series of the operations that started after the warm-up, with the
 // length of the measured window. op reports a failed operation or wrong
-// answer by returning an error; it must not block beyond ctx.
-func measure(ctx context.Context, clients int, d time.Duration, op func(ctx context.Context, worker int) error) (*series, time.Duration) {
+// answer by returning an error; it must not block beyond ctx. With a
+// meter, the series also has the CPU time the meter saw during the
+// measured window.
+func measure(ctx context.Context, clients int, d time.Duration, meter *cpuMeter, op func(ctx context.Context, worker int) error) (*series, time.Duration) {
 	s := &series{}
 	wu := warmup(d)
 	begin := time.Now()
@@ -68,6 +77,30 @@ func measure(ctx context.Context, clients int, d time.Duration, op func(ctx cont
 	deadline := measureFrom.Add(d)
 	ctx, cancel := context.WithDeadline(ctx, deadline.Add(10*time.Second))
 	defer cancel()
+	var cpu0 time.Duration
+	cpuErr := errors.New("not read")
+	metered := make(chan struct{})
+	if meter != nil {
+		go func() {
+			defer close(metered)
+			select {
+			case <-time.After(time.Until(measureFrom)):
+				cpu0, cpuErr = meter.read(ctx)
+			case <-ctx.Done():
+			}
+		}()
+	} else {
+		close(metered)
+	}
+	defer func() {
+		<-metered
+		if meter == nil || cpuErr != nil {
+			return
+		}
+		if cpu1, err := meter.read(ctx); err == nil {
+			s.cpu, s.cpuOf = cpu1-cpu0, meter.source
+		}
+	}()
 	var wg sync.WaitGroup
 	for w := range clients {
 		wg.Add(1)

@@ -46,7 +46,7 @@ type Dataset struct {
 	Records int    `json:"records"`
 	Users   int    `json:"users"`
 	Grants  int    `json:"grants"`
-	Target  string `json:"target"` // "in-process" or the --url
+	Target  string `json:"target"` // "in-process", the child process or the --url
 }
 
 // Result is one measured series: a workload, for the list workloads one
@@ -63,6 +63,12 @@ type Result struct {
 	P90 float64 `json:"p90_ms"`
 	P99 float64 `json:"p99_ms"`
 	Max float64 `json:"max_ms"`
+	// CPU is the CPU time per operation in microseconds that CPUOf (the
+	// server process, when it runs apart from the load generator) used
+	// during the measured window: on a shared machine a steadier figure
+	// than the latencies.
+	CPU   float64 `json:"cpu_us_per_op,omitempty"`
+	CPUOf string  `json:"cpu_of,omitempty"`
 	// Errors counts failed operations and wrong answers; ErrorSamples
 	// shows a few.
 	Errors       int64    `json:"errors"`
@@ -119,7 +125,7 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "machine: %d CPUs (GOMAXPROCS %d) %s, %s %s/%s, load %s; %s per series\n\n",
 		m.CPUs, m.GOMAXPROCS, m.CPUModel, m.GoVersion, m.OS, m.Arch, m.Load, r.Duration)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "workload\tops\trate\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\ttarget\t\t")
+	fmt.Fprintln(tw, "workload\tops\trate\tcpu µs/op\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\ttarget\t\t")
 	for _, x := range r.Results {
 		met := ""
 		if x.Met != nil {
@@ -128,8 +134,8 @@ func (r *Report) Print(w io.Writer) {
 				met = "MISSED"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", x.Name, x.Ops, fmtRate(x.Rate, x.Unit),
-			fmtMs(x.P50), fmtMs(x.P90), fmtMs(x.P99), fmtMs(x.Max), x.Errors, x.Target, met)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t\n", x.Name, x.Ops, fmtRate(x.Rate, x.Unit),
+			fmtCPU(x.CPU), fmtMs(x.P50), fmtMs(x.P90), fmtMs(x.P99), fmtMs(x.Max), x.Errors, x.Target, met)
 	}
 	tw.Flush()
 	for _, x := range r.Results {
@@ -149,6 +155,19 @@ func (r *Report) Print(w io.Writer) {
 			parts = append(parts, x.Note)
 		}
 		fmt.Fprintf(w, "  %s: %s\n", x.Name, strings.Join(parts, ", "))
+	}
+	cpuOf := map[string][]string{}
+	var sources []string
+	for _, x := range r.Results {
+		if x.CPUOf != "" {
+			if cpuOf[x.CPUOf] == nil {
+				sources = append(sources, x.CPUOf)
+			}
+			cpuOf[x.CPUOf] = append(cpuOf[x.CPUOf], x.Name)
+		}
+	}
+	for _, src := range sources {
+		fmt.Fprintf(w, "  cpu µs/op of %s: %s\n", strings.Join(cpuOf[src], ", "), src)
 	}
 	for _, x := range r.Results {
 		for _, e := range x.ErrorSamples {
@@ -170,6 +189,13 @@ func fmtRate(v float64, unit string) string {
 		return "-"
 	}
 	return fmtFloat(v) + " " + unit + "/s"
+}
+
+func fmtCPU(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmtFloat(v)
 }
 
 func fmtMs(v float64) string {
@@ -236,6 +262,7 @@ func Compare(w io.Writer, a, b *Report, nameA, nameB string) {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", y.Name, fig, fmtFloat(va), fmtFloat(vb), ratio)
 		}
 		row("rate", x.Rate, y.Rate)
+		row("cpu_us_per_op", x.CPU, y.CPU)
 		row("p50_ms", x.P50, y.P50)
 		row("p90_ms", x.P90, y.P90)
 		row("p99_ms", x.P99, y.P99)

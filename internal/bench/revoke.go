@@ -79,7 +79,7 @@ func (r *runner) revokeVisible(ctx context.Context) error {
 
 	var staleness []time.Duration
 	iter := 0
-	s, el := measure(ctx, 1, r.opts.Duration, func(ctx context.Context, _ int) error {
+	s, el := measure(ctx, 1, r.opts.Duration, nil, func(ctx context.Context, _ int) error {
 		iter++
 		h, err := r.expect(ctx, r.admin("DELETE", r.base+"/api/v1/grants/"+grantID, nil), 204, nil)
 		if err != nil {

@@ -26,7 +26,7 @@ import (
 
 // Workloads are the workloads of BENCHMARKS.md, in the order Run runs
 // them.
-var Workloads = []string{"check-inproc", "check-http", "list-first", "list-deep", "list-filtered",
+var Workloads = []string{"check-inproc", "check-http", "check-batch", "list-first", "list-deep", "list-filtered",
 	"revoke-visible", "import", "memory"}
 
 // RunOptions configure Run.
@@ -47,6 +47,13 @@ type RunOptions struct {
 	Duration time.Duration
 	// Log receives progress messages; nil discards them.
 	Log io.Writer
+	// ServerCommand, when set (and URL is not), starts the measured server
+	// as a child process: the command and its leading arguments (e.g. the
+	// portcullis binary and "serve"), to which Run adds --db, --addr and
+	// its log flags. The report then has the server's own CPU per request,
+	// apart from the load generator's. Without it the server runs in this
+	// process.
+	ServerCommand []string
 	// ProfileDir, when set, receives a CPU profile of the whole process
 	// (server and clients) per workload: DIR/<workload>.pprof.
 	ProfileDir string
@@ -67,8 +74,12 @@ type runner struct {
 	// through the API.
 	sessions map[string]*http.Cookie
 	srvLog   *errorLog
-	data     *checkData // loaded on first use
-	stops    []func()
+	// cpu meters the measured server, when it can be told apart; pid is
+	// its process when it is a child.
+	cpu   *cpuMeter
+	child *os.Process
+	data  *checkData // loaded on first use
+	stops []func()
 }
 
 // Run measures the selected workloads over the dataset at opts.DSN and
@@ -117,18 +128,35 @@ func Run(ctx context.Context, opts RunOptions) (*Report, error) {
 			Grants: r.meta.Counts.DirectGrants + r.meta.Counts.GroupGrants, Target: "in-process"}}
 	r.client = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
 		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}
-	if opts.URL != "" {
+	switch {
+	case opts.URL != "":
 		r.base = strings.TrimSuffix(opts.URL, "/")
 		r.report.Dataset.Target = r.base
-	} else if r.base, err = r.serve(st, r.eng, quiet); err != nil {
-		return nil, err
+		if opts.MetricsURL != "" {
+			m := r.metricsCPU()
+			r.cpu = &m
+		}
+	case len(opts.ServerCommand) > 0:
+		if r.base, r.child, err = r.startChild(ctx); err != nil {
+			return nil, err
+		}
+		r.report.Dataset.Target = fmt.Sprintf("child process %d at %s", r.child.Pid, r.base)
+		m := pidCPU(r.child.Pid)
+		r.cpu = &m
+	default:
+		if r.base, err = r.serve(st, r.eng, quiet); err != nil {
+			return nil, err
+		}
+		m := selfCPU()
+		r.cpu = &m
 	}
 
 	steps := []struct {
 		name string
 		fn   func(context.Context) error
 	}{
-		{"check-inproc", r.checkInproc}, {"check-http", r.checkHTTP}, {"list-first", r.listFirst},
+		{"check-inproc", r.checkInproc}, {"check-http", r.checkHTTP}, {"check-batch", r.checkBatchHTTP},
+		{"list-first", r.listFirst},
 		{"list-deep", r.listDeep}, {"list-filtered", r.listFiltered}, {"revoke-visible", r.revokeVisible},
 		{"import", r.importRecords}, {"memory", r.memory},
 	}
