@@ -109,6 +109,11 @@ func (e *Engine) Check(userID string, r *Record, action policy.Actions, src Reco
 func (e *Engine) VisibleFields(userID string, r *Record, src RecordSource) (policy.FieldSet, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
+	return e.visibleFields(userID, r, src)
+}
+
+// visibleFields is VisibleFields under the caller's read lock.
+func (e *Engine) visibleFields(userID string, r *Record, src RecordSource) (policy.FieldSet, bool) {
 	u := e.users[userID]
 	t := e.pol.Type(r.Type)
 	if u == nil || u.Status != StatusActive || t == nil {

@@ -10,6 +10,7 @@
 package access
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -153,6 +154,28 @@ type Record struct {
 	Attributes map[string]any `json:"attributes"`
 	UpdatedAt  time.Time      `json:"updated_at"`
 	Revision   int64          `json:"revision"`
+	// Raw, when not nil, holds the attributes as the store keeps them (a
+	// JSON object) instead of Attributes, which is then nil: a list asked
+	// for it so that a viewer who may see every field of the record gets
+	// the bytes passed through, never decoded. View decodes it when it
+	// must mask; DecodeRaw decodes it for any other reader.
+	Raw []byte `json:"-"`
+}
+
+// DecodeRaw moves r's Raw attributes into Attributes.
+func (r *Record) DecodeRaw() error {
+	if r.Raw == nil {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(r.Raw, &m); err != nil {
+		return fmt.Errorf("record %s/%s: attributes: %w", r.Type, r.ID, err)
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	r.Attributes, r.Raw = m, nil
+	return nil
 }
 
 // RecordSource looks up records by reference; the engine uses it to follow

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -807,6 +808,25 @@ func propCheckWorld(t *rapid.T) {
 				b, err := json.Marshal(view.Attributes)
 				if err != nil {
 					report("View(user %s, record %s/%s): encoding: %v", u.ID, r.Type, r.ID, err)
+				}
+				// The same record listed with its attributes undecoded
+				// (Record.Raw) must show exactly the same attributes.
+				raw := *r
+				raw.Attributes = nil
+				raw.Raw, _ = json.Marshal(r.Attributes)
+				if rv, ok := e.View(u.ID, &raw, src); !ok {
+					report("View(user %s, raw record %s/%s) denied", u.ID, r.Type, r.ID)
+				} else {
+					rb := rv.Raw
+					if rb == nil {
+						rb, _ = json.Marshal(rv.Attributes)
+					}
+					var x, y any
+					_ = json.Unmarshal(b, &x)
+					_ = json.Unmarshal(rb, &y)
+					if !reflect.DeepEqual(x, y) || rv.Owner != view.Owner || rv.Creator != view.Creator {
+						report("View(user %s, raw record %s/%s) shows %s (owner %q), decoded %s (owner %q)", u.ID, r.Type, r.ID, rb, rv.Owner, b, view.Owner)
+					}
 				}
 				for _, s := range hide {
 					if strings.Contains(string(b), s) {

@@ -13,25 +13,41 @@ import (
 // account: one customer never learns another's ids from a shared record.
 // r itself is not modified.
 func (e *Engine) View(userID string, r *Record, src RecordSource) (*Record, bool) {
-	fields, ok := e.VisibleFields(userID, r, src)
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	fields, ok := e.visibleFields(userID, r, src)
 	if !ok {
 		return nil, false
 	}
-	e.mu.RLock()
-	defer e.mu.RUnlock()
 	u := e.users[userID]
 	out := *r
-	out.Attributes = copyAttrs(r.Attributes)
 	if u.Kind == KindInternal {
+		if r.Raw == nil {
+			out.Attributes = copyAttrs(r.Attributes)
+		}
 		return &out, true
 	}
 	t := e.pol.Type(r.Type)
-	Mask(t, fields, out.Attributes)
 	out.Teams = nil
 	d := e.newDecision(u, src)
+	ownerSeen := true
 	if a := e.accounts[r.Owner]; a == nil || !d.covering(a, nil, func(*grant) bool { return true }) {
 		out.Owner = ""
-		if t.OwnerField != "" {
+		ownerSeen = false
+	}
+	// Raw attributes pass through untouched when nothing of them is
+	// hidden: every restricted field visible and the owner field, if any,
+	// shown. Otherwise they are decoded and masked like any others (a
+	// failure to decode hides them all: masks fail closed).
+	if r.Raw != nil && (fields != t.AllFields() || (!ownerSeen && t.OwnerField != "")) {
+		if err := out.DecodeRaw(); err != nil {
+			out.Raw, out.Attributes = nil, map[string]any{}
+		}
+	}
+	if out.Raw == nil {
+		out.Attributes = copyAttrs(out.Attributes)
+		Mask(t, fields, out.Attributes)
+		if !ownerSeen && t.OwnerField != "" {
 			delete(out.Attributes, t.OwnerField)
 		}
 	}

@@ -71,56 +71,92 @@ func (a *App) CheckBatch(ctx context.Context, c *Actor, checks []CheckRequest, m
 	if err := a.AwaitRevision(ctx, minRevision); err != nil {
 		return nil, err
 	}
-	results := make([]CheckResult, 0, len(checks))
+	// Every check is validated first; then the heads of all the records
+	// and of their parents are read in one query per type and hop.
+	acts := make([]policy.Actions, len(checks))
 	var bad []access.ItemError
+	refs := make([]access.Ref, 0, len(checks))
 	for i, ch := range checks {
-		res, err := a.check(ctx, ch)
+		act, err := a.checkable(ch)
 		if err != nil {
-			if access.ErrorCode(err) == access.CodeInternal {
-				return nil, err
-			}
 			bad = append(bad, access.ItemError{Index: i, Message: message(err)})
 			continue
 		}
-		results = append(results, res)
+		acts[i] = act
+		refs = append(refs, access.Ref{Type: ch.Type, ID: ch.ID})
 	}
 	if len(bad) > 0 {
 		return nil, &access.Error{Code: access.CodeInvalid, Message: "some checks are invalid", Items: bad}
 	}
+	src, err := a.heads(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	rev := a.st.Revision()
+	results := make([]CheckResult, len(checks))
+	for i, ch := range checks {
+		results[i] = a.decide(ch.User, src[access.Ref{Type: ch.Type, ID: ch.ID}], acts[i], src, rev)
+	}
 	return results, nil
 }
 
-func (a *App) check(ctx context.Context, req CheckRequest) (CheckResult, error) {
+// checkable validates a check: its action, user and type.
+func (a *App) checkable(req CheckRequest) (policy.Actions, error) {
 	act, err := parseDecisionAction(req.Action)
 	if err != nil {
-		return CheckResult{}, err
+		return 0, err
 	}
 	if _, ok := a.eng.User(req.User); !ok {
-		return CheckResult{}, access.FieldErrorf(access.CodeInvalid, "user", "user %q does not exist", req.User)
+		return 0, access.FieldErrorf(access.CodeInvalid, "user", "user %q does not exist", req.User)
 	}
 	if a.eng.Policy().Type(req.Type) == nil {
-		return CheckResult{}, access.FieldErrorf(access.CodeInvalid, "type", "unknown object type %q", req.Type)
+		return 0, access.FieldErrorf(access.CodeInvalid, "type", "unknown object type %q", req.Type)
 	}
-	res := CheckResult{Fields: []string{}, Revision: a.st.Revision()}
-	rec, err := a.st.GetRecord(ctx, req.Type, req.ID)
-	if access.ErrorCode(err) == access.CodeNotFound {
+	return act, nil
+}
+
+// heads reads the heads of the records refs (those that exist) and of
+// their parents up to the sharing hop limit: what a decision reads.
+func (a *App) heads(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
+	got, err := a.st.GetRecordHeads(ctx, refs)
+	if err != nil {
+		return nil, err
+	}
+	recs := make([]*access.Record, 0, len(got))
+	for _, r := range got {
+		recs = append(recs, r)
+	}
+	return a.source(ctx, recs...)
+}
+
+// decide answers one validated check on rec (nil: missing, not allowed).
+func (a *App) decide(user string, rec *access.Record, act policy.Actions, src access.RecordMap, rev int64) CheckResult {
+	res := CheckResult{Fields: []string{}, Revision: rev}
+	if rec == nil {
 		a.obs.Decision(false)
-		return res, nil
+		return res
 	}
-	if err != nil {
-		return res, err
-	}
-	src, err := a.source(ctx, rec)
-	if err != nil {
-		return res, err
-	}
-	ok, fields := a.eng.Check(req.User, rec, act, src)
+	ok, fields := a.eng.Check(user, rec, act, src)
 	a.obs.Decision(ok)
 	res.Allowed = ok
 	if fields != nil {
 		res.Fields = fields
 	}
-	return res, nil
+	return res
+}
+
+func (a *App) check(ctx context.Context, req CheckRequest) (CheckResult, error) {
+	act, err := a.checkable(req)
+	if err != nil {
+		return CheckResult{}, err
+	}
+	ref := access.Ref{Type: req.Type, ID: req.ID}
+	rev := a.st.Revision()
+	src, err := a.heads(ctx, []access.Ref{ref})
+	if err != nil {
+		return CheckResult{Fields: []string{}, Revision: rev}, err
+	}
+	return a.decide(req.User, src[ref], act, src, rev), nil
 }
 
 // message is an error's message for a batch item.
@@ -184,13 +220,14 @@ func (a *App) Viewers(ctx context.Context, c *Actor, typ, id string, p ListParam
 		}
 		after = string(b)
 	}
-	rec, err := a.st.GetRecord(ctx, t.Name, id)
+	ref := access.Ref{Type: t.Name, ID: id}
+	src, err := a.heads(ctx, []access.Ref{ref})
 	if err != nil {
 		return Page[access.Viewer]{}, err
 	}
-	src, err := a.source(ctx, rec)
-	if err != nil {
-		return Page[access.Viewer]{}, err
+	rec := src[ref]
+	if rec == nil {
+		return Page[access.Viewer]{}, access.Errorf(access.CodeNotFound, "%s %s not found", t.Name, id)
 	}
 	var page Page[access.Viewer]
 	limit := p.limit()

@@ -63,7 +63,8 @@ func (a *App) lookupSubject(c *Actor, asUser string) (access.User, error) {
 }
 
 // source loads the parents (up to the sharing hop limit) of recs, so the
-// engine can follow sharing rules.
+// engine can follow sharing rules: their heads only, since a decision never
+// reads attributes.
 func (a *App) source(ctx context.Context, recs ...*access.Record) (access.RecordMap, error) {
 	src := access.RecordMap{}
 	for _, r := range recs {
@@ -82,7 +83,7 @@ func (a *App) source(ctx context.Context, recs ...*access.Record) (access.Record
 		if len(refs) == 0 {
 			break
 		}
-		got, err := a.st.GetRecords(ctx, refs)
+		got, err := a.st.GetRecordHeads(ctx, refs)
 		if err != nil {
 			return nil, err
 		}
@@ -113,6 +114,10 @@ type RecordList struct {
 	// Within, for the portal, restricts the list to this account's subtree
 	// as far as the subject reaches it.
 	Within string
+	// Raw lets the items carry their attributes undecoded (access.Record
+	// Raw) where the viewer sees all of them: for callers that only encode
+	// them as JSON.
+	Raw bool
 	ListParams
 }
 
@@ -227,7 +232,7 @@ func (a *App) ListRecords(ctx context.Context, c *Actor, in RecordList) (RecordP
 // recordQuery validates a list's parameters into a store query.
 func (a *App) recordQuery(t *policy.Type, subj access.User, in RecordList) (store.RecordQuery, error) {
 	staff := subj.Kind == access.KindInternal
-	q := store.RecordQuery{Type: t.Name, Limit: in.limit(), Cursor: in.Cursor, Sort: "-date"}
+	q := store.RecordQuery{Type: t.Name, Limit: in.limit(), Cursor: in.Cursor, Sort: "-date", Raw: in.Raw}
 	var err error
 	q.Predicate, err = a.eng.Predicate(subj.ID, t.Name, policy.Read)
 	if err != nil {

@@ -450,6 +450,9 @@ type RecordQuery struct {
 	Sort   string
 	Limit  int
 	Cursor string
+	// Raw returns each record's attributes undecoded in Record.Raw (see
+	// access.Record.Raw), for callers that encode them as JSON.
+	Raw bool
 }
 
 // RecordBatch is a bulk write.

@@ -131,6 +131,7 @@ func (s *Surface) exportRecords(w http.ResponseWriter, r *http.Request, c *app.A
 	if err != nil {
 		return err
 	}
+	in.Raw = format != "csv"
 	var bw *bufio.Writer
 	var cw *csv.Writer
 	var enc *json.Encoder

@@ -25,6 +25,7 @@ func (s *Surface) handleListRecords(w http.ResponseWriter, r *http.Request, c *a
 	if err != nil {
 		return err
 	}
+	in.Raw = true
 	page, err := s.app.ListRecords(r.Context(), c, in)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package surface
 
 import (
+	"encoding/json"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -9,16 +10,18 @@ import (
 // RecordOut is the JSON form of a record (DESIGN.md §1 Records), as the API
 // sends it and the console shows it raw.
 type RecordOut struct {
-	Type       string              `json:"type"`
-	ID         string              `json:"id"`
-	Owner      *string             `json:"owner"`
-	Date       *string             `json:"date"`
-	Parent     *access.Ref         `json:"parent"`
-	Teams      *[]access.TeamEntry `json:"teams,omitempty"` // staff only
-	Creator    *string             `json:"creator"`
-	Attributes map[string]any      `json:"attributes"`
-	UpdatedAt  time.Time           `json:"updated_at"`
-	Revision   int64               `json:"revision"`
+	Type    string              `json:"type"`
+	ID      string              `json:"id"`
+	Owner   *string             `json:"owner"`
+	Date    *string             `json:"date"`
+	Parent  *access.Ref         `json:"parent"`
+	Teams   *[]access.TeamEntry `json:"teams,omitempty"` // staff only
+	Creator *string             `json:"creator"`
+	// Attributes is a map[string]any, or the stored JSON object passed
+	// through (json.RawMessage) when the viewer sees all of it.
+	Attributes any       `json:"attributes"`
+	UpdatedAt  time.Time `json:"updated_at"`
+	Revision   int64     `json:"revision"`
 }
 
 // RecordJSON renders a record (already masked for an external viewer):
@@ -27,7 +30,10 @@ type RecordOut struct {
 func RecordJSON(r *access.Record, staff bool) RecordOut {
 	out := RecordOut{Type: r.Type, ID: r.ID, Owner: nullable(r.Owner), Date: nullable(r.Date), Parent: r.Parent,
 		Creator: nullable(r.Creator), Attributes: r.Attributes, UpdatedAt: r.UpdatedAt, Revision: r.Revision}
-	if out.Attributes == nil {
+	switch {
+	case r.Raw != nil:
+		out.Attributes = json.RawMessage(r.Raw)
+	case r.Attributes == nil:
 		out.Attributes = map[string]any{}
 	}
 	if staff {

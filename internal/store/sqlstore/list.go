@@ -125,7 +125,7 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	var last pageKey
 	for rows.Next() {
 		var k pageKey
-		r, err := scanRecord(rows, &k.Seg, &k.Key)
+		r, err := scanRow(rows, q.Raw, &k.Seg, &k.Key)
 		if err != nil {
 			return nil, "", fmt.Errorf("list records: %w", err)
 		}
@@ -1069,6 +1069,12 @@ type rowScanner interface {
 
 // scanRecord reads the columns of recordCols, then extra.
 func scanRecord(sc rowScanner, extra ...any) (*access.Record, error) {
+	return scanRow(sc, false, extra...)
+}
+
+// scanRow is scanRecord, keeping the attributes undecoded in Raw when raw
+// is set.
+func scanRow(sc rowScanner, raw bool, extra ...any) (*access.Record, error) {
 	var (
 		r                                 access.Record
 		owner, ptype, pid, teams, creator sql.NullString
@@ -1088,10 +1094,14 @@ func scanRecord(sc rowScanner, extra ...any) (*access.Record, error) {
 			return nil, fmt.Errorf("record %s/%s: teams: %w", r.Type, r.ID, err)
 		}
 	}
-	if err := json.Unmarshal(attrs, &r.Attributes); err != nil {
-		return nil, fmt.Errorf("record %s/%s: attributes: %w", r.Type, r.ID, err)
+	if raw {
+		r.Raw = attrs
+	} else if string(attrs) != "{}" { // the heads of GetRecordHeads skip the decoder
+		if err := json.Unmarshal(attrs, &r.Attributes); err != nil {
+			return nil, fmt.Errorf("record %s/%s: attributes: %w", r.Type, r.ID, err)
+		}
 	}
-	if r.Attributes == nil {
+	if r.Attributes == nil && r.Raw == nil {
 		r.Attributes = map[string]any{}
 	}
 	r.UpdatedAt = fromMicros(updated)

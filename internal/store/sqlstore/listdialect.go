@@ -19,6 +19,8 @@ type listDialect interface {
 	in(b *sqlb, col string, vals []string) string
 	// recordCols is the select list scanRecord reads (alias r).
 	recordCols() string
+	// recordAttrs is the attributes column of recordCols.
+	recordAttrs() string
 	// attrExpr extracts attribute f of alias a as a value of its declared
 	// type, NULL when missing or of another JSON type, so filters and sorts
 	// mean the same on both databases: strings and dates as text (bytewise
@@ -37,11 +39,13 @@ type listDialect interface {
 	// jsonParam renders placeholder ph as a JSON document for the
 	// attributes column.
 	jsonParam(ph string) string
-	// getRecordSQL is GetRecord's query ($1 type, $2 id).
-	getRecordSQL() string
-	// getRecordsSQL is GetRecords' prepared query for n ids of one type
-	// (2 <= n <= getRecordsPrepared) and getRecordsArgs its arguments.
-	getRecordsSQL(n int) string
+	// getRecordSQL is GetRecord's query ($1 type, $2 id), with heads
+	// GetRecordHeads' (an empty attributes object).
+	getRecordSQL(heads bool) string
+	// getRecordsSQL is GetRecords' (GetRecordHeads') prepared query for n
+	// ids of one type (2 <= n <= getRecordsPrepared) and getRecordsArgs
+	// its arguments.
+	getRecordsSQL(n int, heads bool) string
 	getRecordsArgs(typ string, ids []string) []any
 	// upsertRecords writes rows in the write transaction t.
 	upsertRecords(t *wtx, rows []recordRow) error
@@ -80,7 +84,9 @@ func (d *sqliteDialect) in(b *sqlb, col string, vals []string) string {
 	return col + " IN (" + strings.Join(ph, ", ") + ")"
 }
 
-func (d *sqliteDialect) recordCols() string { return recordColsList("r.attributes") }
+func (d *sqliteDialect) recordCols() string { return recordColsList(d.recordAttrs()) }
+
+func (d *sqliteDialect) recordAttrs() string { return "r.attributes" }
 
 func (d *sqliteDialect) attrExpr(a string, f policy.Field) string {
 	path := `'$."` + f.Name + `"'`
@@ -118,9 +124,9 @@ func (d *sqliteDialect) perAccountTopN(int, int) bool { return false }
 
 func (d *sqliteDialect) jsonParam(ph string) string { return ph }
 
-func (d *sqliteDialect) getRecordSQL() string { return sqliteGetRecordSQL }
+func (d *sqliteDialect) getRecordSQL(heads bool) string { return sqliteGetRecordSQL[b2i(heads)] }
 
-func (d *sqliteDialect) getRecordsSQL(n int) string { return sqliteGetRecordsSQL[n] }
+func (d *sqliteDialect) getRecordsSQL(n int, heads bool) string { return sqliteGetRecordsSQL[b2i(heads)][n] }
 
 func (d *sqliteDialect) getRecordsArgs(typ string, ids []string) []any {
 	args := make([]any, 0, len(ids)+1)
@@ -135,16 +141,28 @@ func (d *sqliteDialect) getRecordsArgs(typ string, ids []string) []any {
 // multi-row INSERT OR IGNORE and updates the existing ones by pk.
 func (d *sqliteDialect) upsertRecords(t *wtx, rows []recordRow) error { return t.sqliteUpsert(rows) }
 
+// b2i indexes the statements of GetRecords (0) and GetRecordHeads (1).
+func b2i(heads bool) int {
+	if heads {
+		return 1
+	}
+	return 0
+}
+
 var (
-	sqliteGetRecordSQL  = "SELECT " + recordColsList("r.attributes") + " FROM records r WHERE r.type = $1 AND r.id = $2"
-	sqliteGetRecordsSQL = func() [getRecordsPrepared + 1]string {
-		var out [getRecordsPrepared + 1]string
-		for n := 2; n <= getRecordsPrepared; n++ {
-			in := "$2"
-			for i := 3; i <= n+1; i++ {
-				in += ", $" + strconv.Itoa(i)
+	sqliteGetRecordSQL = [2]string{
+		"SELECT " + recordColsList("r.attributes") + " FROM records r WHERE r.type = $1 AND r.id = $2",
+		"SELECT " + recordColsList("'{}'") + " FROM records r WHERE r.type = $1 AND r.id = $2",
+	}
+	sqliteGetRecordsSQL = func() (out [2][getRecordsPrepared + 1]string) {
+		for h, attrs := range []string{"r.attributes", "'{}'"} {
+			for n := 2; n <= getRecordsPrepared; n++ {
+				in := "$2"
+				for i := 3; i <= n+1; i++ {
+					in += ", $" + strconv.Itoa(i)
+				}
+				out[h][n] = "SELECT " + recordColsList(attrs) + " FROM records r WHERE r.type = $1 AND r.id IN (" + in + ")"
 			}
-			out[n] = "SELECT " + recordColsList("r.attributes") + " FROM records r WHERE r.type = $1 AND r.id IN (" + in + ")"
 		}
 		return out
 	}()
@@ -160,7 +178,9 @@ func (d *postgresDialect) in(b *sqlb, col string, vals []string) string {
 	return col + " = ANY(" + b.p(vals) + "::text[])"
 }
 
-func (d *postgresDialect) recordCols() string { return recordColsList("r.attributes::text") }
+func (d *postgresDialect) recordCols() string { return recordColsList(d.recordAttrs()) }
+
+func (d *postgresDialect) recordAttrs() string { return "r.attributes::text" }
 
 func (d *postgresDialect) attrExpr(a string, f policy.Field) string {
 	v := a + ".attributes->'" + f.Name + "'"
@@ -191,9 +211,11 @@ func (d *postgresDialect) perAccountTopN(accounts, kind int) bool {
 
 func (d *postgresDialect) jsonParam(ph string) string { return ph + "::jsonb" }
 
-func (d *postgresDialect) getRecordSQL() string { return postgresGetRecordSQL }
+func (d *postgresDialect) getRecordSQL(heads bool) string { return postgresGetRecordSQL[b2i(heads)] }
 
-func (d *postgresDialect) getRecordsSQL(int) string { return postgresGetRecordsSQL }
+func (d *postgresDialect) getRecordsSQL(_ int, heads bool) string {
+	return postgresGetRecordsSQL[b2i(heads)]
+}
 
 func (d *postgresDialect) getRecordsArgs(typ string, ids []string) []any { return []any{typ, ids} }
 
@@ -204,6 +226,12 @@ func (d *postgresDialect) upsertRecords(t *wtx, rows []recordRow) error {
 }
 
 var (
-	postgresGetRecordSQL  = "SELECT " + recordColsList("r.attributes::text") + " FROM records r WHERE r.type = $1 AND r.id = $2"
-	postgresGetRecordsSQL = "SELECT " + recordColsList("r.attributes::text") + " FROM records r WHERE r.type = $1 AND r.id = ANY($2::text[])"
+	postgresGetRecordSQL = [2]string{
+		"SELECT " + recordColsList("r.attributes::text") + " FROM records r WHERE r.type = $1 AND r.id = $2",
+		"SELECT " + recordColsList("'{}'") + " FROM records r WHERE r.type = $1 AND r.id = $2",
+	}
+	postgresGetRecordsSQL = [2]string{
+		"SELECT " + recordColsList("r.attributes::text") + " FROM records r WHERE r.type = $1 AND r.id = ANY($2::text[])",
+		"SELECT " + recordColsList("'{}'") + " FROM records r WHERE r.type = $1 AND r.id = ANY($2::text[])",
+	}
 )

@@ -116,7 +116,7 @@ func encodeRow(r *access.Record) (recordRow, error) {
 // visibility with the engine), or CodeNotFound. The primary key serves a
 // statement prepared once for the read pool.
 func (s *Store) GetRecord(ctx context.Context, typ, id string) (*access.Record, error) {
-	r, err := scanRecord(s.readRow(ctx, s.dialect.getRecordSQL(), typ, id))
+	r, err := scanRecord(s.readRow(ctx, s.dialect.getRecordSQL(false), typ, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("%s %s not found", typ, id)
 	}
@@ -139,36 +139,45 @@ const getRecordsPrepared = 8
 // access.RecordSource for following parents. Up to getRecordsPrepared ids
 // of a type go through prepared statements.
 func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
-	out := access.RecordMap{}
-	if len(refs) == 1 {
-		// A record's parent: the most frequent call by far.
-		r, err := s.GetRecord(ctx, refs[0].Type, refs[0].ID)
-		if access.ErrorCode(err) == access.CodeNotFound {
-			return out, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		out[refs[0]] = r
-		return out, nil
-	}
+	return s.getRecords(ctx, refs, false)
+}
+
+// GetRecordHeads returns the records that exist among refs, keyed by
+// reference, like GetRecords but without reading their attributes: each
+// has empty Attributes. It serves the decisions (check, explain, viewers,
+// the parents a decision follows), which never read attributes, and
+// records:batch, whose items mostly replace the attributes they carry, so
+// that an import neither reads nor decodes the attributes of the records
+// it overwrites.
+func (s *Store) GetRecordHeads(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
+	return s.getRecords(ctx, refs, true)
+}
+
+func (s *Store) getRecords(ctx context.Context, refs []access.Ref, heads bool) (access.RecordMap, error) {
+	out := make(access.RecordMap, len(refs))
 	byType := map[string][]string{}
-	seen := map[access.Ref]bool{}
+	var types []string
+	seen := make(map[access.Ref]bool, len(refs))
 	for _, ref := range refs {
-		if !seen[ref] {
-			seen[ref] = true
-			byType[ref.Type] = append(byType[ref.Type], ref.ID)
+		if seen[ref] {
+			continue
 		}
+		seen[ref] = true
+		if byType[ref.Type] == nil {
+			types = append(types, ref.Type)
+		}
+		byType[ref.Type] = append(byType[ref.Type], ref.ID)
 	}
-	for typ, ids := range byType {
+	for _, typ := range types {
+		ids := byType[typ]
 		switch n := len(ids); {
 		case n == 1:
-			if err := s.collect(ctx, s.dialect.getRecordSQL(), []any{typ, ids[0]}, out); err != nil {
+			if err := s.collect(ctx, s.dialect.getRecordSQL(heads), []any{typ, ids[0]}, out); err != nil {
 				return nil, err
 			}
 			continue
 		case n <= getRecordsPrepared:
-			if err := s.collect(ctx, s.dialect.getRecordsSQL(n), s.dialect.getRecordsArgs(typ, ids), out); err != nil {
+			if err := s.collect(ctx, s.dialect.getRecordsSQL(n, heads), s.dialect.getRecordsArgs(typ, ids), out); err != nil {
 				return nil, err
 			}
 			continue
@@ -176,8 +185,12 @@ func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.Recor
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), getRecordsChunk)]
 			ids = ids[len(chunk):]
+			attrs := s.dialect.recordAttrs()
+			if heads {
+				attrs = "'{}'"
+			}
 			b := &sqlb{d: s.dialect}
-			q := "SELECT " + s.dialect.recordCols() + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
+			q := "SELECT " + recordColsList(attrs) + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
 			if err := s.collectUnprepared(ctx, q, b.args, out); err != nil {
 				return nil, err
 			}
