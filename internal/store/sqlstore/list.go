@@ -116,7 +116,7 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	if lq.empty {
 		return []*access.Record{}, "", nil
 	}
-	rows, err := s.read().QueryContext(ctx, lq.sql, lq.args...)
+	rows, err := s.queryList(ctx, lq.sql, lq.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list records: %w", err)
 	}

@@ -126,7 +126,9 @@ func (d *sqliteDialect) jsonParam(ph string) string { return ph }
 
 func (d *sqliteDialect) getRecordSQL(heads bool) string { return sqliteGetRecordSQL[b2i(heads)] }
 
-func (d *sqliteDialect) getRecordsSQL(n int, heads bool) string { return sqliteGetRecordsSQL[b2i(heads)][n] }
+func (d *sqliteDialect) getRecordsSQL(n int, heads bool) string {
+	return sqliteGetRecordsSQL[b2i(heads)][n]
+}
 
 func (d *sqliteDialect) getRecordsArgs(typ string, ids []string) []any {
 	args := make([]any, 0, len(ids)+1)

@@ -116,6 +116,7 @@ type Store struct {
 	// the hot read statements prepared once for the read pool (stmts.go).
 	auth  authCache
 	stmts stmtCache
+	lists listStmts // the list statements, prepared once per SQL text (stmts.go)
 
 	closeMu  sync.Mutex
 	isClosed bool

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"container/list"
 	"context"
 	"database/sql"
 	"sync"
@@ -73,4 +74,63 @@ func (s *Store) readRows(ctx context.Context, q string, args ...any) (*sql.Rows,
 		return st.QueryContext(ctx, args...)
 	}
 	return s.rdb.QueryContext(ctx, q, args...)
+}
+
+// listStmtCap bounds the list statements kept prepared. A list's SQL text
+// depends on its shape (the user's branches, the number of accounts
+// inlined, filters, sort), so there are many; the busy ones stay.
+const listStmtCap = 256
+
+// listStmts holds prepared list statements by SQL text, the least recently
+// used dropped beyond listStmtCap. A statement evicted while a query runs
+// on it is closed by database/sql once that query ends.
+type listStmts struct {
+	mu    sync.Mutex
+	m     map[string]*list.Element // of *listStmt
+	order list.List                // most recently used first
+}
+
+type listStmt struct {
+	sql  string
+	stmt *sql.Stmt
+}
+
+// queryList runs the list query q on the read pool through a cached
+// prepared statement, preparing it on first use (without the cache when it
+// cannot be prepared).
+func (s *Store) queryList(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c := &s.lists
+	c.mu.Lock()
+	if e, ok := c.m[q]; ok {
+		c.order.MoveToFront(e)
+		st := e.Value.(*listStmt).stmt
+		c.mu.Unlock()
+		return st.QueryContext(ctx, args...)
+	}
+	c.mu.Unlock()
+	st, err := s.rdb.PrepareContext(ctx, q)
+	if err != nil {
+		return s.rdb.QueryContext(ctx, q, args...)
+	}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]*list.Element{}
+	}
+	if e, ok := c.m[q]; ok { // prepared meanwhile by another request
+		c.mu.Unlock()
+		st.Close()
+		return e.Value.(*listStmt).stmt.QueryContext(ctx, args...)
+	}
+	c.m[q] = c.order.PushFront(&listStmt{sql: q, stmt: st})
+	var evicted *sql.Stmt
+	if c.order.Len() > listStmtCap {
+		old := c.order.Remove(c.order.Back()).(*listStmt)
+		delete(c.m, old.sql)
+		evicted = old.stmt
+	}
+	c.mu.Unlock()
+	if evicted != nil {
+		evicted.Close()
+	}
+	return st.QueryContext(ctx, args...)
 }
