@@ -113,6 +113,9 @@ func (a *App) PutAccount(ctx context.Context, c *Actor, id string, u AccountUpda
 	if err != nil {
 		return acct, false, 0, err
 	}
+	if atomic(ctx) {
+		return acct, created, rev, nil
+	}
 	acct, err = a.st.GetAccount(ctx, id)
 	return acct, created, rev, err
 }

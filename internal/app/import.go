@@ -35,7 +35,8 @@ import (
 // one write transaction (store.ImportRecords), so a file of any size is
 // all or nothing in the memory of two chunks. Accounts, users and grants
 // are few: every line is decoded and checked first, then each goes
-// through its use case (PutAccount, PutUser, CreateGrant); see Import.
+// through its use case (PutAccount, PutUser, CreateGrant) inside one
+// transaction; see Import.
 
 // Import kinds and formats.
 const (
@@ -88,12 +89,14 @@ const maxImportLine = 1 << 20
 // Accounts, users and grants are decoded and shape-checked in full before
 // the first write, so a malformed line anywhere writes nothing; then each
 // line goes through PutAccount (upsert), PutUser (upsert) or CreateGrant,
-// each in its own transaction, with those use cases' authorization and
-// validation. A line refused at that stage (a reference to a missing
-// account, an email already taken) stops the import with the line's
-// error, and the lines before it stay written (the message says how
-// many): one transaction over several use cases is not available in the
-// store.
+// all in one transaction (store.Atomic), with those use cases'
+// authorization and validation. A line refused at that stage (a reference
+// to a missing account, an email already taken) fails the import with the
+// line's error and nothing is written. An id given twice in the file is a
+// bad line. References resolve against what existed before the file: an
+// account's parent may come earlier in the same file (the store checks it
+// in the transaction), but a users file needs its accounts imported
+// first, and a grants file its users and accounts.
 func (a *App) Import(ctx context.Context, c *Actor, in ImportRequest) (ImportResult, error) {
 	if err := requireStaffWriter(c); err != nil {
 		return ImportResult{}, err
@@ -607,6 +610,7 @@ func (a *App) importAccess(ctx context.Context, c *Actor, in ImportRequest) (Imp
 		lr = newNDJSONReader(in.Body)
 	}
 	var items []accessItem
+	ids := map[string]int{} // id → its line
 	for {
 		raw, line, err := lr.next()
 		if errors.Is(err, io.EOF) {
@@ -651,45 +655,56 @@ func (a *App) importAccess(ctx context.Context, c *Actor, in ImportRequest) (Imp
 		if in.Kind != ImportGrants && !access.ValidID(id.Value) {
 			return ImportResult{}, lineError(line, "id", fmt.Sprintf("%q is not a valid id", id.Value))
 		}
+		if in.Kind != ImportGrants {
+			if first, dup := ids[id.Value]; dup {
+				return ImportResult{}, lineError(line, "id", fmt.Sprintf("id %s is already on line %d", id.Value, first))
+			}
+			ids[id.Value] = line
+		}
 		items = append(items, it)
 	}
-	var rev int64
-	for i, it := range items {
-		var err error
-		switch in.Kind {
-		case ImportAccounts:
-			_, _, rev, err = a.PutAccount(ctx, c, it.account.ID.Value, it.account, true)
-		case ImportUsers:
-			_, _, rev, err = a.PutUser(ctx, c, it.user.ID.Value, it.user, true)
-		case ImportGrants:
-			_, rev, err = a.CreateGrant(ctx, c, it.grant)
-		}
-		if err != nil {
-			if code := access.ErrorCode(err); code == access.CodeInternal || code == access.CodeForbidden {
-				return ImportResult{}, err
+	rev, err := a.st.Atomic(ctx, write(c, a.staffWriterStill(c)), func(ctx context.Context) error {
+		ctx = context.WithValue(ctx, atomicScope{}, true)
+		for i, it := range items {
+			var err error
+			switch in.Kind {
+			case ImportAccounts:
+				_, _, _, err = a.PutAccount(ctx, c, it.account.ID.Value, it.account, true)
+			case ImportUsers:
+				_, _, _, err = a.PutUser(ctx, c, it.user.ID.Value, it.user, true)
+			case ImportGrants:
+				_, _, err = a.CreateGrant(ctx, c, it.grant)
 			}
-			e := lineError(it.line, errField(err), message(err))
-			e.Code = access.ErrorCode(err)
-			var ae *access.Error
-			if errors.As(err, &ae) {
-				e.ExistingID = ae.ExistingID
+			if err != nil {
+				if code := access.ErrorCode(err); code == access.CodeInternal || code == access.CodeForbidden {
+					return err
+				}
+				e := lineError(it.line, errField(err), message(err)+"; nothing was written")
+				e.Code = access.ErrorCode(err)
+				var ae *access.Error
+				if errors.As(err, &ae) {
+					e.ExistingID = ae.ExistingID
+				}
+				return e
 			}
-			if i > 0 {
-				e.Message += fmt.Sprintf(" (the %d lines before it were imported)", i)
-			} else {
-				e.Message += "; nothing was written"
+			if in.Progress != nil {
+				in.Progress(i + 1)
 			}
-			return ImportResult{}, e
 		}
-		if in.Progress != nil {
-			in.Progress(i + 1)
-		}
-	}
-	if len(items) == 0 {
-		rev = a.st.Revision()
+		return nil
+	})
+	if err != nil {
+		return ImportResult{}, err
 	}
 	return ImportResult{Kind: in.Kind, Imported: len(items), Revision: rev}, nil
 }
+
+// atomicScope marks the context of an import's store.Atomic scope: the use
+// cases skip reading their result back, since reads there see the state
+// before the import.
+type atomicScope struct{}
+
+func atomic(ctx context.Context) bool { return ctx.Value(atomicScope{}) != nil }
 
 // jsonLineError is the line error of an item encoding/json refused.
 func jsonLineError(line int, err error) error {

@@ -173,6 +173,9 @@ func (a *App) PutUser(ctx context.Context, c *Actor, id string, in UserUpdate, c
 	if err != nil {
 		return u, false, 0, a.userConflict(ctx, managed, u.Email, err)
 	}
+	if atomic(ctx) {
+		return u, created, rev, nil
+	}
 	u, err = a.st.GetUser(ctx, id)
 	return u, created, rev, err
 }

@@ -181,6 +181,30 @@ func TestImport_Kinds(t *testing.T) {
 		if r := admin.do("GET", "/api/v1/accounts/C10", nil); r.status != http.StatusNotFound {
 			t.Errorf("C10 was written: %d", r.status)
 		}
+		// A line the store refuses (a missing parent; an email in use) in
+		// the middle of a file writes nothing either, nor does an id given
+		// twice; an account may name a parent from an earlier line.
+		for _, bad := range []struct{ kind, ctype, body, want, absent string }{
+			{"accounts", "text/csv", "id,name,kind,parent\nC12,Twelve,customer,\nC12-ST,Sold-To,sold_to,C12\nC13,Thirteen,sold_to,NOPE\nC14,Fourteen,customer,\n",
+				"line 4", "/api/v1/accounts/C12"},
+			{"users", "application/x-ndjson", `{"id":"imp10","kind":"external","name":"Ten","email":"imp10@example.com","home_account":"C9","status":"active"}` + "\n" +
+				`{"id":"imp11","kind":"external","name":"Eleven","email":"u9@example.com","home_account":"C9","status":"active"}` + "\n",
+				"line 2", "/api/v1/users/imp10"},
+			{"accounts", "text/csv", "id,name,kind\nC15,Fifteen,customer\nC15,Again,customer\n", "already on line 2", "/api/v1/accounts/C15"},
+		} {
+			res := admin.send("POST", "/api/v1/import?kind="+bad.kind, bad.ctype, "", strings.NewReader(bad.body))
+			if res.status/100 != 4 || !strings.Contains(res.body, bad.want) {
+				t.Errorf("%s import with a bad line: %d %s", bad.kind, res.status, res.body)
+			}
+			if r := admin.do("GET", bad.absent, nil); r.status != http.StatusNotFound {
+				t.Errorf("%s was written by a failed import: %d", bad.absent, r.status)
+			}
+		}
+		if res := admin.send("POST", "/api/v1/import?kind=accounts", "text/csv", "", strings.NewReader("id,name,kind,parent\nC12,Twelve,customer,\nC12-ST,Sold-To,sold_to,C12\n")); res.status != http.StatusOK {
+			t.Errorf("parent on an earlier line: %d %s", res.status, res.body)
+		} else if r := admin.do("GET", "/api/v1/accounts/C12-ST", nil).json(t); r["parent"] != "C12" {
+			t.Errorf("C12-ST after import: %v", r)
+		}
 		for _, tc := range []struct {
 			name   string
 			c      *client

@@ -105,6 +105,12 @@ type Store interface {
 	OutboxStore
 	InvitationStore
 
+	// Atomic runs fn with a context in which every write of the store
+	// joins one transaction at one revision: they all commit when fn
+	// returns nil and none does when it returns an error. Reads in fn see
+	// the state before the scope. An import makes a file all or nothing
+	// with it.
+	Atomic(ctx context.Context, w Write, fn func(ctx context.Context) error) (rev int64, err error)
 	// Ping reports whether the database is reachable and migrations are
 	// current (readiness).
 	Ping(ctx context.Context) error

@@ -269,6 +269,8 @@ type wtx struct {
 	actor string             // the write's audit actor (store.Write.Actor)
 	by    string             // the write's created_by (store.Write.Creator)
 	chg   bool               // a change_log row was written
+	// joined is set when a write inside an Atomic scope wrote something.
+	joined bool
 }
 
 func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
@@ -331,6 +333,9 @@ func (s *Store) write(ctx context.Context, w store.Write, fn func(t *wtx) error)
 }
 
 func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *wtx) error) (int64, error) {
+	if outer, ok := ctx.Value(atomicKey{}).(*wtx); ok && outer.s == s {
+		return outer.join(w, fn)
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
@@ -388,6 +393,55 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 			s.log.Error("sqlstore: catch up after write", "revision", t.rev, "err", err)
 		}
 	}
+	return t.rev, nil
+}
+
+// atomicKey is the context key of an Atomic scope's transaction.
+type atomicKey struct{}
+
+// Atomic runs fn with a context in which every write of this store joins
+// one transaction, at one revision: all of fn's writes commit together
+// when fn returns nil, and none when it returns an error (w.Check is
+// checked once, first; each write's own Check when it joins). Reads inside
+// fn see the state before the scope. Imports use it to make a file all or
+// nothing. No write of another store may run inside fn.
+func (s *Store) Atomic(ctx context.Context, w store.Write, fn func(ctx context.Context) error) (int64, error) {
+	if _, ok := ctx.Value(atomicKey{}).(*wtx); ok {
+		return 0, errors.New("sqlstore: Atomic scopes do not nest")
+	}
+	return s.write(ctx, w, func(t *wtx) error {
+		if err := fn(context.WithValue(ctx, atomicKey{}, t)); err != nil {
+			return err
+		}
+		if !t.joined {
+			return errNoop // nothing changed: no revision
+		}
+		return nil
+	})
+}
+
+// join runs a write inside the Atomic scope of t: with the write's own
+// actor and creator, and its Check against the engine as it was when the
+// scope began. A write with nothing to change (errNoop) changes nothing.
+func (t *wtx) join(w store.Write, fn func(t *wtx) error) (int64, error) {
+	if w.Check != nil {
+		if err := w.Check(); err != nil {
+			return 0, err
+		}
+	}
+	actor, by := t.actor, t.by
+	t.actor, t.by = w.Actor, w.Creator()
+	defer func() { t.actor, t.by = actor, by }()
+	if err := fn(t); err != nil {
+		if errors.Is(err, errNoop) {
+			return t.rev, nil
+		}
+		return 0, err
+	}
+	if err := t.appendMail(w.Mail); err != nil {
+		return 0, err
+	}
+	t.joined = true
 	return t.rev, nil
 }
 
