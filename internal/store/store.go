@@ -445,6 +445,10 @@ type RecordQuery struct {
 	Attrs map[string][]any
 	// UpdatedSince, for staff: records updated at or after it.
 	UpdatedSince *time.Time
+	// Parent, when set, restricts to the records whose parent is that
+	// record (a related list, shared/design/records.md §3); the predicate
+	// still selects which of them are visible, row by row.
+	Parent *access.Ref
 	// Sort is date, -date, id, -id, attr.<name>, -attr.<name>, updated_at
 	// (staff); default -date.
 	Sort   string
