@@ -551,6 +551,10 @@ func ActorForms(actor string) []string {
 // record's owner, teams or parent: who else may see it.
 const SharingAction = "record.sharing"
 
+// DeleteAction is the audit action of deleting a record: every path to
+// it ends. Before holds the owner, teams and parent it had.
+const DeleteAction = "record.delete"
+
 // AuditVerification is the result of checking the hash chain.
 type AuditVerification struct {
 	OK       bool  `json:"ok"`

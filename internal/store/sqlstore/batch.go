@@ -133,18 +133,41 @@ func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
 			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE "+where+")", b.args...); err != nil {
 				return fmt.Errorf("delete record teams: %w", err)
 			}
-			res, err := t.tx.ExecContext(t.ctx, "DELETE FROM records WHERE "+where, b.args...)
+			deleted, err := t.deleteReturning("DELETE FROM records WHERE "+where+" RETURNING id, owner, parent_type, parent_id, teams", b.args...)
 			if err != nil {
 				return fmt.Errorf("delete records: %w", err)
 			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("delete records: %w", err)
+			*n += len(deleted)
+			for _, id := range chunk { // audited in the batch's order
+				if h, ok := deleted[id]; ok {
+					if err := t.auditDelete(typ, id, h); err != nil {
+						return err
+					}
+				}
 			}
-			*n += int(k)
 		}
 	}
 	return nil
+}
+
+// deleteReturning runs a DELETE ... RETURNING id and the sharing columns,
+// and returns the deleted rows' sharing by id.
+func (t *wtx) deleteReturning(q string, args ...any) (map[string]*storedSharing, error) {
+	rs, err := t.tx.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]*storedSharing{}
+	for rs.Next() {
+		var id string
+		h := &storedSharing{}
+		if err := rs.Scan(append([]any{&id}, h.dest()...)...); err != nil {
+			return nil, err
+		}
+		out[id] = h
+	}
+	return out, rs.Err()
 }
 
 // upsertRecords writes rows. On SQLite it looks their keys up first and
