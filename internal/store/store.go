@@ -451,6 +451,10 @@ type RecordQuery struct {
 	Attrs map[string][]any
 	// UpdatedSince, for staff: records updated at or after it.
 	UpdatedSince *time.Time
+	// Parent, when set, restricts to the records whose parent is that
+	// record (a related list, shared/design/records.md §3); the predicate
+	// still selects which of them are visible, row by row.
+	Parent *access.Ref
 	// Sort is date, -date, id, -id, attr.<name>, -attr.<name>, updated_at
 	// (staff); default -date.
 	Sort   string
@@ -555,6 +559,10 @@ func ActorForms(actor string) []string {
 // SharingAction is the audit action of a record write that changes the
 // record's owner, teams or parent: who else may see it.
 const SharingAction = "record.sharing"
+
+// DeleteAction is the audit action of deleting a record: every path to
+// it ends. Before holds the owner, teams and parent it had.
+const DeleteAction = "record.delete"
 
 // AuditVerification is the result of checking the hash chain.
 type AuditVerification struct {

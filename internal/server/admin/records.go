@@ -146,7 +146,12 @@ type recordData struct {
 	ParentURL   string
 	CheckURL    string
 	JSON        string
+	// Related are the record's children (records.md §3).
+	Related []app.RelatedList
 }
+
+// relatedLimit is how many children of each type a record page shows.
+const relatedLimit = 50
 
 // handleRecord shows every field of a record with its metadata, and links
 // to the access checker.
@@ -188,6 +193,9 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 			continue
 		}
 		d.Fields = append(d.Fields, keyValue{Key: k, Value: rec.Attributes[k], Restricted: t.RestrictedIndex(k) >= 0})
+	}
+	if d.Related, err = s.app.RelatedRecords(r.Context(), c, t.Name, rec.ID, "", relatedLimit); err != nil {
+		return err
 	}
 	if b, err := json.MarshalIndent(surface.RecordJSON(rec, true), "", "  "); err == nil {
 		d.JSON = string(b)

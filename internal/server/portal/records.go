@@ -139,7 +139,12 @@ type detailData struct {
 	Lines     []render.LineTable
 	ParentURL string
 	CanEdit   bool
+	// Related are the record's visible children (records.md §3).
+	Related []app.RelatedList
 }
+
+// relatedLimit is how many children of each type a record page shows.
+const relatedLimit = 20
 
 type kv struct {
 	Key   string
@@ -193,6 +198,9 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	}
 	if rec.Parent != nil {
 		d.ParentURL = v.accountURL() + url.PathEscape(rec.Parent.Type) + "/" + url.PathEscape(rec.Parent.ID)
+	}
+	if d.Related, err = s.app.RelatedRecords(r.Context(), c, t.Name, rec.ID, v.asUser(), relatedLimit); err != nil {
+		return err
 	}
 	p := v.page(render.TypeTitle(t)+" "+rec.ID, t.Name)
 	p.Data = d

@@ -115,36 +115,75 @@ func (s *Store) encodeBatch(recs []*access.Record) ([]recordRow, []access.ItemEr
 // deleteRecords deletes the named records (missing ones are skipped) and
 // adds the number deleted to n.
 func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
+	return chunksByType(refs, func(typ string, chunk []string) error {
+		b := &sqlb{d: t.s.dialect}
+		where := "type = " + b.p(typ) + " AND " + b.in("id", chunk)
+		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE "+where+")", b.args...); err != nil {
+			return fmt.Errorf("delete record teams: %w", err)
+		}
+		deleted, err := t.deleteReturning("DELETE FROM records WHERE "+where+" RETURNING id, owner, parent_type, parent_id, teams", b.args...)
+		if err != nil {
+			return fmt.Errorf("delete records: %w", err)
+		}
+		*n += len(deleted)
+		for _, id := range chunk { // audited in the batch's order
+			if h, ok := deleted[id]; ok {
+				if err := t.auditDelete(typ, id, h); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// chunksByType calls fn with the distinct ids of refs grouped by type (in
+// the order the types first appear), at most batchChunk ids at a time,
+// until fn fails.
+func chunksByType(refs []access.Ref, fn func(typ string, ids []string) error) error {
 	byType := map[string][]string{}
 	var types []string
+	seen := make(map[access.Ref]bool, len(refs))
 	for _, ref := range refs {
+		if seen[ref] {
+			continue
+		}
+		seen[ref] = true
 		if byType[ref.Type] == nil {
 			types = append(types, ref.Type)
 		}
 		byType[ref.Type] = append(byType[ref.Type], ref.ID)
 	}
 	for _, typ := range types {
-		ids := byType[typ]
-		for len(ids) > 0 {
+		for ids := byType[typ]; len(ids) > 0; {
 			chunk := ids[:min(len(ids), batchChunk)]
 			ids = ids[len(chunk):]
-			b := &sqlb{d: t.s.dialect}
-			where := "type = " + b.p(typ) + " AND " + b.in("id", chunk)
-			if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE "+where+")", b.args...); err != nil {
-				return fmt.Errorf("delete record teams: %w", err)
+			if err := fn(typ, chunk); err != nil {
+				return err
 			}
-			res, err := t.tx.ExecContext(t.ctx, "DELETE FROM records WHERE "+where, b.args...)
-			if err != nil {
-				return fmt.Errorf("delete records: %w", err)
-			}
-			k, err := res.RowsAffected()
-			if err != nil {
-				return fmt.Errorf("delete records: %w", err)
-			}
-			*n += int(k)
 		}
 	}
 	return nil
+}
+
+// deleteReturning runs a DELETE ... RETURNING id and the sharing columns,
+// and returns the deleted rows' sharing by id.
+func (t *wtx) deleteReturning(q string, args ...any) (map[string]*storedSharing, error) {
+	rs, err := t.tx.QueryContext(t.ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := map[string]*storedSharing{}
+	for rs.Next() {
+		var id string
+		h := &storedSharing{}
+		if err := rs.Scan(append([]any{&id}, h.dest()...)...); err != nil {
+			return nil, err
+		}
+		out[id] = h
+	}
+	return out, rs.Err()
 }
 
 // upsertRecords writes rows. On SQLite it looks their keys up first and

@@ -193,6 +193,10 @@ func buildList(d dialect, t *policy.Type, q store.RecordQuery, threshold int) (*
 
 	pred := q.Predicate
 	switch {
+	case q.Parent != nil:
+		// One record's children (a related list): few rows, read from the
+		// parent index with the whole predicate as a filter.
+		out.sql = lb.children(pred)
 	case pred.All && (q.Accounts == nil || len(q.Accounts) > threshold):
 		// Staff: the whole type, with any account filter as a filter.
 		out.large = true
@@ -596,13 +600,27 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 // scan renders the large-set plan: one scan of the type in sort order
 // (forced onto the sort's index on SQLite) with the predicate as a filter.
 func (lb *listBuilder) scan(pred string) string {
-	var segs []string
-	from := lb.d.scanFrom(lb.sort.index())
 	var extra []string
 	if pred != "" {
 		extra = append(extra, pred)
 	}
-	p := part{from: from, conds: extra}
+	return lb.scanPart(part{from: lb.d.scanFrom(lb.sort.index()), conds: extra})
+}
+
+// children renders the related-list plan: the children of q.Parent from
+// the parent index, with predicate p as a filter on every row (the same
+// rendering as the scan plan's), sorted after the read.
+func (lb *listBuilder) children(p *access.Predicate) string {
+	conds := []string{"r.parent_type = " + lb.p(lb.q.Parent.Type), "r.parent_id IS NOT NULL", "r.parent_id = " + lb.p(lb.q.Parent.ID)}
+	if !p.All {
+		conds = append(conds, lb.filter(p, "r", 0))
+	}
+	return lb.scanPart(part{from: lb.d.sharedFrom(), conds: conds})
+}
+
+// scanPart renders part p as a whole page, one select per sort segment.
+func (lb *listBuilder) scanPart(p part) string {
+	var segs []string
 	for seg := range lb.sort.segments() {
 		if s, ok := lb.render(p, seg, true); ok {
 			segs = append(segs, s)
@@ -1044,6 +1062,9 @@ func queryShape(t *policy.Type, q store.RecordQuery, s sortSpec) (string, error)
 	}
 	if q.UpdatedSince != nil {
 		w("since", strconv.FormatInt(toMicros(*q.UpdatedSince), 10))
+	}
+	if q.Parent != nil {
+		w("parent", q.Parent.Type, q.Parent.ID)
 	}
 	names := make([]string, 0, len(q.Attrs))
 	for name := range q.Attrs {

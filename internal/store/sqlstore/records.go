@@ -310,16 +310,15 @@ func (s *Store) DeleteRecord(ctx context.Context, w store.Write, typ, id string)
 		if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = $1 AND id = $2)`, typ, id); err != nil {
 			return fmt.Errorf("delete record teams: %w", err)
 		}
-		res, err := t.exec(`DELETE FROM records WHERE type = $1 AND id = $2`, typ, id)
+		var h storedSharing
+		err := t.queryRow(`DELETE FROM records WHERE type = $1 AND id = $2 RETURNING owner, parent_type, parent_id, teams`, typ, id).Scan(h.dest()...)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNoop
+		}
 		if err != nil {
 			return fmt.Errorf("delete record: %w", err)
 		}
-		if n, err := res.RowsAffected(); err != nil {
-			return fmt.Errorf("delete record: %w", err)
-		} else if n == 0 {
-			return errNoop
-		}
-		return nil
+		return t.auditDelete(typ, id, &h)
 	})
 }
 

@@ -17,6 +17,12 @@ import (
 // audited only when it carries team entries: its owner and parent are
 // where the ERP puts every record, and its creation is in the change log;
 // teams are a deliberate sharing beyond the owner.
+//
+// Deleting a record ends every path to it, so each deleted record (by
+// DELETE or in a batch; a delete of a missing record changes nothing and
+// writes nothing) is audited as store.DeleteAction, with the sharing it
+// had as before: whoever asks who could see a record and why finds when
+// and by whom it went.
 
 // sharing is the audited part of a record.
 type sharing struct {
@@ -90,4 +96,10 @@ func (t *wtx) auditSharing(before *storedSharing, r *recordRow) error {
 		return nil
 	}
 	return t.logf(t.actor, store.SharingAction, "record:"+r.typ+"/"+r.id, before.value(), rowSharing(r))
+}
+
+// auditDelete queues the record.delete entry of deleting record typ/id,
+// whose stored sharing was before.
+func (t *wtx) auditDelete(typ, id string, before *storedSharing) error {
+	return t.logf(t.actor, store.DeleteAction, "record:"+typ+"/"+id, before.value(), nil)
 }

@@ -464,6 +464,7 @@ func checkWorld(t *testing.T, s *instance, w *world) {
 		t.Errorf("... %d (user, type, action) combinations disagree in all", mismatches)
 	}
 	checkOwnerPaths(t, s, w)
+	checkParentFilter(t, s, w)
 	t.Logf("%d records; %d allowed (user, record, action) triples; %d of %d (user, type, action) lists non-empty",
 		len(w.records), allowedPairs, nonEmpty, len(w.users)*len(w.types)*2)
 

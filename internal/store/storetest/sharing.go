@@ -11,7 +11,8 @@ import (
 // testAuditSharing checks that record writes that change a record's owner,
 // teams or parent leave one store.SharingAction entry each, through
 // PutRecord and Batch alike, holding those fields only, and that writes
-// changing only attributes or nothing leave none.
+// changing only attributes or nothing leave none; and that every
+// deleted record leaves one store.DeleteAction entry with its sharing.
 func testAuditSharing(t *testing.T, b Backend) {
 	s := open(t, b)
 	c := ctx(t)
@@ -121,6 +122,42 @@ func testAuditSharing(t *testing.T, b Backend) {
 		batch(t)
 		if n := count(t); n != 3 {
 			t.Fatalf("repeating the batch: %d sharing entries, want still 3", n)
+		}
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		deletes := func(t *testing.T, target string) []store.AuditEntry {
+			t.Helper()
+			return walkAudit(t, s, store.AuditFilter{Action: store.DeleteAction, Target: target})
+		}
+		if _, err := s.DeleteRecord(c, w, "ticket", "SHR-1"); err != nil {
+			t.Fatalf("DeleteRecord: %v", err)
+		}
+		got := deletes(t, target)
+		if len(got) != 1 || got[0].Actor != who || got[0].After != nil {
+			t.Fatalf("deleting a record: %+v; want one entry by %s without after", got, who)
+		}
+		var before map[string]any
+		if err := json.Unmarshal(got[0].Before, &before); err != nil || before["owner"] != "C-B" || before["parent"] == nil || before["teams"] == nil {
+			t.Errorf("the deleted record's sharing: %s, %v; want owner, teams and parent", got[0].Before, err)
+		}
+		if _, err := s.DeleteRecord(c, w, "ticket", "SHR-1"); err != nil {
+			t.Fatalf("DeleteRecord of a missing record: %v", err)
+		}
+		if got := deletes(t, target); len(got) != 1 {
+			t.Errorf("deleting a missing record: %d entries, want still 1", len(got))
+		}
+		res, err := s.Batch(c, w, store.RecordBatch{Delete: []access.Ref{{Type: "inventory", ID: "SHB-Da"}, {Type: "inventory", ID: "SHB-404"}, {Type: "inventory", ID: "SHB-Ea"}}})
+		if err != nil || res.Deleted != 2 {
+			t.Fatalf("Batch delete = %+v, %v; want 2 deleted", res, err)
+		}
+		for _, id := range []string{"SHB-Da", "SHB-Ea"} {
+			if got := deletes(t, "record:inventory/"+id); len(got) != 1 || got[0].Actor != who {
+				t.Errorf("batch delete of %s: %+v; want one entry by %s", id, got, who)
+			}
+		}
+		if got := deletes(t, "record:inventory/SHB-404"); len(got) != 0 {
+			t.Errorf("batch delete of a missing record: %d entries", len(got))
 		}
 	})
 
