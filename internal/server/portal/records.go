@@ -139,6 +139,9 @@ type detailData struct {
 	Lines     []render.LineTable
 	ParentURL string
 	CanEdit   bool
+	// Talk is the record's conversation and files (nil when the type has
+	// neither).
+	Talk *render.Talk
 }
 
 type kv struct {
@@ -150,6 +153,12 @@ type kv struct {
 // hidden fields are simply absent. The Edit button is offered when the
 // subject may update it (never under view as).
 func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	return s.renderRecord(w, r, c, http.StatusOK, "")
+}
+
+// renderRecord renders the record page with status and, for a form of
+// the page that failed, its error message.
+func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Actor, status int, formError string) error {
 	v, err := s.portal(r, c)
 	if err != nil {
 		return err
@@ -194,9 +203,12 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if rec.Parent != nil {
 		d.ParentURL = v.accountURL() + url.PathEscape(rec.Parent.Type) + "/" + url.PathEscape(rec.Parent.ID)
 	}
+	if d.Talk, err = s.talk(r, c, v, t, rec.ID, canEdit); err != nil {
+		return err
+	}
 	p := v.page(render.TypeTitle(t)+" "+rec.ID, t.Name)
-	p.Data = d
-	s.rd.Render(w, r, http.StatusOK, "portal_record", p)
+	p.Data, p.Error = d, formError
+	s.rd.Render(w, r, status, "portal_record", p)
 	return nil
 }
 
