@@ -72,12 +72,7 @@ func (s *Surface) handleUploadFile(w http.ResponseWriter, r *http.Request, c *ap
 	if err != nil {
 		return err
 	}
-	in, err := render.UploadedFile(r, s.app.MaxFileSize())
-	if err == nil {
-		in.Type, in.ID = r.PathValue("type"), r.PathValue("id")
-		_, _, _, err = s.app.PutFile(r.Context(), c, in)
-	}
-	if err != nil {
+	if err := render.PutUploadedFile(r, s.app, c); err != nil {
 		return s.formFailed(w, r, c, err)
 	}
 	render.RedirectDone(w, r, recordURL(v, r.PathValue("type"), r.PathValue("id"))+"#files", "file_added")

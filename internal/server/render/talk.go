@@ -59,6 +59,18 @@ func LoadTalk(ctx context.Context, a *app.App, c *app.Actor, t *policy.Type, id,
 	return talk, nil
 }
 
+// PutUploadedFile attaches the file of an upload form (UploadedFile) to
+// the record named by the request's {type} and {id} (app.PutFile).
+func PutUploadedFile(r *http.Request, a *app.App, c *app.Actor) error {
+	in, err := UploadedFile(r, a.MaxFileSize())
+	if err != nil {
+		return err
+	}
+	in.Type, in.ID = r.PathValue("type"), r.PathValue("id")
+	_, _, _, err = a.PutFile(r.Context(), c, in)
+	return err
+}
+
 // UploadedFile reads the "file" part of a multipart upload form, at most
 // limit bytes: its name, content type and bytes. No file chosen is
 // CodeInvalid; a larger file is CodeTooLarge.

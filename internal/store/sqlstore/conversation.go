@@ -122,6 +122,21 @@ type fileAudit struct {
 	SHA256 string `json:"sha256"`
 }
 
+// storedFile returns what the audit keeps of a record's file, nil when
+// there is none.
+func (t *wtx) storedFile(pk int64, name string) (*fileAudit, error) {
+	var f fileAudit
+	err := t.queryRow(`SELECT name, size, content_type, sha256 FROM record_files WHERE record_pk = ? AND name = ?`, pk, name).
+		Scan(&f.Name, &f.Size, &f.Type, &f.SHA256)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read file: %w", err)
+	}
+	return &f, nil
+}
+
 // PutFile creates or replaces a file of an existing record.
 func (s *Store) PutFile(ctx context.Context, w store.Write, f store.File) (bool, int64, error) {
 	sum := sha256.Sum256(f.Data)
@@ -135,17 +150,11 @@ func (s *Store) PutFile(ctx context.Context, w store.Write, f store.File) (bool,
 		if err != nil {
 			return err
 		}
-		var before *fileAudit
-		var old fileAudit
-		switch err := t.queryRow(`SELECT name, size, content_type, sha256 FROM record_files WHERE record_pk = ? AND name = ?`, pk, f.Name).
-			Scan(&old.Name, &old.Size, &old.Type, &old.SHA256); {
-		case errors.Is(err, sql.ErrNoRows):
-			created = true
-		case err != nil:
-			return fmt.Errorf("read file: %w", err)
-		default:
-			before = &old
+		before, err := t.storedFile(pk, f.Name)
+		if err != nil {
+			return err
 		}
+		created = before == nil
 		if _, err := t.exec(`INSERT INTO record_files (record_pk, name, size, content_type, sha256, data, created_by, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (record_pk, name) DO UPDATE SET size = excluded.size, content_type = excluded.content_type,
@@ -153,11 +162,11 @@ func (s *Store) PutFile(ctx context.Context, w store.Write, f store.File) (bool,
 			pk, f.Name, f.Size, f.ContentType, f.SHA256, f.Data, t.by, toMicros(t.now)); err != nil {
 			return fmt.Errorf("write file: %w", err)
 		}
-		after := fileAudit{Name: f.Name, Size: f.Size, Type: f.ContentType, SHA256: f.SHA256}
+		var was any // nil, not a nil *fileAudit: a new file has no before
 		if before != nil {
-			return t.logf(t.actor, store.FilePutAction, recordTarget(f.Record), before, after)
+			was = before
 		}
-		return t.logf(t.actor, store.FilePutAction, recordTarget(f.Record), nil, after)
+		return t.logf(t.actor, store.FilePutAction, recordTarget(f.Record), was, fileAudit{Name: f.Name, Size: f.Size, Type: f.ContentType, SHA256: f.SHA256})
 	})
 	return created, rev, err
 }
@@ -225,14 +234,12 @@ func (s *Store) DeleteFile(ctx context.Context, w store.Write, rec access.Ref, n
 		if err != nil {
 			return err
 		}
-		var old fileAudit
-		err = t.queryRow(`SELECT name, size, content_type, sha256 FROM record_files WHERE record_pk = ? AND name = ?`, pk, name).
-			Scan(&old.Name, &old.Size, &old.Type, &old.SHA256)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("file %s not found", name)
-		}
+		old, err := t.storedFile(pk, name)
 		if err != nil {
-			return fmt.Errorf("read file: %w", err)
+			return err
+		}
+		if old == nil {
+			return notFound("file %s not found", name)
 		}
 		if _, err := t.exec(`DELETE FROM record_files WHERE record_pk = ? AND name = ?`, pk, name); err != nil {
 			return fmt.Errorf("delete file: %w", err)
