@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"net/url"
 	"sort"
 	"strings"
@@ -202,7 +204,9 @@ func TestComments(t *testing.T) {
 			t.Errorf("feed: %d comments %+v", len(all), all)
 		}
 		var page struct {
-			Items      []struct{ CreatedAt string `json:"created_at"` }
+			Items []struct {
+				CreatedAt string `json:"created_at"`
+			}
 			NextCursor string `json:"next_cursor"`
 		}
 		_ = json.Unmarshal([]byte(admin.do("GET", "/api/v1/comments?limit=4", nil).body), &page)
@@ -376,5 +380,76 @@ func TestFiles(t *testing.T) {
 				t.Errorf("%d bytes with a 1000-byte limit: %d, want %d", n, res.StatusCode, want)
 			}
 		}
+	})
+}
+
+// upload posts a multipart form with one file, as a browser's upload form.
+func (b *browser) upload(path, name, ctype string, data []byte) htmlPage {
+	b.env.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", `form-data; name="file"; filename="`+name+`"`)
+	h.Set("Content-Type", ctype)
+	part, _ := mw.CreatePart(h)
+	_, _ = part.Write(data)
+	_ = mw.Close()
+	res, err := b.hc.Post(b.env.srv.URL+path, mw.FormDataContentType(), &body)
+	if err != nil {
+		b.env.t.Fatal(err)
+	}
+	return readPage(b.env.t, res)
+}
+
+// TestPagesConversation drives the record pages' conversation and files
+// as a browser without JavaScript: the portal's forms for who may update,
+// none for a read-only reader or under view as, errors shown on the page,
+// and the console's internal comments and uploads.
+func TestPagesConversation(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		conversationWorld(t, env)
+		u10, other, staff := env.browse("u10"), env.browse("other"), env.browse("admin")
+
+		u10.get("/a/C1/ticket/T2").must(t, http.StatusOK, "Conversation", "No comments yet.", "Add a comment", "Attach a file")
+		u10.post("/a/C1/ticket/T2/comments", url.Values{"body": {"Hello from the portal"}}).
+			must(t, http.StatusOK, "Your comment was posted.", "Hello from the portal", "Secret Person u10")
+		u10.post("/a/C1/ticket/T2/comments", url.Values{"body": {"  "}}).must(t, http.StatusBadRequest, "body is required", "Hello from the portal")
+		u10.upload("/a/C1/ticket/T2/files", "note.txt", "text/plain", []byte("printer log")).
+			must(t, http.StatusOK, "The file was attached.", `href="/a/C1/ticket/T2/files/note.txt"`)
+		res, err := u10.hc.Get(env.srv.URL + "/a/C1/ticket/T2/files/note.txt")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dl := readPage(t, res)
+		if dl.status != http.StatusOK || dl.body != "printer log" || !strings.HasPrefix(res.Header.Get("Content-Disposition"), "attachment") ||
+			res.Header.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("portal download: %d %q %v", dl.status, dl.body, res.Header)
+		}
+
+		// The console: every comment, an internal note, an upload.
+		staff.get("/admin/records/ticket/T2").must(t, http.StatusOK, "Hello from the portal", "Internal: only staff see it", "note.txt")
+		staff.post("/admin/records/ticket/T2/comments", url.Values{"body": {"secret staff note"}, "internal": {"on"}}).
+			must(t, http.StatusOK, "Your comment was posted.", "secret staff note", `class="tag">internal`)
+		staff.upload("/admin/records/ticket/T2/files", "answer.pdf", "application/pdf", []byte("%PDF")).must(t, http.StatusOK, "The file was attached.", "answer.pdf")
+		env.browse("auditor").post("/admin/records/ticket/T2/comments", url.Values{"body": {"hi"}}).must(t, http.StatusForbidden)
+
+		// Another company's reader through a team entry: no names, no
+		// internal note; on the read-only share no forms at all.
+		other.get("/a/C2/ticket/T2").must(t, http.StatusOK, "Hello from the portal", "another company", "note.txt", "Add a comment")
+		other.get("/a/C2/ticket/T2").mustNot(t, "Secret Person", "secret staff note", "u10@")
+		other.get("/a/C2/ticket/T3").must(t, http.StatusOK, "Conversation")
+		other.get("/a/C2/ticket/T3").mustNot(t, "Add a comment", "Attach a file")
+		other.post("/a/C2/ticket/T3/comments", url.Values{"body": {"hi"}}).must(t, http.StatusForbidden)
+		other.get("/a/C2/ticket/T1").must(t, http.StatusNotFound)
+		other.get("/a/C2/ticket/T1/files/note.txt").must(t, http.StatusNotFound)
+		u10.get("/a/C1/ticket/T2").mustNot(t, "secret staff note")
+
+		// View as: the page and downloads, read-only.
+		staff.get("/admin/view-as/u10/a/C1/ticket/T2").must(t, http.StatusOK, "Hello from the portal", "note.txt")
+		staff.get("/admin/view-as/u10/a/C1/ticket/T2").mustNot(t, "Add a comment", "Attach a file", "secret staff note")
+		staff.post("/admin/view-as/u10/a/C1/ticket/T2/comments", url.Values{"body": {"as"}}).must(t, http.StatusForbidden)
+
+		// A message's link finds the record under the reader's account.
+		u10.get("/r/ticket/T2").must(t, http.StatusOK, "Hello from the portal")
 	})
 }
