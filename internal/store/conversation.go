@@ -63,7 +63,8 @@ const (
 // FileDeleteAction, target "record:<type>/<id>", name, size and sha256
 // in after or before; never the bytes).
 type ConversationStore interface {
-	// CreateComment stores c with a new id and created_at and returns it.
+	// CreateComment stores c with a new id and created_at and returns it;
+	// comments of one instant list in the order they were written.
 	CreateComment(ctx context.Context, w Write, c Comment) (Comment, int64, error)
 	ListComments(ctx context.Context, f CommentFilter) ([]Comment, string, error)
 	// PutFile creates or replaces the record's file f.Name (SHA256 and

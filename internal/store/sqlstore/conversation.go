@@ -39,7 +39,10 @@ func (s *Store) CreateComment(ctx context.Context, w store.Write, c store.Commen
 		if err != nil {
 			return err
 		}
-		c.ID, c.CreatedAt = "c_"+randomID(16), t.now
+		// The id leads with the revision, so comments of one instant
+		// (a frozen clock, one microsecond) keep the order they were
+		// written in; the revision is no secret (Portcullis-Revision).
+		c.ID, c.CreatedAt = fmt.Sprintf("c_%012d%s", t.rev, randomID(4)), t.now
 		if _, err := t.exec(`INSERT INTO record_comments (id, record_pk, record_type, record_id, author, author_kind, body, internal, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, c.ID, pk, c.Record.Type, c.Record.ID, c.Author, c.AuthorKind, c.Body, c.Internal, toMicros(c.CreatedAt)); err != nil {
 			return fmt.Errorf("insert comment: %w", err)

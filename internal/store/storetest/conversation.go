@@ -106,6 +106,23 @@ func testConversation(t *testing.T, b Backend) {
 		}
 	})
 
+	t.Run("Comments/OneInstant", func(t *testing.T) {
+		frozen := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+		s, _ := b.open(t, Options{Clock: func() time.Time { return frozen }})
+		mustPutRecord(t, s, &access.Record{Type: "ticket", ID: "TK-1"})
+		want := []string{"a", "b", "c", "d", "e", "f"}
+		for _, body := range want {
+			post(t, s, body, false)
+		}
+		got, _, err := s.ListComments(ctx(t), store.CommentFilter{Record: &tk})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, bodies(got)); diff != "" {
+			t.Errorf("comments of one instant (-want +got):\n%s", diff)
+		}
+	})
+
 	t.Run("Comments/CheckAndMail", func(t *testing.T) {
 		s := open(t, b)
 		mustPutRecord(t, s, &access.Record{Type: "ticket", ID: "TK-1"})
