@@ -25,7 +25,7 @@ func TestTicketConversationAndFiles(t *testing.T) {
 	id := "TK-BT-" + uniq()
 	if _, _, err := e.st.PutRecord(context.Background(), store.Write{Actor: "test"}, &access.Record{Type: "ticket", ID: id,
 		Owner: "C-HOOLI-SITE1", Creator: "U-TINA", Date: clock().UTC().Format("2006-01-02"),
-		Teams: []access.TeamEntry{{Principal: "user:U-ANNA", Access: access.AccessRead}},
+		Teams:      []access.TeamEntry{{Principal: "user:U-ANNA", Access: access.AccessRead}},
 		Attributes: map[string]any{"subject": "Scanner at gate 2 is dead", "type": "incident", "status": "new", "site": "C-HOOLI-SITE1"}}); err != nil {
 		t.Fatal(err)
 	}
