@@ -1,7 +1,7 @@
 // Package mail builds Portcullis' messages; package send delivers them.
 //
 // Messages (invitation, password reset, password changed, email changed,
-// two-step verification on or off) are rendered here as plain text and
+// two-step verification on or off, a new comment on a record) are rendered here as plain text and
 // HTML in the recipient's locale (en, de, zh); package app writes them to
 // the outbox (store.Write.Mail) in the transaction of the change that
 // causes them. A send.Sender, one per node, claims due messages from the
