@@ -102,6 +102,7 @@ func New(log *slog.Logger) (*Renderer, error) {
 			return fmt.Sprint(*p)
 		},
 		"hasPrefix": strings.HasPrefix,
+		"fmtSize":   FormatSize,
 		"contains": func(list []string, v string) bool {
 			for _, x := range list {
 				if x == v {
