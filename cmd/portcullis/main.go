@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -143,6 +144,27 @@ func mfaBox(staffMFA, key string) (*auth.SecretBox, error) {
 }
 
 // stringFlag defines a flag whose default comes from the environment.
+// parseSize reads a byte count: a whole number, optionally with a unit
+// (KB, MB, GB powers of 1000; KiB, MiB, GiB powers of 1024).
+func parseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = strings.TrimSpace(n), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 || n > (1<<40)/mult {
+		return 0, fmt.Errorf("%q is not a positive size like 25MiB", v)
+	}
+	return n * mult, nil
+}
+
 func stringFlag(fs *flag.FlagSet, name, def, help string) *string {
 	env := "PORTCULLIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 	return fs.String(name, envDefault(name, def), help+" ($"+env+")")
@@ -232,12 +254,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	tlsKey := stringFlag(fs, "tls-key", "", "the private key of --tls-cert (PEM)")
 	auditKey := auditKeyFlag(fs)
 	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
+	supplierName := stringFlag(fs, "supplier-name", app.DefaultSupplierName, "how customers see staff authors of comments and files, e.g. \"Northwind support\"")
+	maxFileSize := stringFlag(fs, "max-file-size", "25MiB", "the largest file attached to a record: bytes, or with KB, MB, KiB, MiB, GiB")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
 	proxies, err := server.ParseTrustedProxies(*trusted)
 	if err != nil {
 		return usageError{err.Error()}
+	}
+	fileLimit, err := parseSize(*maxFileSize)
+	if err != nil {
+		return usageError{"--max-file-size: " + err.Error()}
+	}
+	if withDemo && *supplierName == app.DefaultSupplierName {
+		*supplierName = "Northwind support"
 	}
 	if (*tlsCert == "") != (*tlsKey == "") {
 		return usageError{"--tls-cert and --tls-key go together"}
@@ -296,7 +327,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		return err
 	}
 	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
-		PublicURL: strings.TrimRight(*mf.publicURL, "/"), TrustedProxies: proxies, MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg})
+		PublicURL: strings.TrimRight(*mf.publicURL, "/"), TrustedProxies: proxies, MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg,
+		Conversation: app.ConversationConfig{SupplierName: *supplierName, MaxFileSize: fileLimit}})
 	if len(logins) > 0 {
 		if err := demoInvitation(ctx, srv.App()); err != nil {
 			return fmt.Errorf("demo invitation: %w", err)

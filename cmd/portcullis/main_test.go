@@ -85,3 +85,19 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("%v %q", err, out)
 	}
 }
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"25MiB": 25 << 20, "1000": 1000, "10 KB": 10_000, "2GiB": 2 << 30, "512B": 512, "3MB": 3_000_000} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("parseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0", "-1", "1.5MiB", "lots", "2TiB", "5000GiB"} {
+		if _, err := parseSize(in); err == nil {
+			t.Errorf("parseSize(%q) is accepted", in)
+		}
+	}
+	if _, err := runCLI(t, "serve", "--max-file-size", "huge"); err == nil || !strings.Contains(err.Error(), "--max-file-size") {
+		t.Errorf("serve --max-file-size huge: %v", err)
+	}
+}

@@ -53,6 +53,8 @@ type Config struct {
 	MFAThrottle *auth.Throttle
 	// Mail configures the links and the status of outgoing mail.
 	Mail MailConfig
+	// Conversation configures comments and files on records.
+	Conversation ConversationConfig
 }
 
 // Observer receives measurements of the use cases, for metrics.
@@ -88,12 +90,15 @@ type App struct {
 	// viewAs remembers when view as and as_user reads were last audited
 	// (viewas.go).
 	viewAs viewAsLog
+	// talk configures comments and files (comments.go, files.go).
+	talk ConversationConfig
 }
 
 // New returns the use cases over st and eng, the engine that reflects st.
 func New(st store.Store, eng *access.Engine, cfg Config) *App {
 	a := &App{st: st, eng: eng, log: cfg.Logger, obs: cfg.Observer, sessions: cfg.Sessions, throttle: cfg.Throttle,
-		hasher: cfg.Hasher, mfa: newMFAState(cfg), mail: cfg.Mail, resets: auth.NewThrottle(auth.ThrottleConfig{})}
+		hasher: cfg.Hasher, mfa: newMFAState(cfg), mail: cfg.Mail, resets: auth.NewThrottle(auth.ThrottleConfig{}),
+		talk: cfg.Conversation.withDefaults()}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -102,6 +102,7 @@ func Seed(ctx context.Context, st store.Store, eng *access.Engine, now time.Time
 	b.grants()
 	b.makeRecords()
 	b.flush()
+	b.conversations()
 	if b.err != nil {
 		return nil, fmt.Errorf("demo: %w", b.err)
 	}

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"reflect"
@@ -133,6 +134,41 @@ func TestSeed(t *testing.T) {
 	ctx := context.Background()
 	st, logins := seeded(t)
 	eng := st.Engine()
+
+	t.Run("Conversation", func(t *testing.T) {
+		feed, _, err := st.ListComments(ctx, store.CommentFilter{Limit: 10})
+		if err != nil || len(feed) != 3 || feed[0].Author != "U-TINA" || !feed[2].Internal {
+			t.Fatalf("the demo's conversation: %+v, %v", feed, err)
+		}
+		tk, _ := st.GetRecord(ctx, "ticket", feed[0].Record.ID)
+		if tk == nil || tk.Creator != "U-TINA" || !eng.Allowed("U-TINA", tk, policy.Update, nil) {
+			t.Errorf("the conversation's ticket %+v is not Tina's to update", tk)
+		}
+		invs := staffList(t, st, "invoice")
+		acme := map[string]bool{}
+		for _, id := range eng.Subtree("C-ACME") {
+			acme[id] = true
+		}
+		withPDF := 0
+		for _, inv := range invs {
+			files, err := st.ListFiles(ctx, access.Ref{Type: "invoice", ID: inv.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, info := range files {
+				f, err := st.GetFile(ctx, info.Record, info.Name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if f.ContentType == "application/pdf" && acme[inv.Owner] && bytes.HasPrefix(f.Data, []byte("%PDF-")) {
+					withPDF++
+				}
+			}
+		}
+		if withPDF != 3 {
+			t.Errorf("%d Acme invoices have a PDF, want 3", withPDF)
+		}
+	})
 
 	t.Run("Logins", func(t *testing.T) {
 		if len(logins) < 15 {

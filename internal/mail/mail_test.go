@@ -250,3 +250,17 @@ func TestParseSMTPURL(t *testing.T) {
 		}
 	}
 }
+
+func TestMessages_NewComment(t *testing.T) {
+	d := mail.CommentData{Name: "Ann", Author: "Northwind support", Record: "Ticket TK-1", Body: "Fixed <script>", Link: "https://p.example/r/ticket/TK-1"}
+	for locale, subject := range map[string]string{"en": "New comment on Ticket TK-1", "de": "Neuer Kommentar zu Ticket TK-1", "zh": "Ticket TK-1 有新评论"} {
+		c := mail.NewComment(locale, d)
+		if c.Subject != subject || !strings.Contains(c.Text, "Northwind support") || !strings.Contains(c.Text, "Fixed <script>") ||
+			!strings.Contains(c.Text, d.Link) {
+			t.Errorf("%s: %q\n%s", locale, c.Subject, c.Text)
+		}
+		if strings.Contains(c.HTML, "<script>") || !strings.Contains(c.HTML, `href="`+d.Link+`"`) {
+			t.Errorf("%s: the HTML must escape the comment and link the record:\n%s", locale, c.HTML)
+		}
+	}
+}

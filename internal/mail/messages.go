@@ -1,7 +1,7 @@
 // Package mail builds Portcullis' messages; package send delivers them.
 //
 // Messages (invitation, password reset, password changed, email changed,
-// two-step verification on or off) are rendered here as plain text and
+// two-step verification on or off, a new comment on a record) are rendered here as plain text and
 // HTML in the recipient's locale (en, de, zh); package app writes them to
 // the outbox (store.Write.Mail) in the transaction of the change that
 // causes them. A send.Sender, one per node, claims due messages from the
@@ -62,6 +62,8 @@ type texts struct {
 	// Two-step verification on and off: when.
 	mfaOnSubject, mfaOnBody, mfaOffSubject, mfaOffBody string
 	linkHint                                           string
+	// New comment: the record (subject and intro), the author (intro).
+	commentSubject, commentIntro, commentButton string
 }
 
 var catalog = map[string]texts{
@@ -86,6 +88,10 @@ var catalog = map[string]texts{
 		mfaOffSubject: "Two-step verification is off",
 		mfaOffBody:    "Two-step verification was turned off for your account on %s.",
 		linkHint:      "Open this link in your browser:",
+
+		commentSubject: "New comment on %s",
+		commentIntro:   "%s wrote a comment on %s:",
+		commentButton:  "Open the conversation",
 	},
 	"de": {
 		hello: "Guten Tag,", helloName: "Guten Tag %s,",
@@ -108,6 +114,10 @@ var catalog = map[string]texts{
 		mfaOffSubject: "Die Zwei-Faktor-Authentifizierung ist deaktiviert",
 		mfaOffBody:    "Für Ihr Konto wurde am %s die Zwei-Faktor-Authentifizierung deaktiviert.",
 		linkHint:      "Öffnen Sie diesen Link in Ihrem Browser:",
+
+		commentSubject: "Neuer Kommentar zu %s",
+		commentIntro:   "%s hat einen Kommentar zu %s geschrieben:",
+		commentButton:  "Unterhaltung öffnen",
 	},
 	"zh": {
 		hello: "您好：", helloName: "%s，您好：",
@@ -130,6 +140,10 @@ var catalog = map[string]texts{
 		mfaOffSubject: "两步验证已关闭",
 		mfaOffBody:    "您的账户已于 %s 关闭两步验证。",
 		linkHint:      "请在浏览器中打开此链接：",
+
+		commentSubject: "%s 有新评论",
+		commentIntro:   "%s 在 %s 上发表了评论：",
+		commentButton:  "打开对话",
 	},
 }
 
@@ -253,6 +267,23 @@ func MFAChanged(locale string, on bool, d NoticeData) Content {
 	}
 	return doc{Subject: subject, Greeting: greeting(x, d.Name), Lead: []string{fmt.Sprintf(body, when(d.At))},
 		Tail: []string{x.notYou}}.render()
+}
+
+// CommentData fills the notice of a new comment: the recipient's name,
+// the author as the recipient may see it (a name, the supplier or
+// "another company": the caller masks it), the record as "<type title>
+// <id>", the comment's text and the link to the record.
+type CommentData struct {
+	Name, Author, Record, Body, Link string
+}
+
+// NewComment tells a user that a record it takes part in has a new
+// comment.
+func NewComment(locale string, d CommentData) Content {
+	x := textsOf(locale)
+	return doc{Subject: fmt.Sprintf(x.commentSubject, d.Record), Greeting: greeting(x, d.Name),
+		Lead:   []string{fmt.Sprintf(x.commentIntro, d.Author, d.Record), d.Body},
+		Button: x.commentButton, Link: d.Link, LinkHint: x.linkHint}.render()
 }
 
 // Reveal puts secret in place of store.SecretMarker in body.

@@ -244,6 +244,9 @@ type Type struct {
 	OwnerField string
 	DateField  string
 	ParentType string
+	// Comments, Files and ExternalFiles are the type's conversation and
+	// files (ObjectType).
+	Comments, Files, ExternalFiles bool
 	// Fields are the queryable attributes by name; FieldList has them in
 	// declaration order.
 	Fields    map[string]Field
@@ -330,7 +333,8 @@ func Compile(d *Document) (*Policy, error) {
 	p := &Policy{doc: *d, roleIndex: map[string]*CompiledRole{}, typeIndex: map[string]*Type{}}
 	for i, ot := range d.ObjectTypes {
 		t := &Type{Index: i, Name: ot.Name, Title: ot.Title, OwnerField: ot.OwnerField,
-			DateField: ot.DateField, ParentType: ot.ParentType, Fields: map[string]Field{}}
+			DateField: ot.DateField, ParentType: ot.ParentType, Fields: map[string]Field{},
+			Comments: ot.Comments, Files: ot.Files, ExternalFiles: ot.ExternalFiles}
 		for _, f := range ot.Fields {
 			t.Fields[f.Name] = f
 		}

@@ -146,6 +146,18 @@ func TestDefault_Types(t *testing.T) {
 	if got := p.Type("payment").ParentType; got != "invoice" {
 		t.Errorf("payment parent_type = %q", got)
 	}
+	// records.md §2: the conversation on tickets; files on tickets,
+	// invoices and orders; customers attach files to tickets only.
+	talk := map[string][3]bool{}
+	for _, typ := range p.Types() {
+		if typ.Comments || typ.Files || typ.ExternalFiles {
+			talk[typ.Name] = [3]bool{typ.Comments, typ.Files, typ.ExternalFiles}
+		}
+	}
+	wantTalk := map[string][3]bool{"ticket": {true, true, true}, "invoice": {false, true, false}, "sales_order": {false, true, false}}
+	if diff := cmp.Diff(wantTalk, talk); diff != "" {
+		t.Errorf("comments, files, external_files (-want +got):\n%s", diff)
+	}
 }
 
 // TestDefault_JSONRoundTrip checks that the JSON form of a document parses

@@ -103,6 +103,16 @@ type ObjectType struct {
 	RestrictedFields []string `json:"restricted_fields,omitempty" yaml:"restricted_fields,omitempty"`
 	// ParentType is the type a record's parent must have, if any.
 	ParentType string `json:"parent_type,omitempty" yaml:"parent_type,omitempty"`
+	// Comments turns on the conversation of this type's records
+	// (records.md §2): whoever reads a record reads its comments (internal
+	// ones only staff), whoever may update it may post.
+	Comments bool `json:"comments,omitempty" yaml:"comments,omitempty"`
+	// Files turns on files attached to this type's records: read with the
+	// record, put and deleted by staff.
+	Files bool `json:"files,omitempty" yaml:"files,omitempty"`
+	// ExternalFiles lets external users who may update a record put and
+	// delete its files too; it needs Files.
+	ExternalFiles bool `json:"external_files,omitempty" yaml:"external_files,omitempty"`
 }
 
 // Field is a queryable attribute.

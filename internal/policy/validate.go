@@ -176,6 +176,9 @@ func (v *validator) checkObjectType(path string, ot *ObjectType) {
 			v.addf(rpath, "duplicate restricted field %q", rf)
 		}
 	}
+	if ot.ExternalFiles && !ot.Files {
+		v.addf(path+".external_files", "external_files needs files: true")
+	}
 	if ot.ParentType != "" {
 		switch {
 		case ot.ParentType == ot.Name:

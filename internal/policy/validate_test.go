@@ -240,6 +240,19 @@ default_group_role: a
 			},
 		},
 		{
+			name: "external files need files",
+			src: `
+roles: [{name: a}]
+object_types:
+  - {name: ticket, comments: true, external_files: true}
+  - {name: invoice, files: true, external_files: true}
+default_group_role: a
+`,
+			want: []Problem{
+				{"object_types[ticket].external_files", "external_files needs files: true"},
+			},
+		},
+		{
 			name: "sharing rules",
 			src: `
 roles: [{name: a}]

@@ -56,6 +56,9 @@ type Config struct {
 	StaffMFA string
 	// Mail configures the links and delivery of outgoing mail.
 	Mail app.MailConfig
+	// Conversation configures comments and files on records (the
+	// supplier's name, --max-file-size).
+	Conversation app.ConversationConfig
 	// TrustedProxies are the peers whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed (--trusted-proxies); from any
 	// other peer they are ignored.
@@ -89,7 +92,7 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.metrics = newMetrics(s.registry)
 	s.app = app.New(st, eng, app.Config{Sessions: cfg.Sessions, Throttle: cfg.Throttle, Observer: s.metrics, Logger: cfg.Logger,
-		MFASecrets: cfg.MFASecrets, StaffMFA: cfg.StaffMFA, Mail: cfg.Mail})
+		MFASecrets: cfg.MFASecrets, StaffMFA: cfg.StaffMFA, Mail: cfg.Mail, Conversation: cfg.Conversation})
 	rd, err := render.New(cfg.Logger)
 	if err != nil {
 		panic(err) // embedded templates: a test catches this
@@ -278,7 +281,9 @@ func (s *Server) authenticate(r *http.Request) (*app.Actor, error) {
 }
 
 // acceptedContentType admits JSON bodies (and a missing Content-Type, for
-// curl users), plus YAML where the route takes it (the policy).
+// curl users), plus YAML where the route takes it (the policy), files
+// where it takes them, and anything where it takes any body (a record's
+// file).
 func acceptedContentType(r *http.Request, rt surface.Route) bool {
 	if r.Method != http.MethodPost && r.Method != http.MethodPut && r.Method != http.MethodPatch {
 		return true
@@ -292,7 +297,7 @@ func acceptedContentType(r *http.Request, rt surface.Route) bool {
 	case "text/csv", "application/x-ndjson":
 		return rt.AcceptFiles
 	}
-	return false
+	return rt.AcceptAnyBody
 }
 
 type errorBody struct {

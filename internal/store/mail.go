@@ -29,7 +29,7 @@ const SecretMarker = "PORTCULLIS-SECRET-LINK"
 // that causes it (Write.Mail).
 type Message struct {
 	// Kind names the message: invitation, password_reset,
-	// password_changed, email_changed, mfa_enabled, mfa_disabled.
+	// password_changed, email_changed, mfa_enabled, mfa_disabled, comment.
 	Kind   string
 	To     string
 	UserID string

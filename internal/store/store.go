@@ -104,6 +104,7 @@ type Store interface {
 	ChangeStore
 	OutboxStore
 	InvitationStore
+	ConversationStore
 
 	// Atomic runs fn with a context in which every write of the store
 	// joins one transaction at one revision: they all commit when fn

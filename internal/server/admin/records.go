@@ -148,6 +148,9 @@ type recordData struct {
 	JSON        string
 	// Related are the record's children (records.md §3).
 	Related []app.RelatedList
+	// Talk is the record's conversation and files (nil when the type has
+	// neither).
+	Talk *render.Talk
 }
 
 // relatedLimit is how many children of each type a record page shows.
@@ -156,6 +159,12 @@ const relatedLimit = 50
 // handleRecord shows every field of a record with its metadata, and links
 // to the access checker.
 func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	return s.renderRecord(w, r, c, http.StatusOK, "")
+}
+
+// renderRecord renders the record page with status and, for a form of
+// the page that failed, its error message.
+func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Actor, status int, formError string) error {
 	eng := s.app.Engine()
 	t := eng.Policy().Type(r.PathValue("type"))
 	if t == nil {
@@ -200,8 +209,11 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if b, err := json.MarshalIndent(surface.RecordJSON(rec, true), "", "  "); err == nil {
 		d.JSON = string(b)
 	}
+	if d.Talk, err = s.talk(r, c, t, rec.ID); err != nil {
+		return err
+	}
 	p := page(c, render.TypeTitle(t)+" "+rec.ID, "records")
-	p.Data = d
-	s.rd.Render(w, r, http.StatusOK, "admin_record", p)
+	p.Data, p.Error = d, formError
+	s.rd.Render(w, r, status, "admin_record", p)
 	return nil
 }

@@ -59,6 +59,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.mailRoutes()...)
 	routes = append(routes, s.mfaRoutes()...)
 	routes = append(routes, s.peopleRoutes()...)
+	routes = append(routes, s.talkRoutes()...)
 	return routes
 }
 

@@ -141,6 +141,9 @@ type detailData struct {
 	CanEdit   bool
 	// Related are the record's visible children (records.md §3).
 	Related []app.RelatedList
+	// Talk is the record's conversation and files (nil when the type has
+	// neither).
+	Talk *render.Talk
 }
 
 // relatedLimit is how many children of each type a record page shows.
@@ -155,6 +158,12 @@ type kv struct {
 // hidden fields are simply absent. The Edit button is offered when the
 // subject may update it (never under view as).
 func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	return s.renderRecord(w, r, c, http.StatusOK, "")
+}
+
+// renderRecord renders the record page with status and, for a form of
+// the page that failed, its error message.
+func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Actor, status int, formError string) error {
 	v, err := s.portal(r, c)
 	if err != nil {
 		return err
@@ -202,9 +211,12 @@ func (s *Surface) handleRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if d.Related, err = s.app.RelatedRecords(r.Context(), c, t.Name, rec.ID, v.asUser(), relatedLimit); err != nil {
 		return err
 	}
+	if d.Talk, err = s.talk(r, c, v, t, rec.ID, canEdit); err != nil {
+		return err
+	}
 	p := v.page(render.TypeTitle(t)+" "+rec.ID, t.Name)
-	p.Data = d
-	s.rd.Render(w, r, http.StatusOK, "portal_record", p)
+	p.Data, p.Error = d, formError
+	s.rd.Render(w, r, status, "portal_record", p)
 	return nil
 }
 

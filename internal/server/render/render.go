@@ -63,7 +63,8 @@ type Renderer struct {
 	log       *slog.Logger
 }
 
-// New parses the embedded templates: layout.html with each page template.
+// New parses the embedded templates: layout.html and the partials every
+// page may use (record_talk.html) with each page template.
 func New(log *slog.Logger) (*Renderer, error) {
 	if log == nil {
 		log = slog.Default()
@@ -101,6 +102,7 @@ func New(log *slog.Logger) (*Renderer, error) {
 			return fmt.Sprint(*p)
 		},
 		"hasPrefix": strings.HasPrefix,
+		"fmtSize":   FormatSize,
 		"contains": func(list []string, v string) bool {
 			for _, x := range list {
 				if x == v {
@@ -110,7 +112,7 @@ func New(log *slog.Logger) (*Renderer, error) {
 			return false
 		},
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(web.Templates, "templates/layout.html")
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(web.Templates, "templates/layout.html", "templates/"+partials)
 	if err != nil {
 		return nil, err
 	}
@@ -121,7 +123,7 @@ func New(log *slog.Logger) (*Renderer, error) {
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" {
+		if base == "layout.html" || base == partials {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(web.Templates, n)
@@ -132,6 +134,10 @@ func New(log *slog.Logger) (*Renderer, error) {
 	}
 	return &Renderer{templates: out, log: log}, nil
 }
+
+// partials is the template file of sections shared by pages, parsed
+// with the layout.
+const partials = "record_talk.html"
 
 // doneMessages are the confirmations a page shows after a redirect that
 // names one in its ?done= parameter (POST, redirect, GET). Only these fixed
@@ -162,6 +168,9 @@ var doneMessages = map[string]string{
 	"policy_saved":    "The new policy version was saved and is in force.",
 	"mfa_off":         "Two-factor authentication is off.",
 	"mfa_reset":       "The user's two-factor authentication was reset: the next sign-in needs the password only (and a new enrolment where it is required).",
+	"commented":       "Your comment was posted.",
+	"file_added":      "The file was attached.",
+	"file_removed":    "The file was removed.",
 }
 
 // Render writes page name with status; a ?done= confirmation becomes its

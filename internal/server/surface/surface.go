@@ -43,6 +43,9 @@ type Route struct {
 	// AcceptFiles admits text/csv and application/x-ndjson request
 	// bodies besides JSON (imports).
 	AcceptFiles bool
+	// AcceptAnyBody admits a request body of any content type (the bytes
+	// of a file attached to a record, stored with that type).
+	AcceptAnyBody bool
 	// MaxBody, when positive, replaces the server's request body limit
 	// for this route (imports take files larger than any JSON body).
 	MaxBody int64

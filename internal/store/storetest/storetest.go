@@ -94,6 +94,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestConcurrency", testConcurrency},
 		{"TestWriteCheck", testWriteCheck},
 		{"TestDurability", testDurability},
+		{"TestConversation", testConversation},
 	} {
 		t.Run(area.name, func(t *testing.T) {
 			t.Parallel()
