@@ -48,7 +48,9 @@ func (e *ValidationError) Error() string {
 
 var (
 	roleNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
-	typeNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// numberPrefixRE keeps a prefix and its number a valid record id.
+	numberPrefixRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{0,40}$`)
+	typeNameRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
 // Validate checks the meaning of a document and returns nil or a
@@ -176,6 +178,7 @@ func (v *validator) checkObjectType(path string, ot *ObjectType) {
 			v.addf(rpath, "duplicate restricted field %q", rf)
 		}
 	}
+	v.checkWrites(path, ot, fields)
 	if ot.ParentType != "" {
 		switch {
 		case ot.ParentType == ot.Name:
@@ -259,6 +262,14 @@ func (v *validator) checkPermission(path, typeName string, p Permission) {
 	case "", ScopeAccount, ScopeOwn:
 	default:
 		v.addf(path+".scope", "unknown scope %q (want account or own)", p.Scope)
+	}
+	for k, f := range p.Writable {
+		wpath := fmt.Sprintf("%s.writable[%d]", path, k)
+		if ot != nil && !slices.Contains(ot.WritableFields, f) {
+			v.addf(wpath, "%q is not one of the writable_fields of %s", f, typeName)
+		} else if slices.Contains(p.Writable[:k], f) {
+			v.addf(wpath, "duplicate writable field %q", f)
+		}
 	}
 	for k, f := range p.Fields {
 		fpath := fmt.Sprintf("%s.fields[%d]", path, k)
@@ -358,3 +369,94 @@ func (v *validator) checkDefaultGroupRole() {
 		v.addf("default_group_role", "role %q is protected: groups cannot hold a protected role", name)
 	}
 }
+
+// checkWrites checks what a type lets external users write
+// (writable_fields), what their creates start with (defaults) and how they
+// are numbered (number_field, number_prefix). The attributes the server
+// sets on an external create (date_field, number_field) can be neither
+// writable nor defaulted; the owner_field can be writable (a ticket's
+// site is chosen by its creator) but has no default.
+func (v *validator) checkWrites(path string, ot *ObjectType, fields map[string]Field) {
+	if len(ot.WritableFields) > MaxWritableFields {
+		v.addf(path+".writable_fields", "%d writable fields, at most %d allowed", len(ot.WritableFields), MaxWritableFields)
+	}
+	server := map[string]string{ot.DateField: "date_field", ot.NumberField: "number_field"}
+	delete(server, "")
+	for j, wf := range ot.WritableFields {
+		wpath := fmt.Sprintf("%s.writable_fields[%d]", path, j)
+		fp, err := ParseFieldPath(wf)
+		switch {
+		case err != nil:
+			v.addf(wpath, "%v", err)
+		case slices.Contains(ot.WritableFields[:j], wf):
+			v.addf(wpath, "duplicate writable field %q", wf)
+		case server[fp.Segments[0].Name] != "":
+			v.addf(wpath, "%q is the type's %s, which the server sets on external creates", fp.Segments[0].Name, server[fp.Segments[0].Name])
+		}
+	}
+	if ot.NumberField != "" {
+		v.checkAttr(path+".number_field", ot.NumberField)
+		if f, ok := fields[ot.NumberField]; ok && f.Type != FieldString {
+			v.addf(path+".number_field", "field %q is declared as %s, not string", f.Name, f.Type)
+		}
+		if ot.NumberField == ot.DateField || ot.NumberField == ot.OwnerField {
+			v.addf(path+".number_field", "%q is already the type's owner_field or date_field", ot.NumberField)
+		}
+	}
+	switch {
+	case ot.NumberPrefix != "" && ot.NumberField == "":
+		v.addf(path+".number_prefix", "number_prefix needs a number_field")
+	case !numberPrefixRE.MatchString(ot.NumberPrefix):
+		v.addf(path+".number_prefix", "number_prefix %q must be at most 40 characters of A-Za-z0-9._:-", ot.NumberPrefix)
+	}
+	server[ot.OwnerField] = "owner_field"
+	delete(server, "")
+	for _, name := range slices.Sorted(maps.Keys(ot.Defaults)) {
+		dpath := fmt.Sprintf("%s.defaults[%s]", path, name)
+		fp, err := ParseFieldPath(name)
+		if err != nil || len(fp.Segments) != 1 || fp.Segments[0].Each {
+			v.addf(dpath, "%q is not an attribute name (no dots, brackets or spaces)", name)
+			continue
+		}
+		if server[name] != "" {
+			v.addf(dpath, "%q is the type's %s: the server sets it on external creates", name, server[name])
+			continue
+		}
+		if f, ok := fields[name]; ok {
+			if msg := checkDefault(f, ot.Defaults[name]); msg != "" {
+				v.addf(dpath, "%s", msg)
+			}
+		}
+	}
+}
+
+// checkDefault checks a default value against the declared field it
+// fills: its type and, for a field with values, one of them.
+func checkDefault(f Field, val any) string {
+	switch f.Type {
+	case FieldNumber:
+		switch val.(type) {
+		case int, int64, uint64, float64:
+			return ""
+		}
+		return fmt.Sprintf("the default of %s must be a number", f.Name)
+	case FieldBool:
+		if _, ok := val.(bool); !ok {
+			return fmt.Sprintf("the default of %s must be true or false", f.Name)
+		}
+		return ""
+	}
+	s, ok := val.(string)
+	if !ok {
+		return fmt.Sprintf("the default of %s must be a string", f.Name)
+	}
+	if f.Type == FieldDate && !dateRE.MatchString(s) {
+		return fmt.Sprintf("the default of %s must be a date (YYYY-MM-DD)", f.Name)
+	}
+	if len(f.Values) > 0 && !slices.Contains(f.Values, s) {
+		return fmt.Sprintf("the default %q of %s is not one of its values: %s", s, f.Name, strings.Join(f.Values, ", "))
+	}
+	return ""
+}
+
+var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
