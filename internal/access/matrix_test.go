@@ -596,7 +596,7 @@ func (ev *env) checkWrite(t *testing.T, phase string, wc writeCheck) {
 		w, err = ev.e.CanCreate(wc.User, wc.Type, wc.Account)
 	}
 	if err == nil {
-		err = access.CheckWrite(typ, w, old, mergePatch(old, attrs))
+		err = access.CheckWrite(typ, w, old, access.MergePatch(old, attrs))
 	}
 	if codeOf(err) != wc.Error {
 		t.Errorf("%s %v: error %v, want %q", where, wc.Attributes, err, wc.Error)
@@ -613,26 +613,6 @@ func (ev *env) checkWrite(t *testing.T, phase string, wc writeCheck) {
 			t.Errorf("%s: writable (-want +got):\n%s", where, diff)
 		}
 	}
-}
-
-// mergePatch applies an RFC 7396 merge patch as a PATCH does (app).
-func mergePatch(target, patch map[string]any) map[string]any {
-	out := map[string]any{}
-	for k, v := range target {
-		out[k] = v
-	}
-	for k, v := range patch {
-		switch pv := v.(type) {
-		case nil:
-			delete(out, k)
-		case map[string]any:
-			tv, _ := out[k].(map[string]any)
-			out[k] = mergePatch(tv, pv)
-		default:
-			out[k] = v
-		}
-	}
-	return out
 }
 
 func (ev *env) isExternal(id string) bool {

@@ -234,3 +234,25 @@ func changedValue(p []policy.PathSegment, old, next any, emit func([]policy.Path
 	}
 	return emit(p, false)
 }
+
+// MergePatch applies an RFC 7396 JSON Merge Patch to a record's attributes
+// (a PATCH): null deletes a key, objects merge recursively, anything else
+// replaces. target is not modified.
+func MergePatch(target, patch map[string]any) map[string]any {
+	out := make(map[string]any, len(target)+len(patch))
+	for k, v := range target {
+		out[k] = v
+	}
+	for k, v := range patch {
+		switch pv := v.(type) {
+		case nil:
+			delete(out, k)
+		case map[string]any:
+			tv, _ := out[k].(map[string]any)
+			out[k] = MergePatch(tv, pv)
+		default:
+			out[k] = v
+		}
+	}
+	return out
+}

@@ -444,7 +444,7 @@ func (u *RecordUpdate) applyTo(rec *access.Record, merge bool) (explicitOwner, e
 	u.Creator.apply(&rec.Creator, "")
 	if u.Attributes.Set {
 		if merge {
-			rec.Attributes = mergePatch(rec.Attributes, u.Attributes.Value)
+			rec.Attributes = access.MergePatch(rec.Attributes, u.Attributes.Value)
 		} else {
 			rec.Attributes = u.Attributes.Value
 		}
@@ -453,27 +453,6 @@ func (u *RecordUpdate) applyTo(rec *access.Record, merge bool) (explicitOwner, e
 		rec.Attributes = map[string]any{}
 	}
 	return u.Owner.Set, u.Date.Set, nil
-}
-
-// mergePatch applies an RFC 7396 JSON Merge Patch: null deletes a key,
-// objects merge recursively, anything else replaces.
-func mergePatch(target, patch map[string]any) map[string]any {
-	out := make(map[string]any, len(target)+len(patch))
-	for k, v := range target {
-		out[k] = v
-	}
-	for k, v := range patch {
-		switch pv := v.(type) {
-		case nil:
-			delete(out, k)
-		case map[string]any:
-			tv, _ := out[k].(map[string]any)
-			out[k] = mergePatch(tv, pv)
-		default:
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // RecordWrite is the outcome of a record write.
@@ -605,7 +584,7 @@ func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in Reco
 		return RecordWrite{}, err
 	}
 	next := *rec
-	next.Attributes = mergePatch(rec.Attributes, in.Attributes.Value)
+	next.Attributes = access.MergePatch(rec.Attributes, in.Attributes.Value)
 	_, rev, err := a.putRecord(ctx, c, &next, true, false, check)
 	if err != nil {
 		return RecordWrite{}, err
@@ -627,7 +606,7 @@ func (a *App) checkPatch(c *Actor, t *policy.Type, rec, view *access.Record, w a
 	if err := access.CheckPatchWrites(t, w.Fields, patch); err != nil {
 		return err
 	}
-	next := mergePatch(rec.Attributes, patch)
+	next := access.MergePatch(rec.Attributes, patch)
 	if v, ok := patch[t.OwnerField]; ok && t.OwnerField != "" {
 		if _, shown := view.Attributes[t.OwnerField]; !shown || !reflect.DeepEqual(rec.Attributes[t.OwnerField], v) {
 			return access.FieldErrorf(access.CodeForbidden, t.OwnerField, "attribute %s sets the owner; only staff may change it", t.OwnerField)

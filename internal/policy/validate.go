@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -87,13 +88,15 @@ func (v *validator) addf(path, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// checkAttr reports a problem unless name is a single attribute name: no
-// dots, brackets or spaces.
-func (v *validator) checkAttr(path, name string) {
+// checkAttr reports a problem unless name is a single attribute name (no
+// dots, brackets or spaces), and whether it is one.
+func (v *validator) checkAttr(path, name string) bool {
 	fp, err := ParseFieldPath(name)
 	if err != nil || len(fp.Segments) != 1 || fp.Segments[0].Each {
 		v.addf(path, "%q is not an attribute name (no dots, brackets or spaces)", name)
+		return false
 	}
+	return true
 }
 
 func (v *validator) checkObjectTypes() {
@@ -263,20 +266,19 @@ func (v *validator) checkPermission(path, typeName string, p Permission) {
 	default:
 		v.addf(path+".scope", "unknown scope %q (want account or own)", p.Scope)
 	}
-	for k, f := range p.Writable {
-		wpath := fmt.Sprintf("%s.writable[%d]", path, k)
-		if ot != nil && !slices.Contains(ot.WritableFields, f) {
-			v.addf(wpath, "%q is not one of the writable_fields of %s", f, typeName)
-		} else if slices.Contains(p.Writable[:k], f) {
-			v.addf(wpath, "duplicate writable field %q", f)
-		}
-	}
-	for k, f := range p.Fields {
-		fpath := fmt.Sprintf("%s.fields[%d]", path, k)
-		if ot != nil && !slices.Contains(ot.RestrictedFields, f) {
-			v.addf(fpath, "%q is not a restricted field of %s", f, typeName)
-		} else if slices.Contains(p.Fields[:k], f) {
-			v.addf(fpath, "duplicate field %q", f)
+	v.checkSubset(path+".writable", p.Writable, ot, func(ot *ObjectType) []string { return ot.WritableFields }, "one of the writable_fields", "writable field")
+	v.checkSubset(path+".fields", p.Fields, ot, func(ot *ObjectType) []string { return ot.RestrictedFields }, "a restricted field", "field")
+}
+
+// checkSubset reports each of names that is not among the paths of ot
+// (unknown when ot is nil) that of returns, and each duplicate.
+func (v *validator) checkSubset(path string, names []string, ot *ObjectType, of func(*ObjectType) []string, what, kind string) {
+	for k, f := range names {
+		fpath := fmt.Sprintf("%s[%d]", path, k)
+		if ot != nil && !slices.Contains(of(ot), f) {
+			v.addf(fpath, "%q is not %s of %s", f, what, ot.Name)
+		} else if slices.Contains(names[:k], f) {
+			v.addf(fpath, "duplicate %s %q", kind, f)
 		}
 	}
 }
@@ -413,13 +415,15 @@ func (v *validator) checkWrites(path string, ot *ObjectType, fields map[string]F
 	delete(server, "")
 	for _, name := range slices.Sorted(maps.Keys(ot.Defaults)) {
 		dpath := fmt.Sprintf("%s.defaults[%s]", path, name)
-		fp, err := ParseFieldPath(name)
-		if err != nil || len(fp.Segments) != 1 || fp.Segments[0].Each {
-			v.addf(dpath, "%q is not an attribute name (no dots, brackets or spaces)", name)
+		if !v.checkAttr(dpath, name) {
 			continue
 		}
 		if server[name] != "" {
 			v.addf(dpath, "%q is the type's %s: the server sets it on external creates", name, server[name])
+			continue
+		}
+		if _, err := json.Marshal(ot.Defaults[name]); err != nil {
+			v.addf(dpath, "the default of %s is not a JSON value (objects need string keys)", name)
 			continue
 		}
 		if f, ok := fields[name]; ok {

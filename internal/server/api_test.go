@@ -101,7 +101,7 @@ var scenarioGroups = []scenarioGroup{
 		{name: "an order reusing an ERP number is refused", as: "adm80", method: "POST", path: "/api/v1/records/sales_order",
 			body: map[string]any{"owner": "C1", "attributes": map[string]any{"number": "SO1"}}, status: 400, code: "invalid_field", contains: []string{"field number cannot be written"}},
 		{name: "a line price is refused", as: "adm80", method: "POST", path: "/api/v1/records/sales_order",
-			body: map[string]any{"owner": "C1", "attributes": map[string]any{"lines": []any{map[string]any{"sku": "A", "qty": 1, "price": 0.01}}}},
+			body:   map[string]any{"owner": "C1", "attributes": map[string]any{"lines": []any{map[string]any{"sku": "A", "qty": 1, "price": 0.01}}}},
 			status: 400, code: "invalid_field", contains: []string{"field lines[].price cannot be written"}},
 		{name: "an external create cannot pick the id", as: "adm80", method: "POST", path: "/api/v1/records/sales_order",
 			body: map[string]any{"id": "MINE", "owner": "C1", "attributes": map[string]any{}}, status: 403, code: "forbidden"},
