@@ -538,9 +538,11 @@ func (a *App) PutRecord(ctx context.Context, c *Actor, typ, id string, in Record
 // PatchRecord changes a record. Staff writers merge attributes and may
 // replace teams, parent, owner, date and creator. An external user changes
 // attributes only (the others are CodeForbidden), subject to the write
-// rules, hidden fields (CodeInvalidField), the owner_field (CodeForbidden)
-// and its constraints (CodeConstraintViolation), all decided again inside
-// the write transaction.
+// rules: every path whose value the patch changes must be among the
+// writable fields it may write (records.md §1; hidden, read-only and
+// unknown alike CodeInvalidField), the owner_field stays (CodeForbidden),
+// and its constraints hold (CodeConstraintViolation), all decided again
+// inside the write transaction.
 func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in RecordUpdate) (RecordWrite, error) {
 	t, err := a.recordType(typ)
 	if err != nil {
