@@ -41,19 +41,6 @@ func (w Writer) Writable(t *policy.Type) []policy.FieldPath {
 	return out
 }
 
-// May reports whether w may write the attribute path p (e.g. "title",
-// "lines[].qty"), as CheckWrite would decide a change there.
-func (w Writer) May(t *policy.Type, p string) bool {
-	if w.All {
-		return true
-	}
-	fp, err := policy.ParseFieldPath(p)
-	if err != nil {
-		return false
-	}
-	return w.allows(t, fp.Segments, false)
-}
-
 // blocked reports whether the changed path p is at or below a restricted
 // field w lacks or, when p replaces a value as a whole (whole), above one:
 // replacing "lines" would set or wipe the hidden "lines[].price".
@@ -105,12 +92,16 @@ func covers(a, p []policy.PathSegment) bool {
 }
 
 // CheckWrite decides whether w may turn the attributes old (the stored
-// ones; nil on a create) into next: every path whose value differs
-// (ChangedPaths) must be one w may write. Unchanged values are no write,
-// so a form that sends back a read-only value as it was is fine. Within
-// arrays elements are compared by position, so a new order line {sku,
-// qty} writes "lines[].sku" and "lines[].qty", and any other key in a line
-// is a write of "lines[].<key>". A violation is CodeInvalidField with the
+// ones; nil on a create) into next: every path whose value differs must
+// be one w may write, so a form that sends back a read-only value as it
+// was is fine. A value changed in place or of another shape is its own
+// path; objects recurse into their keys ("a.b"); arrays into their
+// elements by position, so a new order line {sku, qty} writes
+// "lines[].sku" and "lines[].qty", any other key in a line is a write of
+// "lines[].<key>", and an element that is no object is "lines[]", which
+// no writable path names. An object or array added or removed empty is a
+// path of its own, fine where a writable path lies at, above or below it.
+// Null and absent are the same. A violation is CodeInvalidField with the
 // message "field X cannot be written" whether X is read-only, hidden or
 // unknown (no oracle), its Field the top-level attribute; X is the path
 // without a final "[]" ("tags" for a scalar element of tags).
@@ -132,21 +123,6 @@ func CheckWrite(t *policy.Type, w Writer, old, next map[string]any) error {
 	return nil
 }
 
-// ChangedPaths lists the attribute paths whose values differ between old
-// and next, as CheckWrite sees them: a value changed in place or of another
-// shape is its own path; objects recurse into their keys ("a.b"), arrays
-// into their elements by position ("lines[].qty", or "lines[]" for an
-// element that is no object); an object or array added or removed empty
-// is listed as itself. Null and absent are the same.
-func ChangedPaths(old, next map[string]any) []string {
-	var out []string
-	changedPaths(nil, old, next, func(p []policy.PathSegment, _ bool) bool {
-		out = append(out, PathString(p))
-		return true
-	})
-	return out
-}
-
 // PathString renders a path: segments joined by dots, "[]" after one that
 // goes into an array's elements.
 func PathString(p []policy.PathSegment) string {
@@ -164,8 +140,8 @@ func PathString(p []policy.PathSegment) string {
 }
 
 // changedPaths calls emit for each changed path below prefix (see
-// ChangedPaths); emit returning false stops the walk, and so does
-// changedPaths.
+// CheckWrite), with whether it is an empty container; emit returning
+// false stops the walk, and so does changedPaths.
 // Keys are visited in order, so the first violation, which CheckWrite
 // names, is always the same one.
 func changedPaths(prefix []policy.PathSegment, old, next map[string]any, emit func([]policy.PathSegment, bool) bool) bool {
