@@ -16,43 +16,46 @@ import (
 
 // CanCreate reports, with a CodeForbidden error, whether the user may create
 // a record of type typ under account acct: an active read_write grant
-// covering acct has a role granting create on the type. It returns the
-// restricted fields the user may write on such a record.
-func (e *Engine) CanCreate(userID, typ, acct string) (policy.FieldSet, error) {
+// covering acct has a role granting create on the type. It returns what
+// the user may write on such a record (records.md §1): for staff
+// everything, for an external user the writable and restricted fields of
+// the roles of those grants.
+func (e *Engine) CanCreate(userID, typ, acct string) (Writer, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	u := e.users[userID]
 	t := e.pol.Type(typ)
 	if t == nil {
-		return 0, Errorf(CodeNotFound, "unknown object type %s", typ)
+		return Writer{}, Errorf(CodeNotFound, "unknown object type %s", typ)
 	}
 	if u == nil || u.Status != StatusActive {
-		return 0, Errorf(CodeForbidden, "user %s may not create records", userID)
+		return Writer{}, Errorf(CodeForbidden, "user %s may not create records", userID)
 	}
 	if u.Kind == KindInternal {
 		if !staffMay(u, policy.Create) {
-			return 0, Errorf(CodeForbidden, "staff role %s is read-only", u.StaffRole)
+			return Writer{}, Errorf(CodeForbidden, "staff role %s is read-only", u.StaffRole)
 		}
-		return t.AllFields(), nil
+		return Writer{All: true, Paths: t.AllWritable(), Fields: t.AllFields()}, nil
 	}
 	a := e.accounts[acct]
 	if a == nil {
-		return 0, Errorf(CodeForbidden, "you may not create %s records under account %s", typ, acct)
+		return Writer{}, Errorf(CodeForbidden, "you may not create %s records under account %s", typ, acct)
 	}
 	d := e.newDecision(u, nil)
-	var fields policy.FieldSet
+	var w Writer
 	ok := false
 	d.covering(a, nil, func(g *grant) bool {
-		if g.readWrite && g.role.Perm(t).Actions.Has(policy.Create) {
+		if p := g.role.Perm(t); g.readWrite && p.Actions.Has(policy.Create) {
 			ok = true
-			fields |= g.role.Perm(t).Fields
+			w.Fields |= p.Fields
+			w.Paths |= p.Writable
 		}
 		return false
 	})
 	if !ok {
-		return 0, Errorf(CodeForbidden, "you may not create %s records under account %s", typ, acct)
+		return Writer{}, Errorf(CodeForbidden, "you may not create %s records under account %s", typ, acct)
 	}
-	return fields, nil
+	return w, nil
 }
 
 // CreateAccounts lists the accounts under which the user may create records
@@ -81,31 +84,33 @@ func (e *Engine) CreateAccounts(userID, typ string) []string {
 	return out
 }
 
-// WritableFields returns the restricted fields of r the user may write on
-// update (granted by a path that allows update), and whether any path
-// allows update at all.
-func (e *Engine) WritableFields(userID string, r *Record, src RecordSource) (policy.FieldSet, bool) {
+// WritableFields returns what the user may write on r on update (the
+// writable and restricted fields of the roles of every path that allows
+// update; everything for staff), and whether any path allows update at
+// all.
+func (e *Engine) WritableFields(userID string, r *Record, src RecordSource) (Writer, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	u := e.users[userID]
 	t := e.pol.Type(r.Type)
 	if u == nil || u.Status != StatusActive || t == nil {
-		return 0, false
+		return Writer{}, false
 	}
 	if u.Kind == KindInternal {
-		return t.AllFields(), staffMay(u, policy.Update)
+		return Writer{All: true, Paths: t.AllWritable(), Fields: t.AllFields()}, staffMay(u, policy.Update)
 	}
 	d := e.newDecision(u, src)
-	var fields policy.FieldSet
+	var w Writer
 	ok := false
 	d.walk(r, t, func(p path) bool {
 		if d.allows(&p, r, t, policy.Update) {
 			ok = true
-			fields |= p.role.Perm(t).Fields
+			w.Fields |= p.role.Perm(t).Fields
+			w.Paths |= p.role.Perm(t).Writable
 		}
 		return false
 	})
-	return fields, ok
+	return w, ok
 }
 
 // CheckFieldWrites rejects, with CodeInvalidField, attributes that set a

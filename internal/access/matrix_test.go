@@ -111,6 +111,7 @@ type checks struct {
 	View   []viewCheck   `yaml:"view"`
 	Create []createCheck `yaml:"create"`
 	Update []updateCheck `yaml:"update"`
+	Write  []writeCheck  `yaml:"write"`
 	Grant  []grantCheck  `yaml:"grant"`
 	User   []userCheck   `yaml:"user"`
 	Member []memberCheck `yaml:"member"`
@@ -162,6 +163,22 @@ type updateCheck struct {
 	Record     string         `yaml:"record"`
 	Attributes map[string]any `yaml:"attributes"`
 	Error      string         `yaml:"error"`
+}
+
+// writeCheck is the writable-fields decision of records.md §1: a create
+// (type and account) or an update (record, attributes a merge patch onto
+// it) by user, decided by CanCreate or WritableFields and CheckWrite.
+type writeCheck struct {
+	User       string         `yaml:"user"`
+	Type       string         `yaml:"type"`
+	Account    string         `yaml:"account"`
+	Record     string         `yaml:"record"`
+	Attributes map[string]any `yaml:"attributes"`
+	Error      string         `yaml:"error"`
+	// Message, when given, is the error's message exactly.
+	Message string `yaml:"message"`
+	// Writable, when given, is exactly what Writer.Writable lists.
+	Writable []string `yaml:"writable"`
 }
 
 type grantCheck struct {
@@ -472,7 +489,7 @@ func (ev *env) run(t *testing.T, phase string, c checks) {
 			err = access.CheckConstraints(u, cc.Type, cc.Attributes)
 		}
 		if err == nil {
-			err = access.CheckFieldWrites(ev.e.Policy().Type(cc.Type), fields, cc.Attributes)
+			err = access.CheckFieldWrites(ev.e.Policy().Type(cc.Type), fields.Fields, cc.Attributes)
 		}
 		if codeOf(err) != cc.Error {
 			t.Errorf("%s: error %v, want %q", where, err, cc.Error)
@@ -489,12 +506,15 @@ func (ev *env) run(t *testing.T, phase string, c checks) {
 		} else {
 			u, _ := ev.e.User(uc.User)
 			if err = access.CheckConstraints(u, r.Type, uc.Attributes); err == nil {
-				err = access.CheckFieldWrites(ev.e.Policy().Type(r.Type), fields, uc.Attributes)
+				err = access.CheckFieldWrites(ev.e.Policy().Type(r.Type), fields.Fields, uc.Attributes)
 			}
 		}
 		if codeOf(err) != uc.Error {
 			t.Errorf("%s: error %v, want %q", where, err, uc.Error)
 		}
+	}
+	for _, wc := range c.Write {
+		ev.checkWrite(t, phase, wc)
 	}
 	for _, gc := range c.Grant {
 		var old, next *access.Grant
@@ -546,6 +566,51 @@ func (ev *env) run(t *testing.T, phase string, c checks) {
 		got := typ.FieldNames(ev.e.FilterableFields(fc.User, fc.Type))
 		if diff := cmp.Diff(sorted(fc.Fields), sorted(got)); diff != "" {
 			t.Errorf("%s: filterable %s for %s (-want +got):\n%s", phase, fc.Type, fc.User, diff)
+		}
+	}
+}
+
+func (ev *env) checkWrite(t *testing.T, phase string, wc writeCheck) {
+	t.Helper()
+	attrs := normJSON(t, wc.Attributes).(map[string]any)
+	var (
+		w        access.Writer
+		typ      *policy.Type
+		old      map[string]any
+		err      error
+		where    string
+		writable = true
+	)
+	if wc.Record != "" {
+		where = phase + ": " + wc.User + " writes " + wc.Record
+		r := ev.record(t, wc.Record)
+		typ = ev.e.Policy().Type(r.Type)
+		old = normJSON(t, r.Attributes).(map[string]any)
+		w, writable = ev.e.WritableFields(wc.User, r, ev.records)
+		if !writable {
+			err = access.Errorf(access.CodeForbidden, "read only")
+		}
+	} else {
+		where = phase + ": " + wc.User + " creates " + wc.Type + " under " + wc.Account
+		typ = ev.e.Policy().Type(wc.Type)
+		w, err = ev.e.CanCreate(wc.User, wc.Type, wc.Account)
+	}
+	if err == nil {
+		err = access.CheckWrite(typ, w, old, access.MergePatch(old, attrs))
+	}
+	if codeOf(err) != wc.Error {
+		t.Errorf("%s %v: error %v, want %q", where, wc.Attributes, err, wc.Error)
+	}
+	if wc.Message != "" && (err == nil || err.(*access.Error).Message != wc.Message) {
+		t.Errorf("%s %v: error %v, want message %q", where, wc.Attributes, err, wc.Message)
+	}
+	if wc.Writable != nil {
+		var got []string
+		for _, p := range w.Writable(typ) {
+			got = append(got, p.Path)
+		}
+		if diff := cmp.Diff(sorted(wc.Writable), sorted(got)); diff != "" {
+			t.Errorf("%s: writable (-want +got):\n%s", where, diff)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func TestValidate(t *testing.T) {
 		{"ExternalConstraintUndeclaredField", ext(func(u *access.User) { u.Constraints = map[string]map[string][]string{"ticket": {"staus": {"new"}}} }), "constraints"},
 		{"ExternalConstraintUndeclaredValue", ext(func(u *access.User) { u.Constraints = map[string]map[string][]string{"ticket": {"type": {"bogus"}}} }), "constraints"},
 		{"ExternalConstraintFreeField", ext(func(u *access.User) {
-			u.Constraints = map[string]map[string][]string{"ticket": {"subject": {"anything"}}}
+			u.Constraints = map[string]map[string][]string{"ticket": {"title": {"anything"}}}
 		}), ""},
 		{"InternalWithoutStaffRole", ext(func(u *access.User) { u.Kind, u.HomeAccount = access.KindInternal, "" }), "staff_role"},
 		{"InternalWithHome", ext(func(u *access.User) { u.Kind, u.StaffRole = access.KindInternal, access.StaffAuditor }), "home_account"},

@@ -87,6 +87,10 @@ func copyAttrs(m map[string]any) map[string]any {
 	return out
 }
 
+// CopyValue deep-copies a decoded JSON value (maps and slices), so the
+// copy can be changed without touching v.
+func CopyValue(v any) any { return copyValue(v) }
+
 func copyValue(v any) any {
 	switch x := v.(type) {
 	case map[string]any:

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
-	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -70,20 +69,20 @@ func (a *App) portalView(c *Actor, asUser string) (PortalView, error) {
 	return v, nil
 }
 
-// CreateFields returns the restricted fields of type typ the subject (the
-// actor, or asUser for staff: view as) may write on a record it creates
-// under account owner: what a "new record" form offers. Errors:
+// CreateFields returns what the subject (the actor, or asUser for staff:
+// view as) may write on a record of type typ it creates under account
+// owner (records.md §1): what a "new record" form offers. Errors:
 // CodeNotFound (unknown type), CodeForbidden (the subject may not create
 // such records under owner), CodeInvalid and CodeForbidden of asUser as for
 // GetRecord.
-func (a *App) CreateFields(c *Actor, typ, owner, asUser string) (policy.FieldSet, error) {
+func (a *App) CreateFields(c *Actor, typ, owner, asUser string) (access.Writer, error) {
 	t, err := a.recordType(typ)
 	if err != nil {
-		return 0, err
+		return access.Writer{}, err
 	}
 	subj, err := a.lookupSubject(c, asUser)
 	if err != nil {
-		return 0, err
+		return access.Writer{}, err
 	}
 	return a.eng.CanCreate(subj.ID, t.Name, owner)
 }

@@ -431,25 +431,25 @@ func (a *App) GetRecord(ctx context.Context, c *Actor, typ, id, asUser string) (
 }
 
 // EditRecord returns a record the subject may update, as it sees it, with
-// the restricted fields it may write on it: CodeNotFound when it cannot
+// what it may write on it (records.md §1): CodeNotFound when it cannot
 // read it, CodeForbidden when it can only read it. It is what an edit form
 // starts from.
-func (a *App) EditRecord(ctx context.Context, c *Actor, typ, id, asUser string) (*access.Record, policy.FieldSet, error) {
+func (a *App) EditRecord(ctx context.Context, c *Actor, typ, id, asUser string) (*access.Record, access.Writer, error) {
 	t, err := a.recordType(typ)
 	if err != nil {
-		return nil, 0, err
+		return nil, access.Writer{}, err
 	}
 	subj, err := a.subject(ctx, c, asUser)
 	if err != nil {
-		return nil, 0, err
+		return nil, access.Writer{}, err
 	}
 	rec, view, src, err := a.readable(ctx, subj, t.Name, id)
 	if err != nil {
-		return nil, 0, err
+		return nil, access.Writer{}, err
 	}
 	writable, ok := a.eng.WritableFields(subj.ID, rec, src)
 	if !ok {
-		return nil, 0, access.Errorf(access.CodeForbidden, "you may not change this %s", t.Name)
+		return nil, access.Writer{}, access.Errorf(access.CodeForbidden, "you may not change this %s", t.Name)
 	}
 	return view, writable, nil
 }
@@ -489,7 +489,7 @@ func (u *RecordUpdate) applyTo(rec *access.Record, merge bool) (explicitOwner, e
 	u.Creator.apply(&rec.Creator, "")
 	if u.Attributes.Set {
 		if merge {
-			rec.Attributes = mergePatch(rec.Attributes, u.Attributes.Value)
+			rec.Attributes = access.MergePatch(rec.Attributes, u.Attributes.Value)
 		} else {
 			rec.Attributes = u.Attributes.Value
 		}
@@ -498,27 +498,6 @@ func (u *RecordUpdate) applyTo(rec *access.Record, merge bool) (explicitOwner, e
 		rec.Attributes = map[string]any{}
 	}
 	return u.Owner.Set, u.Date.Set, nil
-}
-
-// mergePatch applies an RFC 7396 JSON Merge Patch: null deletes a key,
-// objects merge recursively, anything else replaces.
-func mergePatch(target, patch map[string]any) map[string]any {
-	out := make(map[string]any, len(target)+len(patch))
-	for k, v := range target {
-		out[k] = v
-	}
-	for k, v := range patch {
-		switch pv := v.(type) {
-		case nil:
-			delete(out, k)
-		case map[string]any:
-			tv, _ := out[k].(map[string]any)
-			out[k] = mergePatch(tv, pv)
-		default:
-			out[k] = v
-		}
-	}
-	return out
 }
 
 // RecordWrite is the outcome of a record write.
@@ -534,13 +513,18 @@ type RecordWrite struct {
 // putRecord fills, validates and stores a record, check repeated inside
 // the write transaction: every record write ends here.
 func (a *App) putRecord(ctx context.Context, c *Actor, rec *access.Record, explicitOwner, explicitDate bool, check func() error) (bool, int64, error) {
-	if err := a.eng.FillRecord(rec, explicitOwner, explicitDate); err != nil {
-		return false, 0, err
-	}
-	if err := a.eng.ValidateRecord(rec); err != nil {
+	if err := a.fillRecord(rec, explicitOwner, explicitDate); err != nil {
 		return false, 0, err
 	}
 	return a.st.PutRecord(ctx, write(c, check), rec)
+}
+
+// fillRecord fills and validates a record before it is stored.
+func (a *App) fillRecord(rec *access.Record, explicitOwner, explicitDate bool) error {
+	if err := a.eng.FillRecord(rec, explicitOwner, explicitDate); err != nil {
+		return err
+	}
+	return a.eng.ValidateRecord(rec)
 }
 
 // answer reads a written record back as the writer sees it.
@@ -599,9 +583,11 @@ func (a *App) PutRecord(ctx context.Context, c *Actor, typ, id string, in Record
 // PatchRecord changes a record. Staff writers merge attributes and may
 // replace teams, parent, owner, date and creator. An external user changes
 // attributes only (the others are CodeForbidden), subject to the write
-// rules, hidden fields (CodeInvalidField), the owner_field (CodeForbidden)
-// and its constraints (CodeConstraintViolation), all decided again inside
-// the write transaction.
+// rules: every path whose value the patch changes must be among the
+// writable fields it may write (records.md §1; hidden, read-only and
+// unknown alike CodeInvalidField), the owner_field stays (CodeForbidden),
+// and its constraints hold (CodeConstraintViolation), all decided again
+// inside the write transaction.
 func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in RecordUpdate) (RecordWrite, error) {
 	t, err := a.recordType(typ)
 	if err != nil {
@@ -625,7 +611,7 @@ func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in Reco
 		}
 		return a.answer(ctx, c, t.Name, id, false, rev)
 	}
-	rec, _, src, err := a.readable(ctx, c.User, t.Name, id)
+	rec, view, src, err := a.readable(ctx, c.User, t.Name, id)
 	if err != nil {
 		return RecordWrite{}, err
 	}
@@ -639,13 +625,13 @@ func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in Reco
 				return access.FieldErrorf(access.CodeForbidden, name, "only staff may change %s", name)
 			}
 		}
-		return a.checkPatch(c, t, rec, writable, in.Attributes.Value)
+		return a.checkPatch(c, t, rec, view, writable, in.Attributes.Value)
 	}
 	if err := check(); err != nil {
 		return RecordWrite{}, err
 	}
 	next := *rec
-	next.Attributes = mergePatch(rec.Attributes, in.Attributes.Value)
+	next.Attributes = access.MergePatch(rec.Attributes, in.Attributes.Value)
 	_, rev, err := a.putRecord(ctx, c, &next, true, false, check)
 	if err != nil {
 		return RecordWrite{}, err
@@ -654,15 +640,27 @@ func (a *App) PatchRecord(ctx context.Context, c *Actor, typ, id string, in Reco
 }
 
 // checkPatch applies the write rules to an external user's attribute
-// patch of rec: no restricted field outside writable (nor an attribute
-// holding one deeper down), not the owner_field, and the user's current
+// patch of rec, which it sees as view: no restricted field it may not
+// write, nor an attribute holding one deeper down (CheckPatchWrites, so
+// hidden values survive); the owner_field left as it is (CodeForbidden:
+// moving a record to another account is the ERP's, and naming an
+// owner_field the view hides is refused whatever its value, so the answer
+// tells nothing about it); every path whose value changes among the
+// writable fields the user may write (access.CheckWrite: an unchanged
+// read-only value sent back is no write); and the user's current
 // constraints on the attributes the patch changes (§5.12).
-func (a *App) checkPatch(c *Actor, t *policy.Type, rec *access.Record, writable policy.FieldSet, patch map[string]any) error {
-	if err := access.CheckPatchWrites(t, writable, patch); err != nil {
+func (a *App) checkPatch(c *Actor, t *policy.Type, rec, view *access.Record, w access.Writer, patch map[string]any) error {
+	if err := access.CheckPatchWrites(t, w.Fields, patch); err != nil {
 		return err
 	}
-	if _, ok := patch[t.OwnerField]; ok && t.OwnerField != "" {
-		return access.FieldErrorf(access.CodeForbidden, t.OwnerField, "attribute %s sets the owner; only staff may change it", t.OwnerField)
+	next := access.MergePatch(rec.Attributes, patch)
+	if v, ok := patch[t.OwnerField]; ok && t.OwnerField != "" {
+		if _, shown := view.Attributes[t.OwnerField]; !shown || !reflect.DeepEqual(rec.Attributes[t.OwnerField], v) {
+			return access.FieldErrorf(access.CodeForbidden, t.OwnerField, "attribute %s sets the owner; only staff may change it", t.OwnerField)
+		}
+	}
+	if err := access.CheckWrite(t, w, rec.Attributes, next); err != nil {
+		return err
 	}
 	changed := map[string]any{}
 	for k, v := range patch {
@@ -695,11 +693,15 @@ type RecordCreate struct {
 
 // CreateRecord creates a record as the actor (DESIGN.md §2 Create). For an
 // external user it checks, inside the write transaction too, the create
-// permission under the owner, its constraints on every attribute given and
-// restricted-field writes; it fills the owner_field from the owner and a
-// missing date attribute with today. Errors: CodeForbidden, CodeInvalid,
-// CodeInvalidField, CodeConstraintViolation, CodeConflict (a staff-given
-// id in use).
+// permission under the owner, that every attribute given is one it may
+// write (records.md §1: the type's writable fields its roles allow, a
+// restricted one only with a fields grant; CodeInvalidField) and its
+// constraints on them; the stored record then has the type's defaults,
+// the owner_field from the owner, the date_field today and, for a type
+// with a number_field, the next number of the type's sequence as its id
+// (an external user never picks an id: CodeForbidden). Errors:
+// CodeForbidden, CodeInvalid, CodeInvalidField, CodeConstraintViolation,
+// CodeConflict (a staff-given id in use).
 func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordCreate) (RecordWrite, error) {
 	t, err := a.recordType(typ)
 	if err != nil {
@@ -732,6 +734,16 @@ func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordC
 	if in.ID != "" || in.Parent != nil || in.Teams != nil || in.Date.Set {
 		return RecordWrite{}, access.Errorf(access.CodeForbidden, "only staff may set id, date, parent or teams")
 	}
+	// The owner_field names the owner too (a ticket's site): given alone
+	// it is the account to create under; given with owner, the same one.
+	if s, ok := rec.Attributes[t.OwnerField].(string); ok && t.OwnerField != "" {
+		switch {
+		case rec.Owner == "":
+			rec.Owner = s
+		case s != rec.Owner:
+			return RecordWrite{}, access.FieldErrorf(access.CodeInvalid, t.OwnerField, "%s must be the account the %s is created under", t.OwnerField, t.Name)
+		}
+	}
 	if rec.Owner == "" {
 		accts := a.eng.CreateAccounts(c.ID(), t.Name)
 		if len(accts) != 1 {
@@ -744,7 +756,7 @@ func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordC
 	}
 	attrs := rec.Attributes
 	check := func() error {
-		writable, err := a.eng.CanCreate(c.ID(), t.Name, rec.Owner)
+		w, err := a.eng.CanCreate(c.ID(), t.Name, rec.Owner)
 		if err != nil {
 			return err
 		}
@@ -752,31 +764,54 @@ func (a *App) CreateRecord(ctx context.Context, c *Actor, typ string, in RecordC
 		if !ok {
 			return access.Errorf(access.CodeForbidden, "you may not create %s records", t.Name)
 		}
-		if err := access.CheckConstraints(u, t.Name, attrs); err != nil {
+		if err := access.CheckWrite(t, w, nil, attrs); err != nil {
 			return err
 		}
-		return access.CheckFieldWrites(t, writable, attrs)
+		return access.CheckConstraints(u, t.Name, attrs)
 	}
 	if err := check(); err != nil {
 		return RecordWrite{}, err
 	}
-	rec.Attributes = make(map[string]any, len(attrs)+2)
-	for k, v := range attrs {
-		rec.Attributes[k] = v
+	rec.Attributes = externalAttributes(t, attrs, rec.Owner, a.Now())
+	if err := a.fillRecord(rec, true, false); err != nil {
+		return RecordWrite{}, err
 	}
-	if t.OwnerField != "" {
-		rec.Attributes[t.OwnerField] = rec.Owner
+	var (
+		created = true
+		rev     int64
+	)
+	if t.NumberField != "" {
+		rev, err = a.st.CreateNumberedRecord(ctx, write(c, check), rec, store.Numbering{Prefix: t.NumberPrefix, Field: t.NumberField})
+	} else {
+		created, rev, err = a.st.PutRecord(ctx, write(c, check), rec)
 	}
-	// A record created in the portal without its date attribute (a ticket's
-	// "created") is dated today, so it sorts and filters with the others.
-	if _, given := rec.Attributes[t.DateField]; t.DateField != "" && !given {
-		rec.Attributes[t.DateField] = a.Now().UTC().Format(time.DateOnly)
-	}
-	created, rev, err := a.putRecord(ctx, c, rec, true, false, check)
 	if err != nil {
 		return RecordWrite{}, err
 	}
 	return a.answer(ctx, c, t.Name, rec.ID, created, rev)
+}
+
+// externalAttributes are the attributes an external create stores
+// (records.md §1): what the user set (checked by access.CheckWrite), the
+// type's defaults where it set nothing, the owner_field naming the owner,
+// and the date_field today (the server's UTC date, never the client's),
+// from which the record's date follows. The number_field is the store's
+// (CreateNumberedRecord).
+func externalAttributes(t *policy.Type, set map[string]any, owner string, now time.Time) map[string]any {
+	out := make(map[string]any, len(set)+len(t.Defaults)+2)
+	for k, v := range t.Defaults {
+		out[k] = access.CopyValue(v)
+	}
+	for k, v := range set {
+		out[k] = v
+	}
+	if t.OwnerField != "" {
+		out[t.OwnerField] = owner
+	}
+	if t.DateField != "" {
+		out[t.DateField] = now.UTC().Format(time.DateOnly)
+	}
+	return out
 }
 
 // DeleteRecord deletes a record (staff writers; deleting a missing record

@@ -190,7 +190,7 @@ func (g *recordGen) record() *access.Record {
 		}
 		t := g.m.Epoch.AddDate(0, 0, -age).Add(-time.Duration(1+g.rng.IntN(86399)) * time.Second)
 		r.Date = t.Format(time.RFC3339)
-		r.Attributes = map[string]any{"number": r.ID, "subject": "Ticket " + r.ID,
+		r.Attributes = map[string]any{"number": r.ID, "title": "Ticket " + r.ID,
 			"type": worldgen.TicketType[g.rng.IntN(len(worldgen.TicketType))], "status": worldgen.TicketStatus[g.rng.IntN(len(worldgen.TicketStatus))],
 			"priority": "normal", "created": t.Format(time.DateOnly)}
 	}

@@ -264,7 +264,7 @@ func TestTicketUserCreatesTicket(t *testing.T) {
 	}
 
 	subject := "Conveyor belt squeaks at dock 3 (" + uniq() + ")"
-	b.fill("Subject", subject)
+	b.fill("Title", subject)
 	if b.maybeOptionsIn("main", "Site") != nil {
 		b.choose("Site", "C-HOOLI-SITE1")
 	}
@@ -286,7 +286,7 @@ func TestTicketUserCreatesTicket(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the new ticket %s is not in the store: %v", id, err)
 	}
-	if rec.Owner != "C-HOOLI-SITE1" || rec.Creator != "U-TINA" || rec.Attributes["subject"] != subject ||
+	if rec.Owner != "C-HOOLI-SITE1" || rec.Creator != "U-TINA" || rec.Attributes["title"] != subject ||
 		rec.Attributes["type"] != "incident" || rec.Attributes["status"] != "new" ||
 		rec.Attributes["responsible"] != "group:support-eu" || rec.Attributes["site"] != "C-HOOLI-SITE1" {
 		t.Fatalf("the stored ticket is %+v", rec)

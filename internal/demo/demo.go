@@ -1016,7 +1016,7 @@ func (b *builder) ticket(a *acctSpec, creator string, ago int) {
 		creator = map[string]string{"eu": "U-LENA", "us": "U-JOSE"}[c.region]
 	}
 	attrs := map[string]any{
-		"number": number, "subject": b.pick(subjects[typ]), "type": typ, "status": status,
+		"number": number, "title": b.pick(subjects[typ]), "type": typ, "status": status,
 		"priority":    []string{"low", "normal", "normal", "normal", "high", "urgent"}[b.rng.IntN(6)],
 		"responsible": responsible, "created": b.day(ago), "account_name": a.Name,
 	}

@@ -1,8 +1,10 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 )
 
@@ -11,6 +13,7 @@ import (
 const (
 	MaxRoles            = 64
 	MaxRestrictedFields = 64
+	MaxWritableFields   = 64
 )
 
 // Actions is a set of actions as a bit mask.
@@ -87,7 +90,17 @@ type TypePerm struct {
 	Own bool
 	// Fields are the restricted fields the role may see and write.
 	Fields FieldSet
+	// Writable are the type's writable fields (by index in Type.Writable)
+	// the role may set on create and update.
+	Writable PathSet
 }
+
+// PathSet is a set of writable fields of one type, by index in
+// Type.Writable.
+type PathSet uint64
+
+// Has reports whether path i is in s.
+func (s PathSet) Has(i int) bool { return s&(1<<uint(i)) != 0 }
 
 // CompiledRole is a role with its includes resolved.
 type CompiledRole struct {
@@ -255,6 +268,33 @@ type Type struct {
 	Restricted []FieldPath
 	// SharedFrom are the sharing rules whose target is this type.
 	SharedFrom []Share
+	// Writable are the paths external users may write (writable_fields);
+	// a PathSet indexes them.
+	Writable []FieldPath
+	// Defaults fill an external create's unset attributes, as decoded
+	// JSON values (float64 numbers). Callers must not modify them.
+	Defaults map[string]any
+	// NumberField and NumberPrefix number external creates (empty: not
+	// numbered).
+	NumberField, NumberPrefix string
+}
+
+// AllWritable is the set of every writable field of t.
+func (t *Type) AllWritable() PathSet {
+	if len(t.Writable) == 64 {
+		return ^PathSet(0)
+	}
+	return PathSet(1)<<uint(len(t.Writable)) - 1
+}
+
+// WritableIndex returns the index of a writable field path, or -1.
+func (t *Type) WritableIndex(path string) int {
+	for i, f := range t.Writable {
+		if f.Path == path {
+			return i
+		}
+	}
+	return -1
 }
 
 // RestrictedIndex returns the index of a restricted field path, or -1.
@@ -343,6 +383,12 @@ func Compile(d *Document) (*Policy, error) {
 			fp, _ := ParseFieldPath(rf) // validated
 			t.Restricted = append(t.Restricted, fp)
 		}
+		for _, wf := range ot.WritableFields {
+			fp, _ := ParseFieldPath(wf) // validated
+			t.Writable = append(t.Writable, fp)
+		}
+		t.NumberField, t.NumberPrefix = ot.NumberField, ot.NumberPrefix
+		t.Defaults = jsonValues(ot.Defaults)
 		p.types = append(p.types, t)
 		p.typeIndex[t.Name] = t
 	}
@@ -383,6 +429,16 @@ func Compile(d *Document) (*Policy, error) {
 				for _, f := range perm.Fields {
 					tp.Fields |= 1 << uint(t.RestrictedIndex(f))
 				}
+				// An entry that may create or update writes the type's
+				// writable fields, or those it names.
+				if perm.mayWrite() {
+					if len(perm.Writable) == 0 {
+						tp.Writable |= t.AllWritable()
+					}
+					for _, f := range perm.Writable {
+						tp.Writable |= 1 << uint(t.WritableIndex(f))
+					}
+				}
 			}
 			for _, inc := range r.Includes {
 				visit(byName[inc])
@@ -397,4 +453,25 @@ func Compile(d *Document) (*Policy, error) {
 	}
 	p.DefaultGroupRole = p.roleIndex[d.DefaultGroupRole]
 	return p, nil
+}
+
+// mayWrite reports whether the entry grants create or update.
+func (p Permission) mayWrite() bool {
+	return slices.Contains(p.Actions, ActionCreate) || slices.Contains(p.Actions, ActionUpdate)
+}
+
+// jsonValues returns m as encoding/json decodes it (numbers as float64,
+// nested maps as map[string]any), whatever decoder built it (YAML gives
+// ints). A nil or empty m gives nil.
+func jsonValues(m map[string]any) map[string]any {
+	if len(m) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return nil // validated values always encode
+	}
+	var out map[string]any
+	_ = json.Unmarshal(b, &out)
+	return out
 }

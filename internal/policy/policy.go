@@ -83,6 +83,11 @@ type Permission struct {
 	Scope string `json:"scope,omitempty" yaml:"scope,omitempty"`
 	// Fields are restricted fields of the type this role may see and write.
 	Fields []string `json:"fields,omitempty" yaml:"fields,omitempty"`
+	// Writable narrows, for this role's create and update, the type's
+	// writable_fields to these paths (each one of them). Absent or empty:
+	// all of the type's writable_fields. Through includes the paths are
+	// unioned per type, like fields.
+	Writable []string `json:"writable,omitempty" yaml:"writable,omitempty"`
 }
 
 // ObjectType describes a kind of record.
@@ -113,6 +118,19 @@ type ObjectType struct {
 	// ExternalFiles lets external users who may update a record put and
 	// delete its files too; it needs Files.
 	ExternalFiles bool `json:"external_files,omitempty" yaml:"external_files,omitempty"`
+	// WritableFields are the attribute paths (the syntax of
+	// restricted_fields) an external user may set on create and update;
+	// every other attribute is read-only for external users (records.md
+	// §1). Staff and tokens write everything.
+	WritableFields []string `json:"writable_fields,omitempty" yaml:"writable_fields,omitempty"`
+	// Defaults are attribute values an external create starts with where
+	// it sets no value (e.g. status: requested for a portal order).
+	Defaults map[string]any `json:"defaults,omitempty" yaml:"defaults,omitempty"`
+	// NumberField, when set, numbers external creates from a per-type
+	// sequence: the record's id is NumberPrefix and the next number
+	// (TK-10001, TK-10002, ...), also written to this attribute.
+	NumberField  string `json:"number_field,omitempty" yaml:"number_field,omitempty"`
+	NumberPrefix string `json:"number_prefix,omitempty" yaml:"number_prefix,omitempty"`
 }
 
 // Field is a queryable attribute.

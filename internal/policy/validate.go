@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"regexp"
@@ -48,7 +49,9 @@ func (e *ValidationError) Error() string {
 
 var (
 	roleNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]*$`)
-	typeNameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	// numberPrefixRE keeps a prefix and its number a valid record id.
+	numberPrefixRE = regexp.MustCompile(`^[A-Za-z0-9._:-]{0,40}$`)
+	typeNameRE     = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 )
 
 // Validate checks the meaning of a document and returns nil or a
@@ -85,13 +88,15 @@ func (v *validator) addf(path, format string, args ...any) {
 	v.problems = append(v.problems, Problem{Path: path, Message: fmt.Sprintf(format, args...)})
 }
 
-// checkAttr reports a problem unless name is a single attribute name: no
-// dots, brackets or spaces.
-func (v *validator) checkAttr(path, name string) {
+// checkAttr reports a problem unless name is a single attribute name (no
+// dots, brackets or spaces), and whether it is one.
+func (v *validator) checkAttr(path, name string) bool {
 	fp, err := ParseFieldPath(name)
 	if err != nil || len(fp.Segments) != 1 || fp.Segments[0].Each {
 		v.addf(path, "%q is not an attribute name (no dots, brackets or spaces)", name)
+		return false
 	}
+	return true
 }
 
 func (v *validator) checkObjectTypes() {
@@ -179,6 +184,7 @@ func (v *validator) checkObjectType(path string, ot *ObjectType) {
 	if ot.ExternalFiles && !ot.Files {
 		v.addf(path+".external_files", "external_files needs files: true")
 	}
+	v.checkWrites(path, ot, fields)
 	if ot.ParentType != "" {
 		switch {
 		case ot.ParentType == ot.Name:
@@ -263,12 +269,19 @@ func (v *validator) checkPermission(path, typeName string, p Permission) {
 	default:
 		v.addf(path+".scope", "unknown scope %q (want account or own)", p.Scope)
 	}
-	for k, f := range p.Fields {
-		fpath := fmt.Sprintf("%s.fields[%d]", path, k)
-		if ot != nil && !slices.Contains(ot.RestrictedFields, f) {
-			v.addf(fpath, "%q is not a restricted field of %s", f, typeName)
-		} else if slices.Contains(p.Fields[:k], f) {
-			v.addf(fpath, "duplicate field %q", f)
+	v.checkSubset(path+".writable", p.Writable, ot, func(ot *ObjectType) []string { return ot.WritableFields }, "one of the writable_fields", "writable field")
+	v.checkSubset(path+".fields", p.Fields, ot, func(ot *ObjectType) []string { return ot.RestrictedFields }, "a restricted field", "field")
+}
+
+// checkSubset reports each of names that is not among the paths of ot
+// (unknown when ot is nil) that of returns, and each duplicate.
+func (v *validator) checkSubset(path string, names []string, ot *ObjectType, of func(*ObjectType) []string, what, kind string) {
+	for k, f := range names {
+		fpath := fmt.Sprintf("%s[%d]", path, k)
+		if ot != nil && !slices.Contains(of(ot), f) {
+			v.addf(fpath, "%q is not %s of %s", f, what, ot.Name)
+		} else if slices.Contains(names[:k], f) {
+			v.addf(fpath, "duplicate %s %q", kind, f)
 		}
 	}
 }
@@ -361,3 +374,96 @@ func (v *validator) checkDefaultGroupRole() {
 		v.addf("default_group_role", "role %q is protected: groups cannot hold a protected role", name)
 	}
 }
+
+// checkWrites checks what a type lets external users write
+// (writable_fields), what their creates start with (defaults) and how they
+// are numbered (number_field, number_prefix). The attributes the server
+// sets on an external create (date_field, number_field) can be neither
+// writable nor defaulted; the owner_field can be writable (a ticket's
+// site is chosen by its creator) but has no default.
+func (v *validator) checkWrites(path string, ot *ObjectType, fields map[string]Field) {
+	if len(ot.WritableFields) > MaxWritableFields {
+		v.addf(path+".writable_fields", "%d writable fields, at most %d allowed", len(ot.WritableFields), MaxWritableFields)
+	}
+	server := map[string]string{ot.DateField: "date_field", ot.NumberField: "number_field"}
+	delete(server, "")
+	for j, wf := range ot.WritableFields {
+		wpath := fmt.Sprintf("%s.writable_fields[%d]", path, j)
+		fp, err := ParseFieldPath(wf)
+		switch {
+		case err != nil:
+			v.addf(wpath, "%v", err)
+		case slices.Contains(ot.WritableFields[:j], wf):
+			v.addf(wpath, "duplicate writable field %q", wf)
+		case server[fp.Segments[0].Name] != "":
+			v.addf(wpath, "%q is the type's %s, which the server sets on external creates", fp.Segments[0].Name, server[fp.Segments[0].Name])
+		}
+	}
+	if ot.NumberField != "" {
+		v.checkAttr(path+".number_field", ot.NumberField)
+		if f, ok := fields[ot.NumberField]; ok && f.Type != FieldString {
+			v.addf(path+".number_field", "field %q is declared as %s, not string", f.Name, f.Type)
+		}
+		if ot.NumberField == ot.DateField || ot.NumberField == ot.OwnerField {
+			v.addf(path+".number_field", "%q is already the type's owner_field or date_field", ot.NumberField)
+		}
+	}
+	switch {
+	case ot.NumberPrefix != "" && ot.NumberField == "":
+		v.addf(path+".number_prefix", "number_prefix needs a number_field")
+	case !numberPrefixRE.MatchString(ot.NumberPrefix):
+		v.addf(path+".number_prefix", "number_prefix %q must be at most 40 characters of A-Za-z0-9._:-", ot.NumberPrefix)
+	}
+	server[ot.OwnerField] = "owner_field"
+	delete(server, "")
+	for _, name := range slices.Sorted(maps.Keys(ot.Defaults)) {
+		dpath := fmt.Sprintf("%s.defaults[%s]", path, name)
+		if !v.checkAttr(dpath, name) {
+			continue
+		}
+		if server[name] != "" {
+			v.addf(dpath, "%q is the type's %s: the server sets it on external creates", name, server[name])
+			continue
+		}
+		if _, err := json.Marshal(ot.Defaults[name]); err != nil {
+			v.addf(dpath, "the default of %s is not a JSON value (objects need string keys)", name)
+			continue
+		}
+		if f, ok := fields[name]; ok {
+			if msg := checkDefault(f, ot.Defaults[name]); msg != "" {
+				v.addf(dpath, "%s", msg)
+			}
+		}
+	}
+}
+
+// checkDefault checks a default value against the declared field it
+// fills: its type and, for a field with values, one of them.
+func checkDefault(f Field, val any) string {
+	switch f.Type {
+	case FieldNumber:
+		switch val.(type) {
+		case int, int64, uint64, float64:
+			return ""
+		}
+		return fmt.Sprintf("the default of %s must be a number", f.Name)
+	case FieldBool:
+		if _, ok := val.(bool); !ok {
+			return fmt.Sprintf("the default of %s must be true or false", f.Name)
+		}
+		return ""
+	}
+	s, ok := val.(string)
+	if !ok {
+		return fmt.Sprintf("the default of %s must be a string", f.Name)
+	}
+	if f.Type == FieldDate && !dateRE.MatchString(s) {
+		return fmt.Sprintf("the default of %s must be a date (YYYY-MM-DD)", f.Name)
+	}
+	if len(f.Values) > 0 && !slices.Contains(f.Values, s) {
+		return fmt.Sprintf("the default %q of %s is not one of its values: %s", s, f.Name, strings.Join(f.Values, ", "))
+	}
+	return ""
+}
+
+var dateRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)

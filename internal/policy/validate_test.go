@@ -106,6 +106,50 @@ default_group_role: basic
 			},
 		},
 		{
+			name: "writable fields, defaults and numbering",
+			src: `
+roles:
+  - name: a
+    level: 10
+    permissions:
+      order: {actions: [read, create], writable: [note, price, note, "lines[].qty"]}
+object_types:
+  - name: order
+    date_field: created
+    owner_field: customer
+    fields:
+      - {name: status, type: string, values: [new, done]}
+      - {name: qty, type: number}
+      - {name: ref, type: number}
+    writable_fields: [note, "lines[]", created, created.day, ref, note, "a..b"]
+    defaults: {status: bogus, qty: many, customer: C1, "a.b": 1, ref: 1}
+    number_field: ref
+    number_prefix: "T K/"
+  - name: other
+    number_prefix: X-
+default_group_role: a
+`,
+			want: []Problem{
+				{"object_types[order].writable_fields[1]", `field path "lines[]" ends in []`},
+				{"object_types[order].writable_fields[2]", `"created" is the type's date_field, which the server sets on external creates`},
+				{"object_types[order].writable_fields[3]", `"created" is the type's date_field`},
+				{"object_types[order].writable_fields[4]", `"ref" is the type's number_field`},
+				{"object_types[order].writable_fields[5]", `duplicate writable field "note"`},
+				{"object_types[order].writable_fields[6]", `bad segment`},
+				{"object_types[order].number_field", `field "ref" is declared as number, not string`},
+				{"object_types[order].number_prefix", `must be at most 40 characters of A-Za-z0-9._:-`},
+				{"object_types[order].defaults[a.b]", `not an attribute name`},
+				{"object_types[order].defaults[customer]", `"customer" is the type's owner_field`},
+				{"object_types[order].defaults[qty]", `the default of qty must be a number`},
+				{"object_types[order].defaults[ref]", `"ref" is the type's number_field`},
+				{"object_types[order].defaults[status]", `the default "bogus" of status is not one of its values: new, done`},
+				{"object_types[other].number_prefix", "number_prefix needs a number_field"},
+				{"roles[0].permissions[order].writable[1]", `"price" is not one of the writable_fields of order`},
+				{"roles[0].permissions[order].writable[2]", `duplicate writable field "note"`},
+				{"roles[0].permissions[order].writable[3]", `"lines[].qty" is not one of the writable_fields of order`},
+			},
+		},
+		{
 			name: "includes",
 			src: `
 roles:

@@ -189,7 +189,7 @@ func TestBatch_FastPathMatchesGeneral(t *testing.T) {
 			obj{"type": "sales_order", "id": "F2", "attributes": obj{"customer": "C2", "order_date": "2026-01-02", "note": "tab\there \"quoted\" <b>&</b> é ☃ \u2028 \\ /"}},
 			obj{"type": "sales_order", "id": "F3", "teams": []any{obj{"principal": "user:u20", "access": "read"}}, "creator": "u10", "attributes": obj{"big": 1e21, "small": 1e-7, "neg": math.Copysign(0, -1), "t": true, "n": nil}},
 			obj{"type": "shipment", "id": "F4", "parent": obj{"type": "sales_order", "id": "F1"}, "date": today},
-			obj{"type": "ticket", "id": "F5", "owner": "C1", "attributes": obj{"subject": "Hi", "type": "incident", "status": "new"}},
+			obj{"type": "ticket", "id": "F5", "owner": "C1", "attributes": obj{"title": "Hi", "type": "incident", "status": "new"}},
 			obj{"type": "sales_order", "id": "F6"},
 		},
 		// Updates that omit fields keep the stored ones; null clears.

@@ -82,7 +82,7 @@ func TestClient_EndToEnd(t *testing.T) {
 				t.Errorf("filter on a hidden field: %v", err)
 			}
 		}
-		put, err := admin.PutRecord(ctx, pc.Record{Type: "ticket", ID: "T9", Owner: "C1", Attributes: map[string]any{"subject": "Hi", "type": "incident", "status": "new"}})
+		put, err := admin.PutRecord(ctx, pc.Record{Type: "ticket", ID: "T9", Owner: "C1", Attributes: map[string]any{"title": "Hi", "type": "incident", "status": "new"}})
 		if err != nil || put.ID != "T9" {
 			t.Fatalf("put: %v %v", put, err)
 		}
@@ -90,12 +90,12 @@ func TestClient_EndToEnd(t *testing.T) {
 		if _, err := u10.Login(ctx, "u10@example.com", password); err != nil {
 			t.Fatal(err)
 		}
-		created, rev, err := u10.CreateRecord(ctx, pc.Record{Type: "ticket", Owner: "C1", Attributes: map[string]any{"subject": "Mine", "type": "incident", "status": "new"}})
+		created, rev, err := u10.CreateRecord(ctx, pc.Record{Type: "ticket", Owner: "C1", Attributes: map[string]any{"title": "Mine", "type": "incident", "status": "new"}})
 		if err != nil || created.ID == "" || created.Creator != "u10" || rev == 0 {
 			t.Fatalf("create: %+v %d %v", created, rev, err)
 		}
-		patched, err := u10.PatchRecord(ctx, "ticket", created.ID, map[string]any{"attributes": map[string]any{"subject": "Mine, edited"}})
-		if err != nil || patched.Attributes["subject"] != "Mine, edited" {
+		patched, err := u10.PatchRecord(ctx, "ticket", created.ID, map[string]any{"attributes": map[string]any{"title": "Mine, edited"}})
+		if err != nil || patched.Attributes["title"] != "Mine, edited" {
 			t.Errorf("patch: %v %v", patched, err)
 		}
 		if _, err := u10.GetRecord(ctx, "sales_order", "SO1", pc.GetOptions{}); !pc.IsCode(err, pc.CodeNotFound) {

@@ -9,7 +9,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
@@ -142,7 +144,8 @@ func TestPortalNewTicket(t *testing.T) {
 			"type": {"incident", "question"}, "status": {"new"}, "responsible": {"group:support-eu", "user:agent7"}}})
 		b := env.browse("u10")
 		form := b.get("/a/C1/ticket/new")
-		form.must(t, http.StatusOK, `<label for="f-subject">`, `name="created"`)
+		form.must(t, http.StatusOK, `<label for="f-title">`, `<textarea id="f-description" name="description"`, "Set when created", "TK-… (assigned when created)")
+		form.mustNot(t, `name="created"`, `name="number"`)
 		if got := selectOptions(t, form.body, "type"); strings.Join(got, ",") != "incident,question" {
 			t.Fatalf("type choices %v", got)
 		}
@@ -158,17 +161,27 @@ func TestPortalNewTicket(t *testing.T) {
 		}
 
 		before := env.countTickets()
-		bad := b.post("/a/C1/ticket/new", url.Values{"owner": {"C1"}, "subject": {"Forged"}, "type": {"complaint"}, "status": {"new"}})
+		bad := b.post("/a/C1/ticket/new", url.Values{"owner": {"C1"}, "title": {"Forged"}, "type": {"complaint"}, "status": {"new"}})
 		bad.must(t, http.StatusForbidden, `id="f-type-error"`, "attribute type may only be one of: incident, question", `aria-invalid="true"`)
 		if n := env.countTickets(); n != before {
 			t.Fatalf("a refused ticket was stored: %d tickets, had %d", n, before)
 		}
 
-		ok := b.post("/a/C1/ticket/new", url.Values{"owner": {"C1-ST1"}, "subject": {"Pump leaks"}, "type": {"incident"}, "status": {"new"},
-			"responsible": {"group:support-eu"}, "created": {"2026-01-05"}})
-		ok.must(t, http.StatusOK, "Pump leaks", `<p class="flash">Created.</p>`)
-		if !strings.Contains(ok.url, "/a/C1/ticket/r") {
+		// A forged created date or number is not an input: never read.
+		ok := b.post("/a/C1/ticket/new", url.Values{"owner": {"C1-ST1"}, "title": {"Pump leaks"}, "description": {"It drips."}, "type": {"incident"}, "status": {"new"},
+			"responsible": {"group:support-eu"}, "created": {"2026-01-05"}, "number": {"TK-1"}})
+		ok.must(t, http.StatusOK, "Pump leaks", "It drips.", `<p class="flash">Created.</p>`)
+		if !strings.Contains(ok.url, "/a/C1/ticket/TK-1000") {
 			t.Fatalf("redirected to %s", ok.url)
+		}
+		id := strings.TrimSuffix(strings.TrimPrefix(ok.url, "/a/C1/ticket/"), "?done=created")
+		rec, err := env.st.GetRecord(context.Background(), "ticket", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		today := time.Now().UTC().Format(time.DateOnly)
+		if rec.Attributes["number"] != id || rec.Attributes["created"] != today || rec.Date != today || rec.Attributes["site"] != "C1-ST1" {
+			t.Fatalf("stored %s: date %s, %v", id, rec.Date, rec.Attributes)
 		}
 		list := b.get("/a/C1/ticket")
 		list.must(t, http.StatusOK, "Pump leaks")
@@ -189,11 +202,11 @@ func TestPortalNewTicket(t *testing.T) {
 		}
 		sb := env.browse("site")
 		sf := sb.get("/a/C1/ticket/new")
-		sf.must(t, http.StatusOK, `name="subject"`)
+		sf.must(t, http.StatusOK, `name="title"`)
 		sf.mustNot(t, `name="owner"`) // C1 is the one writable site: no choice
 		sb.get("/a/C1-ST1/ticket/new").must(t, http.StatusForbidden)
 		before = env.countTickets()
-		sb.post("/a/C1/ticket/new", url.Values{"owner": {"C1-ST1"}, "subject": {"Forged site"}}).
+		sb.post("/a/C1/ticket/new", url.Values{"owner": {"C1-ST1"}, "title": {"Forged site"}}).
 			must(t, http.StatusForbidden, "you may not create ticket records under account C1-ST1")
 		if env.countTickets() != before {
 			t.Fatal("a ticket was created on a read-only site")
@@ -229,7 +242,7 @@ func TestPortalEditTicket(t *testing.T) {
 		env.constrain("u10", map[string]map[string][]string{"ticket": {"status": {"new", "closed"}}})
 		b := env.browse("u10")
 		form := b.get("/a/C1/ticket/T1/edit")
-		form.must(t, http.StatusOK, `value="Broken"`, `<label for="f-subject">`)
+		form.must(t, http.StatusOK, `value="Broken"`, `<label for="f-title">`)
 		if got := selectOptions(t, form.body, "status"); strings.Join(got, ",") != "new,closed" {
 			t.Fatalf("status choices %v", got)
 		}
@@ -238,17 +251,17 @@ func TestPortalEditTicket(t *testing.T) {
 			t.Fatalf("type choices %v", got)
 		}
 
-		bad := b.post("/a/C1/ticket/T1/edit", url.Values{"subject": {"Broken"}, "status": {"in_progress"}})
+		bad := b.post("/a/C1/ticket/T1/edit", url.Values{"title": {"Broken"}, "status": {"in_progress"}})
 		bad.must(t, http.StatusForbidden, `id="f-status-error"`, "attribute status may only be one of: new, closed")
 
-		ok := b.post("/a/C1/ticket/T1/edit", url.Values{"subject": {"Broken pump"}, "status": {"closed"}, "type": {"incident"},
+		ok := b.post("/a/C1/ticket/T1/edit", url.Values{"title": {"Broken pump"}, "status": {"closed"}, "type": {"incident"},
 			"priority": {""}, "secret": {"forged"}})
 		ok.must(t, http.StatusOK, "Broken pump", `<p class="flash">Your changes were saved.</p>`)
 		rec, err := env.st.GetRecord(context.Background(), "ticket", "T1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rec.Attributes["status"] != "closed" || rec.Attributes["subject"] != "Broken pump" || rec.Attributes["secret"] != nil {
+		if rec.Attributes["status"] != "closed" || rec.Attributes["title"] != "Broken pump" || rec.Attributes["secret"] != nil {
 			t.Fatalf("stored %v", rec.Attributes)
 		}
 
@@ -277,19 +290,72 @@ func TestPortalL20NeverSeesPrices(t *testing.T) {
 	})
 }
 
+// putInventory stores inventory items (as the ERP would).
+func (env *testEnv) putInventory(owner string, items ...[2]string) {
+	env.t.Helper()
+	for _, it := range items {
+		r := &access.Record{Type: "inventory", ID: "inv-" + it[0], Owner: owner,
+			Attributes: map[string]any{"sku": it[0], "description": it[1], "warehouse": "Hamburg", "quantity": 40.0}}
+		if _, _, err := env.st.PutRecord(context.Background(), store.Write{Actor: "test"}, r); err != nil {
+			env.t.Fatal(err)
+		}
+	}
+}
+
+// TestPortalNewOrderForAdmin: the order form offers exactly what a
+// customer may write (records.md §1) and builds its lines from the
+// inventory the user can see, without JavaScript.
 func TestPortalNewOrderForAdmin(t *testing.T) {
 	backends(t, func(t *testing.T, env *testEnv) {
+		env.putInventory("C1", [2]string{"P-100", "Pump housing"}, [2]string{"V-200", "Valve, brass"})
+		env.putInventory("C2", [2]string{"X-999", "Pump of another customer"})
 		b := env.browse("adm80")
 		form := b.get("/a/C1/sales_order/new")
-		form.must(t, http.StatusOK, `name="price"`, `name="order_date"`)
-		form.mustNot(t, `name="customer"`)
-		ok := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "number": {"SO-NEW"}, "status": {"open"}, "price": {"12.5"}})
-		ok.must(t, http.StatusOK, "SO-NEW", "12.50", "Created.")
-		bad := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "number": {"SO-BAD"}, "price": {"cheap"}})
-		bad.must(t, http.StatusBadRequest, `id="f-price-error"`, "Enter a number.")
+		form.must(t, http.StatusOK, `name="po_number"`, `name="requested_date" type="date"`, `<textarea id="f-notes" name="notes"`,
+			`<textarea id="f-delivery_address"`, `<label for="f-q">Find items by SKU or name</label>`, "Set when created", "requested", "WEB-…")
+		form.mustNot(t, `name="price"`, `name="discount"`, `name="amount"`, `name="status"`, `name="number"`, `name="customer"`, `name="order_date"`)
+
+		// The GET search lists the matching inventory of C1 only.
+		found := b.get("/a/C1/sales_order/new?q=pump")
+		found.must(t, http.StatusOK, "P-100", "Pump housing", `value="add:P-100"`)
+		found.mustNot(t, "X-999", "V-200")
+
+		// Add buttons build the lines; the rest of the form comes back.
+		added := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "po_number": {"PO-42"}, "q": {"valve"}, "op": {"add:V-200"}})
+		added.must(t, http.StatusOK, `value="PO-42"`, `<input type="hidden" name="lines[].sku" value="V-200">`, "Valve, brass",
+			`name="lines[].qty" type="number" min="1" step="any" class="qty" value="1"`, `value="add:V-200"`)
+		b.post("/a/C1/sales_order/new", url.Values{"op": {"add:X-999"}}).must(t, http.StatusOK, "There is no item X-999 in this account&#39;s inventory.")
+		removed := b.post("/a/C1/sales_order/new", url.Values{"lines[].sku": {"V-200", "P-100"}, "lines[].qty": {"1", "2"}, "op": {"remove:0"}})
+		removed.must(t, http.StatusOK, `value="P-100"`)
+		removed.mustNot(t, `value="V-200"`)
+
+		bad := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "lines[].sku": {"P-100"}, "lines[].qty": {"0"}, "op": {"save"}})
+		bad.must(t, http.StatusBadRequest, `id="f-lines-error"`, "Line 1: enter a quantity above zero.")
+		forged := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "lines[].sku": {"X-999"}, "lines[].qty": {"1"}, "op": {"save"}})
+		forged.must(t, http.StatusBadRequest, "There is no item X-999")
+
+		// Forged price, status and number inputs are not inputs: never read.
+		ok := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "po_number": {"PO-42"}, "requested_date": {"2030-03-01"},
+			"notes": {"Ring twice"}, "delivery_address": {"Dock 4"}, "lines[].sku": {"P-100", "V-200"}, "lines[].qty": {"3", "1"},
+			"lines[].price": {"0.01", "0.01"}, "price": {"0.01"}, "status": {"invoiced"}, "number": {"SO1"}, "op": {"save"}})
+		ok.must(t, http.StatusOK, "Created.", "PO-42", "P-100", "requested")
+		if !strings.Contains(ok.url, "/a/C1/sales_order/WEB-1000") {
+			t.Fatalf("redirected to %s", ok.url)
+		}
+		id := strings.TrimSuffix(strings.TrimPrefix(ok.url, "/a/C1/sales_order/"), "?done=created")
+		rec, err := env.st.GetRecord(context.Background(), "sales_order", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"number": id, "status": "requested", "customer": "C1", "po_number": "PO-42", "requested_date": "2030-03-01",
+			"notes": "Ring twice", "delivery_address": "Dock 4", "order_date": time.Now().UTC().Format(time.DateOnly),
+			"lines": []any{map[string]any{"sku": "P-100", "qty": 3.0}, map[string]any{"sku": "V-200", "qty": 1.0}}}
+		if diff := cmp.Diff(want, rec.Attributes); diff != "" {
+			t.Fatalf("stored order (-want +got):\n%s", diff)
+		}
 		// L20 may not create orders.
 		env.browse("u20").get("/a/C1/sales_order/new").must(t, http.StatusForbidden)
-		env.browse("u20").post("/a/C1/sales_order/new", url.Values{"number": {"X"}}).must(t, http.StatusForbidden)
+		env.browse("u20").post("/a/C1/sales_order/new", url.Values{"po_number": {"X"}}).must(t, http.StatusForbidden)
 	})
 }
 
@@ -421,8 +487,8 @@ func TestPortalViewAsIsReadOnly(t *testing.T) {
 			path string
 			form url.Values
 		}{
-			{"/admin/view-as/u10/a/C1/ticket/new", url.Values{"subject": {"as"}}},
-			{"/admin/view-as/u10/a/C1/ticket/T1/edit", url.Values{"subject": {"as"}}},
+			{"/admin/view-as/u10/a/C1/ticket/new", url.Values{"title": {"as"}}},
+			{"/admin/view-as/u10/a/C1/ticket/T1/edit", url.Values{"title": {"as"}}},
 			{"/admin/view-as/adm80/a/C1/users/add", url.Values{"principal": {"user:u10"}, "role": {"L20"}}},
 			{"/admin/view-as/adm80/a/C1/users/revoke", url.Values{"grant": {env.grantsOf("user:u20")[0].ID}, "confirm": {"yes"}}},
 		} {
@@ -432,7 +498,7 @@ func TestPortalViewAsIsReadOnly(t *testing.T) {
 			t.Fatal("a view-as POST changed something")
 		}
 		rec, _ := env.st.GetRecord(context.Background(), "ticket", "T1")
-		if rec.Attributes["subject"] != "Broken" {
+		if rec.Attributes["title"] != "Broken" {
 			t.Fatalf("view as edited T1: %v", rec.Attributes)
 		}
 		// The staff user itself has no portal forms.

@@ -136,7 +136,7 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		{Type: "sales_order", ID: "SO3", Owner: "C1-ST1", Date: now, Attributes: map[string]any{"number": "SO3", "status": "shipped", "price": 3.0}},
 		{Type: "invoice", ID: "IN1", Owner: "C1", Date: now, Attributes: map[string]any{"number": "IN1", "amount": 95.0}},
 		{Type: "shipment", ID: "SH1", Parent: &access.Ref{Type: "sales_order", ID: "SO1"}, Date: now, Attributes: map[string]any{"number": "SH1"}},
-		{Type: "ticket", ID: "T1", Owner: "C1", Creator: "u10", Date: now, Attributes: map[string]any{"subject": "Broken", "type": "incident", "status": "new"}},
+		{Type: "ticket", ID: "T1", Owner: "C1", Creator: "u10", Date: now, Attributes: map[string]any{"title": "Broken", "type": "incident", "status": "new"}},
 	}
 	_, err = st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: recs})
 	must(err)

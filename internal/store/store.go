@@ -203,6 +203,13 @@ type RecordStore interface {
 	GetRecordHeads(ctx context.Context, refs []access.Ref) (access.RecordMap, error)
 	ListRecords(ctx context.Context, q RecordQuery) ([]*access.Record, string, error)
 	PutRecord(ctx context.Context, w Write, r *access.Record) (created bool, rev int64, err error)
+	// CreateNumberedRecord creates r (validated like PutRecord's) as the
+	// next number of its type's sequence (records.md §1): inside the write
+	// transaction it takes the next number not yet used as an id of the
+	// type (10001 first), sets r.ID to n.Prefix and the number, and
+	// r.Attributes[n.Field] to the same id. Concurrent creates never get
+	// the same number.
+	CreateNumberedRecord(ctx context.Context, w Write, r *access.Record, n Numbering) (rev int64, err error)
 	DeleteRecord(ctx context.Context, w Write, typ, id string) (rev int64, err error)
 	Batch(ctx context.Context, w Write, b RecordBatch) (BatchResult, error)
 	// ImportRecords upserts a stream of chunks in one transaction, all or
@@ -215,6 +222,13 @@ type RecordStore interface {
 	// of next aborts the import and is returned unchanged. The caller
 	// guarantees that no (type, id) appears twice in the whole stream.
 	ImportRecords(ctx context.Context, w Write, next func() ([]*access.Record, error)) (BatchResult, error)
+}
+
+// Numbering is how CreateNumberedRecord numbers a record: the id prefix and
+// the attribute that also holds the id (the type's number_prefix and
+// number_field).
+type Numbering struct {
+	Prefix, Field string
 }
 
 // AuthStore stores credentials: password hashes, API tokens and sessions,

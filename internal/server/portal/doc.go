@@ -21,14 +21,34 @@
 //
 // Decisions where DESIGN.md is silent:
 //
-//   - Inputs come from the type's declared fields, in declaration order.
-//     Undeclared attributes are kept as they are and not offered.
-//   - The type's owner_field is never an input: app fills it from the
-//     account the record is created under, and only staff change it.
-//   - A restricted field is an input only when the subject may write it
-//     (app.CreateFields on a new record, app.EditRecord on an edit); so is
-//     a declared field that holds a restricted path deeper down (lines for
-//     lines[].price). Hidden fields never appear.
+//   - Inputs are exactly what the subject may write (records.md §1): the
+//     type's writable_fields its role allows (app.CreateFields on a new
+//     record, app.EditRecord on an edit), in the order of writable_fields;
+//     a restricted one only with the role's fields grant. Everything else
+//     of the record is shown as text below the form ("Other fields"); a
+//     new record's form shows what the server sets instead (its number,
+//     today's date, the type's defaults). Hidden fields never appear.
+//   - A writable attribute the type declares gets the input of its type;
+//     an undeclared one (a description, notes, a delivery address) is a
+//     text area. Paths into objects ("a.b") are not offered.
+//   - The type's owner_field is never an input: it is the account choice
+//     of a new record (labelled with the field, e.g. "Site"), and only
+//     staff change it later.
+//   - The writable keys of an array's elements (lines[].sku, lines[].qty)
+//     are a line editor: a table with a row per line. A "sku" key is
+//     chosen, not typed, among the inventory the subject sees in the
+//     current account's subtree: a search by SKU or description
+//     (app.SearchRecords; also as GET ?q= on the new form) lists items
+//     with Add buttons; qty and quantity keys take numbers above zero.
+//     Without JavaScript every button (Search, Add, Remove) submits the
+//     whole form with an "op" and the form comes back with the change; only
+//     the submit button writes, and Enter in a field submits too. SKUs are
+//     checked against the visible inventory again when the form is
+//     written, so a forged SKU is refused with the editor's message.
+//   - On an edit, a line keeps the keys the subject may see but not write
+//     (a visible price), so sending it back is no write; the editor's
+//     array is written only when the form carried the editor and it
+//     changed.
 //   - A string field with declared values, or constrained for the user, is
 //     a <select> offering the declared values its constraints allow (for a
 //     constrained field without declared values, e.g. a ticket's
@@ -46,8 +66,7 @@
 //     written.
 //   - The account a new record is created under is offered when the user
 //     may create under several accounts of the current account's subtree
-//     (read-only sites never appear); a new record's date_field starts at
-//     today.
+//     (read-only sites never appear).
 //   - An error of the write is shown next to the input it names
 //     (access.Error.Field: the attribute of a constraint violation or of a
 //     refused restricted field); on a new record, a refusal that names no

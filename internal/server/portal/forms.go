@@ -4,6 +4,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,11 +20,12 @@ import (
 // The "new record" and "edit record" forms (decisions in doc.go). Writes go
 // through app.CreateRecord and app.PatchRecord, the API's POST and PATCH.
 
-// recordInput is one input of a record form, built from a declared field of
-// the policy type.
+// recordInput is one input of a record form, for one writable attribute
+// of the policy type.
 type recordInput struct {
 	Name, Label string
-	// Kind is select, number, date, bool or text.
+	// Kind is select, number, date, bool, text or textarea (an attribute
+	// the type does not declare: free text such as a description).
 	Kind    string
 	Options []render.Choice
 	Value   string
@@ -42,82 +44,136 @@ type recordFormData struct {
 	// several accounts of the current account's subtree.
 	Accounts []render.Choice
 	Fields   []recordInput
+	// Lines is the editor of the type's writable array (order lines), nil
+	// when it has none.
+	Lines *lineEditor
+	// Shown are the values the user cannot write, as text: the record's
+	// other attributes on an edit, what the server sets on a new record.
+	Shown []kv
 	// ReadOnly is set for view as: the form is shown, disabled.
 	ReadOnly bool
 }
 
-// recordInputs builds the inputs of a record form for user u, who may
-// write the restricted fields in writable; current holds the values to
-// show.
-func recordInputs(t *policy.Type, u access.User, writable policy.FieldSet, current map[string]any, editing bool) []recordInput {
-	var out []recordInput
-	for _, f := range t.FieldList {
-		if f.Name == t.OwnerField || !recordFieldWritable(t, writable, f.Name) {
-			continue
-		}
-		ff := recordInput{Name: f.Name, Label: render.FieldLabel(f.Name), Kind: "text"}
-		if v, ok := current[f.Name]; ok {
-			s, ok := recordInputValue(f, v)
-			if !ok {
-				continue // an object or array: not editable in a form
+// formParts splits what w may write on t into the form's inputs and its
+// line editor: a writable attribute ("title") is an input, the writable
+// keys of an array's elements ("lines[].sku", "lines[].qty") are the
+// columns of one line editor (the type's first such array). The owner_field
+// is the account choice, not an input; deeper paths ("a.b") are not
+// offered. current holds the values to show.
+func formParts(t *policy.Type, u access.User, w access.Writer, current map[string]any, editing bool) ([]recordInput, *lineEditor) {
+	var inputs []recordInput
+	var le *lineEditor
+	for _, p := range w.Writable(t) {
+		seg := p.Segments
+		switch {
+		case len(seg) == 1 && seg[0].Name != t.OwnerField:
+			if in, ok := recordInputFor(t, u, seg[0].Name, current, editing); ok {
+				inputs = append(inputs, in)
 			}
-			ff.Value = s
-		}
-		allowed, constrained := u.Constraints[t.Name][f.Name]
-		switch f.Type {
-		case policy.FieldNumber:
-			ff.Kind = "number"
-		case policy.FieldDate:
-			ff.Kind = "date"
-		case policy.FieldBool:
-			ff.Kind = "bool"
-			ff.Options = []render.Choice{{Value: "true", Label: "yes"}, {Value: "false", Label: "no"}}
-		default:
-			if len(f.Values) == 0 && !constrained {
-				break
+		case len(seg) == 2 && seg[0].Each && (le == nil || le.Name == seg[0].Name):
+			if le == nil {
+				le = &lineEditor{Name: seg[0].Name, Label: render.FieldLabel(seg[0].Name)}
 			}
-			ff.Kind = "select"
-			choices := f.Values
-			if constrained {
-				if len(f.Values) == 0 {
-					choices = allowed
-				} else {
-					choices = nil
-					for _, v := range f.Values {
-						if slices.Contains(allowed, v) {
-							choices = append(choices, v)
-						}
+			le.Keys = append(le.Keys, lineKey{Name: seg[1].Name, Label: render.FieldLabel(seg[1].Name), Number: numericKey(seg[1].Name)})
+		}
+	}
+	return inputs, le
+}
+
+// recordInputFor builds the input of attribute name; false when its
+// current value is an object or an array, which a form cannot edit.
+func recordInputFor(t *policy.Type, u access.User, name string, current map[string]any, editing bool) (recordInput, bool) {
+	f, declared := t.Fields[name]
+	if !declared {
+		f = policy.Field{Name: name, Type: policy.FieldString}
+	}
+	ff := recordInput{Name: name, Label: render.FieldLabel(name), Kind: "text"}
+	if v, ok := current[name]; ok {
+		s, ok := recordInputValue(f, v)
+		if !ok {
+			return ff, false
+		}
+		ff.Value = s
+	}
+	allowed, constrained := u.Constraints[t.Name][name]
+	switch f.Type {
+	case policy.FieldNumber:
+		ff.Kind = "number"
+	case policy.FieldDate:
+		ff.Kind = "date"
+	case policy.FieldBool:
+		ff.Kind = "bool"
+		ff.Options = []render.Choice{{Value: "true", Label: "yes"}, {Value: "false", Label: "no"}}
+	default:
+		if len(f.Values) == 0 && !constrained {
+			if !declared {
+				ff.Kind = "textarea"
+			}
+			break
+		}
+		ff.Kind = "select"
+		choices := f.Values
+		if constrained {
+			if len(f.Values) == 0 {
+				choices = allowed
+			} else {
+				choices = nil
+				for _, v := range f.Values {
+					if slices.Contains(allowed, v) {
+						choices = append(choices, v)
 					}
 				}
 			}
-			for _, v := range choices {
-				ff.Options = append(ff.Options, render.Choice{Value: v, Label: strings.ReplaceAll(v, "_", " ")})
-			}
-			if !editing && ff.Value == "" && constrained && len(choices) == 1 {
-				ff.Value = choices[0] // the one value u may use
-			}
-			if editing && ff.Value != "" && !slices.Contains(choices, ff.Value) {
-				ff.Options = append(ff.Options, render.Choice{Value: ff.Value, Label: ff.Value + " (current)"})
-			}
 		}
-		for i := range ff.Options {
-			ff.Options[i].Selected = ff.Options[i].Value == ff.Value
+		for _, v := range choices {
+			ff.Options = append(ff.Options, render.Choice{Value: v, Label: strings.ReplaceAll(v, "_", " ")})
 		}
-		out = append(out, ff)
+		if !editing && ff.Value == "" && constrained && len(choices) == 1 {
+			ff.Value = choices[0] // the one value u may use
+		}
+		if editing && ff.Value != "" && !slices.Contains(choices, ff.Value) {
+			ff.Options = append(ff.Options, render.Choice{Value: ff.Value, Label: ff.Value + " (current)"})
+		}
+	}
+	for i := range ff.Options {
+		ff.Options[i].Selected = ff.Options[i].Value == ff.Value
+	}
+	return ff, true
+}
+
+// shownValues are the attributes of a record the form does not offer, for
+// the form to show as text (hidden ones are not in the view at all).
+func shownValues(t *policy.Type, attrs map[string]any, inputs []recordInput, le *lineEditor) []kv {
+	skip := map[string]bool{}
+	for _, in := range inputs {
+		skip[in.Name] = true
+	}
+	if le != nil {
+		skip[le.Name] = true
+	}
+	var out []kv
+	for _, k := range render.SortedKeys(t, attrs) {
+		if !skip[k] {
+			out = append(out, kv{k, attrs[k]})
+		}
 	}
 	return out
 }
 
-// recordFieldWritable reports whether a declared field may be written with
-// writable: a restricted field needs to be in it, and so does every
-// restricted path below the field.
-func recordFieldWritable(t *policy.Type, writable policy.FieldSet, name string) bool {
-	for i, fp := range t.Restricted {
-		if fp.Segments[0].Name == name && !writable.Has(i) {
-			return false
-		}
+// serverValues are what the server sets on an external create, shown on
+// the new-record form (records.md §1): the number, the date, the defaults.
+func serverValues(t *policy.Type, today string) []kv {
+	var out []kv
+	if t.NumberField != "" {
+		out = append(out, kv{t.NumberField, t.NumberPrefix + "… (assigned when created)"})
 	}
-	return true
+	if t.DateField != "" {
+		out = append(out, kv{t.DateField, today})
+	}
+	for _, k := range render.SortedKeys(t, t.Defaults) {
+		out = append(out, kv{k, t.Defaults[k]})
+	}
+	return out
 }
 
 // recordInputValue renders a stored scalar as an input's value; a date
@@ -217,11 +273,15 @@ func submittedValues(form url.Values, ff []recordInput) map[string]any {
 }
 
 // inputsOf maps the fields of write errors (an attribute's name) to the
-// form's inputs, whose errors the template shows by the same name.
-func inputsOf(ff []recordInput) map[string]string {
-	out := make(map[string]string, len(ff)+1)
+// form's inputs and line editor, whose errors the template shows by the
+// same name.
+func inputsOf(ff []recordInput, le *lineEditor) map[string]string {
+	out := make(map[string]string, len(ff)+2)
 	for _, in := range ff {
 		out[in.Name] = in.Name
+	}
+	if le != nil {
+		out[le.Name] = le.Name
 	}
 	return out
 }
@@ -274,20 +334,102 @@ func (v *view) createChoices(t *policy.Type, selected string) []render.Choice {
 	return out
 }
 
-// createFields are the restricted fields the new-record form offers under
-// owner: what the subject may write there, else under the current account,
-// else none.
-func (s *Surface) createFields(c *app.Actor, v *view, t *policy.Type, owner string) policy.FieldSet {
-	writable, err := s.app.CreateFields(c, t.Name, owner, v.asUser())
+// formInput is what the user has entered in a record form so far.
+type formInput struct {
+	values map[string]any // the inputs' values
+	rows   [][]string     // the line editor's rows
+	query  string         // the inventory search
+}
+
+// createWriter is what the new-record form offers under owner: what the
+// subject may write there, else under the current account, else nothing.
+func (s *Surface) createWriter(c *app.Actor, v *view, t *policy.Type, owner string) access.Writer {
+	w, err := s.app.CreateFields(c, t.Name, owner, v.asUser())
 	if err != nil {
-		writable, _ = s.app.CreateFields(c, t.Name, v.current.ID, v.asUser())
+		w, _ = s.app.CreateFields(c, t.Name, v.current.ID, v.asUser())
 	}
-	return writable
+	return w
+}
+
+// fillLines sets the line editor's rows and search results.
+func (s *Surface) fillLines(r *http.Request, c *app.Actor, v *view, le *lineEditor, in formInput) error {
+	if le == nil {
+		return nil
+	}
+	le.Picker = v.pickerFor(le)
+	items := map[string]string{}
+	if le.Picker {
+		var err error
+		if items, err = s.inventory(r.Context(), c, v, le.skus(in.rows)); err != nil {
+			return err
+		}
+	}
+	le.setRows(in.rows, items)
+	return s.search(r.Context(), c, v, le, in.query)
+}
+
+// lineOp applies a button of the line editor (op "search", "add:<sku>",
+// "remove:<row>") to in, and reports whether op was one: then the form is
+// shown again, not written. An added SKU must be one of the inventory the
+// subject sees (else the message is in errs).
+func (s *Surface) lineOp(r *http.Request, c *app.Actor, v *view, le *lineEditor, op string, in *formInput, errs map[string]string) (bool, error) {
+	if le == nil {
+		return false, nil
+	}
+	switch {
+	case op == "search":
+	case strings.HasPrefix(op, "add:"):
+		le.Picker = v.pickerFor(le)
+		sku := strings.TrimPrefix(op, "add:")
+		if !le.Picker {
+			in.rows = append(in.rows, le.newRow(sku)) // a row to fill in
+			return true, nil
+		}
+		items, err := s.inventory(r.Context(), c, v, []string{sku})
+		if err != nil {
+			return true, err
+		}
+		if _, ok := items[sku]; !ok {
+			errs[le.Name] = "There is no item " + sku + " in this account's inventory."
+			return true, nil
+		}
+		in.rows = append(in.rows, le.newRow(sku))
+	case strings.HasPrefix(op, "remove:"):
+		if i, err := strconv.Atoi(strings.TrimPrefix(op, "remove:")); err == nil && i >= 0 && i < len(in.rows) {
+			in.rows = slices.Delete(in.rows, i, i+1)
+		}
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+// readLines turns the editor's rows into the array to write; base holds
+// the elements the user sees (an edit). With a picker every SKU must be
+// one of the inventory the subject sees.
+func (s *Surface) readLines(r *http.Request, c *app.Actor, v *view, le *lineEditor, rows [][]string, base []any, errs map[string]string) ([]any, error) {
+	lines, msg := le.value(rows, base)
+	if msg != "" {
+		errs[le.Name] = msg
+		return nil, nil
+	}
+	if le.Picker = v.pickerFor(le); le.Picker {
+		items, err := s.inventory(r.Context(), c, v, le.skus(rows))
+		if err != nil {
+			return nil, err
+		}
+		for _, sku := range le.skus(rows) {
+			if _, ok := items[sku]; !ok {
+				errs[le.Name] = "There is no item " + sku + " in this account's inventory."
+			}
+		}
+	}
+	return lines, nil
 }
 
 // handleNew shows the "new record" form (new ticket, new order) for a type
-// the current account allows creating; the type's date_field starts at
-// today's date.
+// the current account allows creating, with the inventory search of ?q=
+// for an order's lines.
 func (s *Surface) handleNew(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	v, err := s.portal(r, c)
 	if err != nil {
@@ -297,31 +439,31 @@ func (s *Surface) handleNew(w http.ResponseWriter, r *http.Request, c *app.Actor
 	if err != nil {
 		return err
 	}
-	current := map[string]any{}
-	if f, ok := t.Fields[t.DateField]; ok && f.Type == policy.FieldDate {
-		current[t.DateField] = s.app.Now().UTC().Format(time.DateOnly)
-	}
-	s.renderNew(w, r, c, v, t, v.current.ID, current, nil, "", http.StatusOK)
-	return nil
+	return s.renderNew(w, r, c, v, t, v.current.ID, formInput{query: r.URL.Query().Get("q")}, nil, "", http.StatusOK)
 }
 
 // renderNew renders the new-record form with values and errors.
-func (s *Surface) renderNew(w http.ResponseWriter, r *http.Request, c *app.Actor, v *view, t *policy.Type, owner string, values map[string]any, errs map[string]string, msg string, status int) {
+func (s *Surface) renderNew(w http.ResponseWriter, r *http.Request, c *app.Actor, v *view, t *policy.Type, owner string, in formInput, errs map[string]string, msg string, status int) error {
+	inputs, le := formParts(t, v.subject, s.createWriter(c, v, t, owner), in.values, false)
 	d := recordFormData{Type: t, Base: v.accountURL(), Action: v.accountURL() + url.PathEscape(t.Name) + "/new",
 		Cancel: v.accountURL() + url.PathEscape(t.Name), Submit: "Create " + strings.ToLower(render.TypeTitle(t)), ReadOnly: v.viewAs,
-		Fields: recordInputs(t, v.subject, s.createFields(c, v, t, owner), values, false)}
+		Fields: inputs, Lines: le, Shown: serverValues(t, s.app.Now().UTC().Format(time.DateOnly))}
 	if accts := v.createChoices(t, owner); len(accts) > 1 {
 		d.Accounts = accts
+	}
+	if err := s.fillLines(r, c, v, le, in); err != nil {
+		return err
 	}
 	p := v.page("New "+strings.ToLower(render.TypeTitle(t)), t.Name)
 	p.Data, p.Errors, p.Error = d, errs, msg
 	s.rd.Render(w, r, status, "portal_form", p)
+	return nil
 }
 
 // handleCreate creates a record from the form (app.CreateRecord, the API's
 // create rules); on error the form comes back with the message next to the
 // input at fault, on success the browser goes to the new record with a
-// "created" message.
+// "created" message. The line editor's buttons show the form again.
 func (s *Surface) handleCreate(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	v, err := s.portal(r, c)
 	if err != nil {
@@ -339,17 +481,33 @@ func (s *Surface) handleCreate(w http.ResponseWriter, r *http.Request, c *app.Ac
 		owner = v.current.ID
 	}
 	writable, _ := s.app.CreateFields(c, t.Name, owner, "")
-	ff := recordInputs(t, v.subject, writable, nil, false)
+	ff, le := formParts(t, v.subject, writable, nil, false)
+	in := formInput{values: submittedValues(r.PostForm, ff), query: r.PostForm.Get("q")}
+	if le != nil {
+		in.rows = le.readRows(r.PostForm)
+	}
+	errs := map[string]string{}
+	if shown, err := s.lineOp(r, c, v, le, r.PostForm.Get("op"), &in, errs); err != nil || shown {
+		if err != nil {
+			return err
+		}
+		return s.renderNew(w, r, c, v, t, owner, in, errs, "", http.StatusOK)
+	}
 	attrs, errs := readRecordForm(t, r.PostForm, ff, nil)
-	values := submittedValues(r.PostForm, ff)
+	if le != nil && len(in.rows) > 0 {
+		lines, err := s.readLines(r, c, v, le, in.rows, nil, errs)
+		if err != nil {
+			return err
+		}
+		attrs[le.Name] = lines
+	}
 	if len(errs) > 0 {
-		s.renderNew(w, r, c, v, t, owner, values, errs, "Please correct the marked fields.", http.StatusBadRequest)
-		return nil
+		return s.renderNew(w, r, c, v, t, owner, in, errs, "Please correct the marked fields.", http.StatusBadRequest)
 	}
 	res, err := s.app.CreateRecord(r.Context(), c, t.Name, app.RecordCreate{Owner: app.Some(owner), Attributes: attrs})
 	if err != nil {
 		fp := &render.Page{}
-		inputs := inputsOf(ff)
+		inputs := inputsOf(ff, le)
 		inputs["owner"] = "owner"
 		status, ierr := render.FormError(fp, err, inputs)
 		if ierr != nil {
@@ -360,8 +518,7 @@ func (s *Surface) handleCreate(w http.ResponseWriter, r *http.Request, c *app.Ac
 			// would be created.
 			fp.Errors = map[string]string{"owner": e.Message}
 		}
-		s.renderNew(w, r, c, v, t, owner, values, fp.Errors, render.TypeTitle(t)+" not created: "+fp.Error, status)
-		return nil
+		return s.renderNew(w, r, c, v, t, owner, in, fp.Errors, render.TypeTitle(t)+" not created: "+fp.Error, status)
 	}
 	s.afterWrite(w, r, v, t, res, "created")
 	return nil
@@ -394,22 +551,33 @@ func (s *Surface) handleEdit(w http.ResponseWriter, r *http.Request, c *app.Acto
 	if err != nil {
 		return err
 	}
-	s.renderEdit(w, r, v, t, rec, writable, rec.Attributes, nil, "", http.StatusOK)
-	return nil
+	in := formInput{values: rec.Attributes, query: r.URL.Query().Get("q")}
+	if _, le := formParts(t, v.subject, writable, nil, true); le != nil {
+		in.rows = le.rowsOf(rec.Attributes[le.Name])
+	}
+	return s.renderEdit(w, r, c, v, t, rec, writable, in, nil, "", http.StatusOK)
 }
 
-// renderEdit renders the edit form with values and errors.
-func (s *Surface) renderEdit(w http.ResponseWriter, r *http.Request, v *view, t *policy.Type, rec *access.Record, writable policy.FieldSet, values map[string]any, errs map[string]string, msg string, status int) {
+// renderEdit renders the edit form with values and errors: the inputs of
+// what the subject may write, everything else of the record as text.
+func (s *Surface) renderEdit(w http.ResponseWriter, r *http.Request, c *app.Actor, v *view, t *policy.Type, rec *access.Record, writable access.Writer, in formInput, errs map[string]string, msg string, status int) error {
 	recURL := v.accountURL() + url.PathEscape(t.Name) + "/" + url.PathEscape(rec.ID)
+	inputs, le := formParts(t, v.subject, writable, in.values, true)
 	d := recordFormData{Type: t, Base: v.accountURL(), Action: recURL + "/edit", Cancel: recURL, Submit: "Save changes", Record: rec,
-		ReadOnly: v.viewAs, Fields: recordInputs(t, v.subject, writable, values, true)}
+		ReadOnly: v.viewAs, Fields: inputs, Lines: le, Shown: shownValues(t, rec.Attributes, inputs, le)}
+	if err := s.fillLines(r, c, v, le, in); err != nil {
+		return err
+	}
 	p := v.page("Edit "+strings.ToLower(render.TypeTitle(t))+" "+rec.ID, t.Name)
 	p.Data, p.Errors, p.Error = d, errs, msg
 	s.rd.Render(w, r, status, "portal_form", p)
+	return nil
 }
 
 // handleUpdate saves the edit form (app.PatchRecord, the API PATCH's
-// rules) as a merge patch of the inputs that changed.
+// rules) as a merge patch of the inputs that changed; the line editor's
+// array is sent when it changed (the form marks that it carries the
+// editor, so a request without it leaves the array alone).
 func (s *Surface) handleUpdate(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	v, err := s.portal(r, c)
 	if err != nil {
@@ -426,24 +594,45 @@ func (s *Surface) handleUpdate(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if err := r.ParseForm(); err != nil {
 		return access.Errorf(access.CodeInvalid, "the form could not be read")
 	}
-	ff := recordInputs(t, v.subject, writable, rec.Attributes, true)
+	ff, le := formParts(t, v.subject, writable, rec.Attributes, true)
+	in := formInput{values: overlay(rec.Attributes, submittedValues(r.PostForm, ff)), query: r.PostForm.Get("q")}
+	withLines := le != nil && r.PostForm.Get("editor") == le.Name
+	if withLines {
+		in.rows = le.readRows(r.PostForm)
+	} else if le != nil {
+		in.rows = le.rowsOf(rec.Attributes[le.Name])
+	}
+	errs := map[string]string{}
+	if shown, err := s.lineOp(r, c, v, le, r.PostForm.Get("op"), &in, errs); err != nil || shown {
+		if err != nil {
+			return err
+		}
+		return s.renderEdit(w, r, c, v, t, rec, writable, in, errs, "", http.StatusOK)
+	}
 	patch, errs := readRecordForm(t, r.PostForm, ff, rec.Attributes)
-	values := overlay(rec.Attributes, submittedValues(r.PostForm, ff))
+	if withLines {
+		base, _ := rec.Attributes[le.Name].([]any)
+		lines, err := s.readLines(r, c, v, le, in.rows, base, errs)
+		if err != nil {
+			return err
+		}
+		if _, bad := errs[le.Name]; !bad && !reflect.DeepEqual(lines, base) && (len(lines) > 0 || len(base) > 0) {
+			patch[le.Name] = lines
+		}
+	}
 	if len(errs) > 0 {
-		s.renderEdit(w, r, v, t, rec, writable, values, errs, "Please correct the marked fields.", http.StatusBadRequest)
-		return nil
+		return s.renderEdit(w, r, c, v, t, rec, writable, in, errs, "Please correct the marked fields.", http.StatusBadRequest)
 	}
 	res := app.RecordWrite{Record: rec}
 	if len(patch) > 0 {
 		res, err = s.app.PatchRecord(r.Context(), c, t.Name, rec.ID, app.RecordUpdate{Attributes: app.Some(patch)})
 		if err != nil {
 			fp := &render.Page{}
-			status, ierr := render.FormError(fp, err, inputsOf(ff))
+			status, ierr := render.FormError(fp, err, inputsOf(ff, le))
 			if ierr != nil {
 				return ierr
 			}
-			s.renderEdit(w, r, v, t, rec, writable, values, fp.Errors, "Not saved: "+fp.Error, status)
-			return nil
+			return s.renderEdit(w, r, c, v, t, rec, writable, in, fp.Errors, "Not saved: "+fp.Error, status)
 		}
 	}
 	s.afterWrite(w, r, v, t, res, "saved")

@@ -69,3 +69,18 @@ func AsLineTable(name string, v any) (LineTable, bool) {
 	}
 	return lt, true
 }
+
+// SortedKeys lists the keys of attrs in the order pages show attributes:
+// the type's declared fields first, in declaration order, then the rest
+// by name.
+func SortedKeys(t *policy.Type, attrs map[string]any) []string {
+	keys := make([]string, 0, len(attrs))
+	for k := range attrs {
+		keys = append(keys, k)
+	}
+	sort.SliceStable(keys, func(i, j int) bool {
+		oi, oj := FieldOrder(t, keys[i]), FieldOrder(t, keys[j])
+		return oi < oj || (oi == oj && keys[i] < keys[j])
+	})
+	return keys
+}

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -249,55 +250,130 @@ func (s *Store) PutRecord(ctx context.Context, w store.Write, r *access.Record) 
 	var now time.Time
 	rev, err := s.write(ctx, w, func(t *wtx) error {
 		now = t.now
-		var pk int64
-		var head storedSharing
-		err := t.queryRow(`SELECT pk, owner, parent_type, parent_id, teams FROM records WHERE type = $1 AND id = $2`,
-			row.typ, row.id).Scan(append([]any{&pk}, head.dest()...)...)
-		hadTeams := head.teams.Valid
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			created = true
-			if err := t.auditSharing(nil, &row); err != nil {
-				return err
-			}
-			err = t.queryRow(`INSERT INTO records (`+recordInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+
-				t.s.jsonParam("$10")+`, $11, $12) RETURNING pk`,
-				row.typ, row.id, row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator,
-				row.attributes, toMicros(t.now), t.rev).Scan(&pk)
-			if err != nil {
-				return fmt.Errorf("insert record: %w", err)
-			}
-		case err != nil:
-			return fmt.Errorf("read record: %w", err)
-		default:
-			if err := t.auditSharing(&head, &row); err != nil {
-				return err
-			}
-			if _, err := t.exec(`UPDATE records SET owner = $1, date = $2, dkey = $3, parent_type = $4, parent_id = $5, `+
-				`teams = $6, creator = $7, attributes = `+t.s.jsonParam("$8")+`, updated_at = $9, revision = $10 WHERE pk = $11`,
-				row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator, row.attributes,
-				toMicros(t.now), t.rev, pk); err != nil {
-				return fmt.Errorf("update record: %w", err)
-			}
-			if hadTeams {
-				if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk = $1`, pk); err != nil {
-					return fmt.Errorf("replace teams: %w", err)
-				}
-			}
-		}
-		for _, te := range row.entries {
-			if _, err := t.exec(`INSERT INTO record_teams (record_pk, principal, access) VALUES ($1, $2, $3)`,
-				pk, te.Principal, te.Access); err != nil {
-				return fmt.Errorf("insert teams: %w", err)
-			}
-		}
-		return nil
+		var err error
+		created, err = t.putRow(&row)
+		return err
 	})
 	if err != nil {
 		return false, 0, err
 	}
 	r.UpdatedAt, r.Revision = now, rev
 	return created, rev, nil
+}
+
+// putRow creates or replaces the record of row with its team entries,
+// auditing changes of its owner, teams or parent, and reports whether it
+// created it.
+func (t *wtx) putRow(row *recordRow) (bool, error) {
+	created := false
+	var pk int64
+	var head storedSharing
+	err := t.queryRow(`SELECT pk, owner, parent_type, parent_id, teams FROM records WHERE type = $1 AND id = $2`,
+		row.typ, row.id).Scan(append([]any{&pk}, head.dest()...)...)
+	hadTeams := head.teams.Valid
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		created = true
+		if err := t.auditSharing(nil, row); err != nil {
+			return false, err
+		}
+		err = t.queryRow(`INSERT INTO records (`+recordInsertCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, `+
+			t.s.jsonParam("$10")+`, $11, $12) RETURNING pk`,
+			row.typ, row.id, row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator,
+			row.attributes, toMicros(t.now), t.rev).Scan(&pk)
+		if err != nil {
+			return false, fmt.Errorf("insert record: %w", err)
+		}
+	case err != nil:
+		return false, fmt.Errorf("read record: %w", err)
+	default:
+		if err := t.auditSharing(&head, row); err != nil {
+			return false, err
+		}
+		if _, err := t.exec(`UPDATE records SET owner = $1, date = $2, dkey = $3, parent_type = $4, parent_id = $5, `+
+			`teams = $6, creator = $7, attributes = `+t.s.jsonParam("$8")+`, updated_at = $9, revision = $10 WHERE pk = $11`,
+			row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator, row.attributes,
+			toMicros(t.now), t.rev, pk); err != nil {
+			return false, fmt.Errorf("update record: %w", err)
+		}
+		if hadTeams {
+			if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk = $1`, pk); err != nil {
+				return false, fmt.Errorf("replace teams: %w", err)
+			}
+		}
+	}
+	for _, te := range row.entries {
+		if _, err := t.exec(`INSERT INTO record_teams (record_pk, principal, access) VALUES ($1, $2, $3)`,
+			pk, te.Principal, te.Access); err != nil {
+			return false, fmt.Errorf("insert teams: %w", err)
+		}
+	}
+	return created, nil
+}
+
+// FirstRecordNumber is the number of a type's first numbered record.
+const FirstRecordNumber = 10001
+
+// maxNumberSkips bounds how many numbers CreateNumberedRecord skips
+// because a record (an ERP import) already has that id.
+const maxNumberSkips = 10000
+
+// CreateNumberedRecord creates r as the next record of its type's number
+// sequence (store.RecordStore). Inside the write transaction, after
+// w.Check, it takes the next number (FirstRecordNumber first), skipping
+// numbers whose id a record already has, sets r.ID to n.Prefix and the
+// number and r.Attributes[n.Field] to the same id, and inserts r. Writers
+// are serialized by the revision row, so two creates never get one
+// number; a create that fails leaves its number unused.
+func (s *Store) CreateNumberedRecord(ctx context.Context, w store.Write, r *access.Record, n store.Numbering) (int64, error) {
+	var now time.Time
+	id := r.ID
+	rev, err := s.write(ctx, w, func(t *wtx) error {
+		now = t.now
+		for range maxNumberSkips {
+			var last int64
+			if err := t.queryRow(`INSERT INTO record_numbers (type, last) VALUES ($1, $2) `+
+				`ON CONFLICT (type) DO UPDATE SET last = record_numbers.last + 1 RETURNING last`,
+				r.Type, FirstRecordNumber).Scan(&last); err != nil {
+				return fmt.Errorf("next record number: %w", err)
+			}
+			id = n.Prefix + strconv.FormatInt(last, 10)
+			taken, err := t.exists(`SELECT 1 FROM records WHERE type = $1 AND id = $2`, r.Type, id)
+			if err != nil {
+				return fmt.Errorf("next record number: %w", err)
+			}
+			if !taken {
+				break
+			}
+			id = ""
+		}
+		if id == "" {
+			return fmt.Errorf("next record number: %d numbers in a row are taken", maxNumberSkips)
+		}
+		next := *r
+		next.ID = id
+		if n.Field != "" {
+			next.Attributes = make(map[string]any, len(r.Attributes)+1)
+			for k, v := range r.Attributes {
+				next.Attributes[k] = v
+			}
+			next.Attributes[n.Field] = id
+		}
+		row, err := s.encodeRecord(&next)
+		if err != nil {
+			return err
+		}
+		_, err = t.putRow(&row)
+		if err == nil {
+			*r = next
+		}
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	r.UpdatedAt, r.Revision = now, rev
+	return rev, nil
 }
 
 // DeleteRecord deletes a record and its team entries. Deleting a record

@@ -88,6 +88,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestAudit", testAudit},
 		{"TestAuditSharing", testAuditSharing},
 		{"TestRecords", testRecords},
+		{"TestNumbers", testNumbers},
 		{"TestBatch", testBatch},
 		{"TestListRecords", testListRecords},
 		{"TestPredicate", testPredicate},
