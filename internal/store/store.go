@@ -104,6 +104,7 @@ type Store interface {
 	ChangeStore
 	OutboxStore
 	InvitationStore
+	IdentityProviderStore
 
 	// Ping reports whether the database is reachable and migrations are
 	// current (readiness).
