@@ -292,3 +292,7 @@ func (a *App) localPasswordsRefused(ctx context.Context, email string) error {
 	return &access.Error{Code: access.CodeForbidden, Field: "email",
 		Message: "addresses of " + emailDomain(email) + " sign in with " + p.Name + " (single sign-on at /sso/" + p.ID + "/start), not with a password"}
 }
+
+// PublicURL is the server's public base URL (--public-url), "" when
+// unset: the console shows the redirect URI a provider must register.
+func (a *App) PublicURL() string { return strings.TrimRight(a.mail.PublicURL, "/") }

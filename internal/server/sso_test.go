@@ -422,3 +422,48 @@ func TestIdentityProviders_API(t *testing.T) {
 			contains: []string{`"target":"identity_provider:staff"`}},
 	})
 }
+
+// TestIdentityProviders_Console: staff connect, edit and delete a
+// provider from the console alone; the secret never shows and an empty
+// secret input keeps it; auditors read without forms.
+func TestIdentityProviders_Console(t *testing.T) {
+	t.Parallel()
+	env := newEnv(t, t.TempDir()+"/test.db")
+	admin := env.as("admin")
+	form := url.Values{"id": {"globex"}, "name": {"Globex Okta"}, "issuer": {"https://globex.okta.example"}, "client_id": {"0oa1"},
+		"client_secret": {"console-secret-1"}, "scopes": {"openid email profile groups"}, "account": {"C2"}, "email_domains": {"globex.example, globex.test"},
+		"local_passwords": {"disabled"}, "jit_enabled": {"on"}, "jit_home_account": {"C2"}, "jit_role": {"L10"}, "jit_days_back": {"30"},
+		"group_roles": {"buyers = L20\nbilling = L40\n"}, "max_role": {"L40"}}
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Set("max_role", "L20")
+	r := admin.admPost("/admin/identity-providers", bad)
+	admStatus(t, r, http.StatusBadRequest)
+	admHas(t, r, "role L40 is above max_role", `id="idp_group_roles"`, `aria-invalid="true"`)
+	admLacks(t, r, "console-secret-1")
+	r = admin.admPost("/admin/identity-providers", form)
+	admStatus(t, r, http.StatusOK)
+	admHas(t, r, "The identity provider was saved", "/sso/globex/callback", "globex.example, globex.test", "billing = L40", "(set; leave empty to keep it)")
+	admLacks(t, r, "console-secret-1")
+	edit := url.Values{}
+	for k, v := range form {
+		edit[k] = v
+	}
+	edit.Set("client_secret", "")
+	edit.Set("name", "Globex")
+	r = admin.admPost("/admin/identity-providers/globex", edit)
+	admStatus(t, r, http.StatusOK)
+	p, err := env.st.GetIdentityProvider(context.Background(), "globex")
+	if err != nil || p.Name != "Globex" || !p.ClientSecretSet || p.JIT.DaysBack == nil || *p.JIT.DaysBack != 30 || p.GroupRoles["buyers"] != "L20" || len(p.Scopes) != 4 {
+		t.Fatalf("stored provider %+v, %v", p, err)
+	}
+	r = env.as("auditor").admGet("/admin/identity-providers/globex")
+	admStatus(t, r, http.StatusOK)
+	admLacks(t, r, "console-secret-1", "Delete this identity provider", ">Save<")
+	admStatus(t, env.as("auditor").admPost("/admin/identity-providers/globex/delete", url.Values{}), http.StatusForbidden)
+	r = admin.admPost("/admin/identity-providers/globex/delete", url.Values{})
+	admStatus(t, r, http.StatusOK)
+	admHas(t, r, "The identity provider was deleted", "No identity provider yet")
+}
