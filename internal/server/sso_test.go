@@ -307,8 +307,16 @@ func TestSSO_LocalPasswordsDisabled(t *testing.T) {
 	jar, _ := cookiejar.New(nil)
 	b := &browser{env: env.testEnv, hc: &http.Client{Jar: jar}}
 	p := b.post("/login", url.Values{"email": {"anna@acme.example"}, "password": {password}, "next": {"/profile"}})
-	if p.status != http.StatusOK || b.me() != "anna" || env.op.seen.Get("login_hint") != "anna@acme.example" {
-		t.Errorf("the sign-in form did not go through the provider: %d at %s", p.status, p.url)
+	p.must(t, http.StatusOK, "Continue with ACME Entra ID", `http-equiv="refresh"`)
+	if b.me() != "" {
+		t.Fatal("a password signed in a domain without local passwords")
+	}
+	start := "/sso/acme/start?" + url.Values{"login_hint": {"anna@acme.example"}, "next": {"/profile"}}.Encode()
+	if !strings.Contains(p.body, strings.ReplaceAll(start, "&", "&amp;")) {
+		t.Fatalf("the page does not continue to %s: %s", start, p.body)
+	}
+	if p = b.get(start); p.status != http.StatusOK || b.me() != "anna" || env.op.seen.Get("login_hint") != "anna@acme.example" {
+		t.Errorf("the sign-in did not go through the provider: %d at %s", p.status, p.url)
 	}
 	// An address that is not federated is asked for its password.
 	p = (&browser{env: env.testEnv, hc: &http.Client{}}).post("/login", url.Values{"email": {"u20@example.com"}, "next": {"/"}})

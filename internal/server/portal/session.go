@@ -42,7 +42,11 @@ func (s *Surface) handleLoginForm(w http.ResponseWriter, r *http.Request, _ *app
 		return err
 	}
 	if federated && (pw == "" || p.LocalPasswords == store.LocalPasswordsDisabled) {
-		http.Redirect(w, r, "/sso/"+url.PathEscape(p.ID)+"/start?"+url.Values{"next": {next}, "login_hint": {email}}.Encode(), http.StatusSeeOther)
+		// A page that moves on by itself rather than a redirect: the
+		// sign-in form's navigation may not leave the site (CSP
+		// form-action 'self' holds across redirects), a refresh may.
+		start := "/sso/" + url.PathEscape(p.ID) + "/start?" + url.Values{"next": {next}, "login_hint": {email}}.Encode()
+		s.rd.Render(w, r, http.StatusOK, "sso_continue", &render.Page{Title: "Sign in with " + p.Name, Data: ssoOffer{Name: p.Name, URL: start}})
 		return nil
 	}
 	if pw == "" {
