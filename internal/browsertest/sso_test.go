@@ -64,7 +64,9 @@ func TestSSO_SignInThroughProvider(t *testing.T) {
 	b.do("type the company email", chromedp.WaitVisible(heading("Sign in")), chromedp.SendKeys(field("Email"), "bea@acme-sso.example"))
 	b.mustStatus("continue to the provider", b.navigate("continue", chromedp.Click(button("Sign in"))), http.StatusOK)
 	// The sign-in page moves on to the provider by itself.
-	byID := func(id string) chromedp.JSPath { return chromedp.JSPath(`document.getElementById(` + jsString(id) + `)`) }
+	byID := func(id string) chromedp.JSPath {
+		return chromedp.JSPath(`document.getElementById(` + jsString(id) + `)`)
+	}
 	b.do("wait for the provider's login page", chromedp.WaitVisible(byID("username")))
 	if loc := b.location(); !strings.HasPrefix(loc, "/login/username") {
 		t.Fatalf("not on the provider's login page: at %s: %s", loc, b.text())

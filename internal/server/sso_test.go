@@ -475,3 +475,28 @@ func TestIdentityProviders_Console(t *testing.T) {
 	admStatus(t, r, http.StatusOK)
 	admHas(t, r, "The identity provider was deleted", "No identity provider yet")
 }
+
+// TestSSO_StaffProvider: a provider without an account signs in existing
+// internal users only: never an external user of its domain, never a new
+// one.
+func TestSSO_StaffProvider(t *testing.T) {
+	t.Parallel()
+	env := newSSOEnv(t, map[string]any{"account": nil, "email_domains": []string{"example.com"}, "local_passwords": "allowed"})
+	b, p := env.signIn(person("s-admin", "admin@example.com"), nil)
+	if p.status != http.StatusOK || b.me() != "admin" {
+		t.Fatalf("staff sign-in: %d, as %q", p.status, b.me())
+	}
+	for _, email := range []string{"u20@example.com", "newcomer@example.com"} {
+		if b, p := env.signIn(person("s-"+email, email), nil); p.status != http.StatusForbidden || b.me() != "" {
+			t.Errorf("%s through the staff provider: %d, as %q", email, p.status, b.me())
+		}
+	}
+	if _, err := env.st.GetUserByEmail(context.Background(), "newcomer@example.com"); access.ErrorCode(err) != access.CodeNotFound {
+		t.Errorf("the staff provider created a user: %v", err)
+	}
+	// Passwords stay allowed: the sign-in page takes one.
+	res := env.anonymous().do("POST", "/api/v1/session", map[string]string{"email": "u20@example.com", "password": password})
+	if res.status != http.StatusCreated {
+		t.Errorf("password sign-in with local passwords allowed: %d %s", res.status, res.body)
+	}
+}

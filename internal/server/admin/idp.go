@@ -46,9 +46,9 @@ type idpData struct {
 // idpForm holds the form's inputs as typed.
 type idpForm struct {
 	ID, Name, Issuer, ClientID, Scopes, Account, Domains, LocalPasswords string
-	JITEnabled                                                         bool
-	JITHome, JITRole, JITDaysBack                                      string
-	EmailClaim, NameClaim, GroupsClaim, GroupRoles, MaxRole            string
+	JITEnabled                                                           bool
+	JITHome, JITRole, JITDaysBack                                        string
+	EmailClaim, NameClaim, GroupsClaim, GroupRoles, MaxRole              string
 }
 
 // idpInputs place a provider's errors next to their inputs.
@@ -193,4 +193,3 @@ func (s *Surface) handleDeleteIdentityProviderForm(w http.ResponseWriter, r *htt
 	render.RedirectDone(w, r, "/admin/identity-providers", "idp_deleted")
 	return nil
 }
-
