@@ -318,6 +318,9 @@ func TestSSO_LocalPasswordsDisabled(t *testing.T) {
 	if p = b.get(start); p.status != http.StatusOK || b.me() != "anna" || env.op.seen.Get("login_hint") != "anna@acme.example" {
 		t.Errorf("the sign-in did not go through the provider: %d at %s", p.status, p.url)
 	}
+	// "Forgot password?" points the domain to its provider.
+	p = (&browser{env: env.testEnv, hc: &http.Client{}}).post("/forgot", url.Values{"email": {"anyone@acme.example"}})
+	p.must(t, http.StatusOK, "No password needed", "Continue with ACME Entra ID", "/sso/acme/start?login_hint=anyone%40acme.example")
 	// An address that is not federated is asked for its password.
 	p = (&browser{env: env.testEnv, hc: &http.Client{}}).post("/login", url.Values{"email": {"u20@example.com"}, "next": {"/"}})
 	p.must(t, http.StatusOK, "Enter your password.", `value="u20@example.com"`)

@@ -108,6 +108,9 @@ func (s *Surface) handleInviteForm(w http.ResponseWriter, r *http.Request, _ *ap
 type forgotData struct {
 	Email string
 	Sent  bool
+	// SSO points an address whose domain signs in with single sign-on
+	// only to its provider (the domain's setting, not the address's).
+	SSO *ssoOffer
 }
 
 func (s *Surface) handleForgotPage(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
@@ -123,7 +126,11 @@ func (s *Surface) handleForgotForm(w http.ResponseWriter, r *http.Request, _ *ap
 	if err := s.app.RequestPasswordReset(r.Context(), email, surface.ClientIP(r)); err != nil {
 		return err
 	}
-	s.rd.Render(w, r, http.StatusOK, "forgot", &render.Page{Title: "Check your mail", Data: forgotData{Email: email, Sent: true}})
+	d := forgotData{Email: email, Sent: true}
+	if p, ok, err := s.app.ProviderForEmail(r.Context(), email); err == nil && ok && p.LocalPasswords == store.LocalPasswordsDisabled {
+		d.SSO = &ssoOffer{Name: p.Name, URL: "/sso/" + url.PathEscape(p.ID) + "/start?" + url.Values{"login_hint": {email}}.Encode()}
+	}
+	s.rd.Render(w, r, http.StatusOK, "forgot", &render.Page{Title: "Check your mail", Data: d})
 	return nil
 }
 
