@@ -119,9 +119,14 @@ type Grant struct {
 	ValidFrom  *time.Time `json:"valid_from"`
 	ValidUntil *time.Time `json:"valid_until"`
 	Notes      string     `json:"notes"`
-	CreatedBy  string     `json:"created_by,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	UpdatedAt  time.Time  `json:"updated_at"`
+	// Source tells who keeps the grant, read-only: "" for a grant made by
+	// hand, "idp:<provider>" for one an identity provider's group_roles
+	// keep in step with its groups claim at every sign-in, "jit:<provider>"
+	// for the first grant of a user a provider created (identity.md §7).
+	Source    string    `json:"source"`
+	CreatedBy string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Ref names a record.

@@ -454,6 +454,9 @@ func (a *App) AcceptInvitation(ctx context.Context, in AcceptInvitation) (access
 	if who.Name == "" {
 		who.Name = info.Name
 	}
+	if err := a.localPasswordsRefused(ctx, info.Email); err != nil {
+		return access.User{}, err
+	}
 	if err := validatePassword(who, in.Password); err != nil {
 		return access.User{}, err
 	}

@@ -55,7 +55,7 @@ func (a *App) RequestPasswordReset(ctx context.Context, email, ip string) error 
 		}
 		return nil
 	}
-	if u.Status != access.StatusActive {
+	if u.Status != access.StatusActive || a.localPasswordsRefused(ctx, u.Email) != nil {
 		return nil
 	}
 	if hash, err := a.st.PasswordHash(ctx, u.ID); err != nil || hash == "" {
@@ -130,6 +130,9 @@ func (a *App) SendPasswordReset(ctx context.Context, c *Actor, id string) (int64
 	if strings.TrimSpace(u.Email) == "" {
 		return 0, access.FieldErrorf(access.CodeConflict, "email", "user %s has no email", id)
 	}
+	if err := a.localPasswordsRefused(ctx, u.Email); err != nil {
+		return 0, err
+	}
 	return a.sendReset(ctx, write(c, check), u)
 }
 
@@ -157,6 +160,9 @@ func (a *App) ResetPassword(ctx context.Context, token, password string) (int64,
 	}
 	u, err := a.ResetInfo(ctx, token)
 	if err != nil {
+		return 0, err
+	}
+	if err := a.localPasswordsRefused(ctx, u.Email); err != nil {
 		return 0, err
 	}
 	if err := validatePassword(u, password); err != nil {

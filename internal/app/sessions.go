@@ -24,7 +24,8 @@ var errUnauthenticated = access.Errorf(access.CodeUnauthenticated, "sign in or s
 // anything is checked, waits the email's slow-down, and computes argon2
 // through the one gate whether or not the email exists. Errors:
 // CodeInvalid (a password longer than auth.MaxPasswordBytes, before any
-// hashing), CodeRateLimited (the email from this address, or this
+// hashing), CodeForbidden (the email's domain signs in with single
+// sign-on only), CodeRateLimited (the email from this address, or this
 // address, is at its limit: a correct password too), CodeUnavailable (no
 // hashing turn within 5 s), CodeUnauthenticated (wrong email or password,
 // or a user that is not active: the same answer).
@@ -33,6 +34,12 @@ func (a *App) Login(ctx context.Context, email, password, ip string) (access.Use
 		return access.User{}, err
 	}
 	email = normalizeEmail(email)
+	// A domain whose provider disables local passwords signs in there
+	// (identity.md §7): said before any throttling or hashing, since the
+	// answer depends on the domain alone, not on the address.
+	if err := a.localPasswordsRefused(ctx, email); err != nil {
+		return access.User{}, err
+	}
 	r, err := a.guard(ctx, email, ip, "")
 	if err != nil {
 		return access.User{}, err

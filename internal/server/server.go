@@ -33,6 +33,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/server/authzen"
 	"github.com/portcullis-dev/portcullis/internal/server/portal"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/server/sso"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
 	"github.com/portcullis-dev/portcullis/web"
@@ -129,7 +130,9 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	}
 
 	portalRoutes := portal.New(s.app, rd, cfg.Logger).Routes()
-	for _, rt := range append(portalRoutes, admin.New(s.app, rd, cfg.Logger).Routes()...) {
+	pages := append(portalRoutes, admin.New(s.app, rd, cfg.Logger).Routes()...)
+	pages = append(pages, sso.New(s.app, cfg.Logger, cfg.PublicURL, nil).Routes()...)
+	for _, rt := range pages {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, false))
 	}
 	// View as: the portal's read-only pages again under /admin/view-as/{as},

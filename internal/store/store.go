@@ -105,6 +105,7 @@ type Store interface {
 	OutboxStore
 	InvitationStore
 	ConversationStore
+	IdentityProviderStore
 
 	// Atomic runs fn with a context in which every write of the store
 	// joins one transaction at one revision: they all commit when fn

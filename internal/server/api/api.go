@@ -98,6 +98,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.memberRoutes()...)
 	routes = append(routes, s.auditHeadRoutes()...)
 	routes = append(routes, s.conversationRoutes()...)
+	routes = append(routes, s.identityProviderRoutes()...)
 	return routes
 }
 

@@ -2,11 +2,13 @@ package portal
 
 import (
 	"net/http"
+	"net/url"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
+	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
 // The pages a link in a message opens, and "Forgot password?": accepting
@@ -17,6 +19,26 @@ import (
 // credentialData is what invite.html and reset.html receive.
 type credentialData struct {
 	Action, Email, Name string
+	// SSO, when set, is the identity provider of the email's domain: the
+	// accept page offers "Continue with <provider>", and only that when
+	// the provider disables local passwords.
+	SSO *ssoOffer
+}
+
+// ssoOffer is a provider's button on the accept page.
+type ssoOffer struct {
+	Name, URL        string
+	NoLocalPasswords bool
+}
+
+// ssoOfferFor returns the offer of email's provider, or nil.
+func (s *Surface) ssoOfferFor(r *http.Request, email, token string) *ssoOffer {
+	p, ok, err := s.app.ProviderForEmail(r.Context(), email)
+	if err != nil || !ok {
+		return nil
+	}
+	return &ssoOffer{Name: p.Name, URL: "/sso/" + url.PathEscape(p.ID) + "/start?invitation=" + url.QueryEscape(token),
+		NoLocalPasswords: p.LocalPasswords == store.LocalPasswordsDisabled}
 }
 
 // mailRoutes are the public pages of mail links.
@@ -43,7 +65,7 @@ func (s *Surface) handleInvitePage(w http.ResponseWriter, r *http.Request, _ *ap
 		return s.linkGone(w, r)
 	}
 	s.rd.Render(w, r, http.StatusOK, "invite", &render.Page{Title: "Accept your invitation", Errors: map[string]string{},
-		Data: credentialData{Action: r.URL.Path, Email: info.Email, Name: info.Name}})
+		Data: credentialData{Action: r.URL.Path, Email: info.Email, Name: info.Name, SSO: s.ssoOfferFor(r, info.Email, r.PathValue("token"))}})
 	return nil
 }
 
@@ -57,7 +79,7 @@ func (s *Surface) handleInviteForm(w http.ResponseWriter, r *http.Request, _ *ap
 	}
 	name, pw, again := r.PostFormValue("name"), r.PostFormValue("password"), r.PostFormValue("confirm_password")
 	p := &render.Page{Title: "Accept your invitation", Errors: map[string]string{},
-		Data: credentialData{Action: r.URL.Path, Email: info.Email, Name: name}}
+		Data: credentialData{Action: r.URL.Path, Email: info.Email, Name: name, SSO: s.ssoOfferFor(r, info.Email, token)}}
 	if pw != again {
 		p.Errors["confirm_password"] = "The two passwords are not the same."
 		s.rd.Render(w, r, http.StatusBadRequest, "invite", p)
@@ -86,6 +108,9 @@ func (s *Surface) handleInviteForm(w http.ResponseWriter, r *http.Request, _ *ap
 type forgotData struct {
 	Email string
 	Sent  bool
+	// SSO points an address whose domain signs in with single sign-on
+	// only to its provider (the domain's setting, not the address's).
+	SSO *ssoOffer
 }
 
 func (s *Surface) handleForgotPage(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
@@ -101,7 +126,11 @@ func (s *Surface) handleForgotForm(w http.ResponseWriter, r *http.Request, _ *ap
 	if err := s.app.RequestPasswordReset(r.Context(), email, surface.ClientIP(r)); err != nil {
 		return err
 	}
-	s.rd.Render(w, r, http.StatusOK, "forgot", &render.Page{Title: "Check your mail", Data: forgotData{Email: email, Sent: true}})
+	d := forgotData{Email: email, Sent: true}
+	if p, ok, err := s.app.ProviderForEmail(r.Context(), email); err == nil && ok && p.LocalPasswords == store.LocalPasswordsDisabled {
+		d.SSO = &ssoOffer{Name: p.Name, URL: "/sso/" + url.PathEscape(p.ID) + "/start?" + url.Values{"login_hint": {email}}.Encode()}
+	}
+	s.rd.Render(w, r, http.StatusOK, "forgot", &render.Page{Title: "Check your mail", Data: d})
 	return nil
 }
 

@@ -278,6 +278,7 @@ func AdminNav(active string) []NavItem {
 		{Label: "Audit log", Href: "/admin/audit"},
 		{Label: "Invitations", Href: "/admin/invitations"},
 		{Label: "Outbox", Href: "/admin/outbox"},
+		{Label: "Identity providers", Href: "/admin/identity-providers"},
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == "/admin/"+active

@@ -16,7 +16,7 @@ import (
 // [a-z2-7] (60 bits), so ids reveal neither order nor count.
 func newGrantID() string { return "g_" + randomID(12) }
 
-const grantColumns = `id, principal, account, role, scope, access, days_back, valid_from, valid_until, notes, created_by, created_at, updated_at`
+const grantColumns = `id, principal, account, role, scope, access, days_back, valid_from, valid_until, notes, source, created_by, created_at, updated_at`
 
 func scanGrant(sc rowScanner) (access.Grant, error) {
 	var g access.Grant
@@ -24,7 +24,7 @@ func scanGrant(sc rowScanner) (access.Grant, error) {
 	var from, until sql.NullInt64
 	var created, updated int64
 	if err := sc.Scan(&g.ID, &g.Principal, &g.Account, &g.Role, &g.Scope, &g.Access, &days, &from, &until,
-		&g.Notes, &g.CreatedBy, &created, &updated); err != nil {
+		&g.Notes, &g.Source, &g.CreatedBy, &created, &updated); err != nil {
 		return g, err
 	}
 	if days.Valid {
@@ -164,9 +164,9 @@ func (t *wtx) checkGrant(g *access.Grant) error {
 
 // insertGrant writes a new, checked grant with its change and audit rows.
 func (t *wtx) insertGrant(actor string, g access.Grant) error {
-	if _, err := t.exec(`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := t.exec(`INSERT INTO grants (`+grantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.ID, g.Principal, g.Account, g.Role, g.Scope, g.Access, daysArg(g.DaysBack), nullMicros(g.ValidFrom),
-		nullMicros(g.ValidUntil), g.Notes, g.CreatedBy, toMicros(g.CreatedAt), toMicros(g.UpdatedAt)); err != nil {
+		nullMicros(g.ValidUntil), g.Notes, g.Source, g.CreatedBy, toMicros(g.CreatedAt), toMicros(g.UpdatedAt)); err != nil {
 		return fmt.Errorf("create grant: %w", err)
 	}
 	if err := t.change("grant", g.ID); err != nil {
@@ -231,7 +231,7 @@ func (s *Store) UpdateGrant(ctx context.Context, w store.Write, g access.Grant) 
 		if err != nil {
 			return err
 		}
-		g.CreatedBy, g.CreatedAt, g.UpdatedAt = before.CreatedBy, before.CreatedAt, t.now
+		g.CreatedBy, g.CreatedAt, g.UpdatedAt, g.Source = before.CreatedBy, before.CreatedAt, t.now, before.Source
 		if err := t.checkGrant(&g); err != nil {
 			return err
 		}
