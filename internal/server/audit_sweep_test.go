@@ -14,18 +14,19 @@ import (
 // the reason; every other write route must be exercised by
 // TestAuditSweep, so a new route fails it until it is classified.
 var auditSweepExempt = map[string]string{
-	"POST /api/v1/session":            "signing in: audited as session.login, not an access change",
-	"POST /api/v1/session/mfa":        "the second step of signing in (session.login)",
-	"DELETE /api/v1/session":          "signing out ends the caller's own session",
-	"POST /api/v1/check":              "a decision, nothing changes",
-	"POST /api/v1/check:batch":        "decisions, nothing changes",
-	"POST /api/v1/password-reset":     "asks for a link by mail; the mail is in the outbox, the user is unchanged",
-	"POST /api/v1/records/{type}":     "an external user's create: owner and creator are where every record starts (records.md §6 audits changes of sharing)",
-	"POST /access/v1/evaluation":      "AuthZEN decision",
-	"POST /access/v1/evaluations":     "AuthZEN decisions",
-	"POST /access/v1/search/subject":  "AuthZEN search",
-	"POST /access/v1/search/resource": "AuthZEN search",
-	"POST /access/v1/search/action":   "AuthZEN search",
+	"POST /api/v1/session":                      "signing in: audited as session.login, not an access change",
+	"POST /api/v1/session/mfa":                  "the second step of signing in (session.login)",
+	"DELETE /api/v1/session":                    "signing out ends the caller's own session",
+	"POST /api/v1/check":                        "a decision, nothing changes",
+	"POST /api/v1/check:batch":                  "decisions, nothing changes",
+	"POST /api/v1/password-reset":               "asks for a link by mail; the mail is in the outbox, the user is unchanged",
+	"POST /api/v1/records/{type}":               "an external user's create: owner and creator are where every record starts (records.md §6 audits changes of sharing)",
+	"POST /api/v1/records/{type}/{id}/comments": "a comment changes no access (records.md §2), like an attribute write",
+	"POST /access/v1/evaluation":                "AuthZEN decision",
+	"POST /access/v1/evaluations":               "AuthZEN decisions",
+	"POST /access/v1/search/subject":            "AuthZEN search",
+	"POST /access/v1/search/resource":           "AuthZEN search",
+	"POST /access/v1/search/action":             "AuthZEN search",
 }
 
 // auditClient is a client and the one form of actor its calls must be
@@ -181,6 +182,19 @@ func TestAuditSweep(t *testing.T) {
 				"attributes": map[string]any{"number": "SO2", "status": "open", "customer": "C2"}}},
 			"delete": []any{map[string]any{"type": "ticket", "id": "T1"}, map[string]any{"type": "ticket", "id": "T404"}},
 		}, "", "record.sharing record:sales_order/SO2", "record.delete record:ticket/T1")
+		// Identity providers (identity.md §7).
+		step("PUT /api/v1/identity-providers/{id}", admin, "/api/v1/identity-providers/c1-idp", map[string]any{
+			"name": "C1 sign-in", "issuer": "https://idp.c1.example", "client_id": "portcullis", "client_secret": "s3cret",
+			"account": "C1", "email_domains": []string{"sso.c1.example"}, "local_passwords": "allowed"}, "",
+			"identity_provider.put identity_provider:c1-idp")
+		step("DELETE /api/v1/identity-providers/{id}", mgr, "/api/v1/identity-providers/c1-idp", nil, "",
+			"identity_provider.delete identity_provider:c1-idp")
+
+		// Files on a record: put and delete are audited (records.md §2).
+		step("PUT /api/v1/records/{type}/{id}/files/{name}", tok, "/api/v1/records/sales_order/SO3/files/po.pdf", "%PDF-1.4 sweep", "application/pdf",
+			"record.file_put record:sales_order/SO3")
+		step("DELETE /api/v1/records/{type}/{id}/files/{name}", admin, "/api/v1/records/sales_order/SO3/files/po.pdf", nil, "",
+			"record.file_delete record:sales_order/SO3")
 		step("DELETE /api/v1/records/{type}/{id}", tok, "/api/v1/records/sales_order/SO3", nil, "", "record.delete record:sales_order/SO3")
 
 		// Reads as another user: audited once per reader and user.
