@@ -33,6 +33,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/server/authzen"
 	"github.com/portcullis-dev/portcullis/internal/server/portal"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/server/scim"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
 	"github.com/portcullis-dev/portcullis/web"
@@ -73,6 +74,7 @@ type Server struct {
 	rd       *render.Renderer
 	api      []surface.Route
 	authzen  []surface.Route
+	scim     []surface.Route
 	handler  http.Handler
 	metrics  *metrics
 	registry *prometheus.Registry
@@ -122,6 +124,10 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
 	s.authzen = authzen.New(s.app, cfg.Logger, cfg.PublicURL).Routes()
 	for _, rt := range s.authzen {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
+	}
+	s.scim = scim.New(s.app, cfg.Logger, cfg.PublicURL).Routes()
+	for _, rt := range s.scim {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
 	}
 
@@ -191,6 +197,16 @@ func (s *Server) AuthZENRoutes() []RouteInfo {
 	return out
 }
 
+// SCIMRoutes lists the SCIM 2.0 routes (package scim), for the
+// authorization sweep.
+func (s *Server) SCIMRoutes() []RouteInfo {
+	out := make([]RouteInfo, len(s.scim))
+	for i, rt := range s.scim {
+		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
+	}
+	return out
+}
+
 // chain is the one middleware chain of every route: metrics, the body
 // limit, the content type (API), authentication, min_revision (API), the
 // handler, and the error it returns written as JSON (API) or a page.
@@ -227,7 +243,11 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 		var c *app.Actor
 		if !rt.Public {
 			var err error
-			c, err = s.authenticate(r)
+			if rt.Authenticate != nil {
+				c, err = rt.Authenticate(r)
+			} else {
+				c, err = s.authenticate(r)
+			}
 			if !isAPI && (err != nil || c.Token) {
 				// Pages are for browser sessions: sign in first.
 				http.Redirect(sw, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -291,6 +311,8 @@ func acceptedContentType(r *http.Request, rt surface.Route) bool {
 		return rt.AcceptYAML
 	case "text/csv", "application/x-ndjson":
 		return rt.AcceptFiles
+	case "application/scim+json":
+		return rt.AcceptSCIM
 	}
 	return false
 }

@@ -97,6 +97,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.interopRoutes()...)
 	routes = append(routes, s.memberRoutes()...)
 	routes = append(routes, s.auditHeadRoutes()...)
+	routes = append(routes, s.scimTokenRoutes()...)
 	return routes
 }
 

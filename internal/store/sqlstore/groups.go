@@ -273,14 +273,18 @@ func (s *Store) AddMember(ctx context.Context, w store.Write, groupID, userID st
 		if ok {
 			return errNoop
 		}
-		if _, err := t.exec(`INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groupID, userID); err != nil {
-			return fmt.Errorf("add member: %w", err)
-		}
-		if err := t.change("member", memberKey(groupID, userID)); err != nil {
-			return err
-		}
-		return t.logf(actor, "member.add", "group:"+groupID, nil, map[string]string{"group": groupID, "user": userID})
+		return t.addMemberRow(actor, groupID, userID)
 	})
+}
+
+func (t *wtx) addMemberRow(actor, groupID, userID string) error {
+	if _, err := t.exec(`INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groupID, userID); err != nil {
+		return fmt.Errorf("add member: %w", err)
+	}
+	if err := t.change("member", memberKey(groupID, userID)); err != nil {
+		return err
+	}
+	return t.logf(actor, "member.add", "group:"+groupID, nil, map[string]string{"group": groupID, "user": userID})
 }
 
 // RemoveMember removes a user from a group: a missing group is not_found;
