@@ -82,6 +82,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestGrants", testGrants},
 		{"TestPolicy", testPolicy},
 		{"TestTokens", testTokens},
+		{"TestSCIM", testSCIM},
 		{"TestSessions", testSessions},
 		{"TestEngineInStep", testEngineInStep},
 		{"TestRevisions", testRevisions},
