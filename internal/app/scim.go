@@ -443,13 +443,16 @@ func (a *App) putSCIMGroup(ctx context.Context, c *Actor, id string, in SCIMGrou
 	members := slices.Compact(slices.Sorted(slices.Values(in.Members)))
 	g := store.SCIMGroup{GroupWithMembers: store.GroupWithMembers{Group: access.Group{ID: id, Name: name, Account: tok.Account},
 		Members: members}, TokenID: tok.ID, ExternalID: in.ExternalID}
+	g.Role = a.scimGroupRole(tok, name)
 	check := func() error {
 		for _, m := range members {
 			if _, ok := a.scimVisible(tok, m); !ok {
 				return access.FieldErrorf(access.CodeInvalid, "members", "member %s not found", m)
 			}
 		}
-		g.Role = a.scimGroupRole(tok, name)
+		if a.scimGroupRole(tok, name) != g.Role {
+			return access.Errorf(access.CodeConflict, "the policy changed meanwhile; try again")
+		}
 		return nil
 	}
 	if err := g.Group.Validate(); err != nil {

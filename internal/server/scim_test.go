@@ -133,6 +133,12 @@ func TestSCIM_RFC7644(t *testing.T) {
 		if res := c.do("GET", "/api/v1/users", nil); res.status != http.StatusUnauthorized {
 			t.Errorf("SCIM token at /api/v1: %d %s", res.status, res.body)
 		}
+		if res := c.do("GET", "/scim/v2/Bulk", nil); res.status != http.StatusNotFound || !strings.Contains(res.body, `"status":"404"`) {
+			t.Errorf("unknown SCIM path: %d %s", res.status, res.body)
+		}
+		if res := c.do("DELETE", "/scim/v2/Users", nil); res.status != http.StatusMethodNotAllowed || res.header.Get("Allow") != "GET, POST" {
+			t.Errorf("DELETE /scim/v2/Users: %d %v %s", res.status, res.header, res.body)
+		}
 		for _, p := range []string{"ServiceProviderConfig", "ResourceTypes", "Schemas"} {
 			if res := env.anonymous().do("GET", "/scim/v2/"+p, nil); res.status != http.StatusOK {
 				t.Errorf("%s: %d %s", p, res.status, res.body)

@@ -100,36 +100,33 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	s.api = api.New(s.app, cfg.Logger, cfg.Version).Routes()
 
 	mux := http.NewServeMux()
-	allow := map[string][]string{}
 	for _, rt := range s.api {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
-		allow[rt.Pattern] = append(allow[rt.Pattern], rt.Method)
 	}
 	// A known API path with another method is 405, any other /api/ path
-	// 404, both with the API's error body: patterns without a method are
-	// less specific than the routes', so the mux picks them only then.
-	for pattern, methods := range allow {
-		sort.Strings(methods)
-		notAllowed := s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", "))
-		// One pattern per other method, not one without a method: that
-		// would conflict with a route of another pattern that overlaps
-		// (DELETE /api/v1/invitations/{id} and .../accept). GET also
-		// answers HEAD.
-		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
-			if !slices.Contains(methods, m) {
-				mux.Handle(m+" "+pattern, notAllowed)
-			}
-		}
-	}
+	// 404, both with the API's error body.
+	notAllowed(mux, s.api, s.apiError)
 	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
 	s.authzen = authzen.New(s.app, cfg.Logger, cfg.PublicURL).Routes()
 	for _, rt := range s.authzen {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
 	}
-	s.scim = scim.New(s.app, cfg.Logger, cfg.PublicURL).Routes()
+	// SCIM: the same, in the SCIM error schema.
+	sc := scim.New(s.app, cfg.Logger, cfg.PublicURL)
+	s.scim = sc.Routes()
 	for _, rt := range s.scim {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
 	}
+	scimError := func(e *access.Error, allow string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			sc.WriteError(w, r, e)
+		})
+	}
+	notAllowed(mux, s.scim, scimError)
+	mux.Handle(scim.Prefix+"/", scimError(access.Errorf(access.CodeNotFound, "no such SCIM endpoint"), ""))
 
 	portalRoutes := portal.New(s.app, rd, cfg.Logger).Routes()
 	for _, rt := range append(portalRoutes, admin.New(s.app, rd, cfg.Logger).Routes()...) {
@@ -151,6 +148,28 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	nw := clients{trusted: cfg.TrustedProxies, publicHTTPS: strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")}
 	s.handler = nw.handler(securityHeaders(http.NewCrossOriginProtection().Handler(mux)))
 	return s
+}
+
+// notAllowed answers a known path of routes with another method 405 (with
+// its Allow header), written by answer. Patterns without a method would be
+// less specific than the routes', but one per other method is needed, not
+// one without a method: that would conflict with a route of another
+// pattern that overlaps (DELETE /api/v1/invitations/{id} and .../accept).
+// GET also answers HEAD.
+func notAllowed(mux *http.ServeMux, routes []surface.Route, answer func(e *access.Error, allow string) http.Handler) {
+	allow := map[string][]string{}
+	for _, rt := range routes {
+		allow[rt.Pattern] = append(allow[rt.Pattern], rt.Method)
+	}
+	for pattern, methods := range allow {
+		sort.Strings(methods)
+		h := answer(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", "))
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if !slices.Contains(methods, m) {
+				mux.Handle(m+" "+pattern, h)
+			}
+		}
+	}
 }
 
 // Handler returns the root handler. It serves no /metrics: that is

@@ -61,8 +61,8 @@ import (
 // The zero Write is an anonymous, unchecked write (the store's own
 // bookkeeping, tests).
 type Write struct {
-	// Actor is the audit actor: "user:<id>", "token:<id>" or
-	// "system:<name>" (app.Actor.AuditID).
+	// Actor is the audit actor: "user:<id>", "token:<id>",
+	// "scim:<SCIM token id>" or "system:<name>" (app.Actor.AuditID).
 	Actor string
 	// By is who grants, policy versions and invitations record as their
 	// creator (created_by): the acting user's id. Empty means Actor.
@@ -599,18 +599,19 @@ type AuditFilter struct {
 }
 
 // ActorForms returns the audit actors an actor filter matches. Entries
-// written since #12 name actors "user:<id>", "token:<id>" or
-// "system:<name>"; older data changes named a user by its bare id and
-// the command line "cli" or "system". So a bare name matches itself and
-// every prefixed form, "user:<id>" and "system:<name>" also match the bare
-// name, and "token:<id>" (which has no older form) only itself.
+// written since #12 name actors "user:<id>", "token:<id>",
+// "scim:<SCIM token id>" or "system:<name>"; older data changes named a
+// user by its bare id and the command line "cli" or "system". So a bare
+// name matches itself and every prefixed form, "user:<id>" and
+// "system:<name>" also match the bare name, and "token:<id>" and
+// "scim:<id>" (which have no older form) only themselves.
 func ActorForms(actor string) []string {
 	kind, id, ok := strings.Cut(actor, ":")
 	switch {
 	case actor == "":
 		return nil
 	case !ok:
-		return []string{actor, "user:" + actor, "token:" + actor, "system:" + actor}
+		return []string{actor, "user:" + actor, "token:" + actor, "scim:" + actor, "system:" + actor}
 	case kind == "user" || kind == "system":
 		return []string{actor, id}
 	}
