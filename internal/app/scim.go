@@ -501,3 +501,13 @@ func newSCIMID() string {
 	_, _ = rand.Read(b[:])
 	return "scim_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
+
+// SCIMBaseURL is the SCIM "Tenant URL" identity providers are given:
+// --public-url and /scim/v2, or "" without a public URL (the console
+// then shows the address it was reached at).
+func (a *App) SCIMBaseURL() string {
+	if a.mail.PublicURL == "" {
+		return ""
+	}
+	return a.link("/scim/v2")
+}

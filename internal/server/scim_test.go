@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"reflect"
 	"strings"
@@ -203,4 +204,45 @@ func TestSCIM_DeactivateAcrossNodes(t *testing.T) {
 	}
 	mustStatus(t, onA, http.StatusUnauthorized, "the next request on the deactivating node")
 	refusedWithin(t, onB, time.Second-time.Since(start)+50*time.Millisecond, "another node")
+}
+
+// TestAdminSCIMTokens: the console creates a SCIM token (the secret shown
+// once), lists it and revokes it; auditors may not see the page.
+func TestAdminSCIMTokens(t *testing.T) {
+	env := newEnv(t, t.TempDir()+"/test.db")
+	manager := env.as("manager")
+	res := manager.admGet("/admin/scim-tokens")
+	admStatus(t, res, http.StatusOK)
+	admAccessible(t, "/admin/scim-tokens", res.body)
+	admHas(t, res, "No SCIM token.", "/scim/v2")
+	res = manager.admPost("/admin/scim-tokens", url.Values{"name": {"entra"}, "account": {"C1"}, "max_role": {"L20"}, "group_roles": {"Admins = L80"}})
+	admStatus(t, res, http.StatusBadRequest)
+	admHas(t, res, `id="scim_group_roles-error"`, "above max_role")
+	res = manager.admPost("/admin/scim-tokens", url.Values{"name": {"entra"}, "account": {"C1"}, "max_role": {"L20"}, "group_roles": {"Buyers = L10\r\n\r\nSales = L20"}})
+	admStatus(t, res, http.StatusCreated)
+	i := strings.Index(res.body, "pcscim_")
+	if i < 0 {
+		t.Fatalf("no secret on the page:\n%s", admExcerpt(res.body))
+	}
+	secret := res.body[i : i+len("pcscim_")+43]
+	admHas(t, res, "Buyers → L10", "Sales → L20")
+	sc := &client{env: env, hc: &http.Client{}, token: secret}
+	if r := sc.do("GET", "/scim/v2/Users", nil); r.status != http.StatusOK {
+		t.Fatalf("the new token: %d %s", r.status, r.body)
+	}
+	res = manager.admGet("/admin/scim-tokens")
+	admLacks(t, res, secret)
+	toks, err := env.st.ListSCIMTokens(t.Context())
+	if err != nil || len(toks) != 1 {
+		t.Fatalf("tokens %v %v", toks, err)
+	}
+	res = manager.admPost("/admin/scim-tokens/"+toks[0].ID+"/revoke", url.Values{})
+	admStatus(t, res, http.StatusOK)
+	admHas(t, res, "The SCIM token was revoked")
+	if r := sc.do("GET", "/scim/v2/Users", nil); r.status != http.StatusUnauthorized {
+		t.Errorf("the revoked token: %d %s", r.status, r.body)
+	}
+	if r := env.as("auditor").admGet("/admin/scim-tokens"); r.status != http.StatusForbidden {
+		t.Errorf("auditor: %d", r.status)
+	}
 }

@@ -79,6 +79,7 @@ func (s *Surface) Routes() []surface.Route {
 		get("/admin/audit/verify", s.handleAuditVerify),
 	}
 	routes = append(routes, s.mailRoutes(get, post)...)
+	routes = append(routes, s.scimRoutes(get, post)...)
 	return routes
 }
 

@@ -13,8 +13,7 @@ CREATE TABLE scim_tokens (
     group_roles TEXT NOT NULL DEFAULT '{}',
     hash        TEXT NOT NULL UNIQUE,
     created_by  TEXT NOT NULL DEFAULT '',
-    created_at  INTEGER NOT NULL,
-    last_used   INTEGER
+    created_at  INTEGER NOT NULL
 );
 
 CREATE TABLE scim_users (
