@@ -11,8 +11,6 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/store"
-	"github.com/portcullis-dev/portcullis/internal/store/follow"
-	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
 // scimWorld is the world of the SCIM tests:
@@ -35,17 +33,7 @@ type scimWorld struct {
 
 func newSCIMWorld(t testing.TB, dsn string) *scimWorld {
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	f, err := follow.Start(ctx, st, follow.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { f.Close() })
-	a := app.New(st, f.Engine(), app.Config{})
+	a, st := openApp(t, dsn)
 	staff := app.SystemActor("test")
 	fail := func(err error) {
 		if err != nil {
@@ -64,7 +52,7 @@ func newSCIMWorld(t testing.TB, dsn string) *scimWorld {
 		_, _, _, err := a.PutUser(ctx, staff, u[0], app.UserUpdate{Email: app.Some(u[0] + "@example.com"), HomeAccount: app.Some(u[1])}, true)
 		fail(err)
 	}
-	_, _, _, err = a.PutUser(ctx, staff, "admin", app.UserUpdate{Kind: app.Some("internal"), StaffRole: app.Some("admin"),
+	_, _, _, err := a.PutUser(ctx, staff, "admin", app.UserUpdate{Kind: app.Some("internal"), StaffRole: app.Some("admin"),
 		Email: app.Some("admin@supplier.example")}, true)
 	fail(err)
 	for _, g := range []access.Grant{
@@ -84,7 +72,7 @@ func newSCIMWorld(t testing.TB, dsn string) *scimWorld {
 	fail(err)
 	actor, err := a.AuthenticateSCIM(ctx, secret)
 	fail(err)
-	return &scimWorld{a: a, st: st, eng: f.Engine(), actor: actor, tok: tok}
+	return &scimWorld{a: a, st: st, eng: a.Engine(), actor: actor, tok: tok}
 }
 
 func TestSCIMTokens_Validation(t *testing.T) {

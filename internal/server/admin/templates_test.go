@@ -95,7 +95,7 @@ func TestTemplates(t *testing.T) {
 			Viewers: []viewerRow{{ID: "u1", Name: "User One", Paths: []pathView{{Kind: path.Kind, Text: "t"}}}}, MoreViewers: 3, RecordURL: "/r"},
 		"admin_scim_tokens": scimTokensData{roles: writer, Roles: []render.Choice{{Value: "L20", Label: "L20", Selected: true}},
 			Tokens: []scimTokenRow{{SCIMToken: store.SCIMToken{ID: "st_1", Name: "entra", Account: "C1", MaxRole: "L20", CreatedAt: now}, GroupRoles: []string{"Buyers → L10"}}, {}},
-			Form: scimForm{Name: "x", GroupRoles: "Buyers = L10"}, BaseURL: "https://p.example/scim/v2", Secret: "pcscim_x", Created: &store.SCIMToken{Name: "entra"}},
+			Form:   scimForm{Name: "x", GroupRoles: "Buyers = L10"}, BaseURL: "https://p.example/scim/v2", Secret: "pcscim_x", Created: &store.SCIMToken{Name: "entra"}},
 		"admin_viewas": viewAsData{roles: writer, Query: "u", User: "u1", Results: []access.User{user}, Recent: []store.AuditEntry{entry}},
 		"admin_audit": auditData{roles: writer, Actor: "a", Target: "t", Action: "x", Since: "2020-01-01", Until: "2030-01-01",
 			Rows: []auditRow{{AuditEntry: entry, BeforeText: "{}", AfterText: "{}"}}, Next: "/n", First: "/f",

@@ -172,25 +172,8 @@ func (s *Surface) handlePatchGroup(w http.ResponseWriter, r *http.Request, c *ap
 		return err
 	}
 	in := app.SCIMGroupInput{DisplayName: cur.Name, ExternalID: cur.ExternalID, Members: slices.Clone(cur.Members)}
-	for _, op := range ops {
-		if op.Path == "" {
-			if op.Op == "remove" {
-				return badRequest("noTarget", "remove needs a path")
-			}
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(op.Value, &m); err != nil {
-				return badRequest("invalidValue", "an operation without path needs an object value")
-			}
-			for k, v := range m {
-				if err := patchGroup(&in, op.Op, k, v); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := patchGroup(&in, op.Op, op.Path, op.Value); err != nil {
-			return err
-		}
+	if err := applyPatch(ops, func(op, path string, v json.RawMessage) error { return patchGroup(&in, op, path, v) }); err != nil {
+		return err
 	}
 	g, rev, err := s.app.ReplaceSCIMGroup(r.Context(), c, cur.ID, in)
 	if err != nil {

@@ -216,22 +216,15 @@ type listResponse[T any] struct {
 
 // page cuts items to startIndex (1-based) and count of the query.
 func page[T any](r *http.Request, items []T) (listResponse[T], error) {
-	q := r.URL.Query()
-	start, count := 1, MaxResults
-	if v := q.Get("startIndex"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return listResponse[T]{}, badRequest("invalidValue", "startIndex must be an integer")
-		}
-		start = max(n, 1)
+	start, err := intParam(r, "startIndex", 1)
+	if err != nil {
+		return listResponse[T]{}, err
 	}
-	if v := q.Get("count"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return listResponse[T]{}, badRequest("invalidValue", "count must be an integer")
-		}
-		count = min(max(n, 0), MaxResults)
+	count, err := intParam(r, "count", MaxResults)
+	if err != nil {
+		return listResponse[T]{}, err
 	}
+	start, count = max(start, 1), min(max(count, 0), MaxResults)
 	out := listResponse[T]{Schemas: []string{schemaList}, TotalResults: len(items), StartIndex: start, Resources: []T{}}
 	if start-1 < len(items) {
 		end := min(start-1+count, len(items))
@@ -239,6 +232,19 @@ func page[T any](r *http.Request, items []T) (listResponse[T], error) {
 	}
 	out.ItemsPerPage = len(out.Resources)
 	return out, nil
+}
+
+// intParam is the integer query parameter name, or def when absent.
+func intParam(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, badRequest("invalidValue", "%s must be an integer", name)
+	}
+	return n, nil
 }
 
 func noContent(w http.ResponseWriter, rev int64) error {

@@ -262,6 +262,32 @@ func decodePatch(r *http.Request) ([]patchOp, error) {
 	return p.Operations, nil
 }
 
+// applyPatch runs each operation through apply, an add or replace without
+// path (its value an object of attributes) as one operation per attribute.
+func applyPatch(ops []patchOp, apply func(op, path string, v json.RawMessage) error) error {
+	for _, op := range ops {
+		if op.Path != "" {
+			if err := apply(op.Op, op.Path, op.Value); err != nil {
+				return err
+			}
+			continue
+		}
+		if op.Op == "remove" {
+			return badRequest("noTarget", "remove needs a path")
+		}
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(op.Value, &m); err != nil {
+			return badRequest("invalidValue", "an operation without path needs an object value")
+		}
+		for k, v := range m {
+			if err := apply(op.Op, k, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // filterPart is a value filter inside a path, as in emails[type eq "work"].value.
 var filterPart = regexp.MustCompile(`\[[^\]]*\]`)
 
@@ -276,25 +302,8 @@ func (s *Surface) handlePatchUser(w http.ResponseWriter, r *http.Request, c *app
 	}
 	in := app.SCIMUserInput{UserName: cur.UserName, DisplayName: cur.DisplayName, ExternalID: cur.ExternalID,
 		Active: cur.Active, HomeAccount: cur.HomeAccount, Locale: cur.Locale}
-	for _, op := range ops {
-		if op.Path == "" {
-			if op.Op == "remove" {
-				return badRequest("noTarget", "remove needs a path")
-			}
-			var m map[string]json.RawMessage
-			if err := json.Unmarshal(op.Value, &m); err != nil {
-				return badRequest("invalidValue", "an operation without path needs an object value")
-			}
-			for k, v := range m {
-				if err := patchUser(&in, op.Op, k, v); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := patchUser(&in, op.Op, op.Path, op.Value); err != nil {
-			return err
-		}
+	if err := applyPatch(ops, func(op, path string, v json.RawMessage) error { return patchUser(&in, op, path, v) }); err != nil {
+		return err
 	}
 	u, rev, err := s.app.ReplaceSCIMUser(r.Context(), c, cur.ID, in)
 	if err != nil {

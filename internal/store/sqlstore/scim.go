@@ -200,12 +200,11 @@ func (s *Store) PutSCIMGroup(ctx context.Context, w store.Write, g store.SCIMGro
 	var created bool
 	changed := false
 	rev, err := s.write(ctx, w, func(t *wtx) error {
-		r := t.reader()
 		var owner, ext string
 		err := t.queryRow(`SELECT token_id, external_id FROM scim_groups WHERE group_id = ?`, g.ID).Scan(&owner, &ext)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
-			if _, err := r.group(g.ID); err == nil {
+			if _, err := t.reader().group(g.ID); err == nil {
 				return notFound("group %s not found", g.ID)
 			}
 			created = true
@@ -214,32 +213,11 @@ func (s *Store) PutSCIMGroup(ctx context.Context, w store.Write, g store.SCIMGro
 		case owner != g.TokenID:
 			return notFound("group %s not found", g.ID)
 		}
-		before, err := r.group(g.ID)
-		if err != nil && access.ErrorCode(err) != access.CodeNotFound {
-			return err
-		}
-		if before == nil || *before != g.Group {
-			if ok, err := t.exists(`SELECT 1 FROM accounts WHERE id = ?`, g.Account); err != nil {
-				return fmt.Errorf("put scim group: %w", err)
-			} else if !ok {
-				return access.FieldErrorf(access.CodeInvalid, "account", "account %s does not exist", g.Account)
-			}
-			if _, err := t.exec(`INSERT INTO user_groups (id, name, account, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (id) DO UPDATE SET name = excluded.name, account = excluded.account, updated_at = excluded.updated_at`,
-				g.ID, g.Name, nullString(g.Account), toMicros(t.now), toMicros(t.now)); err != nil {
-				return fmt.Errorf("put scim group: %w", err)
-			}
-			if err := t.change("group", g.ID); err != nil {
-				return err
-			}
-			var b any
-			if before != nil {
-				b = before
-			}
-			if err := t.logf(w.Actor, "group.put", "group:"+g.ID, b, g.Group); err != nil {
-				return err
-			}
+		switch _, err := t.putGroup(w.Actor, g.Group); {
+		case err == nil:
 			changed = true
+		case !errors.Is(err, errNoop):
+			return err
 		}
 		changed = changed || created || ext != g.ExternalID
 		if _, err := t.exec(`INSERT INTO scim_groups (group_id, token_id, external_id) VALUES (?, ?, ?)
