@@ -173,12 +173,14 @@ type SCIMGroupRef struct{ ID, DisplayName string }
 
 // SCIMUserInput is a whole user from a SCIM client (POST, PUT; PATCH is
 // applied by the surface to the current user and sent as a PUT).
-// HomeAccount "" means the token's account.
+// HomeAccount "" means the token's account for a new user and the
+// current one otherwise; Active nil means active for a new user and
+// unchanged otherwise (a PUT that omits active never re-enables anyone).
 type SCIMUserInput struct {
 	UserName    string
 	DisplayName string
 	ExternalID  string
-	Active      bool
+	Active      *bool
 	HomeAccount string
 	Locale      string
 }
@@ -199,11 +201,26 @@ func (a *App) scimVisible(tok *store.SCIMToken, id string) (access.User, bool) {
 }
 
 // ListSCIMUsers returns every user the token sees, in id order, for the
-// surface to filter and page (a customer's users fit in memory).
-func (a *App) ListSCIMUsers(ctx context.Context, c *Actor) ([]SCIMUser, error) {
+// surface to filter and page (a customer's users fit in memory); with
+// email set, only the user with that email when the token sees it (the
+// lookup identity providers make before every create: one indexed read).
+func (a *App) ListSCIMUsers(ctx context.Context, c *Actor, email string) ([]SCIMUser, error) {
 	tok, err := requireSCIM(c)
 	if err != nil {
 		return nil, err
+	}
+	if email != "" {
+		u, err := a.st.GetUserByEmail(ctx, email)
+		if access.ErrorCode(err) == access.CodeNotFound {
+			return []SCIMUser{}, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if _, ok := a.scimVisible(tok, u.ID); !ok {
+			return []SCIMUser{}, nil
+		}
+		return a.scimUsers(ctx, tok, []access.User{u})
 	}
 	var users []access.User
 	f := store.UserFilter{HomeAccounts: a.eng.Subtree(tok.Account), Kind: access.KindExternal, Limit: store.MaxListLimit}
@@ -309,8 +326,10 @@ func (a *App) putSCIMUser(ctx context.Context, c *Actor, id string, in SCIMUserI
 	if in.Locale != "" {
 		u.Locale = in.Locale
 	}
-	u.Status = access.StatusDisabled
-	if in.Active {
+	switch {
+	case in.Active != nil && !*in.Active:
+		u.Status = access.StatusDisabled
+	case in.Active != nil || old == nil:
 		u.Status = access.StatusActive
 	}
 	if err := u.Validate(a.eng.Policy()); err != nil {

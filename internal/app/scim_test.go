@@ -157,7 +157,7 @@ func TestSCIM_PropertyNeverBeyondItsReach(t *testing.T) {
 		}
 		userInput := func(rt *rapid.T) app.SCIMUserInput {
 			return app.SCIMUserInput{UserName: rapid.SampledFrom(emails).Draw(rt, "email"), DisplayName: "N",
-				Active: rapid.Bool().Draw(rt, "active"), HomeAccount: rapid.SampledFrom(homes).Draw(rt, "home"),
+				Active: rapid.Ptr(rapid.Bool(), true).Draw(rt, "active"), HomeAccount: rapid.SampledFrom(homes).Draw(rt, "home"),
 				ExternalID: rapid.StringMatching(`[a-z]{0,3}`).Draw(rt, "ext")}
 		}
 		ops := rapid.IntRange(1, 25).Draw(rt, "ops")

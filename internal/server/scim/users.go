@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	filter "github.com/scim2/filter-parser/v2"
+
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
@@ -104,7 +106,10 @@ func (s *Surface) userOut(r *http.Request, u app.SCIMUser) userResource {
 // defaults to true.
 func (u userResource) input() app.SCIMUserInput {
 	in := app.SCIMUserInput{UserName: u.UserName, DisplayName: u.DisplayName, ExternalID: u.ExternalID,
-		Active: !u.Active.Set || u.Active.Value, Locale: locale(u.Locale)}
+		Locale: locale(u.Locale)}
+	if u.Active.Set {
+		in.Active = &u.Active.Value
+	}
 	if in.UserName == "" {
 		for i, e := range u.Emails {
 			if e.Primary || i == 0 {
@@ -122,6 +127,23 @@ func (u userResource) input() app.SCIMUserInput {
 		in.HomeAccount = u.Enterprise.Organization
 	}
 	return in
+}
+
+// emailLookup is the email of a filter `userName eq "x"` (or
+// emails.value), which the app answers with one lookup; "" otherwise. The
+// filter still runs on the answer.
+func emailLookup(f filter.Expression) string {
+	e, ok := f.(*filter.AttributeExpression)
+	if !ok || e.Operator != filter.EQ || e.AttributePath.URI() != "" && e.AttributePath.URI() != SchemaUser {
+		return ""
+	}
+	name := strings.ToLower(e.AttributePath.AttributeName)
+	sub := strings.ToLower(e.AttributePath.SubAttributeName())
+	v, _ := e.CompareValue.(string)
+	if name == "username" && sub == "" || name == "emails" && sub == "value" {
+		return v
+	}
+	return ""
 }
 
 func userAttrs(u app.SCIMUser) attrs {
@@ -155,7 +177,7 @@ func (s *Surface) handleListUsers(w http.ResponseWriter, r *http.Request, c *app
 	if err != nil {
 		return err
 	}
-	users, err := s.app.ListSCIMUsers(r.Context(), c)
+	users, err := s.app.ListSCIMUsers(r.Context(), c, emailLookup(f))
 	if err != nil {
 		return err
 	}
@@ -301,7 +323,7 @@ func (s *Surface) handlePatchUser(w http.ResponseWriter, r *http.Request, c *app
 		return err
 	}
 	in := app.SCIMUserInput{UserName: cur.UserName, DisplayName: cur.DisplayName, ExternalID: cur.ExternalID,
-		Active: cur.Active, HomeAccount: cur.HomeAccount, Locale: cur.Locale}
+		Active: &cur.Active, HomeAccount: cur.HomeAccount, Locale: cur.Locale}
 	if err := applyPatch(ops, func(op, path string, v json.RawMessage) error { return patchUser(&in, op, path, v) }); err != nil {
 		return err
 	}
@@ -352,7 +374,7 @@ func patchUser(in *app.SCIMUserInput, op, path string, v json.RawMessage) error 
 		if !ok {
 			return badRequest("invalidValue", "active must be true or false")
 		}
-		in.Active = b
+		in.Active = &b
 	case "username", "emails.value":
 		in.UserName, err = str()
 	case "emails":
