@@ -198,29 +198,19 @@ type RouteInfo struct {
 
 // Routes lists every API route; tests sweep them and check the OpenAPI
 // document against them.
-func (s *Server) Routes() []RouteInfo {
-	out := make([]RouteInfo, len(s.api))
-	for i, rt := range s.api {
-		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
-	}
-	return out
-}
+func (s *Server) Routes() []RouteInfo { return routeInfos(s.api) }
 
 // AuthZENRoutes lists the AuthZEN routes (package authzen), for the
 // authorization sweep.
-func (s *Server) AuthZENRoutes() []RouteInfo {
-	out := make([]RouteInfo, len(s.authzen))
-	for i, rt := range s.authzen {
-		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
-	}
-	return out
-}
+func (s *Server) AuthZENRoutes() []RouteInfo { return routeInfos(s.authzen) }
 
 // SCIMRoutes lists the SCIM 2.0 routes (package scim), for the
 // authorization sweep.
-func (s *Server) SCIMRoutes() []RouteInfo {
-	out := make([]RouteInfo, len(s.scim))
-	for i, rt := range s.scim {
+func (s *Server) SCIMRoutes() []RouteInfo { return routeInfos(s.scim) }
+
+func routeInfos(rts []surface.Route) []RouteInfo {
+	out := make([]RouteInfo, len(rts))
+	for i, rt := range rts {
 		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
 	}
 	return out
