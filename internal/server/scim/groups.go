@@ -9,7 +9,6 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 
 	"github.com/portcullis-dev/portcullis/internal/app"
-	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -116,12 +115,7 @@ func (s *Surface) handleGetGroup(w http.ResponseWriter, r *http.Request, c *app.
 
 func (s *Surface) writeGroup(w http.ResponseWriter, r *http.Request, status int, g store.SCIMGroup, rev int64) error {
 	out := s.groupOut(r, g, true)
-	surface.Revision(w, rev)
-	if status == http.StatusCreated {
-		w.Header().Set("Location", out.Meta.Location)
-	}
-	writeJSON(w, status, out)
-	return nil
+	return writeResource(w, status, rev, out.Meta.Location, out)
 }
 
 func (s *Surface) handleCreateGroup(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -146,14 +140,6 @@ func (s *Surface) handleReplaceGroup(w http.ResponseWriter, r *http.Request, c *
 		return err
 	}
 	return s.writeGroup(w, r, http.StatusOK, g, rev)
-}
-
-func (s *Surface) handleDeleteGroup(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	rev, err := s.app.DeleteSCIMGroup(r.Context(), c, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return noContent(w, rev)
 }
 
 // handlePatchGroup applies a PatchOp to a group: displayName and

@@ -27,6 +27,7 @@
 package scim
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -91,14 +92,14 @@ func (s *Surface) Routes() []surface.Route {
 		{Method: "GET", Pattern: Prefix + "/Users/{id}", Summary: "SCIM: get a user", Handle: s.handleGetUser},
 		{Method: "PUT", Pattern: Prefix + "/Users/{id}", Summary: "SCIM: replace a user", Handle: s.handleReplaceUser},
 		{Method: "PATCH", Pattern: Prefix + "/Users/{id}", Summary: "SCIM: patch a user", Handle: s.handlePatchUser},
-		{Method: "DELETE", Pattern: Prefix + "/Users/{id}", Summary: "SCIM: delete a user", Handle: s.handleDeleteUser},
+		{Method: "DELETE", Pattern: Prefix + "/Users/{id}", Summary: "SCIM: delete a user", Handle: handleDelete(s.app.DeleteSCIMUser)},
 
 		{Method: "GET", Pattern: Prefix + "/Groups", Summary: "SCIM: list groups", Handle: s.handleListGroups},
 		{Method: "POST", Pattern: Prefix + "/Groups", Summary: "SCIM: create a group", Handle: s.handleCreateGroup},
 		{Method: "GET", Pattern: Prefix + "/Groups/{id}", Summary: "SCIM: get a group", Handle: s.handleGetGroup},
 		{Method: "PUT", Pattern: Prefix + "/Groups/{id}", Summary: "SCIM: replace a group", Handle: s.handleReplaceGroup},
 		{Method: "PATCH", Pattern: Prefix + "/Groups/{id}", Summary: "SCIM: patch a group", Handle: s.handlePatchGroup},
-		{Method: "DELETE", Pattern: Prefix + "/Groups/{id}", Summary: "SCIM: delete a group", Handle: s.handleDeleteGroup},
+		{Method: "DELETE", Pattern: Prefix + "/Groups/{id}", Summary: "SCIM: delete a group", Handle: handleDelete(s.app.DeleteSCIMGroup)},
 	}
 	for i := range rts {
 		rts[i].WriteError = s.WriteError
@@ -245,6 +246,28 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 		return 0, badRequest("invalidValue", "%s must be an integer", name)
 	}
 	return n, nil
+}
+
+// writeResource answers a written resource with the write's revision and,
+// for 201, its Location.
+func writeResource(w http.ResponseWriter, status int, rev int64, location string, v any) error {
+	surface.Revision(w, rev)
+	if status == http.StatusCreated {
+		w.Header().Set("Location", location)
+	}
+	writeJSON(w, status, v)
+	return nil
+}
+
+// handleDelete deletes the resource {id} with del and answers 204.
+func handleDelete(del func(context.Context, *app.Actor, string) (int64, error)) surface.Handler {
+	return func(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+		rev, err := del(r.Context(), c, r.PathValue("id"))
+		if err != nil {
+			return err
+		}
+		return noContent(w, rev)
+	}
 }
 
 func noContent(w http.ResponseWriter, rev int64) error {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
-	"github.com/portcullis-dev/portcullis/internal/server/surface"
 )
 
 // flexBool is a SCIM boolean that also accepts the strings "true" and
@@ -222,12 +221,7 @@ func (s *Surface) handleCreateUser(w http.ResponseWriter, r *http.Request, c *ap
 
 func (s *Surface) writeUser(w http.ResponseWriter, r *http.Request, status int, u app.SCIMUser, rev int64) error {
 	out := s.userOut(r, u)
-	surface.Revision(w, rev)
-	if status == http.StatusCreated {
-		w.Header().Set("Location", out.Meta.Location)
-	}
-	writeJSON(w, status, out)
-	return nil
+	return writeResource(w, status, rev, out.Meta.Location, out)
 }
 
 func (s *Surface) handleReplaceUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -240,14 +234,6 @@ func (s *Surface) handleReplaceUser(w http.ResponseWriter, r *http.Request, c *a
 		return err
 	}
 	return s.writeUser(w, r, http.StatusOK, u, rev)
-}
-
-func (s *Surface) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	rev, err := s.app.DeleteSCIMUser(r.Context(), c, r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	return noContent(w, rev)
 }
 
 // patchRequest is a PatchOp message (RFC 7644 §3.5.2).
