@@ -86,22 +86,7 @@ func (s *Surface) handleListGroups(w http.ResponseWriter, r *http.Request, c *ap
 	if err != nil {
 		return err
 	}
-	var out []groupResource
-	for _, g := range groups {
-		ok, err := match(f, groupAttrs(g))
-		if err != nil {
-			return err
-		}
-		if ok {
-			out = append(out, s.groupOut(r, g, withMembers(r)))
-		}
-	}
-	lr, err := page(r, out)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, lr)
-	return nil
+	return writeList(w, r, f, groups, groupAttrs, func(g store.SCIMGroup) groupResource { return s.groupOut(r, g, withMembers(r)) })
 }
 
 func (s *Surface) handleGetGroup(w http.ResponseWriter, r *http.Request, c *app.Actor) error {

@@ -37,6 +37,8 @@ import (
 	"strconv"
 	"strings"
 
+	filter "github.com/scim2/filter-parser/v2"
+
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
@@ -213,6 +215,27 @@ type listResponse[T any] struct {
 	StartIndex   int      `json:"startIndex"`
 	ItemsPerPage int      `json:"itemsPerPage"`
 	Resources    []T      `json:"Resources"`
+}
+
+// writeList answers a list: the items f matches (get reads an item's
+// attributes), as out renders them, paged.
+func writeList[T, R any](w http.ResponseWriter, r *http.Request, f filter.Expression, items []T, get func(T) attrs, out func(T) R) error {
+	var res []R
+	for _, it := range items {
+		ok, err := match(f, get(it))
+		if err != nil {
+			return err
+		}
+		if ok {
+			res = append(res, out(it))
+		}
+	}
+	lr, err := page(r, res)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, lr)
+	return nil
 }
 
 // page cuts items to startIndex (1-based) and count of the query.

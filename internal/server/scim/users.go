@@ -180,22 +180,7 @@ func (s *Surface) handleListUsers(w http.ResponseWriter, r *http.Request, c *app
 	if err != nil {
 		return err
 	}
-	var out []userResource
-	for _, u := range users {
-		ok, err := match(f, userAttrs(u))
-		if err != nil {
-			return err
-		}
-		if ok {
-			out = append(out, s.userOut(r, u))
-		}
-	}
-	lr, err := page(r, out)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, lr)
-	return nil
+	return writeList(w, r, f, users, userAttrs, func(u app.SCIMUser) userResource { return s.userOut(r, u) })
 }
 
 func (s *Surface) handleGetUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
