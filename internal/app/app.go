@@ -153,6 +153,10 @@ type Actor struct {
 	// id is TokenID.
 	Token   bool
 	TokenID string
+	// SCIM is set when the actor is a SCIM client (AuthenticateSCIM): the
+	// token it authenticated with. Such an actor is neither staff nor an
+	// external user; only the SCIM use cases (scim.go) admit it.
+	SCIM *store.SCIMToken
 	// Session is the hash of the session secret, for signing out.
 	Session string
 	// MFAEnrolOnly marks a session restricted to MFA enrolment: the user
@@ -176,11 +180,15 @@ func (c *Actor) ID() string { return c.User.ID }
 
 // AuditID returns the actor as the audit log names it, the one form of
 // every entry written since #12: "token:<token id>" for a request
-// authenticated with an API token, "system:<name>" for the command line
+// authenticated with an API token, "scim:<token id>" for a SCIM client
+// (its own form: SCIM tokens are not API tokens and ids could repeat
+// across the two), "system:<name>" for the command line
 // and first-run setup, and "user:<user id>" otherwise. Grants, policy
 // versions and invitations record the same string as their creator.
 func (c *Actor) AuditID() string {
 	switch {
+	case c.SCIM != nil:
+		return "scim:" + c.SCIM.ID
 	case c.Token && c.TokenID != "":
 		return "token:" + c.TokenID
 	case c.System:

@@ -29,20 +29,28 @@ func backends(t *testing.T, fn func(t *testing.T, a *app.App, st store.Store)) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			ctx := context.Background()
-			st, err := sqlstore.Open(ctx, dsn(t), sqlstore.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			f, err := follow.Start(ctx, st, follow.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { f.Close() })
-			fn(t, app.New(st, f.Engine(), app.Config{}), st)
+			a, st := openApp(t, dsn(t))
+			fn(t, a, st)
 		})
 	}
+}
+
+// openApp opens a store on dsn with a follower and the use cases over
+// them, closed when t ends.
+func openApp(t testing.TB, dsn string) (*app.App, store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f, err := follow.Start(ctx, st, follow.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return app.New(st, f.Engine(), app.Config{}), st
 }
 
 func must[T any](t *testing.T) func(v T, err error) T {

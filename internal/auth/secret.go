@@ -12,6 +12,9 @@ import (
 const (
 	TokenPrefix   = "pct_" // API tokens, sent as "Authorization: Bearer pct_..."
 	SessionPrefix = "pcs_" // session cookies
+	// SCIMPrefix marks SCIM tokens, the Bearer secret of a customer's
+	// identity provider at /scim/v2.
+	SCIMPrefix = "pcscim_"
 )
 
 // secretBytes is the entropy of a secret: 256 bits.

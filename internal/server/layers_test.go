@@ -38,7 +38,7 @@ func TestLayers(t *testing.T) {
 		}
 	})
 	t.Run("SurfacesApart", func(t *testing.T) {
-		surfaces := []string{"api", "portal", "admin", "authzen", "sso"}
+		surfaces := []string{"api", "portal", "admin", "authzen", "sso", "scim"}
 		imports := list(t, "-f", "{{.ImportPath}} {{join .Imports \" \"}}", mod+"internal/server/...")
 		for _, s := range surfaces {
 			pkg := mod + "internal/server/" + s

@@ -34,6 +34,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/server/portal"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/server/sso"
+	"github.com/portcullis-dev/portcullis/internal/server/scim"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
 	"github.com/portcullis-dev/portcullis/web"
@@ -77,6 +78,7 @@ type Server struct {
 	rd       *render.Renderer
 	api      []surface.Route
 	authzen  []surface.Route
+	scim     []surface.Route
 	handler  http.Handler
 	metrics  *metrics
 	registry *prometheus.Registry
@@ -102,32 +104,33 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	s.api = api.New(s.app, cfg.Logger, cfg.Version).Routes()
 
 	mux := http.NewServeMux()
-	allow := map[string][]string{}
 	for _, rt := range s.api {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
-		allow[rt.Pattern] = append(allow[rt.Pattern], rt.Method)
 	}
 	// A known API path with another method is 405, any other /api/ path
-	// 404, both with the API's error body: patterns without a method are
-	// less specific than the routes', so the mux picks them only then.
-	for pattern, methods := range allow {
-		sort.Strings(methods)
-		notAllowed := s.apiError(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", "))
-		// One pattern per other method, not one without a method: that
-		// would conflict with a route of another pattern that overlaps
-		// (DELETE /api/v1/invitations/{id} and .../accept). GET also
-		// answers HEAD.
-		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
-			if !slices.Contains(methods, m) {
-				mux.Handle(m+" "+pattern, notAllowed)
-			}
-		}
-	}
+	// 404, both with the API's error body.
+	notAllowed(mux, s.api, s.apiError)
 	mux.Handle("/api/", s.apiError(access.Errorf(access.CodeNotFound, "no such endpoint"), ""))
 	s.authzen = authzen.New(s.app, cfg.Logger, cfg.PublicURL).Routes()
 	for _, rt := range s.authzen {
 		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
 	}
+	// SCIM: the same, in the SCIM error schema.
+	sc := scim.New(s.app, cfg.Logger, cfg.PublicURL)
+	s.scim = sc.Routes()
+	for _, rt := range s.scim {
+		mux.Handle(rt.Method+" "+rt.Pattern, s.chain(rt, true))
+	}
+	scimError := func(e *access.Error, allow string) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			sc.WriteError(w, r, e)
+		})
+	}
+	notAllowed(mux, s.scim, scimError)
+	mux.Handle(scim.Prefix+"/", scimError(access.Errorf(access.CodeNotFound, "no such SCIM endpoint"), ""))
 
 	portalRoutes := portal.New(s.app, rd, cfg.Logger).Routes()
 	pages := append(portalRoutes, admin.New(s.app, rd, cfg.Logger).Routes()...)
@@ -151,6 +154,28 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	nw := clients{trusted: cfg.TrustedProxies, publicHTTPS: strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")}
 	s.handler = nw.handler(securityHeaders(http.NewCrossOriginProtection().Handler(mux)))
 	return s
+}
+
+// notAllowed answers a known path of routes with another method 405 (with
+// its Allow header), written by answer. Patterns without a method would be
+// less specific than the routes', but one per other method is needed, not
+// one without a method: that would conflict with a route of another
+// pattern that overlaps (DELETE /api/v1/invitations/{id} and .../accept).
+// GET also answers HEAD.
+func notAllowed(mux *http.ServeMux, routes []surface.Route, answer func(e *access.Error, allow string) http.Handler) {
+	allow := map[string][]string{}
+	for _, rt := range routes {
+		allow[rt.Pattern] = append(allow[rt.Pattern], rt.Method)
+	}
+	for pattern, methods := range allow {
+		sort.Strings(methods)
+		h := answer(access.Errorf(surface.CodeMethodNotAllowed, "this method is not allowed here"), strings.Join(methods, ", "))
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"} {
+			if !slices.Contains(methods, m) {
+				mux.Handle(m+" "+pattern, h)
+			}
+		}
+	}
 }
 
 // Handler returns the root handler. It serves no /metrics: that is
@@ -179,19 +204,19 @@ type RouteInfo struct {
 
 // Routes lists every API route; tests sweep them and check the OpenAPI
 // document against them.
-func (s *Server) Routes() []RouteInfo {
-	out := make([]RouteInfo, len(s.api))
-	for i, rt := range s.api {
-		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
-	}
-	return out
-}
+func (s *Server) Routes() []RouteInfo { return routeInfos(s.api) }
 
 // AuthZENRoutes lists the AuthZEN routes (package authzen), for the
 // authorization sweep.
-func (s *Server) AuthZENRoutes() []RouteInfo {
-	out := make([]RouteInfo, len(s.authzen))
-	for i, rt := range s.authzen {
+func (s *Server) AuthZENRoutes() []RouteInfo { return routeInfos(s.authzen) }
+
+// SCIMRoutes lists the SCIM 2.0 routes (package scim), for the
+// authorization sweep.
+func (s *Server) SCIMRoutes() []RouteInfo { return routeInfos(s.scim) }
+
+func routeInfos(rts []surface.Route) []RouteInfo {
+	out := make([]RouteInfo, len(rts))
+	for i, rt := range rts {
 		out[i] = RouteInfo{rt.Method, rt.Pattern, rt.Public}
 	}
 	return out
@@ -233,7 +258,11 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 		var c *app.Actor
 		if !rt.Public {
 			var err error
-			c, err = s.authenticate(r)
+			if rt.Authenticate != nil {
+				c, err = rt.Authenticate(r)
+			} else {
+				c, err = s.authenticate(r)
+			}
 			if !isAPI && (err != nil || c.Token) {
 				// Pages are for browser sessions: sign in first.
 				http.Redirect(sw, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
@@ -299,6 +328,8 @@ func acceptedContentType(r *http.Request, rt surface.Route) bool {
 		return rt.AcceptYAML
 	case "text/csv", "application/x-ndjson":
 		return rt.AcceptFiles
+	case "application/scim+json":
+		return rt.AcceptSCIM
 	}
 	return rt.AcceptAnyBody
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/portcullis-dev/portcullis/internal/app"
 )
 
 // secrets are strings only C1's people may see: C1's name, a C1 order's
@@ -19,9 +21,9 @@ func pathFor(pattern string) string {
 	switch {
 	case strings.HasPrefix(pattern, "/api/v1/records/"):
 		id = "SO1"
-	case strings.HasPrefix(pattern, "/api/v1/users/"):
+	case strings.HasPrefix(pattern, "/api/v1/users/"), strings.HasPrefix(pattern, "/scim/v2/Users/"):
 		id = "u20"
-	case strings.HasPrefix(pattern, "/api/v1/groups/"):
+	case strings.HasPrefix(pattern, "/api/v1/groups/"), strings.HasPrefix(pattern, "/scim/v2/Groups/"):
 		id = "acct:C1"
 	case strings.HasPrefix(pattern, "/api/v1/grants/"), strings.HasPrefix(pattern, "/api/v1/tokens/"):
 		id = "g1"
@@ -68,7 +70,8 @@ func bodyFor(method, pattern string) any {
 var allowedWrites = map[string]bool{"POST /api/v1/session": true, "DELETE /api/v1/session": true, "POST /api/v1/me/mfa/totp": true}
 
 // TestAuthorizationSweep calls every route of the router as anonymous, as a
-// user of another customer and as a plain L10 user of C1, and asserts that
+// user of another customer, as a plain L10 user of C1 and as the SCIM
+// client of another customer (C2), and asserts that
 // none returns another customer's data or succeeds in a write it should
 // not. The routes come from the server itself, so a new route is swept
 // automatically.
@@ -79,13 +82,22 @@ func TestAuthorizationSweep(t *testing.T) {
 			t.Fatalf("only %d routes", len(routes))
 		}
 		routes = append(routes, env.server.AuthZENRoutes()...)
-		for _, who := range []string{"anonymous", "other", "u10"} {
+		routes = append(routes, env.server.SCIMRoutes()...)
+		_, scimC2, _, err := env.server.App().CreateSCIMToken(t.Context(), app.SystemActor("test"),
+			app.SCIMTokenRequest{Name: "globex", Account: "C2", MaxRole: "L40", GroupRoles: map[string]string{"acct:C1": "L40"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, who := range []string{"anonymous", "other", "u10", "scim-C2"} {
 			for _, rt := range routes {
 				key := rt.Method + " " + rt.Pattern
 				var c *client
-				if who == "anonymous" {
+				switch who {
+				case "anonymous":
 					c = env.anonymous()
-				} else {
+				case "scim-C2":
+					c = &client{env: env, hc: &http.Client{}, token: scimC2}
+				default:
 					c = env.as(who) // a fresh session: logout routes must not end the sweep
 				}
 				res := c.do(rt.Method, pathFor(rt.Pattern), bodyFor(rt.Method, rt.Pattern))

@@ -61,8 +61,8 @@ import (
 // The zero Write is an anonymous, unchecked write (the store's own
 // bookkeeping, tests).
 type Write struct {
-	// Actor is the audit actor: "user:<id>", "token:<id>" or
-	// "system:<name>" (app.Actor.AuditID).
+	// Actor is the audit actor: "user:<id>", "token:<id>",
+	// "scim:<SCIM token id>" or "system:<name>" (app.Actor.AuditID).
 	Actor string
 	// By is who grants, policy versions and invitations record as their
 	// creator (created_by): the acting user's id. Empty means Actor.
@@ -75,6 +75,10 @@ type Write struct {
 	// and errors.As work). Check must not call the store (the transaction
 	// holds the write lock); it may read the engine.
 	Check func() error
+	// AuditPrefix, when set, is put before the action of every audit
+	// entry the write makes: "scim." turns user.put into scim.user.put
+	// for the changes of a SCIM client.
+	AuditPrefix string
 	// Mail is written to the outbox inside the same transaction, after
 	// the write's own rows: the messages exist if and only if the write
 	// commits (a write that changes nothing writes none).
@@ -106,6 +110,7 @@ type Store interface {
 	InvitationStore
 	ConversationStore
 	IdentityProviderStore
+	SCIMStore
 
 	// Atomic runs fn with a context in which every write of the store
 	// joins one transaction at one revision: they all commit when fn
@@ -253,6 +258,75 @@ type AuthStore interface {
 	TouchSession(ctx context.Context, hash string, at time.Time) error
 	DeleteSession(ctx context.Context, hash string) error
 	DeleteUserSessions(ctx context.Context, userID string) error
+}
+
+// SCIMStore stores SCIM provisioning (identity.md §8): SCIM tokens (by
+// hash only, like API tokens), the externalId a SCIM client gave a user,
+// and the groups a token created with their externalId and the role
+// their grant carries on the token's account. A user or group keeps its
+// SCIM data until it is deleted (the rows go with it). Every write is
+// audited; a SCIM client's writes carry Write.AuditPrefix "scim.".
+type SCIMStore interface {
+	// CreateSCIMToken stores a new token (invalid for an empty hash or a
+	// missing account) with a server-assigned id ("st_" and 12
+	// characters) and audits scim.token.create.
+	CreateSCIMToken(ctx context.Context, w Write, t SCIMToken) (SCIMToken, int64, error)
+	// ListSCIMTokens lists every token in id order.
+	ListSCIMTokens(ctx context.Context) ([]SCIMToken, error)
+	// GetSCIMToken returns one token, or not_found.
+	GetSCIMToken(ctx context.Context, id string) (SCIMToken, error)
+	// SCIMTokenByHash returns the token with the hash, or not_found. It
+	// reads the database every time, so a token revoked on one node is
+	// refused by every node at once.
+	SCIMTokenByHash(ctx context.Context, hash string) (SCIMToken, error)
+	// DeleteSCIMToken revokes a token (not_found when missing) and audits
+	// scim.token.delete; the users and groups it provisioned stay.
+	DeleteSCIMToken(ctx context.Context, w Write, id string) (int64, error)
+
+	// PutSCIMUser is PutUser and the user's externalId in one
+	// transaction.
+	PutSCIMUser(ctx context.Context, w Write, u access.User, externalID string) (created bool, rev int64, err error)
+	// SCIMExternalIDs returns the externalIds of the users among ids that
+	// have one.
+	SCIMExternalIDs(ctx context.Context, ids []string) (map[string]string, error)
+
+	// PutSCIMGroup creates or replaces a group of token g.TokenID in one
+	// transaction: the group (its Account set), its members (replaced,
+	// each change audited like AddMember and RemoveMember), its
+	// externalId, and the grant of the group on g.Account: created,
+	// changed to or deleted for g.Role ("" means none; scope subtree,
+	// access read_write). A group of another token, or one no token
+	// created, is not_found.
+	PutSCIMGroup(ctx context.Context, w Write, g SCIMGroup) (created bool, rev int64, err error)
+	// SCIMGroups lists the groups token created, in id order.
+	SCIMGroups(ctx context.Context, tokenID string) ([]SCIMGroup, error)
+	// GetSCIMGroup returns a group token created, or not_found.
+	GetSCIMGroup(ctx context.Context, tokenID, id string) (SCIMGroup, error)
+}
+
+// SCIMToken is a SCIM client's credential, scoped to the subtree of
+// Account: it sees the users homed there and the groups it created, and
+// GroupRoles turns membership of a group with that displayName into the
+// role on Account, never above MaxRole. Only the hash is stored.
+type SCIMToken struct {
+	ID         string            `json:"id"`
+	Name       string            `json:"name"`
+	Account    string            `json:"account"`
+	MaxRole    string            `json:"max_role"`
+	GroupRoles map[string]string `json:"group_roles"`
+	Hash       string            `json:"-"`
+	CreatedBy  string            `json:"created_by"`
+	CreatedAt  time.Time         `json:"created_at"`
+}
+
+// SCIMGroup is a group a SCIM token created: the group with its members,
+// the token, the client's externalId, and the role its grant carries on
+// the group's account ("" when it has none).
+type SCIMGroup struct {
+	GroupWithMembers
+	TokenID    string
+	ExternalID string
+	Role       string
 }
 
 // MFAStore stores second factors (identity.md §6): one TOTP secret per
@@ -554,18 +628,19 @@ type AuditFilter struct {
 }
 
 // ActorForms returns the audit actors an actor filter matches. Entries
-// written since #12 name actors "user:<id>", "token:<id>" or
-// "system:<name>"; older data changes named a user by its bare id and
-// the command line "cli" or "system". So a bare name matches itself and
-// every prefixed form, "user:<id>" and "system:<name>" also match the bare
-// name, and "token:<id>" (which has no older form) only itself.
+// written since #12 name actors "user:<id>", "token:<id>",
+// "scim:<SCIM token id>" or "system:<name>"; older data changes named a
+// user by its bare id and the command line "cli" or "system". So a bare
+// name matches itself and every prefixed form, "user:<id>" and
+// "system:<name>" also match the bare name, and "token:<id>" and
+// "scim:<id>" (which have no older form) only themselves.
 func ActorForms(actor string) []string {
 	kind, id, ok := strings.Cut(actor, ":")
 	switch {
 	case actor == "":
 		return nil
 	case !ok:
-		return []string{actor, "user:" + actor, "token:" + actor, "system:" + actor}
+		return []string{actor, "user:" + actor, "token:" + actor, "scim:" + actor, "system:" + actor}
 	case kind == "user" || kind == "system":
 		return []string{actor, id}
 	}

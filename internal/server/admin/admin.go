@@ -81,6 +81,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.mailRoutes(get, post)...)
 	routes = append(routes, s.talkRoutes(get, post)...)
 	routes = append(routes, s.identityProviderRoutes(get, post)...)
+	routes = append(routes, s.scimRoutes(get, post)...)
 	return routes
 }
 

@@ -46,7 +46,8 @@ func TestTemplates(t *testing.T) {
 		"user_id": "x", "user_email": "x", "user_home_account": "x", "user_staff_role": "x", "user_status": "x", "user_kind": "x",
 		"password": "x", "password_confirm": "x", "constraints_" + typ.Name: "x", "group_id": "x", "group_account": "x",
 		"group_name": "x", "member_user": "x", "policy_source": "x", "check_type": "x", "check_id": "x", "check_user": "x",
-		"check_action": "x", "viewas_user": "x", "audit_since": "x", "audit_until": "x"}
+		"check_action": "x", "viewas_user": "x", "audit_since": "x", "audit_until": "x",
+		"scim_name": "x", "scim_account": "x", "scim_max_role": "x", "scim_group_roles": "x"}
 
 	var rolesRows []roleRow
 	for _, role := range pol.Roles() {
@@ -92,6 +93,9 @@ func TestTemplates(t *testing.T) {
 			DaysBack: []reasonView{{Code: access.ReasonOutsideDaysBack, Title: "Outside days back", Message: "M"}},
 			Visible:  []string{"a"}, Hidden: []access.HiddenField{{Field: "price", Reason: "why"}},
 			Viewers: []viewerRow{{ID: "u1", Name: "User One", Paths: []pathView{{Kind: path.Kind, Text: "t"}}}}, MoreViewers: 3, RecordURL: "/r"},
+		"admin_scim_tokens": scimTokensData{roles: writer, Roles: []render.Choice{{Value: "L20", Label: "L20", Selected: true}},
+			Tokens: []scimTokenRow{{SCIMToken: store.SCIMToken{ID: "st_1", Name: "entra", Account: "C1", MaxRole: "L20", CreatedAt: now}, GroupRoles: []string{"Buyers → L10"}}, {}},
+			Form:   scimForm{Name: "x", GroupRoles: "Buyers = L10"}, BaseURL: "https://p.example/scim/v2", Secret: "pcscim_x", Created: &store.SCIMToken{Name: "entra"}},
 		"admin_viewas": viewAsData{roles: writer, Query: "u", User: "u1", Results: []access.User{user}, Recent: []store.AuditEntry{entry}},
 		"admin_audit": auditData{roles: writer, Actor: "a", Target: "t", Action: "x", Since: "2020-01-01", Until: "2030-01-01",
 			Rows: []auditRow{{AuditEntry: entry, BeforeText: "{}", AfterText: "{}"}}, Next: "/n", First: "/f",

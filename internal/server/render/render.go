@@ -162,6 +162,7 @@ var doneMessages = map[string]string{
 	"constraints":     "The constraints were saved.",
 	"password_set":    "The password was set. The user's sessions have ended.",
 	"group_created":   "The group was created.",
+	"scim_revoked":    "The SCIM token was revoked. Its next request is refused.",
 	"group_saved":     "The group was saved.",
 	"member_added":    "The member was added.",
 	"member_removed":  "The member was removed.",
@@ -279,6 +280,7 @@ func AdminNav(active string) []NavItem {
 		{Label: "Invitations", Href: "/admin/invitations"},
 		{Label: "Outbox", Href: "/admin/outbox"},
 		{Label: "Identity providers", Href: "/admin/identity-providers"},
+		{Label: "SCIM tokens", Href: "/admin/scim-tokens"},
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == "/admin/"+active

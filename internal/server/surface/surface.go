@@ -54,6 +54,11 @@ type Route struct {
 	// whose standard defines its own error responses (AuthZEN). It must
 	// log internal errors and never send their cause.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// Authenticate, when set, replaces the server's authentication (API
+	// token or session) for this route: SCIM routes take SCIM tokens only.
+	Authenticate func(r *http.Request) (*app.Actor, error)
+	// AcceptSCIM admits application/scim+json request bodies besides JSON.
+	AcceptSCIM bool
 	// MFAEnrol marks a route that a session restricted to MFA enrolment
 	// may reach (app.Actor.MFAEnrolOnly); every other route refuses it.
 	MFAEnrol bool

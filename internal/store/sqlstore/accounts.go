@@ -261,6 +261,9 @@ func (s *Store) DeleteAccount(ctx context.Context, w store.Write, id string) (in
 		if err := add("grants", `SELECT id FROM grants WHERE account = ? ORDER BY id LIMIT 6`, id); err != nil {
 			return err
 		}
+		if err := add("SCIM tokens", `SELECT id FROM scim_tokens WHERE account = ? ORDER BY id LIMIT 6`, id); err != nil {
+			return err
+		}
 		for _, g := range groups {
 			if err := add("grants of group "+g, `SELECT id FROM grants WHERE principal = ? ORDER BY id LIMIT 6`, "group:"+g); err != nil {
 				return err

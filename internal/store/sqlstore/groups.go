@@ -165,44 +165,49 @@ func (s *Store) ListGroups(ctx context.Context, f store.GroupFilter) ([]store.Gr
 // PutGroup creates or renames a group; members and grants stay. An invalid
 // id or a missing account is invalid.
 func (s *Store) PutGroup(ctx context.Context, w store.Write, g access.Group) (bool, int64, error) {
-	actor := w.Actor
 	var created bool
-	rev, err := s.write(ctx, w, func(t *wtx) error {
-		before, err := t.reader().group(g.ID)
-		if err != nil && access.ErrorCode(err) != access.CodeNotFound {
-			return err
-		}
-		created = before == nil
-		if before != nil && *before == g {
-			return errNoop
-		}
-		if g.Account != "" {
-			ok, err := t.exists(`SELECT 1 FROM accounts WHERE id = ?`, g.Account)
-			if err != nil {
-				return fmt.Errorf("put group: %w", err)
-			}
-			if !ok {
-				return access.FieldErrorf(access.CodeInvalid, "account", "account %s does not exist", g.Account)
-			}
-		}
-		if _, err := t.exec(`INSERT INTO user_groups (id, name, account, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET name = excluded.name, account = excluded.account, updated_at = excluded.updated_at`,
-			g.ID, g.Name, nullString(g.Account), toMicros(t.now), toMicros(t.now)); err != nil {
-			return fmt.Errorf("put group: %w", err)
-		}
-		if err := t.change("group", g.ID); err != nil {
-			return err
-		}
-		var b any
-		if before != nil {
-			b = before
-		}
-		return t.logf(actor, "group.put", "group:"+g.ID, b, g)
+	rev, err := s.write(ctx, w, func(t *wtx) (err error) {
+		created, err = t.putGroup(w.Actor, g)
+		return err
 	})
 	if err != nil {
 		return false, 0, err
 	}
 	return created, rev, nil
+}
+
+// putGroup is PutGroup's work inside a write transaction: it reports
+// whether g is new; errNoop when nothing changes.
+func (t *wtx) putGroup(actor string, g access.Group) (bool, error) {
+	before, err := t.reader().group(g.ID)
+	if err != nil && access.ErrorCode(err) != access.CodeNotFound {
+		return false, err
+	}
+	if before != nil && *before == g {
+		return false, errNoop
+	}
+	if g.Account != "" {
+		ok, err := t.exists(`SELECT 1 FROM accounts WHERE id = ?`, g.Account)
+		if err != nil {
+			return false, fmt.Errorf("put group: %w", err)
+		}
+		if !ok {
+			return false, access.FieldErrorf(access.CodeInvalid, "account", "account %s does not exist", g.Account)
+		}
+	}
+	if _, err := t.exec(`INSERT INTO user_groups (id, name, account, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET name = excluded.name, account = excluded.account, updated_at = excluded.updated_at`,
+		g.ID, g.Name, nullString(g.Account), toMicros(t.now), toMicros(t.now)); err != nil {
+		return false, fmt.Errorf("put group: %w", err)
+	}
+	if err := t.change("group", g.ID); err != nil {
+		return false, err
+	}
+	var b any
+	if before != nil {
+		b = before
+	}
+	return before == nil, t.logf(actor, "group.put", "group:"+g.ID, b, g)
 }
 
 // DeleteGroup deletes a group with its grants and memberships.
@@ -273,14 +278,18 @@ func (s *Store) AddMember(ctx context.Context, w store.Write, groupID, userID st
 		if ok {
 			return errNoop
 		}
-		if _, err := t.exec(`INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groupID, userID); err != nil {
-			return fmt.Errorf("add member: %w", err)
-		}
-		if err := t.change("member", memberKey(groupID, userID)); err != nil {
-			return err
-		}
-		return t.logf(actor, "member.add", "group:"+groupID, nil, map[string]string{"group": groupID, "user": userID})
+		return t.addMemberRow(actor, groupID, userID)
 	})
+}
+
+func (t *wtx) addMemberRow(actor, groupID, userID string) error {
+	if _, err := t.exec(`INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groupID, userID); err != nil {
+		return fmt.Errorf("add member: %w", err)
+	}
+	if err := t.change("member", memberKey(groupID, userID)); err != nil {
+		return err
+	}
+	return t.logf(actor, "member.add", "group:"+groupID, nil, map[string]string{"group": groupID, "user": userID})
 }
 
 // RemoveMember removes a user from a group: a missing group is not_found;

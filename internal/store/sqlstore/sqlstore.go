@@ -268,6 +268,7 @@ type wtx struct {
 	audit []store.AuditEntry // entries to append at commit
 	actor string             // the write's audit actor (store.Write.Actor)
 	by    string             // the write's created_by (store.Write.Creator)
+	pfx   string             // put before every audit action (store.Write.AuditPrefix)
 	chg   bool               // a change_log row was written
 	// joined is set when a write inside an Atomic scope wrote something.
 	joined bool
@@ -306,7 +307,7 @@ func (t *wtx) change(kind, key string) error {
 // logf queues an audit entry for this transaction; before and after are
 // marshalled to JSON (nil stays absent).
 func (t *wtx) logf(actor, action, target string, before, after any) error {
-	e := store.AuditEntry{Time: t.now, Actor: actor, Action: action, Target: target}
+	e := store.AuditEntry{Time: t.now, Actor: actor, Action: t.pfx + action, Target: target}
 	var err error
 	if e.Before, err = marshalAudit(before); err != nil {
 		return err
@@ -341,7 +342,7 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now(), actor: w.Actor, by: w.Creator()}
+	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now(), actor: w.Actor, by: w.Creator(), pfx: w.AuditPrefix}
 	if bump {
 		err = t.queryRow(`UPDATE revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&t.rev)
 	} else if q := s.dialect.lockRevision(); q != "" {

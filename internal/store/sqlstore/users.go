@@ -127,75 +127,82 @@ func (s *Store) ListUsers(ctx context.Context, f store.UserFilter) ([]access.Use
 // re-enabling it brings none back). Grants and memberships stay.
 func (s *Store) PutUser(ctx context.Context, w store.Write, u access.User) (bool, int64, error) {
 	actor := w.Actor
-	email := strings.TrimSpace(u.Email)
 	if u.Status != access.StatusActive {
 		// Its sessions (and tokens) end at once here, and on other nodes
 		// once they catch up (change_log kind user, revision.go).
 		defer s.auth.dropUser(u.ID)
 	}
 	var created bool
-	rev, err := s.write(ctx, w, func(t *wtx) error {
-		r := t.reader()
-		before, err := r.user(u.ID)
-		if err != nil && access.ErrorCode(err) != access.CodeNotFound {
-			return err
-		}
-		created = before == nil
-		if u.Locale == "" {
-			u.Locale = access.LocaleDefault // as Validate would have it
-		}
-		u.LastLoginAt = nil
-		if before != nil {
-			u.LastLoginAt = before.LastLoginAt
-		}
-		if before != nil && reflect.DeepEqual(*before, u) {
-			return errNoop
-		}
-		if u.HomeAccount != "" {
-			ok, err := t.exists(`SELECT 1 FROM accounts WHERE id = ?`, u.HomeAccount)
-			if err != nil {
-				return fmt.Errorf("put user: %w", err)
-			}
-			if !ok {
-				return access.FieldErrorf(access.CodeInvalid, "home_account", "home account %s does not exist", u.HomeAccount)
-			}
-		}
-		if email != "" {
-			// The unique index on email_lower serves this check.
-			ok, err := t.exists(`SELECT 1 FROM users WHERE email_lower = ? AND id <> ?`, strings.ToLower(email), u.ID)
-			if err != nil {
-				return fmt.Errorf("put user: %w", err)
-			}
-			if ok {
-				return access.FieldErrorf(access.CodeConflict, "email", "email %s is already in use", u.Email)
-			}
-		}
-		if err := t.putUserRow(u); err != nil {
-			return fmt.Errorf("put user: %w", err)
-		}
-		if u.Status != access.StatusActive && before != nil && before.Status == access.StatusActive {
-			if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, u.ID); err != nil {
-				return fmt.Errorf("put user: sessions: %w", err)
-			}
-		}
-		if u.Status == access.StatusDisabled && u.Kind == access.KindInternal && before != nil {
-			if err := t.deleteUserTokens(actor, u.ID); err != nil {
-				return err
-			}
-		}
-		if err := t.change("user", u.ID); err != nil {
-			return err
-		}
-		var b any
-		if before != nil {
-			b = before
-		}
-		return t.logf(actor, "user.put", "user:"+u.ID, b, u)
+	rev, err := s.write(ctx, w, func(t *wtx) (err error) {
+		created, err = t.putUser(actor, u)
+		return err
 	})
 	if err != nil {
 		return false, 0, err
 	}
 	return created, rev, nil
+}
+
+// putUser is PutUser's work inside a write transaction: it reports
+// whether u is new; errNoop when nothing changes.
+func (t *wtx) putUser(actor string, u access.User) (bool, error) {
+	email := strings.TrimSpace(u.Email)
+	r := t.reader()
+	before, err := r.user(u.ID)
+	if err != nil && access.ErrorCode(err) != access.CodeNotFound {
+		return false, err
+	}
+	created := before == nil
+	if u.Locale == "" {
+		u.Locale = access.LocaleDefault // as Validate would have it
+	}
+	u.LastLoginAt = nil
+	if before != nil {
+		u.LastLoginAt = before.LastLoginAt
+	}
+	if before != nil && reflect.DeepEqual(*before, u) {
+		return false, errNoop
+	}
+	if u.HomeAccount != "" {
+		ok, err := t.exists(`SELECT 1 FROM accounts WHERE id = ?`, u.HomeAccount)
+		if err != nil {
+			return false, fmt.Errorf("put user: %w", err)
+		}
+		if !ok {
+			return false, access.FieldErrorf(access.CodeInvalid, "home_account", "home account %s does not exist", u.HomeAccount)
+		}
+	}
+	if email != "" {
+		// The unique index on email_lower serves this check.
+		ok, err := t.exists(`SELECT 1 FROM users WHERE email_lower = ? AND id <> ?`, strings.ToLower(email), u.ID)
+		if err != nil {
+			return false, fmt.Errorf("put user: %w", err)
+		}
+		if ok {
+			return false, access.FieldErrorf(access.CodeConflict, "email", "email %s is already in use", u.Email)
+		}
+	}
+	if err := t.putUserRow(u); err != nil {
+		return false, fmt.Errorf("put user: %w", err)
+	}
+	if u.Status != access.StatusActive && before != nil && before.Status == access.StatusActive {
+		if _, err := t.exec(`DELETE FROM sessions WHERE user_id = ?`, u.ID); err != nil {
+			return false, fmt.Errorf("put user: sessions: %w", err)
+		}
+	}
+	if u.Status == access.StatusDisabled && u.Kind == access.KindInternal && before != nil {
+		if err := t.deleteUserTokens(actor, u.ID); err != nil {
+			return false, err
+		}
+	}
+	if err := t.change("user", u.ID); err != nil {
+		return false, err
+	}
+	var b any
+	if before != nil {
+		b = before
+	}
+	return created, t.logf(actor, "user.put", "user:"+u.ID, b, u)
 }
 
 // DeleteUser deletes a user with its grants, memberships, sessions and

@@ -83,6 +83,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestPolicy", testPolicy},
 		{"TestTokens", testTokens},
 		{"TestIdentityProviders", testIdentityProviders},
+		{"TestSCIM", testSCIM},
 		{"TestSessions", testSessions},
 		{"TestEngineInStep", testEngineInStep},
 		{"TestRevisions", testRevisions},
