@@ -78,19 +78,16 @@ func (s *Surface) handlePostComment(w http.ResponseWriter, r *http.Request, c *a
 
 func (s *Surface) handleCommentFeed(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	q := r.URL.Query()
-	if err := onlyParams(q, "limit", "cursor", "updated_since"); err != nil {
+	if err := onlyParams(q, "limit", "cursor", "updated_since", "format"); err != nil {
 		return err
 	}
 	p, err := app.ParseListParams(q)
 	if err != nil {
 		return err
 	}
-	page, err := s.app.ListCommentFeed(r.Context(), c, app.CommentFeed{UpdatedSince: q.Get("updated_since"), ListParams: p})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "comments", p, func(lp app.ListParams) (app.Page[app.Comment], error) {
+		return s.app.ListCommentFeed(r.Context(), c, app.CommentFeed{UpdatedSince: q.Get("updated_since"), ListParams: lp})
+	})
 }
 
 func (s *Surface) handleListFiles(w http.ResponseWriter, r *http.Request, c *app.Actor) error {

@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 
+	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -57,12 +58,9 @@ func (s *Surface) handleViewers(w http.ResponseWriter, r *http.Request, c *app.A
 	if err != nil {
 		return err
 	}
-	page, err := s.app.Viewers(r.Context(), c, r.PathValue("type"), r.PathValue("id"), lp)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "viewers", lp, func(lp app.ListParams) (app.Page[access.Viewer], error) {
+		return s.app.Viewers(r.Context(), c, r.PathValue("type"), r.PathValue("id"), lp)
+	})
 }
 
 // tokenCreated is a new token with its secret, shown in this response only.
@@ -86,12 +84,9 @@ func (s *Surface) handleCreateToken(w http.ResponseWriter, r *http.Request, c *a
 }
 
 func (s *Surface) handleListTokens(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	toks, err := s.app.ListTokens(r.Context(), c, r.URL.Query().Get("user"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(toks, ""))
-	return nil
+	return listOrExport(s, w, r, "tokens", app.ListParams{}, whole(func() ([]store.Token, error) {
+		return s.app.ListTokens(r.Context(), c, r.URL.Query().Get("user"))
+	}))
 }
 
 func (s *Surface) handleDeleteToken(w http.ResponseWriter, r *http.Request, c *app.Actor) error {

@@ -21,12 +21,9 @@ func (s *Surface) identityProviderRoutes() []surface.Route {
 }
 
 func (s *Surface) handleListIdentityProviders(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	ps, err := s.app.ListIdentityProviders(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, list[store.IdentityProvider]{Items: ps})
-	return nil
+	return listOrExport(s, w, r, "identity-providers", app.ListParams{}, whole(func() ([]store.IdentityProvider, error) {
+		return s.app.ListIdentityProviders(r.Context(), c)
+	}))
 }
 
 func (s *Surface) handleGetIdentityProvider(w http.ResponseWriter, r *http.Request, c *app.Actor) error {

@@ -194,6 +194,14 @@ func (s *Surface) exportRecords(w http.ResponseWriter, r *http.Request, c *app.A
 	return s.streamFailed(r, err)
 }
 
+// whole turns an unpaged list into the one page listOrExport reads.
+func whole[T any](list func() ([]T, error)) func(app.ListParams) (app.Page[T], error) {
+	return func(app.ListParams) (app.Page[T], error) {
+		items, err := list()
+		return app.Page[T]{Items: items}, err
+	}
+}
+
 // listOrExport answers a list of T: one JSON page, or with a download
 // format every page as a file named name. list is the use case with its
 // filter bound.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
+	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
 // Mail, invitations and password reset (identity.md §1-§3). Who may do
@@ -63,13 +64,10 @@ func (s *Surface) handleListInvitations(w http.ResponseWriter, r *http.Request, 
 	if err != nil {
 		return err
 	}
-	page, err := s.app.ListInvitations(r.Context(), c, app.InvitationFilter{Account: q.Get("account"), Status: q.Get("status"),
-		User: q.Get("user"), ListParams: lp})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "invitations", lp, func(lp app.ListParams) (app.Page[store.Invitation], error) {
+		return s.app.ListInvitations(r.Context(), c, app.InvitationFilter{Account: q.Get("account"), Status: q.Get("status"),
+			User: q.Get("user"), ListParams: lp})
+	})
 }
 
 func (s *Surface) handleResendInvitation(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -152,10 +150,7 @@ func (s *Surface) handleOutbox(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if err != nil {
 		return err
 	}
-	page, err := s.app.ListOutbox(r.Context(), c, app.OutboxFilter{Status: q.Get("status"), ListParams: lp})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, pageOf(page))
-	return nil
+	return listOrExport(s, w, r, "outbox", lp, func(lp app.ListParams) (app.Page[app.OutboxItem], error) {
+		return s.app.ListOutbox(r.Context(), c, app.OutboxFilter{Status: q.Get("status"), ListParams: lp})
+	})
 }

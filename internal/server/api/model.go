@@ -278,12 +278,9 @@ func (s *Surface) handlePutPolicy(w http.ResponseWriter, r *http.Request, c *app
 }
 
 func (s *Surface) handlePolicyVersions(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	vs, err := s.app.PolicyVersions(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(vs, ""))
-	return nil
+	return listOrExport(s, w, r, "policy-versions", app.ListParams{}, whole(func() ([]store.PolicyVersion, error) {
+		return s.app.PolicyVersions(r.Context(), c)
+	}))
 }
 
 // meResponse is GET /api/v1/me (DESIGN.md §5.13).

@@ -39,12 +39,9 @@ func (s *Surface) handleCreateSCIMToken(w http.ResponseWriter, r *http.Request, 
 }
 
 func (s *Surface) handleListSCIMTokens(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	toks, err := s.app.ListSCIMTokens(r.Context(), c)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, newList(toks, ""))
-	return nil
+	return listOrExport(s, w, r, "scim-tokens", app.ListParams{}, whole(func() ([]store.SCIMToken, error) {
+		return s.app.ListSCIMTokens(r.Context(), c)
+	}))
 }
 
 func (s *Surface) handleGetSCIMToken(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
