@@ -359,7 +359,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	url := scheme + "://" + ln.Addr().String()
 	if withDemo {
-		printLogins(stdout, url, logins)
+		printLogins(stdout, url, *db == "", logins)
 		fmt.Fprint(stdout, outboxNote(url, sender != nil))
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "tls", *tlsCert != "", "db", sqlstore.RedactDSN(dsn), "version", version)
@@ -402,8 +402,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	return hs.Shutdown(sctx)
 }
 
-func printLogins(w io.Writer, url string, logins []demo.Login) {
-	fmt.Fprintf(w, "\nPortcullis demo at %s\n\n", url)
+func printLogins(w io.Writer, url string, temporary bool, logins []demo.Login) {
+	fmt.Fprintf(w, "\nPortcullis demo at %s (the portal) and %s/admin (the console)\n", url, url)
+	if temporary {
+		fmt.Fprintf(w, "Its database is a temporary file, deleted when the demo stops (Ctrl-C); --db FILE keeps one.\n")
+	}
+	fmt.Fprintln(w)
 	if len(logins) == 0 {
 		return
 	}

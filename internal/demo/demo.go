@@ -833,9 +833,9 @@ func (b *builder) shipment(num int, order string, a *acctSpec, ago int, status s
 func (b *builder) invoice(num int, order string, a *acctSpec, ago int, amount float64, paid bool) {
 	c := b.company(a.ID)
 	number := fmt.Sprintf("INV-%d", num)
-	due := ago - 30
+	due := ago - 30 // due_date is day(due): 30 days after the invoice date
 	status := "open"
-	if due < 0 { // due_date is in the past (day(-n) is n days ahead)
+	if due > 0 { // day(n) is n days back: the due date has passed
 		status = "overdue"
 	}
 	payAgo := -1

@@ -135,6 +135,23 @@ func TestSeed(t *testing.T) {
 	st, logins := seeded(t)
 	eng := st.Engine()
 
+	t.Run("InvoiceStatus", func(t *testing.T) {
+		// An invoice is overdue exactly when its due date has passed.
+		today := testNow.Format(time.DateOnly)
+		n := map[string]int{}
+		for _, inv := range staffList(t, st, "invoice") {
+			status, _ := inv.Attributes["status"].(string)
+			due, _ := inv.Attributes["due_date"].(string)
+			n[status]++
+			if (status == "overdue") != (due < today) && status != "paid" {
+				t.Errorf("invoice %s is %s with due date %s (today %s)", inv.ID, status, due, today)
+			}
+		}
+		if n["overdue"] == 0 || n["open"] == 0 {
+			t.Errorf("invoice statuses %v: want open and overdue ones", n)
+		}
+	})
+
 	t.Run("Conversation", func(t *testing.T) {
 		feed, _, err := st.ListComments(ctx, store.CommentFilter{Limit: 10})
 		if err != nil || len(feed) != 3 || feed[0].Author != "U-TINA" || !feed[2].Internal {
