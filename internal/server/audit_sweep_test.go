@@ -172,6 +172,10 @@ func TestAuditSweep(t *testing.T) {
 		nt := step("POST /api/v1/tokens", admin, "/api/v1/tokens", map[string]any{"name": "sweep", "user": "admin"}, "", "token.create token:*")
 		ntid, _ := nt.json(t)["id"].(string)
 		step("DELETE /api/v1/tokens/{id}", tok, "/api/v1/tokens/"+ntid, nil, "", "token.delete token:"+ntid)
+		st := step("POST /api/v1/scim-tokens", admin, "/api/v1/scim-tokens", map[string]any{"name": "sweep", "account": "C1", "max_role": "L30"}, "",
+			"scim.token.create scim_token:*")
+		stid, _ := st.json(t)["id"].(string)
+		step("DELETE /api/v1/scim-tokens/{id}", mgr, "/api/v1/scim-tokens/"+stid, nil, "", "scim.token.delete scim_token:"+stid)
 
 		// Record writes that change owner, teams or parent; deletes.
 		step("PUT /api/v1/records/{type}/{id}", tok, "/api/v1/records/shipment/SH1", map[string]any{"parent": map[string]any{"type": "sales_order", "id": "SO3"}}, "",
