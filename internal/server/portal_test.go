@@ -505,3 +505,23 @@ func TestPortalViewAsIsReadOnly(t *testing.T) {
 		staff.get("/a/C1/ticket/new").must(t, http.StatusForbidden)
 	})
 }
+
+// TestPages_UnknownAndWrongMethod: an unknown URL and a page path with
+// another method are pages inside the frame (with the signed-in user's
+// navigation), never Go's plain text.
+func TestPages_UnknownAndWrongMethod(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		b := env.browse("u20")
+		b.get("/no/such/page").must(t, http.StatusNotFound, "<!doctype html>", `<nav aria-label="Main">`, "Sign out")
+		p := b.post("/a/C1/sales_order", url.Values{})
+		p.must(t, http.StatusMethodNotAllowed, "<!doctype html>", "Sign out")
+		env.browse("admin").post("/admin/users", url.Values{"x": {"1"}}).mustNot(t, "Method Not Allowed\n")
+		res, err := http.Get(env.srv.URL + "/nothing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		anon := readPage(t, res)
+		anon.must(t, http.StatusNotFound, "<!doctype html>")
+		anon.mustNot(t, "404 page not found", "Sign out")
+	})
+}

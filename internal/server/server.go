@@ -148,6 +148,10 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	mux.Handle("/admin/view-as/{as}/", s.chain(surface.Route{Handle: func(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 		return access.Errorf(access.CodeForbidden, "view as is read-only: nothing can be changed while viewing the portal as another user")
 	}}, false))
+	// A page path with another method, and any path nothing serves, is a
+	// page inside the normal frame (portal.md §5), never Go's plain text.
+	notAllowed(mux, pages, s.pageError)
+	mux.Handle("/", s.pageError(access.Errorf(access.CodeNotFound, "there is no page at this address"), ""))
 
 	static, _ := fs.Sub(web.Static, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
@@ -355,6 +359,23 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		e = &access.Error{Code: access.CodeInternal, Message: "internal error"}
 	}
 	writeJSON(w, surface.Status(e.Code), errorBody{errorDetail{Code: e.Code, Message: e.Message, ExistingID: e.ExistingID, Items: e.Items}})
+}
+
+// pageError answers with a fixed error as a page: with the navigation of
+// the signed-in user when the request has a session, else the bare frame.
+func (s *Server) pageError(e *access.Error, allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		var u *access.User
+		if surface.SessionSecret(r) != "" {
+			if c, err := s.app.AuthenticateSession(r.Context(), surface.SessionSecret(r)); err == nil && !c.MFAEnrolOnly {
+				u = &c.User
+			}
+		}
+		s.rd.Error(w, r, u, e)
+	})
 }
 
 // apiError answers with a fixed API error (404, 405 with its Allow
