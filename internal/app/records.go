@@ -843,3 +843,30 @@ func NewRecordID() string {
 	_, _ = rand.Read(b[:])
 	return "r" + recordIDEncoding.EncodeToString(b[:])
 }
+
+// RecordInAccount reports whether the subject (the actor, or asUser for
+// staff viewing as a user) sees record typ/id through the account acct of
+// its portal account switcher: the paths Predicate.Within keeps for that
+// account's subtree, as the portal's lists of acct do. A record the
+// subject reads through another of its accounts is not there, so a detail
+// page never shows one customer's record under another's header.
+func (a *App) RecordInAccount(ctx context.Context, c *Actor, typ, id, asUser, acct string) (bool, error) {
+	subj, err := a.subject(ctx, c, asUser)
+	if err != nil {
+		return false, err
+	}
+	if subj.Kind == access.KindInternal {
+		return true, nil
+	}
+	pred, err := a.eng.Predicate(subj.ID, typ, policy.Read)
+	if err != nil {
+		return false, err
+	}
+	ref := access.Ref{Type: typ, ID: id}
+	src, err := a.heads(ctx, []access.Ref{ref})
+	if err != nil {
+		return false, err
+	}
+	rec := src[ref]
+	return rec != nil && pred.Within(a.scope(subj.ID, acct)).Matches(rec, src), nil
+}

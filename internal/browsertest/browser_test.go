@@ -193,6 +193,10 @@ func TestMultiCustomerSwitchesAccounts(t *testing.T) {
 	if sel := b.options("Account"); !selectedIs(sel, "C-INITECH") {
 		t.Fatalf("the switcher does not show Initech as the current account: %v", sel)
 	}
+	// An Initech order is on Initech's pages, never under Globex's header.
+	b.mustStatus("an Initech order under Initech", b.open("/a/C-INITECH/sales_order/"+want[0].ID), http.StatusOK)
+	b.mustStatus("an Initech order under Globex", b.open("/a/C-GLOBEX/sales_order/"+want[0].ID), http.StatusNotFound)
+	b.mustStatus("its edit form under Globex", b.open("/a/C-GLOBEX/sales_order/"+want[0].ID+"/edit"), http.StatusNotFound)
 }
 
 func selectedIs(opts []option, v string) bool {

@@ -547,6 +547,9 @@ func (s *Surface) handleEdit(w http.ResponseWriter, r *http.Request, c *app.Acto
 	if err != nil {
 		return err
 	}
+	if err := s.inAccount(r, c, v, t.Name, r.PathValue("id")); err != nil {
+		return err
+	}
 	rec, writable, err := s.app.EditRecord(r.Context(), c, t.Name, r.PathValue("id"), v.asUser())
 	if err != nil {
 		return err

@@ -173,6 +173,9 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 		return access.Errorf(access.CodeNotFound, "no such page")
 	}
 	id := r.PathValue("id")
+	if err := s.inAccount(r, c, v, t.Name, id); err != nil {
+		return err
+	}
 	var rec *access.Record
 	canEdit := false
 	if !v.viewAs {
@@ -233,4 +236,18 @@ func downloadLink(typ string, params url.Values, account, asUser string) string 
 	}
 	q.Set("format", "csv")
 	return "/api/v1/records/" + url.PathEscape(typ) + "?" + q.Encode()
+}
+
+// inAccount answers CodeNotFound unless the subject sees the record
+// through the page's account (app.RecordInAccount): a record of another of
+// its accounts is not on this account's pages.
+func (s *Surface) inAccount(r *http.Request, c *app.Actor, v *view, typ, id string) error {
+	ok, err := s.app.RecordInAccount(r.Context(), c, typ, id, v.asUser(), v.current.ID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return access.Errorf(access.CodeNotFound, "%s %s not found", typ, id)
+	}
+	return nil
 }
