@@ -480,6 +480,11 @@ func TestPortalViewAsIsReadOnly(t *testing.T) {
 			staff.get(path).must(t, http.StatusOK, banner)
 		}
 		staff.get("/admin/view-as/u10/a/C1/ticket/new").must(t, http.StatusOK, "<fieldset disabled>")
+		// The buttons the user has are there, leading to the same pages
+		// under view as (portal.md §6); u20 has no ticket edit or create.
+		staff.get("/admin/view-as/u10/a/C1/ticket").must(t, http.StatusOK, `href="/admin/view-as/u10/a/C1/ticket/new"`)
+		staff.get("/admin/view-as/u10/a/C1/ticket/T1").must(t, http.StatusOK, `href="/admin/view-as/u10/a/C1/ticket/T1/edit"`)
+		staff.get("/admin/view-as/u20/a/C1/sales_order/SO1").mustNot(t, "/edit\"")
 		staff.get("/admin/view-as/adm80/a/C1/users").must(t, http.StatusOK, "<fieldset disabled>")
 
 		before := env.countTickets()

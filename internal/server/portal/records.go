@@ -102,7 +102,7 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 		return err
 	}
 	d := listData{Type: t, Base: v.accountURL(), Sort: res.Sort, Query: params, SortLinks: map[string]string{},
-		Items: res.Items, CanCreate: !v.viewAs && v.allows(t.Name, policy.ActionCreate)}
+		Items: res.Items, CanCreate: v.allows(t.Name, policy.ActionCreate)}
 	d.Columns = visibleColumns(t, v.pol.Role(v.current.Role))
 	if f, ok := t.Fields["status"]; ok {
 		d.Statuses = f.Values
@@ -176,17 +176,15 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if err := s.inAccount(r, c, v, t.Name, id); err != nil {
 		return err
 	}
-	var rec *access.Record
-	canEdit := false
-	if !v.viewAs {
-		rec, _, err = s.app.EditRecord(r.Context(), c, t.Name, id, "")
-		canEdit = err == nil
-		if access.ErrorCode(err) == access.CodeForbidden {
-			err = nil // readable, not writable
-		}
-		if err != nil {
-			return err
-		}
+	// Under view as the page shows the buttons the user has (portal.md §6):
+	// they open the same pages, read-only.
+	rec, _, err := s.app.EditRecord(r.Context(), c, t.Name, id, v.asUser())
+	canEdit := err == nil
+	if access.ErrorCode(err) == access.CodeForbidden {
+		err = nil // readable, not writable
+	}
+	if err != nil {
+		return err
 	}
 	if rec == nil {
 		if rec, _, err = s.app.GetRecord(r.Context(), c, t.Name, id, v.asUser()); err != nil {
