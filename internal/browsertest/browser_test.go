@@ -182,6 +182,14 @@ func TestMultiCustomerSwitchesAccounts(t *testing.T) {
 	if tb.col("price") < 0 {
 		t.Fatalf("max is L30 on Initech, yet its orders show no price column: %v", tb.Headers)
 	}
+	// Max may not sort on price (Globex hides it from him): the column is
+	// no sort link, while Date shows its direction.
+	if links := eval[int](b, `[...document.querySelectorAll("main th")].filter(th => /price|amount/i.test(th.innerText) && th.querySelector("a")).length`); links != 0 {
+		t.Fatalf("%d price or amount columns are sort links for max, who cannot sort on them", links)
+	}
+	if sorted := eval[string](b, `(() => { const th = document.querySelector("main th[aria-sort]"); return th ? th.innerText + " " + th.getAttribute("aria-sort") : ""; })()`); sorted != "Date descending" {
+		t.Fatalf("the sorted column says %q, want Date descending", sorted)
+	}
 	// The first rows are Initech's newest orders.
 	want := e.records(store.RecordQuery{Type: "sales_order", Sort: "-date", Limit: 3,
 		Attrs: map[string][]any{"customer": {"C-INITECH", "C-INITECH-ST1", "C-INITECH-SITE1", "C-INITECH-SITE2"}}})

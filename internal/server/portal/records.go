@@ -30,7 +30,8 @@ type listData struct {
 	Next      string // URL of the next page
 	First     string // URL of the first page, when not on it
 	Sort      string
-	SortLinks map[string]string
+	SortLinks map[string]string // column → its sort link; none for a column the user may not sort on
+	SortState map[string]string // the sorted column → "ascending" or "descending" (aria-sort)
 	Query     url.Values
 	Statuses  []string
 	CanCreate bool
@@ -110,10 +111,27 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 	listURL := v.accountURL() + url.PathEscape(t.Name)
 	d.Next, d.First = render.PageLinks(listURL, params, params.Get("cursor"), res.Next)
 	d.Download = downloadLink(t.Name, params, v.current.ID, v.asUser())
+	// Sort links only where the user may sort: a restricted field that one
+	// of its role contexts hides (a multi-customer user with prices in one
+	// account only) is a column here but no sort key (app.ExportFields).
+	sortable := map[string]bool{"date": true, "id": true}
+	for _, f := range s.app.ExportFields(res.Subject, t.Name) {
+		sortable[f.Name] = true
+	}
+	d.SortState = map[string]string{}
 	for _, col := range append([]column{{Name: "date"}, {Name: "id"}}, d.Columns...) {
+		if !sortable[col.Name] {
+			continue
+		}
 		key := col.Name
 		if key != "date" && key != "id" {
 			key = "attr." + key
+		}
+		switch res.Sort {
+		case key:
+			d.SortState[col.Name] = "ascending"
+		case "-" + key:
+			d.SortState[col.Name] = "descending"
 		}
 		sq := render.CloneValues(params)
 		sq.Del("cursor")
