@@ -134,7 +134,7 @@ func (v *view) page(title, active string) *render.Page {
 	}
 	prefix := v.accountURL()
 	for _, t := range v.readableTypes() {
-		p.Nav = append(p.Nav, render.NavItem{Label: render.TypeTitle(t), Href: prefix + t.Name, Current: active == t.Name})
+		p.Nav = append(p.Nav, render.NavItem{Label: render.TypeTitle(t), Href: prefix + t.Name, Current: active == t.Name, Type: t})
 	}
 	if v.current.ManageUsers {
 		p.Nav = append(p.Nav, render.NavItem{Label: "Company users", Href: prefix + "users", Current: active == "users"})

@@ -54,7 +54,7 @@ func (s *Surface) handleProfilePassword(w http.ResponseWriter, r *http.Request, 
 	current, next, again := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
 	p := s.profilePage(r, c)
 	fail := func(status int, input, msg string) error {
-		p.Errors[input], p.Error = msg, "Your password was not changed: "+msg
+		p.Errors[input], p.Error = msg, s.rd.T(r, &c.User, "Your password was not changed: {{.Reason}}", "Reason", s.rd.T(r, &c.User, msg))
 		s.rd.Render(w, r, status, "profile", p)
 		return nil
 	}
