@@ -40,6 +40,7 @@ func (s *Surface) Routes() []surface.Route {
 		{Method: "GET", Pattern: "/switch", Handle: s.handleRootSwitch},
 		{Method: "GET", Pattern: "/profile", MFAEnrol: true, Handle: s.handleProfile},
 		{Method: "POST", Pattern: "/profile/password", Handle: s.handleProfilePassword},
+		{Method: "POST", Pattern: "/profile/locale", MFAEnrol: true, Handle: s.handleProfileLocale},
 
 		{Method: "GET", Pattern: "/a/{account}/{$}", ReadOnly: true, Handle: s.handleAccountHome},
 		{Method: "GET", Pattern: "/a/{account}/switch", ReadOnly: true, Handle: s.handleSwitch},

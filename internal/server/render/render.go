@@ -161,10 +161,11 @@ func (rd *Renderer) parse(locale string) (map[string]*template.Template, error) 
 // funcs are the template functions of locale.
 func (rd *Renderer) funcs(locale string) template.FuncMap {
 	return template.FuncMap{
-		"t":       func(id string, args ...any) string { return i18n.T(locale, id, args...) },
-		"locale":  func() string { return locale },
-		"fmtDate": func(s string) string { return i18n.DateString(locale, s) },
-		"fmtTime": func(t time.Time) string { return i18n.Time(locale, t) },
+		"t":         func(id string, args ...any) string { return i18n.T(locale, id, args...) },
+		"locale":    func() string { return locale },
+		"languages": func() []Choice { return LocaleChoices(locale) },
+		"fmtDate":   func(s string) string { return i18n.DateString(locale, s) },
+		"fmtTime":   func(t time.Time) string { return i18n.Time(locale, t) },
 		"fmtTimePtr": func(t *time.Time) string {
 			if t == nil {
 				return ""
@@ -186,7 +187,8 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 		"typeTitle":  func(t *policy.Type) string { return t.TitleIn(locale) },
 		"typePlural": func(t *policy.Type) string { return t.PluralIn(locale) },
 		"roleTitle":  func(name string) string { return rd.roleTitle(locale, name) },
-		"label":      FieldLabel,
+		"label":      func(name string) string { return i18n.T(locale, FieldLabel(name)) },
+		"typeName":   func(name string) string { return rd.typeName(locale, name) },
 		"isNum":      func(v any) bool { _, ok := v.(float64); return ok },
 		"join":       strings.Join,
 		"query":      func(v url.Values) string { return v.Encode() },
@@ -207,6 +209,18 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 			return false
 		},
 	}
+}
+
+// typeName is the title of the object type name in locale, or the name.
+func (rd *Renderer) typeName(locale, name string) string {
+	if rd.policy != nil {
+		if pol := rd.policy(); pol != nil {
+			if t := pol.Type(name); t != nil {
+				return t.TitleIn(locale)
+			}
+		}
+	}
+	return name
 }
 
 // roleTitle is the title of role name in locale, or the name when the
@@ -259,6 +273,7 @@ var doneMessages = map[string]string{
 	"commented":       "Your comment was posted.",
 	"file_added":      "The file was attached.",
 	"file_removed":    "The file was removed.",
+	"locale":          "Your language was saved.",
 }
 
 // Render writes page name with status; a ?done= confirmation becomes its
@@ -330,6 +345,18 @@ func FormError(p *Page, err error, inputs map[string]string) (int, error) {
 		}
 	}
 	return surface.Status(e.Code), nil
+}
+
+// localeNames are the languages as their speakers write them.
+var localeNames = map[string]string{"en": "English", "de": "Deutsch", "zh": "中文"}
+
+// LocaleChoices are the language switch's choices, current selected.
+func LocaleChoices(current string) []Choice {
+	out := make([]Choice, 0, len(i18n.Locales))
+	for _, l := range i18n.Locales {
+		out = append(out, Choice{Value: l, Label: localeNames[l], Selected: l == current})
+	}
+	return out
 }
 
 // RedirectDone sends the browser to path with a confirmation (?done=key,
