@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/i18n"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -87,7 +88,7 @@ func TestTemplates(t *testing.T) {
 			Lines: []render.LineTable{{Name: "lines", Columns: []string{"sku"}, Rows: [][]any{{"A"}}}}, Restricted: []string{"price"},
 			OwnerName: "Acme", CreatorName: "User One", ParentURL: "/p", CheckURL: "/c", JSON: "{}"},
 		"admin_check": checkData{roles: writer, Types: types, User: "u1", Type: typ.Name, ID: "R1", Action: "read", Subject: &user, Record: rec,
-			Checked: true, Paths: []pathView{{Kind: path.Kind, Text: describePath(path)}},
+			Checked: true, Paths: []pathView{{Kind: path.Kind, Text: describePath(i18nEN, path)}},
 			Reasons:  []reasonView{{Code: access.ReasonOutsideDaysBack, Title: "Outside days back", Message: "M"}},
 			DaysBack: []reasonView{{Code: access.ReasonOutsideDaysBack, Title: "Outside days back", Message: "M"}},
 			Visible:  []string{"a"}, Hidden: []access.HiddenField{{Field: "price", Reason: "why"}},
@@ -119,6 +120,8 @@ func TestTemplates(t *testing.T) {
 		}
 	}
 }
+
+func i18nEN(id string, args ...any) string { return i18n.T("en", id, args...) }
 
 // readOnly returns data as an auditor sees it (no write forms), for the
 // pages whose templates branch on it.
