@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -415,8 +416,20 @@ func FieldLabel(name string) string {
 	return strings.ToUpper(l[:1]) + l[1:]
 }
 
-// FormatValue renders an attribute value for a table cell, in English.
-func FormatValue(v any) string { return FormatValueIn(access.LocaleDefault, v) }
+// FormatValue renders an attribute value as a form input holds it: the
+// string itself, a number without separators ("1234.5" as "1234.50").
+func FormatValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case float64:
+		if x == float64(int64(x)) {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return FormatValueIn(access.LocaleDefault, v)
+}
 
 // FormatValueIn renders an attribute value for a table cell in locale:
 // numbers with the locale's separators, dates of the form YYYY-MM-DD as
