@@ -15,12 +15,14 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/auth"
 	"github.com/portcullis-dev/portcullis/internal/demo"
@@ -256,8 +258,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
 	supplierName := stringFlag(fs, "supplier-name", app.DefaultSupplierName, "how customers see staff authors of comments and files, e.g. \"Northwind support\"")
 	maxFileSize := stringFlag(fs, "max-file-size", "25MiB", "the largest file attached to a record: bytes, or with KB, MB, KiB, MiB, GiB")
+	defaultLocale := stringFlag(fs, "default-locale", access.LocaleDefault, "language of the pages when neither the user nor the browser names one: en, de or zh")
 	if err := parse(fs, args, 0); err != nil {
 		return err
+	}
+	if !slices.Contains(access.Locales, *defaultLocale) {
+		return usageError{"--default-locale: want one of " + strings.Join(access.Locales, ", ")}
 	}
 	proxies, err := server.ParseTrustedProxies(*trusted)
 	if err != nil {
@@ -328,7 +334,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
 		PublicURL: strings.TrimRight(*mf.publicURL, "/"), TrustedProxies: proxies, MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg,
-		Conversation: app.ConversationConfig{SupplierName: *supplierName, MaxFileSize: fileLimit}})
+		Conversation: app.ConversationConfig{SupplierName: *supplierName, MaxFileSize: fileLimit}, DefaultLocale: *defaultLocale})
 	if len(logins) > 0 {
 		if err := demoInvitation(ctx, srv.App()); err != nil {
 			return fmt.Errorf("demo invitation: %w", err)

@@ -32,7 +32,7 @@ func TestCustomerAdminOrdersFromInventory(t *testing.T) {
 
 	b := e.newTab("dave")
 	b.signInDemo(daveAdmin)
-	b.mustStatus("orders", b.navigate("open Sales order", chromedp.Click(navLink("Sales order"))), http.StatusOK)
+	b.mustStatus("orders", b.navigate("open Sales order", chromedp.Click(navLink("Sales orders"))), http.StatusOK)
 	b.mustStatus("new order form", b.navigate("open New Sales order", chromedp.Click(link("New Sales order"))), http.StatusOK)
 	b.do("wait for the form", chromedp.WaitVisible(heading("New sales order")))
 	if eval[bool](b, `!!document.querySelector('main [name*="price"], main [name="status"], main [name="amount"], main [name="discount"], main [name="number"], main [name="order_date"]')`) {
@@ -58,7 +58,7 @@ func TestCustomerAdminOrdersFromInventory(t *testing.T) {
 	if !ok || !strings.HasPrefix(id, "WEB-") {
 		t.Fatalf("after ordering dave is at %s: %s", loc, b.text())
 	}
-	b.mustSee("Created.", po, sku1, sku2, "requested")
+	b.mustSee("Created.", po, sku1, sku2, "Requested")
 
 	rec, err := e.st.GetRecord(context.Background(), "sales_order", id)
 	if err != nil {

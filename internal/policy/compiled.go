@@ -107,6 +107,7 @@ type CompiledRole struct {
 	ID          RoleID
 	Name        string
 	Title       string
+	Titles      map[string]string
 	Level       int
 	Protected   bool
 	Assignable  bool
@@ -251,12 +252,20 @@ type Share struct {
 
 // Type is a compiled object type.
 type Type struct {
-	Index      int
-	Name       string
-	Title      string
-	OwnerField string
-	DateField  string
-	ParentType string
+	Index int
+	Name  string
+	Title string
+	// TitlePlural, Titles and TitlesPlural are the ObjectType's: see
+	// TitleIn and PluralIn.
+	TitlePlural          string
+	Titles, TitlesPlural map[string]string
+	// MoneyFields, CurrencyField (never empty) and Currency are the
+	// ObjectType's.
+	MoneyFields             []string
+	CurrencyField, Currency string
+	OwnerField              string
+	DateField               string
+	ParentType              string
 	// Comments, Files and ExternalFiles are the type's conversation and
 	// files (ObjectType).
 	Comments, Files, ExternalFiles bool
@@ -372,7 +381,7 @@ func Compile(d *Document) (*Policy, error) {
 	}
 	p := &Policy{doc: *d, roleIndex: map[string]*CompiledRole{}, typeIndex: map[string]*Type{}}
 	for i, ot := range d.ObjectTypes {
-		t := &Type{Index: i, Name: ot.Name, Title: ot.Title, OwnerField: ot.OwnerField,
+		t := &Type{Index: i, Name: ot.Name, Title: ot.Title, TitlePlural: ot.TitlePlural, Titles: ot.Titles, TitlesPlural: ot.TitlesPlural, OwnerField: ot.OwnerField,
 			DateField: ot.DateField, ParentType: ot.ParentType, Fields: map[string]Field{},
 			Comments: ot.Comments, Files: ot.Files, ExternalFiles: ot.ExternalFiles}
 		for _, f := range ot.Fields {
@@ -388,6 +397,10 @@ func Compile(d *Document) (*Policy, error) {
 			t.Writable = append(t.Writable, fp)
 		}
 		t.NumberField, t.NumberPrefix = ot.NumberField, ot.NumberPrefix
+		t.MoneyFields, t.CurrencyField, t.Currency = ot.MoneyFields, ot.CurrencyField, ot.Currency
+		if t.CurrencyField == "" {
+			t.CurrencyField = "currency"
+		}
 		t.Defaults = jsonValues(ot.Defaults)
 		p.types = append(p.types, t)
 		p.typeIndex[t.Name] = t
@@ -401,7 +414,7 @@ func Compile(d *Document) (*Policy, error) {
 		byName[d.Roles[i].Name] = &d.Roles[i]
 	}
 	for i, r := range d.Roles {
-		cr := &CompiledRole{ID: RoleID(i), Name: r.Name, Title: r.Title, Level: r.Level,
+		cr := &CompiledRole{ID: RoleID(i), Name: r.Name, Title: r.Title, Titles: r.Titles, Level: r.Level,
 			Protected: r.Protected, Assignable: r.Assignable, perms: make([]TypePerm, len(p.types))}
 		// Which types were ever granted with scope account: the broadest
 		// scope wins across includes.

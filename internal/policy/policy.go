@@ -56,6 +56,8 @@ type Document struct {
 type Role struct {
 	Name  string `json:"name" yaml:"name"`
 	Title string `json:"title,omitempty" yaml:"title,omitempty"`
+	// Titles are the title in other locales (de, zh; en overrides Title).
+	Titles map[string]string `json:"titles,omitempty" yaml:"titles,omitempty"`
 	// Level orders roles for delegation: a customer admin hands out roles up
 	// to its own level. It must exceed the level of every included role.
 	Level int `json:"level" yaml:"level"`
@@ -94,6 +96,13 @@ type Permission struct {
 type ObjectType struct {
 	Name  string `json:"name" yaml:"name"`
 	Title string `json:"title,omitempty" yaml:"title,omitempty"`
+	// TitlePlural names a list of the type's records ("Sales orders"): the
+	// portal's navigation and list headings.
+	TitlePlural string `json:"title_plural,omitempty" yaml:"title_plural,omitempty"`
+	// Titles and TitlesPlural are Title and TitlePlural in other locales,
+	// by locale (de, zh; en overrides the default).
+	Titles       map[string]string `json:"titles,omitempty" yaml:"titles,omitempty"`
+	TitlesPlural map[string]string `json:"titles_plural,omitempty" yaml:"titles_plural,omitempty"`
 	// OwnerField names the attribute that fills a record's owner when none is
 	// given and it names an existing account.
 	OwnerField string `json:"owner_field,omitempty" yaml:"owner_field,omitempty"`
@@ -131,6 +140,13 @@ type ObjectType struct {
 	// (TK-10001, TK-10002, ...), also written to this attribute.
 	NumberField  string `json:"number_field,omitempty" yaml:"number_field,omitempty"`
 	NumberPrefix string `json:"number_prefix,omitempty" yaml:"number_prefix,omitempty"`
+	// MoneyFields are attribute paths (the syntax of restricted_fields)
+	// holding amounts of money, shown with the record's currency: the
+	// ISO 4217 code in its CurrencyField attribute (default "currency"),
+	// else Currency; with neither they are plain numbers.
+	MoneyFields   []string `json:"money_fields,omitempty" yaml:"money_fields,omitempty"`
+	CurrencyField string   `json:"currency_field,omitempty" yaml:"currency_field,omitempty"`
+	Currency      string   `json:"currency,omitempty" yaml:"currency,omitempty"`
 }
 
 // Field is a queryable attribute.
@@ -139,7 +155,11 @@ type Field struct {
 	// Type is string, number, date or bool.
 	Type string `json:"type" yaml:"type"`
 	// Values, when set, are the allowed values that forms offer as choices.
-	Values []string `json:"values,omitempty" yaml:"values,omitempty"`
+	// In the document each is a string or {value, labels}.
+	Values []string `json:"-" yaml:"-"`
+	// Labels are the values' labels by value, then by locale
+	// ("in_progress" → "de" → "In Bearbeitung").
+	Labels map[string]map[string]string `json:"-" yaml:"-"`
 }
 
 // SharingRule makes a record of type To readable when its parent, of type

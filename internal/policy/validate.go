@@ -127,9 +127,25 @@ func (v *validator) checkObjectTypes() {
 }
 
 func (v *validator) checkObjectType(path string, ot *ObjectType) {
+	v.checkTitles(path+".titles", ot.Titles)
+	v.checkTitles(path+".titles_plural", ot.TitlesPlural)
+	for k, mf := range ot.MoneyFields {
+		if _, err := ParseFieldPath(mf); err != nil {
+			v.addf(fmt.Sprintf("%s.money_fields[%d]", path, k), "%v", err)
+		}
+	}
+	if ot.CurrencyField != "" {
+		v.checkAttr(path+".currency_field", ot.CurrencyField)
+	}
+	if ot.Currency != "" && !currencyRE.MatchString(ot.Currency) {
+		v.addf(path+".currency", "currency %q is not an ISO 4217 code such as EUR", ot.Currency)
+	}
 	fields := map[string]Field{}
 	for j, f := range ot.Fields {
 		fpath := fmt.Sprintf("%s.fields[%d]", path, j)
+		for k, val := range f.Values {
+			v.checkTitles(fmt.Sprintf("%s.values[%d].labels", fpath, k), f.Labels[val])
+		}
 		if f.Name == "" {
 			v.addf(fpath+".name", "name is required")
 		} else {
@@ -225,6 +241,7 @@ func (v *validator) checkRoles() {
 
 func (v *validator) checkRole(i int, r *Role) {
 	path := fmt.Sprintf("roles[%d]", i)
+	v.checkTitles(path+".titles", r.Titles)
 	if r.Level < 0 {
 		v.addf(path+".level", "level %d is negative", r.Level)
 	}

@@ -231,7 +231,7 @@ func TestAdminExternalAccessPanel(t *testing.T) {
 		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"other@example.com"}, "role": {"L30"},
 			"scope": {"account"}, "access": {"read"}, "days_back": {"90"}, "valid_from": {""}, "valid_until": {"2099-01-01"}, "notes": {"ERP import"}})
 		admStatus(t, res, 200)
-		admHas(t, res, "The grant was added", "user:other", "L30", "read only", "90", "2099-01-01", "ERP import")
+		admHas(t, res, "The grant was added", "user:other", "L30", "read only", "90", "Jan 1, 2099", "ERP import")
 		g, err := env.st.GetGrant(ctx, admGrantID(t, env, "user:other", "C1-ST1"))
 		if err != nil || g.DaysBack == nil || *g.DaysBack != 90 || g.Scope != "account" || g.Access != "read" || g.ValidUntil == nil || g.CreatedBy != "admin" {
 			t.Fatalf("grant %+v %v", g, err)

@@ -338,7 +338,7 @@ func TestPortalNewOrderForAdmin(t *testing.T) {
 		ok := b.post("/a/C1/sales_order/new", url.Values{"owner": {"C1"}, "po_number": {"PO-42"}, "requested_date": {"2030-03-01"},
 			"notes": {"Ring twice"}, "delivery_address": {"Dock 4"}, "lines[].sku": {"P-100", "V-200"}, "lines[].qty": {"3", "1"},
 			"lines[].price": {"0.01", "0.01"}, "price": {"0.01"}, "status": {"invoiced"}, "number": {"SO1"}, "op": {"save"}})
-		ok.must(t, http.StatusOK, "Created.", "PO-42", "P-100", "requested")
+		ok.must(t, http.StatusOK, "Created.", "PO-42", "P-100", "Requested")
 		if !strings.Contains(ok.url, "/a/C1/sales_order/WEB-1000") {
 			t.Fatalf("redirected to %s", ok.url)
 		}

@@ -65,6 +65,9 @@ type Config struct {
 	// X-Forwarded-Proto headers are believed (--trusted-proxies); from any
 	// other peer they are ignored.
 	TrustedProxies []netip.Prefix
+	// DefaultLocale is the pages' language when neither the user nor the
+	// browser names one (--default-locale; empty: en).
+	DefaultLocale string
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -100,6 +103,8 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	if err != nil {
 		panic(err) // embedded templates: a test catches this
 	}
+	rd.SetDefaultLocale(cfg.DefaultLocale)
+	rd.SetPolicy(eng.Policy)
 	s.rd = rd
 	s.api = api.New(s.app, cfg.Logger, cfg.Version).Routes()
 

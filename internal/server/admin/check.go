@@ -76,30 +76,35 @@ var reasonTitles = map[string]string{
 	access.ReasonReadOnlyAccess:      "Read-only access",
 }
 
-// describePath says in words how a path reaches the record.
-func describePath(pi access.PathInfo) string {
-	acc := "read and write"
+// describePath says in words how a path reaches the record, with tr
+// translating the catalog's messages.
+func describePath(tr func(id string, args ...any) string, pi access.PathInfo) string {
+	acc := tr("read and write")
 	if pi.Access == access.AccessRead {
-		acc = "read only"
+		acc = tr("read only")
 	}
 	switch pi.Kind {
 	case access.PathOwner:
-		return fmt.Sprintf("The record's owner %s is covered by grant %s (role %s, %s).", pi.Account, pi.Grant, pi.Role, acc)
+		return tr("The record's owner {{.Account}} is covered by grant {{.Grant}} (role {{.Role}}, {{.Access}}).",
+			"Account", pi.Account, "Grant", pi.Grant, "Role", pi.Role, "Access", acc)
 	case access.PathTeamAccount:
-		return fmt.Sprintf("The record's team names account %s, covered by grant %s (role %s, %s).", pi.Account, pi.Grant, pi.Role, acc)
+		return tr("The record's team names account {{.Account}}, covered by grant {{.Grant}} (role {{.Role}}, {{.Access}}).",
+			"Account", pi.Account, "Grant", pi.Grant, "Role", pi.Role, "Access", acc)
 	case access.PathTeamUser:
-		return fmt.Sprintf("The record's team names the user directly (with the user's highest role, %s; %s).", pi.Role, acc)
+		return tr("The record's team names the user directly (with the user's highest role, {{.Role}}; {{.Access}}).", "Role", pi.Role, "Access", acc)
 	case access.PathSharing:
-		via := "its parent"
+		via := tr("its parent")
 		if pi.Via != nil {
-			via = fmt.Sprintf("its parent %s %s", pi.Via.Type, pi.Via.ID)
+			via = tr("its parent {{.Type}} {{.ID}}", "Type", pi.Via.Type, "ID", pi.Via.ID)
 		}
-		return fmt.Sprintf("Shared from %s, which the user reads through grant %s on %s (role %s; here %s).", via, pi.Grant, pi.Account, pi.Role, acc)
+		return tr("Shared from {{.Via}}, which the user reads through grant {{.Grant}} on {{.Account}} (role {{.Role}}; here {{.Access}}).",
+			"Via", via, "Grant", pi.Grant, "Account", pi.Account, "Role", pi.Role, "Access", acc)
 	}
-	return fmt.Sprintf("%s path (role %s, %s)", pi.Kind, pi.Role, acc)
+	return fmt.Sprintf("%s (%s, %s)", pi.Kind, pi.Role, acc)
 }
 
 func (s *Surface) handleCheck(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	tr := func(id string, args ...any) string { return s.rd.T(r, &c.User, id, args...) }
 	q := r.URL.Query()
 	eng := s.app.Engine()
 	pol := eng.Policy()
@@ -155,7 +160,7 @@ func (s *Surface) handleCheck(w http.ResponseWriter, r *http.Request, c *app.Act
 		} else {
 			d.Checked, d.Allowed, d.Staff = true, x.Allowed, d.Subject.Kind == access.KindInternal
 			for _, pi := range x.Paths {
-				d.Paths = append(d.Paths, pathView{Kind: pi.Kind, Text: describePath(pi)})
+				d.Paths = append(d.Paths, pathView{Kind: pi.Kind, Text: describePath(tr, pi)})
 			}
 			for _, rs := range x.Reasons {
 				rv := reasonView{Code: rs.Code, Title: reasonTitles[rs.Code], Message: sentence(rs.Message)}
@@ -183,6 +188,7 @@ func (s *Surface) handleCheck(w http.ResponseWriter, r *http.Request, c *app.Act
 // viewers lists the first maxViewers users who can read d.Record, with
 // their paths, and counts the others.
 func (s *Surface) viewers(r *http.Request, c *app.Actor, d *checkData) error {
+	tr := func(id string, args ...any) string { return s.rd.T(r, &c.User, id, args...) }
 	eng := s.app.Engine()
 	lp := app.ListParams{Limit: maxViewers}
 	for {
@@ -200,7 +206,7 @@ func (s *Surface) viewers(r *http.Request, c *app.Actor, d *checkData) error {
 				row.Name, row.Email, row.Home = u.Name, u.Email, u.HomeAccount
 			}
 			for _, pi := range v.Paths {
-				row.Paths = append(row.Paths, pathView{Kind: pi.Kind, Text: describePath(pi)})
+				row.Paths = append(row.Paths, pathView{Kind: pi.Kind, Text: describePath(tr, pi)})
 			}
 			d.Viewers = append(d.Viewers, row)
 		}

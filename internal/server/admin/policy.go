@@ -105,7 +105,7 @@ func (s *Surface) handleSavePolicy(w http.ResponseWriter, r *http.Request, c *ap
 	src := r.PostFormValue("source")
 	p := page(c, "Policy", "policy")
 	if problems := app.CheckPolicy([]byte(src)); len(problems) > 0 {
-		p.Error = "The policy was not saved: it has " + strconv.Itoa(len(problems)) + " problem(s), listed next to the editor."
+		p.Error = s.rd.T(r, &c.User, "The policy was not saved: it has {{.Count}} problems, listed next to the editor.", "Count", len(problems))
 		p.Errors["policy_source"] = "see the problems listed above the editor"
 		return s.renderPolicy(w, r, c, p, http.StatusBadRequest, &src, problems)
 	}
@@ -138,7 +138,7 @@ func (s *Surface) handlePolicyVersion(w http.ResponseWriter, r *http.Request, c 
 	}
 	for i, v := range versions {
 		if v.Version == n {
-			p := page(c, "Policy version "+strconv.Itoa(n), "policy")
+			p := page(c, s.rd.T(r, &c.User, "Policy version {{.Version}}", "Version", n), "policy")
 			p.Data = policyVersionData{roles: rolesOf(c), Version: v, Current: i == 0}
 			s.rd.Render(w, r, http.StatusOK, "admin_policy_version", p)
 			return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/i18n"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -38,8 +39,8 @@ func TestTemplates(t *testing.T) {
 	group := store.GroupWithMembers{Group: access.Group{ID: "acct:C1", Name: "Acme users", Account: "C1"}, Members: []string{"u1"}}
 	rec := &access.Record{Type: typ.Name, ID: "R1", Owner: "C1", Date: "2026-01-02", Creator: "u1", Parent: &access.Ref{Type: typ.Name, ID: "R0"},
 		Attributes: map[string]any{"number": "R1", "lines": []any{map[string]any{"sku": "A"}}}}
-	entry := store.AuditEntry{ID: 1, Time: now, Actor: "admin", Action: "grant.create", Target: "grant:g1", Before: []byte(`{}`), After: []byte(`{"a":1}`)}
-	pv := store.PolicyVersion{Version: 2, Source: "roles: []", CreatedBy: "admin", CreatedAt: now, Policy: pol}
+	entry := store.AuditEntry{ID: 1, Time: now, Actor: "staff1", Action: "grant.create", Target: "grant:g1", Before: []byte(`{}`), After: []byte(`{"a":1}`)}
+	pv := store.PolicyVersion{Version: 2, Source: "roles: []", CreatedBy: "staff1", CreatedAt: now, Policy: pol}
 	path := access.PathInfo{Kind: access.PathOwner, Account: "C1", Grant: "g1", Role: "L20", Access: access.AccessRead}
 	errs := map[string]string{"account_id": "x", "account_parent": "x", "grant_principal": "x", "grant_role": "x", "grant_scope": "x",
 		"grant_access": "x", "grant_days_back": "x", "grant_valid_from": "x", "grant_valid_until": "x", "grant_notes": "x",
@@ -88,7 +89,7 @@ func TestTemplates(t *testing.T) {
 			Lines: []render.LineTable{{Name: "lines", Columns: []string{"sku"}, Rows: [][]any{{"A"}}}}, Restricted: []string{"price"},
 			OwnerName: "Acme", CreatorName: "User One", ParentURL: "/p", CheckURL: "/c", JSON: "{}"},
 		"admin_check": checkData{roles: writer, Types: types, User: "u1", Type: typ.Name, ID: "R1", Action: "read", Subject: &user, Record: rec,
-			Checked: true, Paths: []pathView{{Kind: path.Kind, Text: describePath(path)}},
+			Checked: true, Paths: []pathView{{Kind: path.Kind, Text: describePath(i18nEN, path)}},
 			Reasons:  []reasonView{{Code: access.ReasonOutsideDaysBack, Title: "Outside days back", Message: "M"}},
 			DaysBack: []reasonView{{Code: access.ReasonOutsideDaysBack, Title: "Outside days back", Message: "M"}},
 			Visible:  []string{"a"}, Hidden: []access.HiddenField{{Field: "price", Reason: "why"}},
@@ -101,21 +102,30 @@ func TestTemplates(t *testing.T) {
 			Rows: []auditRow{{AuditEntry: entry, BeforeText: "{}", AfterText: "{}"}}, Next: "/n", First: "/f",
 			Verify: &store.AuditVerification{OK: false, Entries: 3, FirstBad: 2}},
 	}
-	me := access.User{ID: "admin", Kind: access.KindInternal, Name: "Admin", StaffRole: access.StaffAdmin}
+	me := access.User{ID: "staff1", Kind: access.KindInternal, Name: "Admin", StaffRole: access.StaffAdmin}
 	for name, data := range pages {
 		for _, ro := range []bool{false, true} {
 			if ro {
 				data = readOnly(data)
 			}
-			p := &render.Page{Title: name, User: &me, Nav: render.AdminNav("accounts"), Errors: errs, Error: "e", Data: data}
-			w := httptest.NewRecorder()
-			rd.Render(w, httptest.NewRequest("GET", "/admin", nil), 200, name, p)
-			if w.Code != 200 || !strings.Contains(w.Body.String(), "</html>") {
-				t.Errorf("%s (read-only %v): status %d\n%.400s", name, ro, w.Code, w.Body.String())
+			for _, locale := range []string{"en", "de", "zh"} {
+				p := &render.Page{Title: "Accounts", User: &me, Nav: render.AdminNav("accounts"), Errors: errs, Error: "e", Data: data, Locale: locale}
+				w := httptest.NewRecorder()
+				rd.Render(w, httptest.NewRequest("GET", "/admin", nil), 200, name, p)
+				if w.Code != 200 || !strings.Contains(w.Body.String(), "</html>") {
+					t.Errorf("%s (read-only %v, %s): status %d\n%.400s", name, ro, locale, w.Code, w.Body.String())
+				}
+				if locale != "en" {
+					if u := render.Untranslated(w.Body.String(), locale); len(u) > 0 {
+						t.Errorf("%s (read-only %v) in %s shows English: %q", name, ro, locale, u)
+					}
+				}
 			}
 		}
 	}
 }
+
+func i18nEN(id string, args ...any) string { return i18n.T("en", id, args...) }
 
 // readOnly returns data as an auditor sees it (no write forms), for the
 // pages whose templates branch on it.

@@ -390,7 +390,7 @@ func (s *Surface) lineOp(r *http.Request, c *app.Actor, v *view, le *lineEditor,
 			return true, err
 		}
 		if _, ok := items[sku]; !ok {
-			errs[le.Name] = "There is no item " + sku + " in this account's inventory."
+			errs[le.Name] = s.rd.T(r, &c.User, "There is no item {{.SKU}} in this account's inventory.", "SKU", sku)
 			return true, nil
 		}
 		in.rows = append(in.rows, le.newRow(sku))
@@ -408,9 +408,9 @@ func (s *Surface) lineOp(r *http.Request, c *app.Actor, v *view, le *lineEditor,
 // the elements the user sees (an edit). With a picker every SKU must be
 // one of the inventory the subject sees.
 func (s *Surface) readLines(r *http.Request, c *app.Actor, v *view, le *lineEditor, rows [][]string, base []any, errs map[string]string) ([]any, error) {
-	lines, msg := le.value(rows, base)
+	lines, msg, line := le.value(rows, base)
 	if msg != "" {
-		errs[le.Name] = msg
+		errs[le.Name] = s.rd.T(r, &c.User, msg, "Line", line)
 		return nil, nil
 	}
 	if le.Picker = v.pickerFor(le); le.Picker {
@@ -420,7 +420,7 @@ func (s *Surface) readLines(r *http.Request, c *app.Actor, v *view, le *lineEdit
 		}
 		for _, sku := range le.skus(rows) {
 			if _, ok := items[sku]; !ok {
-				errs[le.Name] = "There is no item " + sku + " in this account's inventory."
+				errs[le.Name] = s.rd.T(r, &c.User, "There is no item {{.SKU}} in this account's inventory.", "SKU", sku)
 			}
 		}
 	}
@@ -446,7 +446,7 @@ func (s *Surface) handleNew(w http.ResponseWriter, r *http.Request, c *app.Actor
 func (s *Surface) renderNew(w http.ResponseWriter, r *http.Request, c *app.Actor, v *view, t *policy.Type, owner string, in formInput, errs map[string]string, msg string, status int) error {
 	inputs, le := formParts(t, v.subject, s.createWriter(c, v, t, owner), in.values, false)
 	d := recordFormData{Type: t, Base: v.accountURL(), Action: v.accountURL() + url.PathEscape(t.Name) + "/new",
-		Cancel: v.accountURL() + url.PathEscape(t.Name), Submit: "Create " + strings.ToLower(render.TypeTitle(t)), ReadOnly: v.viewAs,
+		Cancel: v.accountURL() + url.PathEscape(t.Name), Submit: s.typeText(r, c, "Create {{.Type}}", t), ReadOnly: v.viewAs,
 		Fields: inputs, Lines: le, Shown: serverValues(t, s.app.Now().UTC().Format(time.DateOnly))}
 	if accts := v.createChoices(t, owner); len(accts) > 1 {
 		d.Accounts = accts
@@ -454,7 +454,7 @@ func (s *Surface) renderNew(w http.ResponseWriter, r *http.Request, c *app.Actor
 	if err := s.fillLines(r, c, v, le, in); err != nil {
 		return err
 	}
-	p := v.page("New "+strings.ToLower(render.TypeTitle(t)), t.Name)
+	p := v.page(s.typeText(r, c, "New {{.Type}}", t), t.Name)
 	p.Data, p.Errors, p.Error = d, errs, msg
 	s.rd.Render(w, r, status, "portal_form", p)
 	return nil
@@ -566,12 +566,12 @@ func (s *Surface) handleEdit(w http.ResponseWriter, r *http.Request, c *app.Acto
 func (s *Surface) renderEdit(w http.ResponseWriter, r *http.Request, c *app.Actor, v *view, t *policy.Type, rec *access.Record, writable access.Writer, in formInput, errs map[string]string, msg string, status int) error {
 	recURL := v.accountURL() + url.PathEscape(t.Name) + "/" + url.PathEscape(rec.ID)
 	inputs, le := formParts(t, v.subject, writable, in.values, true)
-	d := recordFormData{Type: t, Base: v.accountURL(), Action: recURL + "/edit", Cancel: recURL, Submit: "Save changes", Record: rec,
+	d := recordFormData{Type: t, Base: v.accountURL(), Action: recURL + "/edit", Cancel: recURL, Submit: s.rd.T(r, &c.User, "Save changes"), Record: rec,
 		ReadOnly: v.viewAs, Fields: inputs, Lines: le, Shown: shownValues(t, rec.Attributes, inputs, le)}
 	if err := s.fillLines(r, c, v, le, in); err != nil {
 		return err
 	}
-	p := v.page("Edit "+strings.ToLower(render.TypeTitle(t))+" "+rec.ID, t.Name)
+	p := v.page(s.rd.T(r, &c.User, "Edit {{.Type}} {{.ID}}", "Type", s.typeName(r, c, t), "ID", rec.ID), t.Name)
 	p.Data, p.Errors, p.Error = d, errs, msg
 	s.rd.Render(w, r, status, "portal_form", p)
 	return nil
@@ -635,7 +635,7 @@ func (s *Surface) handleUpdate(w http.ResponseWriter, r *http.Request, c *app.Ac
 			if ierr != nil {
 				return ierr
 			}
-			return s.renderEdit(w, r, c, v, t, rec, writable, in, fp.Errors, "Not saved: "+fp.Error, status)
+			return s.renderEdit(w, r, c, v, t, rec, writable, in, fp.Errors, s.rd.T(r, &c.User, "Not saved: {{.Reason}}", "Reason", s.rd.T(r, &c.User, fp.Error)), status)
 		}
 	}
 	s.afterWrite(w, r, v, t, res, "saved")
@@ -653,4 +653,20 @@ func overlay(stored, submitted map[string]any) map[string]any {
 		out[k] = v
 	}
 	return out
+}
+
+// typeText translates id with the title of t in the page's locale as
+// {{.Type}}.
+func (s *Surface) typeText(r *http.Request, c *app.Actor, id string, t *policy.Type) string {
+	return s.rd.T(r, &c.User, id, "Type", s.typeName(r, c, t))
+}
+
+// typeName is t's title in the page's locale, in lower case in English
+// ("New sales order"), as written in German and Chinese.
+func (s *Surface) typeName(r *http.Request, c *app.Actor, t *policy.Type) string {
+	l := s.rd.Locale(nil, r, &c.User)
+	if l == "en" {
+		return strings.ToLower(t.TitleIn(l))
+	}
+	return t.TitleIn(l)
 }

@@ -135,8 +135,9 @@ func (le *lineEditor) rowsOf(v any) [][]string {
 // value turns rows into the array's value. On an edit, base holds the
 // elements as the user sees them: row i keeps the other keys of element
 // i, so a line's read-only values are sent back unchanged. The string is
-// the message for the editor when a row does not parse.
-func (le *lineEditor) value(rows [][]string, base []any) ([]any, string) {
+// the message for the editor when a row does not parse (a catalog id),
+// the int the row's line number.
+func (le *lineEditor) value(rows [][]string, base []any) ([]any, string, int) {
 	out := make([]any, 0, len(rows))
 	for i, row := range rows {
 		el := map[string]any{}
@@ -151,13 +152,13 @@ func (le *lineEditor) value(rows [][]string, base []any) ([]any, string) {
 			raw := row[j]
 			switch {
 			case raw == "" && k.Name == pickerKey:
-				return nil, "Line " + strconv.Itoa(i+1) + ": choose an item."
+				return nil, "Line {{.Line}}: choose an item.", i + 1
 			case raw == "":
 				delete(el, k.Name)
 			case k.Number:
 				n, err := strconv.ParseFloat(raw, 64)
 				if err != nil || n <= 0 || n > 1e9 {
-					return nil, "Line " + strconv.Itoa(i+1) + ": enter a quantity above zero."
+					return nil, "Line {{.Line}}: enter a quantity above zero.", i + 1
 				}
 				el[k.Name] = n
 			default:
@@ -166,7 +167,7 @@ func (le *lineEditor) value(rows [][]string, base []any) ([]any, string) {
 		}
 		out = append(out, el)
 	}
-	return out, ""
+	return out, "", 0
 }
 
 // setRows fills the editor's rows; items describes picked SKUs.

@@ -134,7 +134,7 @@ func (s *Surface) handleConfirmTOTP(w http.ResponseWriter, r *http.Request, c *a
 			return err
 		}
 		p := s.profilePage(r, c)
-		p.Error = "Two-factor authentication is not on yet: " + e.Message
+		p.Error = s.rd.T(r, &c.User, "Two-factor authentication is not on yet: {{.Reason}}", "Reason", s.rd.T(r, &c.User, e.Message))
 		p.Errors["totp_code"] = e.Message
 		s.rd.Render(w, r, surface.Status(e.Code), "profile", p)
 		return nil
@@ -160,7 +160,7 @@ func (s *Surface) handleDisableMFA(w http.ResponseWriter, r *http.Request, c *ap
 			return err
 		}
 		p := s.profilePage(r, c)
-		p.Error = "Two-factor authentication is still on: " + e.Message
+		p.Error = s.rd.T(r, &c.User, "Two-factor authentication is still on: {{.Reason}}", "Reason", s.rd.T(r, &c.User, e.Message))
 		switch e.Field {
 		case "password":
 			p.Errors["mfa_password"] = e.Message

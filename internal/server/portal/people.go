@@ -43,8 +43,8 @@ var localeNames = map[string]string{"en": "English", "de": "Deutsch", "zh": "中
 type personRow struct {
 	app.CompanyUser
 	HomeName string
-	// Access lists its own grants there ("L20 · Title on Acme").
-	Access []string
+	// Access lists its own grants there (shown "Orders on Acme").
+	Access []roleOn
 	// Groups and AddTo name the account groups with the account's name.
 	Groups, AddTo []groupRow
 	// Why says why its status cannot change, when it cannot.
@@ -66,15 +66,15 @@ type csvData struct {
 	Locale  string
 }
 
+// roleOn is a role on an account, shown as "Orders on Acme" by the role's
+// title in the page's locale.
+type roleOn struct{ Role, Account string }
+
 // personRow describes a person for the table.
 func (s *Surface) personRow(v *view, cu app.CompanyUser) personRow {
 	row := personRow{CompanyUser: cu, HomeName: s.accountName(v, cu.HomeAccount)}
 	for _, g := range cu.Grants {
-		txt := g.Role
-		if r := v.pol.Role(g.Role); r != nil && r.Title != "" {
-			txt += " · " + r.Title
-		}
-		row.Access = append(row.Access, txt+" on "+s.accountName(v, g.Account))
+		row.Access = append(row.Access, roleOn{Role: g.Role, Account: s.accountName(v, g.Account)})
 	}
 	label := func(g app.CompanyGroup) groupRow {
 		l := g.Name

@@ -40,6 +40,7 @@ func (s *Surface) Routes() []surface.Route {
 		{Method: "GET", Pattern: "/switch", Handle: s.handleRootSwitch},
 		{Method: "GET", Pattern: "/profile", MFAEnrol: true, Handle: s.handleProfile},
 		{Method: "POST", Pattern: "/profile/password", Handle: s.handleProfilePassword},
+		{Method: "POST", Pattern: "/profile/locale", MFAEnrol: true, Handle: s.handleProfileLocale},
 
 		{Method: "GET", Pattern: "/a/{account}/{$}", ReadOnly: true, Handle: s.handleAccountHome},
 		{Method: "GET", Pattern: "/a/{account}/switch", ReadOnly: true, Handle: s.handleSwitch},
@@ -134,7 +135,7 @@ func (v *view) page(title, active string) *render.Page {
 	}
 	prefix := v.accountURL()
 	for _, t := range v.readableTypes() {
-		p.Nav = append(p.Nav, render.NavItem{Label: render.TypeTitle(t), Href: prefix + t.Name, Current: active == t.Name})
+		p.Nav = append(p.Nav, render.NavItem{Label: render.TypeTitle(t), Href: prefix + t.Name, Current: active == t.Name, Type: t})
 	}
 	if v.current.ManageUsers {
 		p.Nav = append(p.Nav, render.NavItem{Label: "Company users", Href: prefix + "users", Current: active == "users"})

@@ -17,6 +17,8 @@ type profileData struct {
 	Home      string // the home account's name, for external users
 	StaffRole string
 	MFA       mfaData
+	// Locales are the language switch's choices.
+	Locales []render.Choice
 }
 
 // profilePage builds the frame: the console's navigation for staff, the
@@ -38,8 +40,27 @@ func (s *Surface) profilePage(r *http.Request, c *app.Actor) *render.Page {
 		d.Home = a.Name
 	}
 	d.MFA = s.mfaData(r, c)
+	d.Locales = render.LocaleChoices(c.User.Locale)
 	p.Data = d
 	return p
+}
+
+// handleProfileLocale is the profile's language switch: it saves the
+// user's locale through the user update use case (a user may change its
+// own locale) and shows the profile again in that language.
+func (s *Surface) handleProfileLocale(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	l := r.PostFormValue("locale")
+	if _, _, _, err := s.app.PutUser(r.Context(), c, c.ID(), app.UserUpdate{Locale: app.Some(l)}, false); err != nil {
+		p := s.profilePage(r, c)
+		status, ierr := render.FormError(p, err, map[string]string{"locale": "profile_locale"})
+		if ierr != nil {
+			return ierr
+		}
+		s.rd.Render(w, r, status, "profile", p)
+		return nil
+	}
+	render.RedirectDone(w, r, "/profile", "locale")
+	return nil
 }
 
 func (s *Surface) handleProfile(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -54,7 +75,7 @@ func (s *Surface) handleProfilePassword(w http.ResponseWriter, r *http.Request, 
 	current, next, again := r.PostFormValue("current_password"), r.PostFormValue("new_password"), r.PostFormValue("confirm_password")
 	p := s.profilePage(r, c)
 	fail := func(status int, input, msg string) error {
-		p.Errors[input], p.Error = msg, "Your password was not changed: "+msg
+		p.Errors[input], p.Error = msg, s.rd.T(r, &c.User, "Your password was not changed: {{.Reason}}", "Reason", s.rd.T(r, &c.User, msg))
 		s.rd.Render(w, r, status, "profile", p)
 		return nil
 	}

@@ -46,7 +46,7 @@ func (s *Surface) handleLoginForm(w http.ResponseWriter, r *http.Request, _ *app
 		// sign-in form's navigation may not leave the site (CSP
 		// form-action 'self' holds across redirects), a refresh may.
 		start := "/sso/" + url.PathEscape(p.ID) + "/start?" + url.Values{"next": {next}, "login_hint": {email}}.Encode()
-		s.rd.Render(w, r, http.StatusOK, "sso_continue", &render.Page{Title: "Sign in with " + p.Name, Data: ssoOffer{Name: p.Name, URL: start}})
+		s.rd.Render(w, r, http.StatusOK, "sso_continue", &render.Page{Title: s.rd.T(r, nil, "Sign in with {{.Name}}", "Name", p.Name), Data: ssoOffer{Name: p.Name, URL: start}})
 		return nil
 	}
 	if pw == "" {

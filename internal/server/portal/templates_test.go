@@ -55,5 +55,17 @@ func TestTemplatesTakeTheData(t *testing.T) {
 		if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), tc.want) {
 			t.Errorf("%s: %d, want %q in: %s", tc.name, w.Code, tc.want, w.Body.String())
 		}
+		// The same page in German and Chinese shows no English text of the
+		// catalog (a text that bypasses it).
+		for _, locale := range []string{"de", "zh"} {
+			w := httptest.NewRecorder()
+			p := &render.Page{Title: "Profile", User: user, Current: current, Errors: map[string]string{"email": "Enter a number."},
+				Flash: "Your changes were saved.", Data: tc.data, Locale: locale,
+				Nav: []render.NavItem{{Label: "Company users", Href: "/a/C1/users"}, {Type: typ, Href: "/a/C1/ticket"}}}
+			rd.Render(w, httptest.NewRequest("GET", "/", nil), http.StatusOK, tc.name, p)
+			if u := render.Untranslated(w.Body.String(), locale); len(u) > 0 {
+				t.Errorf("%s in %s shows English: %q", tc.name, locale, u)
+			}
+		}
 	}
 }

@@ -405,7 +405,10 @@ func (s *Surface) handleGrantForm(mode string) surface.Handler {
 		row := s.companyRow(v, m)
 		p := companyPage(v)
 		if (mode == "change" && !row.CanChange) || (mode == "revoke" && !row.CanRevoke) {
-			p.Error = "You cannot " + mode + " this access: " + row.Why + "."
+			p.Error = s.rd.T(r, &c.User, "You cannot change this access: {{.Reason}}.", "Reason", s.rd.T(r, &c.User, row.Why))
+			if mode == "revoke" {
+				p.Error = s.rd.T(r, &c.User, "You cannot revoke this access: {{.Reason}}.", "Reason", s.rd.T(r, &c.User, row.Why))
+			}
 		}
 		return s.renderCompany(w, r, c, v, co, p, &companyData{Mode: mode, Row: &row, Form: companyFormOf(row.Grant)}, http.StatusOK)
 	}

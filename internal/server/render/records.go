@@ -1,18 +1,16 @@
 package render
 
 import (
+	"slices"
 	"sort"
 
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/i18n"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 )
 
 // TypeTitle is an object type's title, or its name.
-func TypeTitle(t *policy.Type) string {
-	if t.Title != "" {
-		return t.Title
-	}
-	return t.Name
-}
+func TypeTitle(t *policy.Type) string { return t.TitleIn(access.LocaleDefault) }
 
 // FieldOrder is a field's position in the policy's declaration order
 // (undeclared fields after all declared ones).
@@ -83,4 +81,40 @@ func SortedKeys(t *policy.Type, attrs map[string]any) []string {
 		return oi < oj || (oi == oj && keys[i] < keys[j])
 	})
 	return keys
+}
+
+// Cell renders attribute path of rec (a top-level name, or
+// "lines[].price" for a value v of a line) in locale: a value with a
+// label as its label, an amount of a money field with the record's
+// currency, anything else as FormatValueIn does.
+func Cell(locale string, t *policy.Type, rec *access.Record, path string, v any) string {
+	if t != nil {
+		switch x := v.(type) {
+		case string:
+			if f, ok := t.Fields[path]; ok && f.Labels[x] != nil {
+				return f.Label(x, locale)
+			}
+		case float64:
+			if slices.Contains(t.MoneyFields, path) {
+				cur := t.Currency
+				if rec != nil {
+					if c, ok := rec.Attributes[t.CurrencyField].(string); ok && c != "" {
+						cur = c
+					}
+				}
+				if cur != "" {
+					return i18n.Money(locale, x, cur)
+				}
+			}
+		}
+	}
+	return FormatValueIn(locale, v)
+}
+
+// ValueLabel is the label of value v of t's field in locale, or v.
+func ValueLabel(locale string, t *policy.Type, field, v string) string {
+	if t == nil {
+		return v
+	}
+	return t.Fields[field].Label(v, locale)
 }

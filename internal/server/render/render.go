@@ -15,10 +15,13 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/i18n"
+	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/web"
 )
@@ -43,12 +46,36 @@ type Page struct {
 	// input's id.
 	Errors map[string]string
 	Data   any
+	// Locale is the page's language (i18n.Locales); Render fills it in
+	// from the user, the request and --default-locale.
+	Locale string
+}
+
+// translate puts the page's texts that Go code set (title, confirmation,
+// errors, navigation) into its locale; texts the catalog lacks (a name,
+// a domain message without translation) stay as they are.
+func (p *Page) translate() {
+	tr := func(s string) string { return i18n.T(p.Locale, s) }
+	p.Title, p.Flash, p.Error = tr(p.Title), tr(p.Flash), tr(p.Error)
+	for k, v := range p.Errors {
+		p.Errors[k] = tr(v)
+	}
+	for i := range p.Nav {
+		if t := p.Nav[i].Type; t != nil {
+			p.Nav[i].Label = t.PluralIn(p.Locale)
+		} else {
+			p.Nav[i].Label = tr(p.Nav[i].Label)
+		}
+	}
 }
 
 // NavItem is one entry of a page's navigation.
 type NavItem struct {
 	Label, Href string
 	Current     bool
+	// Type, when set, labels the entry with the type's plural title in
+	// the page's locale.
+	Type *policy.Type
 }
 
 // Choice is one choice of a <select>.
@@ -57,62 +84,59 @@ type Choice struct {
 	Selected     bool
 }
 
-// Renderer renders the embedded templates. Create it with New.
+// Renderer renders the embedded templates, parsed once per locale with
+// that locale's template functions. Create it with New.
 type Renderer struct {
-	templates map[string]*template.Template
+	templates map[string]map[string]*template.Template // locale → page
 	log       *slog.Logger
+	// defaultLocale is --default-locale: the language of a visitor whose
+	// browser names none of i18n.Locales.
+	defaultLocale string
+	policy        func() *policy.Policy
 }
 
 // New parses the embedded templates: layout.html and the partials every
-// page may use (record_talk.html) with each page template.
+// page may use (record_talk.html) with each page template, once per
+// locale.
 func New(log *slog.Logger) (*Renderer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	funcs := template.FuncMap{
-		"fmtDate": func(s string) string {
-			if len(s) > 10 {
-				if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-					return t.UTC().Format("2006-01-02 15:04")
-				}
-			}
-			return s
-		},
-		"fmtTime": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.UTC().Format("2006-01-02 15:04")
-		},
-		"fmtTimePtr": func(t *time.Time) string {
-			if t == nil {
-				return ""
-			}
-			return t.UTC().Format("2006-01-02 15:04")
-		},
-		"value": FormatValue,
-		"label": FieldLabel,
-		"isNum": func(v any) bool { _, ok := v.(float64); return ok },
-		"join":  strings.Join,
-		"query": func(v url.Values) string { return v.Encode() },
-		"derefInt": func(p *int) string {
-			if p == nil {
-				return ""
-			}
-			return fmt.Sprint(*p)
-		},
-		"hasPrefix": strings.HasPrefix,
-		"fmtSize":   FormatSize,
-		"contains": func(list []string, v string) bool {
-			for _, x := range list {
-				if x == v {
-					return true
-				}
-			}
-			return false
-		},
+	rd := &Renderer{templates: map[string]map[string]*template.Template{}, log: log, defaultLocale: access.LocaleDefault}
+	for _, l := range i18n.Locales {
+		out, err := rd.parse(l)
+		if err != nil {
+			return nil, err
+		}
+		rd.templates[l] = out
 	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(web.Templates, "templates/layout.html", "templates/"+partials)
+	return rd, nil
+}
+
+// SetDefaultLocale sets the locale of visitors whose user and browser name
+// none (--default-locale); an unsupported one is ignored.
+func (rd *Renderer) SetDefaultLocale(l string) {
+	if i18n.Supported(l) {
+		rd.defaultLocale = l
+	}
+}
+
+// SetPolicy gives the templates the policy in force (role titles).
+func (rd *Renderer) SetPolicy(pol func() *policy.Policy) { rd.policy = pol }
+
+// Locale is the locale of a page for user (nil: anonymous) on r (see
+// i18n.Choose); w, when given, remembers a ?lang= choice in a cookie.
+func (rd *Renderer) Locale(w http.ResponseWriter, r *http.Request, user *access.User) string {
+	return i18n.Choose(w, r, user, rd.defaultLocale)
+}
+
+// T translates id for user on r (see i18n.T).
+func (rd *Renderer) T(r *http.Request, user *access.User, id string, args ...any) string {
+	return i18n.T(rd.Locale(nil, r, user), id, args...)
+}
+
+func (rd *Renderer) parse(locale string) (map[string]*template.Template, error) {
+	layout, err := template.New("layout.html").Funcs(rd.funcs(locale)).ParseFS(web.Templates, "templates/layout.html", "templates/"+partials)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +156,86 @@ func New(log *slog.Logger) (*Renderer, error) {
 		}
 		out[strings.TrimSuffix(base, ".html")] = t
 	}
-	return &Renderer{templates: out, log: log}, nil
+	return out, nil
+}
+
+// funcs are the template functions of locale.
+func (rd *Renderer) funcs(locale string) template.FuncMap {
+	return template.FuncMap{
+		"t":         func(id string, args ...any) string { return i18n.T(locale, id, args...) },
+		"locale":    func() string { return locale },
+		"languages": func() []Choice { return LocaleChoices(locale) },
+		"fmtDate":   func(s string) string { return i18n.DateString(locale, s) },
+		"fmtTime":   func(t time.Time) string { return i18n.Time(locale, t) },
+		"fmtTimePtr": func(t *time.Time) string {
+			if t == nil {
+				return ""
+			}
+			return i18n.Time(locale, *t)
+		},
+		"value": func(v any) string { return FormatValueIn(locale, v) },
+		"cell": func(t *policy.Type, rec *access.Record, name string) string {
+			return Cell(locale, t, rec, name, rec.Attributes[name])
+		},
+		// lineCell is a cell of the line table of attribute table.
+		"lineCell": func(t *policy.Type, rec *access.Record, table, column string, v any) string {
+			return Cell(locale, t, rec, table+"[]."+column, v)
+		},
+		"fieldValue": func(t *policy.Type, rec *access.Record, name string, v any) string {
+			return Cell(locale, t, rec, name, v)
+		},
+		"valueLabel": func(t *policy.Type, field, v string) string { return ValueLabel(locale, t, field, v) },
+		"typeTitle":  func(t *policy.Type) string { return t.TitleIn(locale) },
+		"typePlural": func(t *policy.Type) string { return t.PluralIn(locale) },
+		"roleTitle":  func(name string) string { return rd.roleTitle(locale, name) },
+		"label":      func(name string) string { return i18n.T(locale, FieldLabel(name)) },
+		"typeName":   func(name string) string { return rd.typeName(locale, name) },
+		"isNum":      func(v any) bool { _, ok := v.(float64); return ok },
+		"join":       strings.Join,
+		"query":      func(v url.Values) string { return v.Encode() },
+		"derefInt": func(p *int) string {
+			if p == nil {
+				return ""
+			}
+			return fmt.Sprint(*p)
+		},
+		"hasPrefix": strings.HasPrefix,
+		"fmtSize":   func(n int64) string { return FormatSizeIn(locale, n) },
+		"contains": func(list []string, v string) bool {
+			for _, x := range list {
+				if x == v {
+					return true
+				}
+			}
+			return false
+		},
+	}
+}
+
+// typeName is the title of the object type name in locale, or the name.
+func (rd *Renderer) typeName(locale, name string) string {
+	if rd.policy != nil {
+		if pol := rd.policy(); pol != nil {
+			if t := pol.Type(name); t != nil {
+				return t.TitleIn(locale)
+			}
+		}
+	}
+	return name
+}
+
+// roleTitle is the title of role name in locale, or the name when the
+// policy has no such role.
+func (rd *Renderer) roleTitle(locale, name string) string {
+	if rd.policy == nil {
+		return name
+	}
+	if pol := rd.policy(); pol != nil {
+		if r := pol.Role(name); r != nil {
+			return r.TitleIn(locale)
+		}
+	}
+	return name
 }
 
 // partials is the template file of sections shared by pages, parsed
@@ -172,6 +275,7 @@ var doneMessages = map[string]string{
 	"commented":       "Your comment was posted.",
 	"file_added":      "The file was attached.",
 	"file_removed":    "The file was removed.",
+	"locale":          "Your language was saved.",
 }
 
 // Render writes page name with status; a ?done= confirmation becomes its
@@ -181,7 +285,11 @@ func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, n
 	if p.Flash == "" {
 		p.Flash = doneMessages[r.URL.Query().Get("done")]
 	}
-	t := rd.templates[name]
+	if !i18n.Supported(p.Locale) {
+		p.Locale = rd.Locale(w, r, p.User)
+	}
+	p.translate()
+	t := rd.templates[p.Locale][name]
 	if t == nil {
 		rd.log.Error("no template", "name", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
@@ -241,6 +349,18 @@ func FormError(p *Page, err error, inputs map[string]string) (int, error) {
 	return surface.Status(e.Code), nil
 }
 
+// localeNames are the languages as their speakers write them.
+var localeNames = map[string]string{"en": "English", "de": "Deutsch", "zh": "中文"}
+
+// LocaleChoices are the language switch's choices, current selected.
+func LocaleChoices(current string) []Choice {
+	out := make([]Choice, 0, len(i18n.Locales))
+	for _, l := range i18n.Locales {
+		out = append(out, Choice{Value: l, Label: localeNames[l], Selected: l == current})
+	}
+	return out
+}
+
 // RedirectDone sends the browser to path with a confirmation (?done=key,
 // one of the fixed messages), keeping a #fragment.
 func RedirectDone(w http.ResponseWriter, r *http.Request, path, done string) {
@@ -298,25 +418,39 @@ func FieldLabel(name string) string {
 	return strings.ToUpper(l[:1]) + l[1:]
 }
 
-// FormatValue renders an attribute value for a table cell.
+// FormatValue renders an attribute value as a form input holds it: the
+// string itself, a number without separators ("1234.5" as "1234.50").
 func FormatValue(v any) string {
 	switch x := v.(type) {
-	case nil:
-		return ""
 	case string:
 		return x
 	case float64:
 		if x == float64(int64(x)) {
-			return fmt.Sprintf("%d", int64(x))
+			return strconv.FormatInt(int64(x), 10)
 		}
-		return fmt.Sprintf("%.2f", x)
+		return strconv.FormatFloat(x, 'f', 2, 64)
+	}
+	return FormatValueIn(access.LocaleDefault, v)
+}
+
+// FormatValueIn renders an attribute value for a table cell in locale:
+// numbers with the locale's separators, dates of the form YYYY-MM-DD as
+// the locale writes them.
+func FormatValueIn(locale string, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return i18n.DateString(locale, x)
+	case float64:
+		return i18n.Number(locale, x)
 	case bool:
 		if x {
-			return "yes"
+			return i18n.T(locale, "yes")
 		}
-		return "no"
+		return i18n.T(locale, "no")
 	case []any:
-		return fmt.Sprintf("%d items", len(x))
+		return i18n.T(locale, "{{.Count}} items", "Count", len(x))
 	case map[string]any:
 		keys := make([]string, 0, len(x))
 		for k := range x {
@@ -325,7 +459,7 @@ func FormatValue(v any) string {
 		sort.Strings(keys)
 		parts := make([]string, 0, len(keys))
 		for _, k := range keys {
-			parts = append(parts, k+": "+FormatValue(x[k]))
+			parts = append(parts, k+": "+FormatValueIn(locale, x[k]))
 		}
 		return strings.Join(parts, ", ")
 	}

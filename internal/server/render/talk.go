@@ -3,13 +3,15 @@ package render
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/i18n"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
 )
@@ -34,10 +36,13 @@ type Talk struct {
 
 // FormatSize renders a byte count for people: "512 B", "4.2 KiB",
 // "25 MiB".
-func FormatSize(n int64) string {
+func FormatSize(n int64) string { return FormatSizeIn(access.LocaleDefault, n) }
+
+// FormatSizeIn is FormatSize with locale's decimal separator.
+func FormatSizeIn(locale string, n int64) string {
 	const unit = 1024
 	if n < unit {
-		return fmt.Sprintf("%d B", n)
+		return strconv.FormatInt(n, 10) + " B"
 	}
 	v, suffix := float64(n)/unit, "KiB"
 	for _, s := range []string{"MiB", "GiB"} {
@@ -46,10 +51,10 @@ func FormatSize(n int64) string {
 		}
 		v, suffix = v/unit, s
 	}
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), suffix)
+	if v == math.Trunc(v) {
+		return i18n.Number(locale, v) + " " + suffix
 	}
-	return fmt.Sprintf("%.1f %s", v, suffix)
+	return i18n.Decimal(locale, v, 1) + " " + suffix
 }
 
 // FileURL is the download link of a file of the record.
