@@ -205,11 +205,11 @@ func TestAdminExternalAccessPanel(t *testing.T) {
 		admHas(t, res, "External Access", "Secret Person u20", "user:u20", "L20", "Secret Person owner", "cannot be removed")
 		ownerGrant := admGrantID(t, env, "user:owner", "C1")
 		u20Grant := admGrantID(t, env, "user:u20", "C1")
-		admHas(t, res, `/grants/`+u20Grant+`/remove"`)
-		admLacks(t, res, `/grants/`+ownerGrant+`/remove"`)
+		admHas(t, res, `?remove=`+u20Grant+`#remove-grant"`)
+		admLacks(t, res, `?remove=`+ownerGrant)
 
 		// A forged remove of the Owner grant is refused, and the grant stays.
-		res = admin.admPost("/admin/accounts/C1/grants/"+ownerGrant+"/remove", url.Values{})
+		res = admin.admPost("/admin/accounts/C1/grants/"+ownerGrant+"/remove", url.Values{"confirm": {"yes"}})
 		admStatus(t, res, 409)
 		admHas(t, res, "can never be removed")
 		if _, err := env.st.GetGrant(ctx, ownerGrant); err != nil {
@@ -258,8 +258,17 @@ func TestAdminExternalAccessPanel(t *testing.T) {
 		if g2.Role != "L20" || g2.DaysBack != nil || g2.ValidUntil == nil || !g2.ValidUntil.Equal(*g.ValidUntil) || g2.Notes != "changed" {
 			t.Fatalf("edited grant %+v", g2)
 		}
-		// Remove it.
+		// Remove it: the link asks first and says what will change; a
+		// post without the confirmation only shows that question.
+		res = admin.admGet("/admin/accounts/C1-ST1?remove=" + g.ID)
+		admHas(t, res, `id="remove-grant"`, "Remove the grant of other?", "loses", `name="confirm" value="yes"`)
 		res = admin.admPost("/admin/accounts/C1-ST1/grants/"+g.ID+"/remove", url.Values{})
+		admStatus(t, res, 200)
+		admHas(t, res, `id="remove-grant"`)
+		if _, err := env.st.GetGrant(ctx, g.ID); err != nil {
+			t.Fatalf("removed without confirmation: %v", err)
+		}
+		res = admin.admPost("/admin/accounts/C1-ST1/grants/"+g.ID+"/remove", url.Values{"confirm": {"yes"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The grant was removed")
 		if _, err := env.st.GetGrant(ctx, g.ID); access.ErrorCode(err) != access.CodeNotFound {
@@ -298,8 +307,12 @@ func TestAdminRoles(t *testing.T) {
 				t.Errorf("auditor sees %d write forms on %s", n, path)
 			}
 		}
-		if n := writeForms(admin.admGet("/admin/accounts/C1").body); n < 4 {
+		if n := writeForms(admin.admGet("/admin/accounts/C1").body); n < 3 {
 			t.Errorf("admin sees only %d write forms on an account", n)
+		}
+		// The auditor gets no removal confirmation either.
+		if res := auditor.admGet("/admin/accounts/C1?remove=" + u20Grant); writeForms(res.body) > 0 || strings.Contains(res.body, `id="remove-grant"`) {
+			t.Errorf("auditor sees the removal confirmation")
 		}
 
 		posts := map[string]url.Values{

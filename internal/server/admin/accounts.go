@@ -188,6 +188,9 @@ type accountData struct {
 	DefaultRole  string
 	Add          grantForm
 	Edit         *grantForm
+	// Remove is the grant whose removal waits for confirmation
+	// (?remove=<id>; portal.md §5).
+	Remove *grantRow
 	Details      accountForm
 	RecordsURL   string
 	Self         string
@@ -257,6 +260,12 @@ func (s *Surface) renderAccount(w http.ResponseWriter, r *http.Request, c *app.A
 			f := formOfGrant(g)
 			f.Locked = protected(pol, g.Role)
 			d.Edit = &f
+		}
+	}
+	if id := q.Get("remove"); id != "" && d.CanWrite {
+		if g, err := s.app.GetGrant(ctx, c, id); err == nil && g.Account == a.ID && !protected(pol, g.Role) {
+			row := s.grantRow(r, c, g, a, now, true)
+			d.Remove = &row
 		}
 	}
 	if st.details != nil {
@@ -479,6 +488,11 @@ func (s *Surface) handleRemoveGrant(w http.ResponseWriter, r *http.Request, c *a
 	old, err := s.panelGrant(r, c, a)
 	if err != nil {
 		return err
+	}
+	if r.PostFormValue("confirm") != "yes" {
+		// Removing asks first (the Remove link shows the confirmation).
+		http.Redirect(w, r, "/admin/accounts/"+url.PathEscape(a.ID)+"?remove="+url.QueryEscape(old.ID)+"#remove-grant", http.StatusSeeOther)
+		return nil
 	}
 	if _, err := s.app.DeleteGrant(ctx, c, old.ID); err != nil {
 		p := page(c, a.Name, "accounts")
