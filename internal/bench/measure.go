@@ -65,7 +65,9 @@ func warmup(d time.Duration) time.Duration {
 
 // measure runs op on clients goroutines for warm-up plus d and returns the
 // series of the operations that started after the warm-up, with the
-// length of the measured window. op reports a failed operation or wrong
+// length of the measured window. When no operation started in the window
+// (one slower than the window, on a loaded machine), it goes on until one
+// has, within ctx. op reports a failed operation or wrong
 // answer by returning an error; it must not block beyond ctx. With a
 // meter, the series also has the CPU time the meter saw during the
 // measured window.
@@ -109,8 +111,8 @@ func measure(ctx context.Context, clients int, d time.Duration, meter *cpuMeter,
 			var lat []time.Duration
 			for ctx.Err() == nil {
 				t0 := time.Now()
-				if !t0.Before(deadline) {
-					break
+				if !t0.Before(deadline) && s.ops.Load() > 0 {
+					break // past the window, and it measured something
 				}
 				err := op(ctx, w)
 				if t0.Before(measureFrom) {
