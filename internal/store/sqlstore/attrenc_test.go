@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	jsonv2 "github.com/go-json-experiment/json"
+
+	"github.com/portcullis-dev/portcullis/internal/jsonenc"
 )
 
 // jsonv2Attributes is encodeAttributes' reference encoding.
@@ -31,7 +33,7 @@ func randAttrValue(rng *rand.Rand, depth int, single bool) any {
 		if rng.IntN(2) == 0 {
 			return fs[rng.IntN(len(fs))]
 		}
-		return math.Float64frombits(rng.Uint64() &^ (0x7ff << 52) | uint64(rng.IntN(0x7fe))<<52)
+		return math.Float64frombits(rng.Uint64()&^(0x7ff<<52) | uint64(rng.IntN(0x7fe))<<52)
 	case k == 2:
 		if rng.IntN(2) == 0 {
 			return rng.Int64() - math.MaxInt64/2
@@ -69,10 +71,10 @@ func randAttrString(rng *rand.Rand) string {
 	return sb.String()
 }
 
-// TestAppendAttributes_MatchesJSONv2: the fast encoder writes exactly
+// TestEncodeAttributes_JSONEncMatchesJSONv2: the fast encoder writes exactly
 // jsonv2's bytes (single-key maps: one order), the same document for
 // multi-key maps, and refuses what jsonv2 refuses.
-func TestAppendAttributes_MatchesJSONv2(t *testing.T) {
+func TestEncodeAttributes_JSONEncMatchesJSONv2(t *testing.T) {
 	t.Parallel()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range 20000 {
@@ -87,7 +89,7 @@ func TestAppendAttributes_MatchesJSONv2(t *testing.T) {
 		if err != nil {
 			t.Fatalf("jsonv2: %v", err)
 		}
-		got, ok := appendAttributes(nil, attrs)
+		got, ok := jsonenc.AppendObject(nil, attrs)
 		if !ok {
 			t.Fatalf("refused %#v", attrs)
 		}
@@ -111,7 +113,7 @@ func TestAppendAttributes_MatchesJSONv2(t *testing.T) {
 	for _, bad := range []map[string]any{
 		{"x": math.NaN()}, {"x": math.Inf(1)}, {"x": "\xff"}, {"\xc3": 1.0}, {"x": int32(1)}, {"x": []string{"a"}},
 	} {
-		if _, ok := appendAttributes(nil, bad); ok {
+		if _, ok := jsonenc.AppendObject(nil, bad); ok {
 			t.Errorf("accepted %#v", bad)
 		}
 	}
