@@ -29,7 +29,7 @@ func randAttrValue(rng *rand.Rand, depth int, single bool) any {
 	case k == 0 || depth > 3:
 		return randAttrString(rng)
 	case k == 1:
-		fs := []float64{0, -0.0, 1, -1, 0.1, 1e-7, 1e-6, 123456789, 1e20, 1e21, 1.5e300, -2.5e-300, 5e-324, math.MaxFloat64, 3.14159, 100, 1e6}
+		fs := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-7, 1e-6, 123456789, 1e20, 1e21, 1.5e300, -2.5e-300, 5e-324, math.MaxFloat64, 3.14159, 100, 1e6}
 		if rng.IntN(2) == 0 {
 			return fs[rng.IntN(len(fs))]
 		}
