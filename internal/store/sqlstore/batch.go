@@ -201,6 +201,14 @@ func (t *wtx) upsertRecords(rows []recordRow) error {
 
 // postgresUpsert is upsertRecords on PostgreSQL.
 func (t *wtx) postgresUpsert(rows []recordRow) error {
+	// Plans for these values, not generic ones: after five runs of a
+	// prepared statement PostgreSQL may switch to a generic plan, and
+	// without statistics for the rows this transaction wrote, the generic
+	// lookup read every record of the type (1 s a chunk at 10,000
+	// records).
+	if _, err := t.tx.ExecContext(t.ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
+		return fmt.Errorf("upsert records: %w", err)
+	}
 	found, err := t.lookupRows(rows)
 	if err != nil {
 		return err
@@ -208,60 +216,47 @@ func (t *wtx) postgresUpsert(rows []recordRow) error {
 	if err := t.auditBatchSharing(rows, found); err != nil {
 		return err
 	}
-	if err := t.clearTeams(rows); err != nil {
+	if err := t.clearFoundTeams(found); err != nil {
 		return err
 	}
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
-		}
-	}()
-	args := make([]any, 0, 12*batchChunk)
-	now := toMicros(t.now)
-	for start := 0; start < len(rows); start += batchChunk {
-		chunk := rows[start:min(len(rows), start+batchChunk)]
-		args = args[:0]
-		for _, r := range chunk {
-			args = append(args, r.typ, r.id, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator, r.attributes, now, t.rev)
-		}
-		q := t.s.upsertSQL(len(chunk))
-		var err error
-		if len(chunk) == batchChunk {
-			if full == nil {
-				if full, err = t.tx.PrepareContext(t.ctx, q); err != nil {
-					return fmt.Errorf("prepare upsert: %w", err)
-				}
+	cols := make([][]*string, 10) // nil: NULL
+	vals := make([][]string, 10)
+	for i := range cols {
+		cols[i], vals[i] = make([]*string, len(rows)), make([]string, len(rows))
+	}
+	for i := range rows {
+		r := &rows[i]
+		for c, v := range [...]any{r.typ, r.id, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator, r.attributes} {
+			switch v := v.(type) {
+			case string:
+				vals[c][i] = v
+				cols[c][i] = &vals[c][i]
+			case nil:
+			default:
+				return fmt.Errorf("upsert records: column %d is a %T", c, v)
 			}
-			_, err = full.ExecContext(t.ctx, args...)
-		} else {
-			_, err = t.tx.ExecContext(t.ctx, q, args...)
 		}
-		if err != nil {
-			return fmt.Errorf("upsert records: %w", err)
-		}
+	}
+	args := make([]any, 0, 12)
+	for _, c := range cols {
+		args = append(args, c)
+	}
+	args = append(args, toMicros(t.now), t.rev)
+	if _, err := t.tx.ExecContext(t.ctx, postgresUpsertSQL, args...); err != nil {
+		return fmt.Errorf("upsert records: %w", err)
 	}
 	return t.insertTeams(rows)
 }
 
-// upsertSQL is the multi-row upsert of n rows, 12 parameters a row (the
-// last two the shared updated_at and revision). It uses ? placeholders
-// (rebound on PostgreSQL): numbered ones make SQLite look each parameter's
-// name up in a list, quadratic in the thousands of parameters of a chunk.
-func (s *Store) upsertSQL(n int) string {
-	row := "(?, ?, ?, ?, ?, ?, ?, ?, ?, " + s.jsonParam("?") + ", ?, ?)"
-	var b strings.Builder
-	b.Grow(len(row)*n + 512)
-	b.WriteString("INSERT INTO records (" + recordInsertCols + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	b.WriteString(" ON CONFLICT (type, id) DO UPDATE SET " + recordUpdateSet)
-	return s.rebind(b.String())
-}
+// postgresUpsertSQL upserts a whole batch in one statement: each column
+// is one text array parameter, zipped by unnest, so PostgreSQL parses and
+// plans one statement instead of one per 400 rows, and pgx sends 10
+// arrays instead of 120,000 parameters.
+const postgresUpsertSQL = `INSERT INTO records (` + recordInsertCols + `) ` +
+	`SELECT u.type, u.id, u.owner, u.date, u.dkey, u.parent_type, u.parent_id, u.teams, u.creator, u.attributes::jsonb, $11, $12 ` +
+	`FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) ` +
+	`AS u(type, id, owner, date, dkey, parent_type, parent_id, teams, creator, attributes) ` +
+	`ON CONFLICT (type, id) DO UPDATE SET ` + recordUpdateSet
 
 // sqliteUpsert is upsertRecords on SQLite. A multi-row statement that may
 // abort halfway (any UPSERT: its DO UPDATE checks NOT NULL columns with
@@ -282,22 +277,8 @@ func (t *wtx) sqliteUpsert(rows []recordRow) error {
 	if err := t.auditBatchSharing(rows, found); err != nil {
 		return err
 	}
-	var withTeams []int64
-	for _, f := range found {
-		if f.head.teams.Valid {
-			withTeams = append(withTeams, f.pk)
-		}
-	}
-	for len(withTeams) > 0 {
-		chunk := withTeams[:min(len(withTeams), batchChunk)]
-		withTeams = withTeams[len(chunk):]
-		args := make([]any, len(chunk))
-		for i, pk := range chunk {
-			args[i] = pk
-		}
-		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN ("+placeholders(len(chunk))+")", args...); err != nil {
-			return fmt.Errorf("replace record teams: %w", err)
-		}
+	if err := t.clearFoundTeams(found); err != nil {
+		return err
 	}
 	now := toMicros(t.now)
 	if len(found) > 0 {
@@ -340,6 +321,30 @@ func (t *wtx) sqliteUpsert(rows []recordRow) error {
 		return err
 	}
 	return t.insertTeams(rows)
+}
+
+// clearFoundTeams deletes the team entries of the stored records among
+// found (lookupRows' answer) that have some, by pk, before they are
+// replaced.
+func (t *wtx) clearFoundTeams(found map[int]foundRow) error {
+	var withTeams []int64
+	for _, f := range found {
+		if f.head.teams.Valid {
+			withTeams = append(withTeams, f.pk)
+		}
+	}
+	for len(withTeams) > 0 {
+		chunk := withTeams[:min(len(withTeams), batchChunk)]
+		withTeams = withTeams[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, pk := range chunk {
+			args[i] = pk
+		}
+		if _, err := t.tx.ExecContext(t.ctx, t.s.rebind("DELETE FROM record_teams WHERE record_pk IN ("+placeholders(len(chunk))+")"), args...); err != nil {
+			return fmt.Errorf("replace record teams: %w", err)
+		}
+	}
+	return nil
 }
 
 // compareOwnerOrder orders rows as records_owner does: by type, owner
@@ -472,6 +477,18 @@ func (t *wtx) lookupRows(rows []recordRow) (map[int]foundRow, error) {
 				args = append(args, rows[i].id)
 			}
 			q := t.s.rebind("SELECT id, pk, owner, parent_type, parent_id, teams FROM records WHERE type = ? AND id IN (" + placeholders(len(chunk)) + ")")
+			if t.s.dialect.name() == "postgres" {
+				// One probe of records_type_id per id, whatever the
+				// statistics say: inside an import's transaction the
+				// planner sees none of the rows it wrote and, for the IN
+				// list, scans every record of the type (quadratic: 25 s a
+				// batch at 50,000 records).
+				ids := make([]string, len(chunk))
+				for k, i := range chunk {
+					ids[k] = rows[i].id
+				}
+				q, args = postgresLookupSQL, []any{typ, ids}
+			}
 			if err := func() error {
 				rs, err := t.tx.QueryContext(t.ctx, q, args...)
 				if err != nil {
@@ -495,32 +512,12 @@ func (t *wtx) lookupRows(rows []recordRow) (map[int]foundRow, error) {
 	return found, nil
 }
 
-// clearTeams deletes the team entries of the records among rows that exist
-// and have some (records.teams is not NULL), before they are replaced.
-func (t *wtx) clearTeams(rows []recordRow) error {
-	byType := map[string][]string{}
-	var types []string
-	for _, r := range rows {
-		if byType[r.typ] == nil {
-			types = append(types, r.typ)
-		}
-		byType[r.typ] = append(byType[r.typ], r.id)
-	}
-	for _, typ := range types {
-		ids := byType[typ]
-		for len(ids) > 0 {
-			chunk := ids[:min(len(ids), batchChunk)]
-			ids = ids[len(chunk):]
-			b := &sqlb{d: t.s.dialect}
-			q := "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = " + b.p(typ) +
-				" AND " + b.in("id", chunk) + " AND teams IS NOT NULL)"
-			if _, err := t.tx.ExecContext(t.ctx, q, b.args...); err != nil {
-				return fmt.Errorf("replace record teams: %w", err)
-			}
-		}
-	}
-	return nil
-}
+// postgresLookupSQL is lookupRows' query on PostgreSQL ($1 type, $2 the
+// ids): the LIMIT keeps the lateral subquery a per-id index probe, and
+// COLLATE "C" lets it use records_type_id (an unnest column has the
+// default collation; against id's "C" the comparison would have none).
+const postgresLookupSQL = `SELECT r.id, r.pk, r.owner, r.parent_type, r.parent_id, r.teams FROM unnest($2::text[]) AS k(id) ` +
+	`CROSS JOIN LATERAL (SELECT id, pk, owner, parent_type, parent_id, teams FROM records WHERE type = $1 AND id = k.id COLLATE "C" LIMIT 1) r`
 
 // insertTeams inserts the team entries of rows, looking each record's pk
 // up by (type, id). Team entries are rare (records on behalf of a

@@ -673,7 +673,7 @@ func TestOpen_SQLitePragmas(t *testing.T) {
 		db.q.QueryRowContext(ctx, `PRAGMA foreign_keys`).Scan(&fk)
 		db.q.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync)
 		db.q.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&busy)
-		if mode != "wal" || fk != 1 || sync != 1 || busy != 5000 {
+		if mode != "wal" || fk != 1 || sync != 2 || busy != 5000 { // synchronous FULL
 			t.Errorf("%s: journal_mode %s, foreign_keys %d, synchronous %d, busy_timeout %d", db.name, mode, fk, sync, busy)
 		}
 	}

@@ -96,7 +96,11 @@ type sqliteDialect struct {
 	tmpDir string
 }
 
-const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+// sqlitePragmas: synchronous FULL makes every commit sync the WAL, so a
+// power loss loses no acknowledged write (DESIGN §4; NORMAL would only
+// survive a crash of the process). A batch or import is one commit, so
+// the sync costs it nothing measurable per record.
+const sqlitePragmas = "_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
 
 func (d *sqliteDialect) name() string { return "sqlite" }
 

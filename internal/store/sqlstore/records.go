@@ -20,6 +20,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/jsonenc"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -426,7 +427,8 @@ var attributesOptions = jsonv2.JoinOptions(jsontext.EscapeForHTML(false), jsonte
 // attributeBuffers are the buffers attributes are encoded into.
 var attributeBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// encodeAttributes returns the JSON text of attributes.
+// encodeAttributes returns the JSON text of attributes: jsonenc's
+// for the usual values, jsonv2 for the rest (and its error).
 func encodeAttributes(attrs map[string]any) (string, error) {
 	buf := attributeBuffers.Get().(*bytes.Buffer)
 	defer func() {
@@ -435,6 +437,11 @@ func encodeAttributes(attrs map[string]any) (string, error) {
 			attributeBuffers.Put(buf)
 		}
 	}()
+	if b, ok := jsonenc.AppendObject(buf.AvailableBuffer(), attrs); ok {
+		buf.Write(b) // keeps the grown buffer for the pool
+		return string(b), nil
+	}
+	buf.Reset()
 	if err := jsonv2.MarshalWrite(buf, attrs, attributesOptions); err != nil {
 		return "", err
 	}
