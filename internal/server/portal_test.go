@@ -367,7 +367,7 @@ func TestPortalCompanyUsers(t *testing.T) {
 		u20Grant := env.grantsOf("user:u20")[0].ID
 		b := env.browse("adm80")
 		page := b.get("/a/C1/users")
-		page.must(t, http.StatusOK, "Secret Person u20", "u20@example.com", "L90", "Locked", `<label for="grant_role">`,
+		page.must(t, http.StatusOK, "Secret Person u20", "u20@example.com", "<td>Owner</td>", "Locked", `<label for="grant_role">`,
 			"revoke?grant="+u20Grant)
 		page.mustNot(t, "revoke?grant="+ownerGrant, "change?grant="+ownerGrant)
 		if got := selectOptions(t, page.body, "role"); strings.Join(got, ",") != "L10,L20,L30,L40,L80" {
