@@ -99,6 +99,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.auditHeadRoutes()...)
 	routes = append(routes, s.conversationRoutes()...)
 	routes = append(routes, s.identityProviderRoutes()...)
+	routes = append(routes, s.previewRoutes()...)
 	return routes
 }
 
