@@ -3,7 +3,6 @@ package access
 import (
 	"slices"
 	"sort"
-	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/policy"
 )
@@ -166,7 +165,7 @@ func (e *Engine) UserIDs() []string {
 	return out
 }
 
-// Group returns a group by id.
+// groupExists reports, under the caller's lock, whether group id exists.
 func (e *Engine) groupExists(id string) bool { return e.groups[id] != nil }
 
 // GroupGrantOn returns the id of the grant group gid holds on account
@@ -208,6 +207,3 @@ func (e *Engine) EnsureAccountGroup(a Account, grantID string) error {
 	return e.PutGrant(Grant{ID: grantID, Principal: "group:" + gid, Account: a.ID, Role: pol.DefaultGroupRole.Name,
 		Scope: ScopeSubtree, Access: AccessReadWrite})
 }
-
-// principalUser returns the user id of a "user:<id>" principal.
-func principalUser(p string) (string, bool) { return strings.CutPrefix(p, "user:") }
