@@ -54,16 +54,9 @@ func (e *Engine) Clone() (*Engine, error) {
 func (e *Engine) FieldPredicate(userID, typ string, field int) (*Predicate, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	t := e.pol.Type(typ)
-	if t == nil {
-		return nil, Errorf(CodeNotFound, "unknown object type %s", typ)
-	}
-	u := e.users[userID]
-	if u == nil || u.Status != StatusActive {
-		return &Predicate{Type: typ, User: userID}, nil
-	}
-	if u.Kind == KindInternal {
-		return &Predicate{Type: typ, User: userID, All: staffMay(u, policy.Read)}, nil
+	t, u, p, err := e.predicateStart(userID, typ, policy.Read)
+	if p != nil || err != nil {
+		return p, err
 	}
 	var roles policy.RoleSet
 	for _, r := range e.pol.Roles() {

@@ -13,6 +13,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // Impact preview (governance.md §1): what a list of access changes would
@@ -484,55 +485,77 @@ func fieldsExposed(old, next *policy.Policy) []PreviewWarning {
 // the two predicates, and on read the restricted fields whose visibility
 // changes on some record. Predicates that are the same on both sides need
 // no query; a pair already counted for the same user and type is reused.
+// Cells (user, type) are counted previewWorkers at a time.
 func diffUsers(ctx context.Context, st store.PreviewStore, before, after *access.Engine, users []string) ([]PreviewEffect, error) {
 	types := typeNames(before.Policy(), after.Policy())
+	results := make([][]PreviewEffect, len(users)*len(types))
+	var g errgroup.Group
+	g.SetLimit(previewWorkers)
+	for i := range results {
+		g.Go(func() error {
+			var err error
+			results[i], err = diffCell(ctx, st, before, after, users[i/len(types)], types[i%len(types)])
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	var out []PreviewEffect
-	for _, u := range users {
-		for _, typ := range types {
-			var memo []countedPair
-			count := func(b, a *access.Predicate) (store.PredicateDiff, error) {
-				if access.SamePredicate(b, a) {
-					return store.PredicateDiff{}, nil
-				}
-				for _, m := range memo {
-					if access.SamePredicate(m.b, b) && access.SamePredicate(m.a, a) {
-						return m.d, nil
-					}
-				}
-				d, err := st.CountPredicateDiff(ctx, typ, b, a, PreviewSample)
-				if err != nil {
-					return d, err
-				}
-				memo = append(memo, countedPair{b, a, d})
-				return d, nil
+	for _, r := range results {
+		out = append(out, r...)
+	}
+	return out, nil
+}
+
+// previewWorkers is how many (user, type) cells a preview counts at once.
+const previewWorkers = 2
+
+// diffCell computes the effects of one user on one type, in action order.
+func diffCell(ctx context.Context, st store.PreviewStore, before, after *access.Engine, u, typ string) ([]PreviewEffect, error) {
+	var out []PreviewEffect
+	var memo []countedPair
+	count := func(b, a *access.Predicate) (store.PredicateDiff, error) {
+		if access.SamePredicate(b, a) {
+			return store.PredicateDiff{}, nil
+		}
+		for _, m := range memo {
+			if access.SamePredicate(m.b, b) && access.SamePredicate(m.a, a) {
+				return m.d, nil
 			}
-			for _, act := range previewActions {
-				b, a := predicateOf(before, u, typ, act.act), predicateOf(after, u, typ, act.act)
-				d, err := count(b, a)
+		}
+		d, err := st.CountPredicateDiff(ctx, typ, b, a, PreviewSample)
+		if err != nil {
+			return d, err
+		}
+		memo = append(memo, countedPair{b, a, d})
+		return d, nil
+	}
+	for _, act := range previewActions {
+		b, a := predicateOf(before, u, typ, act.act), predicateOf(after, u, typ, act.act)
+		d, err := count(b, a)
+		if err != nil {
+			return nil, err
+		}
+		e := PreviewEffect{User: u, Type: typ, Action: act.name, Gained: d.Gained, Lost: d.Lost,
+			SampleGained: orEmpty(d.SampleGained), SampleLost: orEmpty(d.SampleLost),
+			FieldsGained: []string{}, FieldsLost: []string{}}
+		if act.act == policy.Read {
+			for _, f := range fieldNames(before.Policy(), after.Policy(), typ) {
+				fd, err := count(fieldPredicateOf(before, u, typ, f), fieldPredicateOf(after, u, typ, f))
 				if err != nil {
 					return nil, err
 				}
-				e := PreviewEffect{User: u, Type: typ, Action: act.name, Gained: d.Gained, Lost: d.Lost,
-					SampleGained: orEmpty(d.SampleGained), SampleLost: orEmpty(d.SampleLost),
-					FieldsGained: []string{}, FieldsLost: []string{}}
-				if act.act == policy.Read {
-					for _, f := range fieldNames(before.Policy(), after.Policy(), typ) {
-						fd, err := count(fieldPredicateOf(before, u, typ, f), fieldPredicateOf(after, u, typ, f))
-						if err != nil {
-							return nil, err
-						}
-						if fd.Gained > 0 {
-							e.FieldsGained = append(e.FieldsGained, f)
-						}
-						if fd.Lost > 0 {
-							e.FieldsLost = append(e.FieldsLost, f)
-						}
-					}
+				if fd.Gained > 0 {
+					e.FieldsGained = append(e.FieldsGained, f)
 				}
-				if e.Gained > 0 || e.Lost > 0 || len(e.FieldsGained) > 0 || len(e.FieldsLost) > 0 {
-					out = append(out, e)
+				if fd.Lost > 0 {
+					e.FieldsLost = append(e.FieldsLost, f)
 				}
 			}
+		}
+		if e.Gained > 0 || e.Lost > 0 || len(e.FieldsGained) > 0 || len(e.FieldsLost) > 0 {
+			out = append(out, e)
 		}
 	}
 	return out, nil
