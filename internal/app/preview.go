@@ -428,9 +428,6 @@ func (r *previewRun) policy(c *Actor, ch PreviewChange) error {
 	if !c.Admin() {
 		return access.Errorf(access.CodeForbidden, "only admins change the policy")
 	}
-	if err := r.pa.adminStill(c)(); err != nil {
-		return err
-	}
 	d, err := policy.Parse([]byte(ch.Document))
 	if err != nil {
 		return access.FieldErrorf(access.CodeInvalid, "document", "%s", err.Error())
@@ -438,6 +435,10 @@ func (r *previewRun) policy(c *Actor, ch PreviewChange) error {
 	next, err := policy.Compile(d)
 	if err != nil {
 		return access.FieldErrorf(access.CodeInvalid, "document", "%s", err.Error())
+	}
+	// The store parses before its transaction, which checks the actor.
+	if err := r.pa.adminStill(c)(); err != nil {
+		return err
 	}
 	eng := r.after
 	old := eng.Policy()

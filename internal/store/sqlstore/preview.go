@@ -56,6 +56,9 @@ func (s *Store) predicateMinus(ctx context.Context, typ string, a, b *access.Pre
 	lb := &listBuilder{sqlb: sqlb{d: s.dialect}}
 	sa := lb.set(a, 0)
 	diff := "SELECT DISTINCT id FROM (" + sa + ") AS pa"
+	if a.All {
+		diff = sa // one row a record: the type's index range
+	}
 	if !b.Empty() {
 		diff = "SELECT id FROM (" + sa + ") AS pa EXCEPT SELECT id FROM (" + lb.set(b, 0) + ") AS pb"
 	}
