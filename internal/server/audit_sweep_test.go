@@ -19,6 +19,7 @@ var auditSweepExempt = map[string]string{
 	"DELETE /api/v1/session":          "signing out ends the caller's own session",
 	"POST /api/v1/check":              "a decision, nothing changes",
 	"POST /api/v1/check:batch":        "decisions, nothing changes",
+	"POST /api/v1/preview":            "an impact preview: nothing is written (governance.md §1)",
 	"POST /api/v1/password-reset":     "asks for a link by mail; the mail is in the outbox, the user is unchanged",
 	"POST /api/v1/records/{type}":     "an external user's create: owner and creator are where every record starts (records.md §6 audits changes of sharing)",
 	"POST /access/v1/evaluation":      "AuthZEN decision",
