@@ -97,25 +97,37 @@ func (p *Predicate) Empty() bool {
 func (e *Engine) Predicate(userID, typ string, action policy.Actions) (*Predicate, error) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	t := e.pol.Type(typ)
-	if t == nil {
-		return nil, Errorf(CodeNotFound, "unknown object type %s", typ)
-	}
-	u := e.users[userID]
-	if u == nil || u.Status != StatusActive {
-		return &Predicate{Type: typ, User: userID}, nil
-	}
-	if u.Kind == KindInternal {
-		return &Predicate{Type: typ, User: userID, All: staffMay(u, action)}, nil
+	t, u, p, err := e.predicateStart(userID, typ, action)
+	if p != nil || err != nil {
+		return p, err
 	}
 	d := e.newDecision(u, nil)
 	key := predicateKey{user: userID, typ: typ, action: action}
 	if p := e.preds.get(key, e.version, d.today, d.now); p != nil {
 		return p, nil
 	}
-	p := d.predicate(t, action, action.IsWrite(), e.pol.AllRoles(), 0)
+	p = d.predicate(t, action, action.IsWrite(), e.pol.AllRoles(), 0)
 	e.preds.put(key, predicateEntry{p: p, version: e.version, day: d.today, until: d.nextValidityChange()})
 	return p, nil
+}
+
+// predicateStart is the common start of Predicate and FieldPredicate,
+// under the caller's read lock: the type and the external user to build
+// the predicate for, or the whole answer for an unknown type (an error),
+// a missing or inactive user (nothing) and staff (everything or nothing).
+func (e *Engine) predicateStart(userID, typ string, action policy.Actions) (*policy.Type, *user, *Predicate, error) {
+	t := e.pol.Type(typ)
+	if t == nil {
+		return nil, nil, nil, Errorf(CodeNotFound, "unknown object type %s", typ)
+	}
+	u := e.users[userID]
+	if u == nil || u.Status != StatusActive {
+		return t, u, &Predicate{Type: typ, User: userID}, nil
+	}
+	if u.Kind == KindInternal {
+		return t, u, &Predicate{Type: typ, User: userID, All: staffMay(u, action)}, nil
+	}
+	return t, u, nil, nil
 }
 
 // nextValidityChange is the first instant after now at which one of the

@@ -56,7 +56,13 @@ func (a *App) PutPolicy(ctx context.Context, c *Actor, src []byte) (store.Policy
 	if !c.Admin() {
 		return store.PolicyVersion{}, 0, access.Errorf(access.CodeForbidden, "only admins change the policy")
 	}
-	check := func() error {
+	return a.st.PutPolicy(ctx, write(c, a.adminStill(c)), src)
+}
+
+// adminStill is PutPolicy's in-transaction check: the actor is still an
+// active staff admin in the engine.
+func (a *App) adminStill(c *Actor) func() error {
+	return func() error {
 		if c.System {
 			return nil
 		}
@@ -65,5 +71,4 @@ func (a *App) PutPolicy(ctx context.Context, c *Actor, src []byte) (store.Policy
 		}
 		return nil
 	}
-	return a.st.PutPolicy(ctx, write(c, check), src)
 }

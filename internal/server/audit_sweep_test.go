@@ -27,6 +27,7 @@ var auditSweepExempt = map[string]string{
 	"POST /access/v1/search/subject":            "AuthZEN search",
 	"POST /access/v1/search/resource":           "AuthZEN search",
 	"POST /access/v1/search/action":             "AuthZEN search",
+	"POST /api/v1/preview":                      "a preview writes nothing (governance.md §1)",
 }
 
 // auditClient is a client and the one form of actor its calls must be

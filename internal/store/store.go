@@ -106,6 +106,7 @@ type Store interface {
 	MFAStore
 	AuditStore
 	ChangeStore
+	PreviewStore
 	OutboxStore
 	InvitationStore
 	ConversationStore
@@ -128,6 +129,21 @@ type Store interface {
 	// Close releases the database. Stop the follower attached to the store
 	// first.
 	Close() error
+}
+
+// PreviewStore answers the impact preview's questions (governance.md §1)
+// from the database. CountPredicateDiff counts the records of type typ
+// that after selects and before does not (Gained) and the reverse (Lost),
+// exactly, with up to sample ids of each, newest first (date descending,
+// undated last, then id descending), without fetching the records.
+type PreviewStore interface {
+	CountPredicateDiff(ctx context.Context, typ string, before, after *access.Predicate, sample int) (PredicateDiff, error)
+}
+
+// PredicateDiff is CountPredicateDiff's answer.
+type PredicateDiff struct {
+	Gained, Lost             int
+	SampleGained, SampleLost []string
 }
 
 // AccountStore stores the account tree. PutAccount creates or replaces an

@@ -100,6 +100,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.conversationRoutes()...)
 	routes = append(routes, s.identityProviderRoutes()...)
 	routes = append(routes, s.scimTokenRoutes()...)
+	routes = append(routes, s.previewRoutes()...)
 	return routes
 }
 

@@ -94,6 +94,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestBatch", testBatch},
 		{"TestListRecords", testListRecords},
 		{"TestPredicate", testPredicate},
+		{"TestPreview", testPreview},
 		{"TestConcurrency", testConcurrency},
 		{"TestWriteCheck", testWriteCheck},
 		{"TestDurability", testDurability},

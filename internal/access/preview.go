@@ -1,0 +1,202 @@
+package access
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/portcullis-dev/portcullis/internal/policy"
+)
+
+// This file serves the impact preview (governance.md §1): an independent
+// copy of the engine to apply changes to, the predicates of the records on
+// which a user sees one restricted field, and the users a change can
+// affect.
+
+// Clone returns an independent copy of the engine's model, with the same
+// policy and clock and a cache of its own: mutations of one never show in
+// the other.
+func (e *Engine) Clone() (*Engine, error) {
+	e.mu.RLock()
+	s := Snapshot{
+		Accounts: make([]Account, 0, len(e.accounts)),
+		Users:    make([]User, 0, len(e.users)),
+		Groups:   make([]Group, 0, len(e.groups)),
+		Grants:   make([]Grant, 0, len(e.grants)),
+	}
+	for _, a := range e.accounts {
+		s.Accounts = append(s.Accounts, a.Account)
+	}
+	for _, u := range e.users {
+		s.Users = append(s.Users, u.User)
+	}
+	for _, g := range e.groups {
+		s.Groups = append(s.Groups, g.Group)
+		for uid := range g.members {
+			s.Members = append(s.Members, [2]string{g.ID, uid})
+		}
+	}
+	for _, g := range e.grants {
+		s.Grants = append(s.Grants, g.Grant)
+	}
+	pol, clock := e.pol, e.clock
+	e.mu.RUnlock()
+	n := NewEngine(pol, clock)
+	if err := n.Load(s); err != nil {
+		return nil, err
+	}
+	return n, nil
+}
+
+// FieldPredicate returns the records of type typ on which the user sees
+// the restricted field with index field of the type: those with a read
+// path whose role context grants the field (Check's field rule). Staff see
+// every field of what they read; an unknown type is CodeNotFound.
+func (e *Engine) FieldPredicate(userID, typ string, field int) (*Predicate, error) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	t, u, p, err := e.predicateStart(userID, typ, policy.Read)
+	if p != nil || err != nil {
+		return p, err
+	}
+	var roles policy.RoleSet
+	for _, r := range e.pol.Roles() {
+		if r.Perm(t).Fields.Has(field) {
+			roles = roles.With(r.ID)
+		}
+	}
+	d := e.newDecision(u, nil)
+	return d.predicate(t, policy.Read, false, roles, 0), nil
+}
+
+// SamePredicate reports whether a and b are the same predicate up to the
+// order of the accounts within a clause: when it is true they select the
+// same records (false says nothing).
+func SamePredicate(a, b *Predicate) bool {
+	if a.Type != b.Type || a.All != b.All || a.User != b.User || a.TeamWrite != b.TeamWrite || a.Owned != b.Owned ||
+		(a.TeamUser == nil) != (b.TeamUser == nil) || (a.TeamUser != nil && *a.TeamUser != *b.TeamUser) ||
+		len(a.Accounts) != len(b.Accounts) || len(a.Shared) != len(b.Shared) {
+		return false
+	}
+	if a.All {
+		return true
+	}
+	for i := range a.Accounts {
+		x, y := a.Accounts[i], b.Accounts[i]
+		if x.Cond != y.Cond || len(x.Accounts) != len(y.Accounts) {
+			return false
+		}
+		if !slices.Equal(x.Accounts, y.Accounts) {
+			xs, ys := slices.Clone(x.Accounts), slices.Clone(y.Accounts)
+			slices.Sort(xs)
+			slices.Sort(ys)
+			if !slices.Equal(xs, ys) {
+				return false
+			}
+		}
+	}
+	for i := range a.Shared {
+		if a.Shared[i].CreatorOnly != b.Shared[i].CreatorOnly || !SamePredicate(a.Shared[i].Parent, b.Shared[i].Parent) {
+			return false
+		}
+	}
+	return true
+}
+
+// GrantUsers returns the users grant id applies to: its principal user, or
+// its group's members (none for an unknown grant).
+func (e *Engine) GrantUsers(id string) []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	g := e.grants[id]
+	if g == nil {
+		return nil
+	}
+	return g.users()
+}
+
+func (g *grant) users() []string {
+	if g.user != nil {
+		return []string{g.user.ID}
+	}
+	out := make([]string, 0, len(g.group.members))
+	for uid := range g.group.members {
+		out = append(out, uid)
+	}
+	return out
+}
+
+// AccountUsers returns the users holding a grant, directly or through a
+// group, on acct or one of its ancestors: the only users whose access a
+// change of acct's switch, inherit or parent can change.
+func (e *Engine) AccountUsers(acct string) []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	seen := map[string]bool{}
+	var out []string
+	for x := e.accounts[acct]; x != nil; x = x.parent {
+		for _, g := range x.grants {
+			for _, uid := range g.users() {
+				if !seen[uid] {
+					seen[uid] = true
+					out = append(out, uid)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// UserIDs returns every user's id, sorted.
+func (e *Engine) UserIDs() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make([]string, 0, len(e.users))
+	for id := range e.users {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// groupExists reports, under the caller's lock, whether group id exists.
+func (e *Engine) groupExists(id string) bool { return e.groups[id] != nil }
+
+// GroupGrantOn returns the id of the grant group gid holds on account
+// acct, if any.
+func (e *Engine) GroupGrantOn(gid, acct string) (string, bool) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	a := e.accounts[acct]
+	if a == nil {
+		return "", false
+	}
+	for _, g := range a.grants {
+		if g.group != nil && g.group.ID == gid {
+			return g.ID, true
+		}
+	}
+	return "", false
+}
+
+// EnsureAccountGroup does to the engine what switching an account's
+// external access on does to the store: it creates the account group
+// acct:<id> when missing and, when the group holds no grant on the
+// account, its grant with the policy's default group role (scope subtree,
+// read_write) under the given id.
+func (e *Engine) EnsureAccountGroup(a Account, grantID string) error {
+	gid := AccountGroupID(a.ID)
+	e.mu.RLock()
+	exists := e.groupExists(gid)
+	pol := e.pol
+	e.mu.RUnlock()
+	if !exists {
+		if err := e.PutGroup(Group{ID: gid, Name: a.Name + " external users", Account: a.ID}); err != nil {
+			return err
+		}
+	}
+	if _, ok := e.GroupGrantOn(gid, a.ID); ok || pol.DefaultGroupRole == nil {
+		return nil
+	}
+	return e.PutGrant(Grant{ID: grantID, Principal: "group:" + gid, Account: a.ID, Role: pol.DefaultGroupRole.Name,
+		Scope: ScopeSubtree, Access: AccessReadWrite})
+}

@@ -1,0 +1,128 @@
+package storetest
+
+import (
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// testPreview checks CountPredicateDiff on a random world: for pairs of
+// the engine's predicates (read, update and delete of every type, and the
+// records on which a user sees one restricted field), the counts are the
+// records one predicate matches and the other does not, as the engine's
+// in-memory Matches decides them, and the samples are the first ten of
+// those in the default list order (date descending, undated last, then id
+// descending).
+func testPreview(t *testing.T, b Backend) {
+	s, _ := b.open(t, Options{Clock: func() time.Time { return worldNow }})
+	w := buildWorld(t, s, 5)
+	e := s.Engine()
+	src := access.RecordMap(w.records)
+	type pair struct{ before, after *access.Predicate }
+	var pairs []pair
+	for _, typ := range w.types {
+		for _, act := range []policy.Actions{policy.Read, policy.Update, policy.Delete} {
+			var preds []*access.Predicate
+			for _, u := range w.users {
+				p, err := e.Predicate(u.ID, typ, act)
+				if err != nil {
+					t.Fatal(err)
+				}
+				preds = append(preds, p)
+			}
+			for i := range preds {
+				pairs = append(pairs, pair{preds[i], preds[(i+1)%len(preds)]})
+			}
+		}
+		if pt := e.Policy().Type(typ); pt != nil && len(pt.Restricted) > 0 {
+			for i, u := range w.users {
+				p, err := e.FieldPredicate(u.ID, typ, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				read, _ := e.Predicate(w.users[(i+1)%len(w.users)].ID, typ, policy.Read)
+				pairs = append(pairs, pair{read, p})
+			}
+		}
+	}
+	nonEmpty := 0
+	for _, pr := range pairs {
+		typ := pr.after.Type
+		var gained, lost []*access.Record
+		for ref, r := range w.records {
+			if ref.Type != typ {
+				continue
+			}
+			a, b := pr.after.Matches(r, src), pr.before.Matches(r, src)
+			switch {
+			case a && !b:
+				gained = append(gained, r)
+			case b && !a:
+				lost = append(lost, r)
+			}
+		}
+		want := store.PredicateDiff{Gained: len(gained), Lost: len(lost), SampleGained: newestIDs(t, gained, 10), SampleLost: newestIDs(t, lost, 10)}
+		got, err := s.CountPredicateDiff(ctx(t), typ, pr.before, pr.after, 10)
+		if err != nil {
+			t.Fatalf("CountPredicateDiff(%s): %v", typ, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("CountPredicateDiff(%s, users %s -> %s) (-want +got):\n%s", typ, pr.before.User, pr.after.User, diff)
+		}
+		if want.Gained+want.Lost > 0 {
+			nonEmpty++
+		}
+	}
+	if nonEmpty < len(pairs)/4 {
+		t.Errorf("test world too weak: only %d of %d pairs differ", nonEmpty, len(pairs))
+	}
+	t.Run("NoSample", func(t *testing.T) {
+		all := &access.Predicate{Type: "sales_order", All: true}
+		got, err := s.CountPredicateDiff(ctx(t), "sales_order", &access.Predicate{Type: "sales_order"}, all, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for ref := range w.records {
+			if ref.Type == "sales_order" {
+				n++
+			}
+		}
+		if got.Gained != n || got.Lost != 0 || got.SampleGained != nil {
+			t.Errorf("empty -> all: %+v, want %d gained and no sample", got, n)
+		}
+	})
+}
+
+// newestIDs returns the ids of the first n records in the default list
+// order: dates as the store keys them (UTC instants after their day),
+// descending, undated last, then ids descending; nil for none.
+func newestIDs(t *testing.T, rs []*access.Record, n int) []string {
+	key := func(r *access.Record) string {
+		if len(r.Date) <= len(time.DateOnly) {
+			return r.Date
+		}
+		at, err := time.Parse(time.RFC3339Nano, r.Date)
+		if err != nil {
+			t.Fatalf("record %s: date %q", r.ID, r.Date)
+		}
+		return at.UTC().Format("2006-01-02T15:04:05.000000000Z")
+	}
+	sort.Slice(rs, func(i, j int) bool {
+		if ki, kj := key(rs[i]), key(rs[j]); ki != kj {
+			return ki > kj
+		}
+		return rs[i].ID > rs[j].ID
+	})
+	var out []string
+	for i := 0; i < len(rs) && i < n; i++ {
+		out = append(out, rs[i].ID)
+	}
+	return out
+}
