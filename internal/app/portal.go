@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"slices"
+	"time"
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -242,6 +244,70 @@ func (a *App) CompanyColleagues(ctx context.Context, c *Actor, s CompanyScope) (
 		if u.ID != co.Subject.ID && u.Status != access.StatusDisabled {
 			out = append(out, u)
 		}
+	}
+	return out, nil
+}
+
+// AccessLimit is a limit of the subject's own access to an account, for
+// the portal's notices (portal.md §3): users think records are missing
+// when a days-back window or an end date hides them.
+type AccessLimit struct {
+	// Account is the name of the account the covering grants are on.
+	Account string
+	// DaysBack, when set, is the longest window of the covering grants:
+	// the account's dated records older than that are hidden.
+	DaysBack *int
+	// Until, when set, is when the last covering grant ends.
+	Until *time.Time
+}
+
+// AccessLimits returns the limits of the subject's access to acct: over
+// the subject's active grants that cover acct (direct or through a
+// group), a days-back window when every one of them has one (the longest
+// is what shows), and an end when every one of them ends (the latest).
+// Nothing when no grant covers acct or none of them is limited.
+func (a *App) AccessLimits(ctx context.Context, c *Actor, asUser, acct string) (AccessLimit, error) {
+	subj, err := a.subject(ctx, c, asUser)
+	if err != nil {
+		return AccessLimit{}, err
+	}
+	now := a.eng.Now()
+	var out AccessLimit
+	covering, allDays, allEnd := 0, true, true
+	maxDays := 0
+	var lastEnd time.Time
+	for _, g := range a.eng.UserGrants(subj.ID) {
+		if g.ValidFrom != nil && now.Before(*g.ValidFrom) || g.ValidUntil != nil && !now.Before(*g.ValidUntil) {
+			continue
+		}
+		if g.Account != acct && (g.Scope == access.ScopeAccount || !slices.Contains(a.eng.Subtree(g.Account), acct)) {
+			continue
+		}
+		covering++
+		if out.Account == "" {
+			if ga, ok := a.eng.Account(g.Account); ok {
+				out.Account = ga.Name
+			}
+		}
+		if g.DaysBack == nil {
+			allDays = false
+		} else {
+			maxDays = max(maxDays, *g.DaysBack)
+		}
+		if g.ValidUntil == nil {
+			allEnd = false
+		} else if g.ValidUntil.After(lastEnd) {
+			lastEnd = *g.ValidUntil
+		}
+	}
+	if covering == 0 {
+		return AccessLimit{}, nil
+	}
+	if allDays {
+		out.DaysBack = &maxDays
+	}
+	if allEnd {
+		out.Until = &lastEnd
 	}
 	return out, nil
 }

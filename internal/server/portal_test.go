@@ -530,3 +530,42 @@ func TestPages_UnknownAndWrongMethod(t *testing.T) {
 		anon.mustNot(t, "404 page not found", "Sign out")
 	})
 }
+
+// TestPortalHome_AccessLimits: the account's start page tells a user its
+// own days-back window and end date (portal.md §3), only when every
+// covering grant has one, and in the user's language.
+func TestPortalHome_AccessLimits(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		ctx := context.Background()
+		until := time.Now().UTC().AddDate(0, 1, 0).Truncate(24 * time.Hour)
+		days := 90
+		for _, id := range []string{"rita", "both"} {
+			env.addUser(id, "C1")
+			g := access.Grant{Principal: "user:" + id, Account: "C1", Role: "L30", Scope: access.ScopeSubtree, Access: access.AccessReadWrite,
+				DaysBack: &days, ValidUntil: &until}
+			if _, _, err := env.st.CreateGrant(ctx, store.Write{Actor: "test"}, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// "both" also holds an unlimited grant on the sold-to: there it is
+		// not limited at all.
+		if _, _, err := env.st.CreateGrant(ctx, store.Write{Actor: "test"}, access.Grant{Principal: "user:both", Account: "C1-ST1", Role: "L20",
+			Scope: access.ScopeSubtree, Access: access.AccessReadWrite}); err != nil {
+			t.Fatal(err)
+		}
+		b := env.browse("rita")
+		b.get("/a/C1/").must(t, http.StatusOK, "shows records of the last 90 days only", "ends on")
+		b.get("/a/C1-ST1/").must(t, http.StatusOK, "shows records of the last 90 days only")
+		both := env.browse("both")
+		both.get("/a/C1/").must(t, http.StatusOK, "last 90 days")
+		both.get("/a/C1-ST1/").mustNot(t, "last 90 days", "ends on")
+		env.browse("u30").get("/a/C1/").mustNot(t, "last 90 days", "ends on")
+		// In German, for a user whose language is German.
+		u, _ := env.st.GetUser(ctx, "rita")
+		u.Locale = "de"
+		if _, _, err := env.st.PutUser(ctx, store.Write{Actor: "test"}, u); err != nil {
+			t.Fatal(err)
+		}
+		env.browse("rita").get("/a/C1/").must(t, http.StatusOK, "zeigt nur Datensätze der letzten 90 Tage", "endet am")
+	})
+}

@@ -246,8 +246,9 @@ func (s *Surface) handleSwitch(w http.ResponseWriter, r *http.Request, c *app.Ac
 }
 
 type dashboardData struct {
-	Types []*policy.Type
-	Base  string
+	Types  []*policy.Type
+	Base   string
+	Limits app.AccessLimit // the user's own limits on this account
 }
 
 // handleAccountHome is an account's start page: the types it offers.
@@ -256,8 +257,12 @@ func (s *Surface) handleAccountHome(w http.ResponseWriter, r *http.Request, c *a
 	if err != nil {
 		return err
 	}
+	limits, err := s.app.AccessLimits(r.Context(), c, v.asUser(), v.current.ID)
+	if err != nil {
+		return err
+	}
 	p := v.page(v.current.Name, "")
-	p.Data = dashboardData{Types: v.readableTypes(), Base: v.accountURL()}
+	p.Data = dashboardData{Types: v.readableTypes(), Base: v.accountURL(), Limits: limits}
 	s.rd.Render(w, r, http.StatusOK, "portal_home", p)
 	return nil
 }
