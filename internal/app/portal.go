@@ -3,8 +3,8 @@ package app
 import (
 	"context"
 	"slices"
-	"time"
 	"strings"
+	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"

@@ -190,10 +190,10 @@ type accountData struct {
 	Edit         *grantForm
 	// Remove is the grant whose removal waits for confirmation
 	// (?remove=<id>; portal.md §5).
-	Remove *grantRow
-	Details      accountForm
-	RecordsURL   string
-	Self         string
+	Remove     *grantRow
+	Details    accountForm
+	RecordsURL string
+	Self       string
 }
 
 // accountState is what a failed POST puts back into the account page.
