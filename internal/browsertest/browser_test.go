@@ -232,7 +232,14 @@ func mustAllCustomers(t *testing.T, tb table, acct string) {
 		t.Fatalf("no orders with a customer column: %+v", tb)
 	}
 	for _, r := range tb.Rows {
-		if r[c] != acct && !strings.HasPrefix(r[c], acct+"-") {
+		// The cell names the account, its ERP code in small type beside it
+		// (portal.md §2).
+		i := strings.LastIndex(r[c], " ")
+		if i <= 0 {
+			t.Fatalf("the customer cell %q names no account beside its code", r[c])
+		}
+		code := r[c][i+1:]
+		if code != acct && !strings.HasPrefix(code, acct+"-") {
 			t.Fatalf("an order of %s is listed under %s: %v", r[c], acct, r)
 		}
 	}

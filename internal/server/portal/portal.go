@@ -266,3 +266,12 @@ func (s *Surface) handleAccountHome(w http.ResponseWriter, r *http.Request, c *a
 	s.rd.Render(w, r, http.StatusOK, "portal_home", p)
 	return nil
 }
+
+// accountNames maps the accounts the subject reaches to their names.
+func (v *view) accountNames() map[string]string {
+	out := make(map[string]string, len(v.accounts))
+	for _, a := range v.accounts {
+		out[a.ID] = a.Name
+	}
+	return out
+}

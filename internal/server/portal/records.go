@@ -38,6 +38,10 @@ type listData struct {
 	// Download is the API link that downloads the list with the current
 	// filters as CSV (every page; the session cookie authenticates it).
 	Download string
+	// AccountNames names the accounts the user reaches, for the type's
+	// owner field column: a name, with the ERP code beside it (portal.md
+	// §2). Only accounts the user reaches are there.
+	AccountNames map[string]string
 }
 
 // visibleColumns are the declared fields a role may see: restricted ones
@@ -105,6 +109,7 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 	d := listData{Type: t, Base: v.accountURL(), Sort: res.Sort, Query: params, SortLinks: map[string]string{},
 		Items: res.Items, CanCreate: v.allows(t.Name, policy.ActionCreate)}
 	d.Columns = visibleColumns(t, v.pol.Role(v.current.Role))
+	d.AccountNames = v.accountNames()
 	if f, ok := t.Fields["status"]; ok {
 		d.Statuses = f.Values
 	}
