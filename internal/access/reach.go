@@ -108,3 +108,23 @@ func (e *Engine) Subtree(acct string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// CoveringGrants returns the user's active grants (direct or through a
+// group) that cover account acct, by the same walk decisions take: the
+// grant's own account, or an ancestor's subtree grant as far as inherit
+// lets it reach. Nil for an unknown user or account.
+func (e *Engine) CoveringGrants(userID, acct string) []Grant {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u, a := e.users[userID], e.accounts[acct]
+	if u == nil || a == nil {
+		return nil
+	}
+	d := e.newDecision(u, nil)
+	var out []Grant
+	d.covering(a, nil, func(g *grant) bool {
+		out = append(out, g.Grant)
+		return false
+	})
+	return out
+}

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"time"
 
@@ -262,27 +261,20 @@ type AccessLimit struct {
 }
 
 // AccessLimits returns the limits of the subject's access to acct: over
-// the subject's active grants that cover acct (direct or through a
-// group), a days-back window when every one of them has one (the longest
-// is what shows), and an end when every one of them ends (the latest).
-// Nothing when no grant covers acct or none of them is limited.
+// the subject's active grants that cover acct (access.Engine.
+// CoveringGrants), a days-back window when every one of them has one (the
+// longest is what shows), and an end when every one of them ends (the
+// latest). Nothing when no grant covers acct or none of them is limited.
 func (a *App) AccessLimits(ctx context.Context, c *Actor, asUser, acct string) (AccessLimit, error) {
 	subj, err := a.subject(ctx, c, asUser)
 	if err != nil {
 		return AccessLimit{}, err
 	}
-	now := a.eng.Now()
 	var out AccessLimit
 	covering, allDays, allEnd := 0, true, true
 	maxDays := 0
 	var lastEnd time.Time
-	for _, g := range a.eng.UserGrants(subj.ID) {
-		if g.ValidFrom != nil && now.Before(*g.ValidFrom) || g.ValidUntil != nil && !now.Before(*g.ValidUntil) {
-			continue
-		}
-		if g.Account != acct && (g.Scope == access.ScopeAccount || !slices.Contains(a.eng.Subtree(g.Account), acct)) {
-			continue
-		}
+	for _, g := range a.eng.CoveringGrants(subj.ID, acct) {
 		covering++
 		if out.Account == "" {
 			if ga, ok := a.eng.Account(g.Account); ok {

@@ -184,15 +184,6 @@ func (h *errorLog) scanJSON(rd io.Reader) {
 		}
 		msg, _ := line["msg"].(string)
 		user, _ := line["user"].(string)
-		h.mu.Lock()
-		if msg == "list returned a record the engine denies" && user == UserRevoke {
-			h.raced++
-		} else {
-			h.n++
-			if len(h.samples) < 3 {
-				h.samples = append(h.samples, sc.Text())
-			}
-		}
-		h.mu.Unlock()
+		h.record(msg, user, sc.Text())
 	}
 }

@@ -395,30 +395,33 @@ type errorLog struct {
 func (h *errorLog) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelError }
 
 func (h *errorLog) Handle(_ context.Context, rec slog.Record) error {
+	user := ""
+	var b strings.Builder
+	b.WriteString(rec.Message)
+	rec.Attrs(func(a slog.Attr) bool {
+		if a.Key == "user" {
+			user = a.Value.String()
+		}
+		fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		return true
+	})
+	h.record(rec.Message, user, b.String())
+	return nil
+}
+
+// record counts one error line (message msg, attribute user, the whole
+// line as text for the samples), the raced revoke excepted.
+func (h *errorLog) record(msg, user, text string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if rec.Message == "list returned a record the engine denies" {
-		revoking := false
-		rec.Attrs(func(a slog.Attr) bool {
-			revoking = revoking || (a.Key == "user" && a.Value.String() == UserRevoke)
-			return true
-		})
-		if revoking {
-			h.raced++
-			return nil
-		}
+	if msg == "list returned a record the engine denies" && user == UserRevoke {
+		h.raced++
+		return
 	}
 	h.n++
 	if len(h.samples) < 3 {
-		var b strings.Builder
-		b.WriteString(rec.Message)
-		rec.Attrs(func(a slog.Attr) bool {
-			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
-			return true
-		})
-		h.samples = append(h.samples, b.String())
+		h.samples = append(h.samples, text)
 	}
-	return nil
 }
 
 func (h *errorLog) WithAttrs([]slog.Attr) slog.Handler { return h }

@@ -547,8 +547,17 @@ func TestPortalHome_AccessLimits(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		// "both" also holds an unlimited grant on the sold-to: there it is
-		// not limited at all.
+		// "both" also holds an unlimited grant on the sold-to (its external
+		// access switched on, so the grant counts): there it is not limited
+		// at all.
+		st1, err := env.st.GetAccount(ctx, "C1-ST1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		st1.ExternalAccess = true
+		if _, _, err := env.st.PutAccount(ctx, store.Write{Actor: "test"}, st1); err != nil {
+			t.Fatal(err)
+		}
 		if _, _, err := env.st.CreateGrant(ctx, store.Write{Actor: "test"}, access.Grant{Principal: "user:both", Account: "C1-ST1", Role: "L20",
 			Scope: access.ScopeSubtree, Access: access.AccessReadWrite}); err != nil {
 			t.Fatal(err)
