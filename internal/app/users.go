@@ -140,7 +140,10 @@ func (a *App) GetUser(ctx context.Context, c *Actor, id string) (access.User, er
 // in use: with ExistingID for staff and for a user within a customer
 // admin's reach, otherwise the neutral errNotHere).
 func (a *App) PutUser(ctx context.Context, c *Actor, id string, in UserUpdate, create bool) (u access.User, created bool, rev int64, err error) {
-	if !c.Internal() && id == c.ID() {
+	if id == c.ID() && (!c.Internal() || in.localeOnly()) {
+		// Staff change their own language like anyone, auditors included
+		// (portal.md §1); anything else of their own goes through
+		// CheckUser like any user change.
 		return a.putSelf(ctx, c, in)
 	}
 	managed, err := a.userAdmin(c)
@@ -178,6 +181,14 @@ func (a *App) PutUser(ctx context.Context, c *Actor, id string, in UserUpdate, c
 	}
 	u, err = a.st.GetUser(ctx, id)
 	return u, created, rev, err
+}
+
+// localeOnly reports whether the update sets the locale and nothing else
+// (an id equal to the path aside).
+func (in UserUpdate) localeOnly() bool {
+	rest := in
+	rest.ID, rest.Locale, rest.IP = Optional[string]{}, Optional[string]{}, ""
+	return in.Locale.Set && reflect.DeepEqual(rest, UserUpdate{})
 }
 
 // errNotHere is the one answer a customer admin (or a user changing its

@@ -157,6 +157,8 @@ func (s *Surface) handleCreateAccount(w http.ResponseWriter, r *http.Request, c 
 // grantForm is the External Access panel's add or edit form, as typed.
 type grantForm struct {
 	ID, Principal, Role, Scope, Access, DaysBack, ValidFrom, ValidUntil, Notes string
+	// PrincipalName names the principal (edit form).
+	PrincipalName string
 	// Locked: a protected grant, whose notes alone may change.
 	Locked bool
 }
@@ -187,13 +189,17 @@ type accountData struct {
 	Roles        []*policy.CompiledRole
 	DefaultRole  string
 	Add          grantForm
-	Edit         *grantForm
+	// Picker picks the user of the add form.
+	Picker picker
+	Edit   *grantForm
 	// Remove is the grant whose removal waits for confirmation
 	// (?remove=<id>; portal.md §5).
 	Remove     *grantRow
 	Details    accountForm
 	RecordsURL string
 	Self       string
+	// ParentName names the parent account.
+	ParentName string
 }
 
 // accountState is what a failed POST puts back into the account page.
@@ -218,7 +224,7 @@ func (s *Surface) renderAccount(w http.ResponseWriter, r *http.Request, c *app.A
 	pol := s.app.Engine().Policy()
 	d := accountData{roles: rolesOf(c), Account: a, Path: s.ancestors(a), Roles: pol.Roles(), Self: self,
 		Details:      accountForm{ID: a.ID, Name: a.Name, Kind: a.Kind, Parent: a.Parent, Inherit: a.Inherit, RequireMFA: a.RequireMFA},
-		MFAInherited: !a.RequireMFA && s.app.Engine().RequiresMFA(a.ID)}
+		MFAInherited: !a.RequireMFA && s.app.Engine().RequiresMFA(a.ID), ParentName: s.accountName(a.Parent)}
 	if pol.DefaultGroupRole != nil {
 		d.DefaultRole = pol.DefaultGroupRole.Name
 	}
@@ -252,6 +258,16 @@ func (s *Surface) renderAccount(w http.ResponseWriter, r *http.Request, c *app.A
 	d.Add = grantForm{Role: d.DefaultRole, Scope: access.ScopeSubtree, Access: access.AccessReadWrite}
 	if st.add != nil {
 		d.Add = *st.add
+	} else if q.Get("pick") != "" {
+		d.Add = readGrantForm(q) // the picker's search, form kept as typed
+	}
+	if d.CanWrite {
+		d.Picker = picker{Field: "principal", ID: "g-principal", Kind: access.KindExternal, Action: self + "#add-grant",
+			TextLabel: "Or type a user id, an email or group:<id>", Find: strings.TrimSpace(r.FormValue("find")), Error: p.Errors["grant_principal"]}
+		d.Picker.Searched = d.Picker.Find != ""
+		if err := s.fill(r, c, &d.Picker, d.Add.Principal, func(id string) string { return "user:" + id }); err != nil {
+			return err
+		}
 	}
 	if st.edit != nil {
 		d.Edit = st.edit
@@ -259,6 +275,7 @@ func (s *Surface) renderAccount(w http.ResponseWriter, r *http.Request, c *app.A
 		if g, err := s.app.GetGrant(ctx, c, id); err == nil && g.Account == a.ID {
 			f := formOfGrant(g)
 			f.Locked = protected(pol, g.Role)
+			f.PrincipalName = s.grantRow(r, c, g, a, s.app.Now(), true).PrincipalName
 			d.Edit = &f
 		}
 	}
@@ -391,14 +408,22 @@ func (s *Surface) handleExternalAccess(w http.ResponseWriter, r *http.Request, c
 // sends notes alone); days back and validity as render.GrantLimits reads
 // them against old (nil for a new grant).
 func grantForms(r *http.Request, old *access.Grant) (grantForm, app.GrantUpdate, error) {
-	form := grantForm{Principal: strings.TrimSpace(r.PostFormValue("principal")), Role: r.PostFormValue("role"),
-		Scope: r.PostFormValue("scope"), Access: r.PostFormValue("access"), DaysBack: strings.TrimSpace(r.PostFormValue("days_back")),
-		ValidFrom: strings.TrimSpace(r.PostFormValue("valid_from")), ValidUntil: strings.TrimSpace(r.PostFormValue("valid_until")),
-		Notes: r.PostFormValue("notes")}
+	_ = r.PostFormValue("principal") // parses the form
+	form := readGrantForm(r.PostForm)
 	u := app.GrantUpdate{Role: render.FormString(r.PostForm, "role"), Scope: render.FormString(r.PostForm, "scope"),
 		Access: render.FormString(r.PostForm, "access"), Notes: render.FormString(r.PostForm, "notes")}
 	err := render.GrantLimits(r.PostForm, old, &u)
 	return form, u, err
+}
+
+// readGrantForm reads the add or edit form from v (a POST's form, or the
+// query of the picker's search, which submits the form with GET); the
+// principal is the picker's (pickedValue).
+func readGrantForm(v url.Values) grantForm {
+	return grantForm{Principal: pickedValue(v, "principal"), Role: v.Get("role"),
+		Scope: v.Get("scope"), Access: v.Get("access"), DaysBack: strings.TrimSpace(v.Get("days_back")),
+		ValidFrom: strings.TrimSpace(v.Get("valid_from")), ValidUntil: strings.TrimSpace(v.Get("valid_until")),
+		Notes: v.Get("notes")}
 }
 
 // panelGrant loads the grant a panel POST names; one on another account

@@ -8,7 +8,6 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
-	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
 // Surface is the admin console. Create it with New; it is safe for
@@ -82,6 +81,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.talkRoutes(get, post)...)
 	routes = append(routes, s.identityProviderRoutes(get, post)...)
 	routes = append(routes, s.scimRoutes(get, post)...)
+	routes = append(routes, s.pickerRoutes(get)...)
 	return routes
 }
 
@@ -148,7 +148,7 @@ type homeData struct {
 	roles
 	PolicyVersion int
 	Revision      int64
-	Recent        []store.AuditEntry
+	Recent        []auditRow
 }
 
 // handleHome is the console's overview: what each section is for, the
@@ -165,7 +165,9 @@ func (s *Surface) handleHome(w http.ResponseWriter, r *http.Request, c *app.Acto
 	if err != nil {
 		return err
 	}
-	d.Recent = recent.Items
+	for _, e := range recent.Items {
+		d.Recent = append(d.Recent, s.auditNamed(auditRow{AuditEntry: e}))
+	}
 	p := page(c, "Console", "")
 	p.Data = d
 	s.rd.Render(w, r, http.StatusOK, "admin_home", p)

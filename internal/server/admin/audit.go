@@ -21,7 +21,9 @@ type viewAsData struct {
 	Query   string
 	User    string
 	Results []access.User
-	Recent  []store.AuditEntry
+	Recent  []auditRow
+	// AccountNames name the results' home accounts.
+	AccountNames map[string]string
 }
 
 // handleViewAs picks an external user: with ?user= it opens the portal as
@@ -49,12 +51,18 @@ func (s *Surface) handleViewAs(w http.ResponseWriter, r *http.Request, c *app.Ac
 			return err
 		}
 		d.Results = users.Items
+		d.AccountNames = map[string]string{}
+		for _, u := range d.Results {
+			d.AccountNames[u.HomeAccount] = s.accountName(u.HomeAccount)
+		}
 	}
 	recent, err := s.app.ListAudit(ctx, c, app.AuditFilter{Action: "portal.view_as", ListParams: app.ListParams{Limit: 10}})
 	if err != nil {
 		return err
 	}
-	d.Recent = recent.Items
+	for _, e := range recent.Items {
+		d.Recent = append(d.Recent, s.auditNamed(auditRow{AuditEntry: e}))
+	}
 	p.Data = d
 	s.rd.Render(w, r, status, "admin_viewas", p)
 	return nil
@@ -63,6 +71,8 @@ func (s *Surface) handleViewAs(w http.ResponseWriter, r *http.Request, c *app.Ac
 type auditRow struct {
 	store.AuditEntry
 	BeforeText, AfterText string
+	// ActorName and TargetName name a user or account ("" otherwise).
+	ActorName, TargetName string
 }
 
 type auditData struct {
@@ -140,7 +150,7 @@ func (s *Surface) renderAudit(w http.ResponseWriter, r *http.Request, c *app.Act
 		var list app.Page[store.AuditEntry]
 		list, err = s.app.ListAudit(r.Context(), c, f)
 		for _, e := range list.Items {
-			d.Rows = append(d.Rows, auditRow{AuditEntry: e, BeforeText: prettyJSON(e.Before), AfterText: prettyJSON(e.After)})
+			d.Rows = append(d.Rows, s.auditNamed(auditRow{AuditEntry: e, BeforeText: prettyJSON(e.Before), AfterText: prettyJSON(e.After)}))
 		}
 		base := url.Values{}
 		for k, v := range map[string]string{"actor": d.Actor, "target": d.Target, "action": d.Action, "since": d.Since, "until": d.Until} {

@@ -31,6 +31,7 @@ type reasonView struct {
 
 type viewerRow struct {
 	ID, Name, Email, Home string
+	HomeName              string
 	Paths                 []pathView
 }
 
@@ -203,7 +204,7 @@ func (s *Surface) viewers(r *http.Request, c *app.Actor, d *checkData) error {
 			}
 			row := viewerRow{ID: v.User}
 			if u, ok := eng.User(v.User); ok {
-				row.Name, row.Email, row.Home = u.Name, u.Email, u.HomeAccount
+				row.Name, row.Email, row.Home, row.HomeName = u.Name, u.Email, u.HomeAccount, s.accountName(u.HomeAccount)
 			}
 			for _, pi := range v.Paths {
 				row.Paths = append(row.Paths, pathView{Kind: pi.Kind, Text: describePath(tr, pi)})

@@ -28,6 +28,8 @@ type groupsData struct {
 	Rows        []store.GroupWithMembers
 	Next, First string
 	Create      groupForm
+	// AccountNames name the rows' accounts.
+	AccountNames map[string]string
 }
 
 func (s *Surface) handleGroups(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -44,6 +46,10 @@ func (s *Surface) renderGroups(w http.ResponseWriter, r *http.Request, c *app.Ac
 		}
 	}
 	d.Rows = list.Items
+	d.AccountNames = map[string]string{}
+	for _, g := range d.Rows {
+		d.AccountNames[g.Account] = s.accountName(g.Account)
+	}
 	base := url.Values{}
 	if d.Account != "" {
 		base.Set("account", d.Account)
@@ -85,8 +91,9 @@ type groupData struct {
 	MembersNext string
 	Grants      []grantRow
 	GrantsNext  string
-	AddUser     string
-	Self        string
+	// Picker picks the user of the add member form.
+	Picker picker
+	Self   string
 }
 
 // membersPage is how many members the group page shows at a time.
@@ -103,9 +110,20 @@ func (s *Surface) handleGroup(w http.ResponseWriter, r *http.Request, c *app.Act
 func (s *Surface) renderGroup(w http.ResponseWriter, r *http.Request, c *app.Actor, p *render.Page, status int, g store.GroupWithMembers, name, addUser string) error {
 	eng := s.app.Engine()
 	q := r.URL.Query()
-	d := groupData{roles: rolesOf(c), Group: g, Name: g.Name, AddUser: addUser, Self: "/admin/groups/" + url.PathEscape(g.ID)}
+	d := groupData{roles: rolesOf(c), Group: g, Name: g.Name, Self: "/admin/groups/" + url.PathEscape(g.ID)}
 	if name != "" {
 		d.Name = name
+	}
+	if d.CanWrite {
+		if addUser == "" && q.Get("pick") != "" {
+			addUser = pickedValue(q, "user")
+		}
+		d.Picker = picker{Field: "user", ID: "member", Action: d.Self + "#members", TextLabel: "Or type a user id or email",
+			Find: strings.TrimSpace(r.FormValue("find")), Error: p.Errors["member_user"]}
+		d.Picker.Searched = d.Picker.Find != ""
+		if err := s.fill(r, c, &d.Picker, addUser, func(id string) string { return id }); err != nil {
+			return err
+		}
 	}
 	if a, ok := eng.Account(g.Account); ok {
 		d.AccountName = a.Name
@@ -171,7 +189,8 @@ func (s *Surface) handleAddMember(w http.ResponseWriter, r *http.Request, c *app
 	if err != nil {
 		return err
 	}
-	who := strings.TrimSpace(r.PostFormValue("user"))
+	_ = r.PostFormValue("user") // parses the form
+	who := pickedValue(r.PostForm, "user")
 	id, err := s.app.ResolveUser(ctx, c, who)
 	if err == nil {
 		_, _, err = s.app.AddMember(ctx, c, g.ID, id)

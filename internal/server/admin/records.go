@@ -40,6 +40,12 @@ type recordsData struct {
 	// Download is the API link that downloads the list with the current
 	// filters as CSV (every page; the session cookie authenticates it).
 	Download string
+	// Search is the search box's text; Searched tells that the list is
+	// its results (app.SearchConsoleRecords), not the filtered list.
+	Search   string
+	Searched bool
+	// AccountNames name the owners and the owner field's accounts.
+	AccountNames map[string]string
 }
 
 // recordsPage is the browser's page size.
@@ -75,8 +81,20 @@ func (s *Surface) handleRecords(w http.ResponseWriter, r *http.Request, c *app.A
 	}
 	p := page(c, render.TypeTitle(t), "records")
 	status := http.StatusOK
-	in, err := app.RecordListFromQuery(t.Name, params)
-	if err == nil {
+	d.Search = strings.TrimSpace(q.Get("q"))
+	delete(params, "q")
+	var err error
+	if d.Search != "" {
+		d.Searched = true
+		d.Items, err = s.app.SearchConsoleRecords(r.Context(), c, app.ConsoleRecordSearch{Type: t.Name, Text: d.Search, Limit: recordsPage})
+		if err != nil {
+			return err
+		}
+		recordLinks(&d, "")
+		d.Download = "" // the CSV is of lists, not of searches
+	} else if in, ierr := app.RecordListFromQuery(t.Name, params); ierr != nil {
+		err = ierr
+	} else {
 		in.AsUser = "" // the browser is the staff's own view
 		if !params.Has("limit") {
 			in.Limit = recordsPage
@@ -93,6 +111,13 @@ func (s *Surface) handleRecords(w http.ResponseWriter, r *http.Request, c *app.A
 			return err
 		}
 		d.Items = nil
+	}
+	d.AccountNames = map[string]string{}
+	for _, rec := range d.Items {
+		d.AccountNames[rec.Owner] = s.accountName(rec.Owner)
+		if v, ok := rec.Attributes[t.OwnerField].(string); ok {
+			d.AccountNames[v] = s.accountName(v)
+		}
 	}
 	p.Data = d
 	s.rd.Render(w, r, status, "admin_records", p)
@@ -143,9 +168,11 @@ type recordData struct {
 	Restricted  []string
 	OwnerName   string
 	CreatorName string
-	ParentURL   string
-	CheckURL    string
-	JSON        string
+	// OwnerFieldName names the account of the type's owner field.
+	OwnerFieldName string
+	ParentURL      string
+	CheckURL       string
+	JSON           string
 	// Related are the record's children (records.md §3).
 	Related []app.RelatedList
 	// Talk is the record's conversation and files (nil when the type has
@@ -184,6 +211,9 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	}
 	if u, ok := eng.User(rec.Creator); ok {
 		d.CreatorName = u.Name
+	}
+	if v, ok := rec.Attributes[t.OwnerField].(string); ok {
+		d.OwnerFieldName = s.accountName(v)
 	}
 	if rec.Parent != nil {
 		d.ParentURL = "/admin/records/" + url.PathEscape(rec.Parent.Type) + "/" + url.PathEscape(rec.Parent.ID)

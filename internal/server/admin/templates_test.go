@@ -64,21 +64,22 @@ func TestTemplates(t *testing.T) {
 	edit := formOfGrant(grant)
 
 	pages := map[string]any{
-		"admin_home": homeData{roles: writer, PolicyVersion: 2, Revision: 7, Recent: []store.AuditEntry{entry}},
+		"admin_home": homeData{roles: writer, PolicyVersion: 2, Revision: 7, Recent: []auditRow{{AuditEntry: entry, ActorName: "Admin"}}},
 		"admin_accounts": accountsData{roles: writer, Query: "a", Next: "/n", First: "/f", Create: accountForm{ID: "X"},
 			Rows: []accountRow{{Account: acct, Path: []access.Account{acct}, Children: []access.Account{acct}, More: 2}, {Account: acct, More: -1}}},
 		"admin_account": accountData{roles: writer, Account: acct, Path: []access.Account{acct}, Children: []access.Account{acct}, ChildrenNext: "/c",
 			Group: &group, Grants: grantRows, GrantsNext: "/g", Roles: pol.Roles(), DefaultRole: "L10", Add: grantForm{Role: "L10"},
-			Edit: &edit, Details: accountForm{ID: "C1"}, RecordsURL: "/admin/records", Self: "/admin/accounts/C1"},
+			Edit: &edit, Details: accountForm{ID: "C1"}, RecordsURL: "/admin/records", Self: "/admin/accounts/C1",
+			Picker: testPicker("principal", "g-principal"), ParentName: "Acme"},
 		"admin_users": usersData{roles: writer, Query: "u", Kind: access.KindExternal, Rows: []access.User{user}, Next: "/n", First: "/f",
 			Create: userForm{Kind: access.KindExternal}},
 		"admin_user": userData{roles: writer, User: user, Form: userForm{ID: "u1", Kind: access.KindExternal}, Home: &acct,
-			Grants: []userGrantRow{{Grant: grant, AccountName: "Acme", Via: "acct:C1", Protected: true}}, MoreGrants: 1, Groups: []string{"acct:C1"},
-			Constraints: []constraintBox{{Type: typ.Name, Title: render.TypeTitle(typ), Text: "number: 1", Summary: "status: open", Choices: []fieldChoices{{"status", []choice{{"open", true}, {"closed", false}}}}}},
+			Grants: []userGrantRow{{Grant: grant, AccountName: "Acme", Via: "acct:C1", Protected: true}}, MoreGrants: 1, Groups: []groupRef{{ID: "acct:C1", Name: "Acme users"}},
+			Constraints: []constraintBox{{Type: typ.Name, Title: render.TypeTitle(typ), T: typ, Text: "number: 1", Summary: "status: open", Choices: []fieldChoices{{"status", []choice{{"open", true}, {"closed", false}}}}}},
 			ViewAs:      "/admin/view-as?user=u1", Reach: 1, Self: "/admin/users/u1"},
 		"admin_groups": groupsData{roles: writer, Account: "C1", Rows: []store.GroupWithMembers{group}, Next: "/n", First: "/f", Create: groupForm{ID: "g"}},
 		"admin_group": groupData{roles: writer, Group: group, AccountName: "Acme", Name: "Acme users", Members: []memberRow{{ID: "u1", Known: true}, {ID: "gone"}},
-			MembersNext: "/m", Grants: grantRows, GrantsNext: "/g", AddUser: "x", Self: "/admin/groups/acct:C1"},
+			MembersNext: "/m", Grants: grantRows, GrantsNext: "/g", Self: "/admin/groups/acct:C1", Picker: testPicker("user", "member")},
 		"admin_policy": policyData{roles: writer, Version: pv, Types: pol.Types(), Roles: rolesRows, Sharing: pol.Document().SharingRules,
 			DefaultGroupRole: "L10", Source: "x", Problems: []policy.Problem{{Message: "bad"}}, Versions: []store.PolicyVersion{pv}, More: 1},
 		"admin_policy_version": policyVersionData{roles: writer, Version: pv, Current: true},
@@ -97,7 +98,8 @@ func TestTemplates(t *testing.T) {
 		"admin_scim_tokens": scimTokensData{roles: writer, Roles: []render.Choice{{Value: "L20", Label: "L20", Selected: true}},
 			Tokens: []scimTokenRow{{SCIMToken: store.SCIMToken{ID: "st_1", Name: "entra", Account: "C1", MaxRole: "L20", CreatedAt: now}, GroupRoles: []string{"Buyers → L10"}}, {}},
 			Form:   scimForm{Name: "x", GroupRoles: "Buyers = L10"}, BaseURL: "https://p.example/scim/v2", Secret: "pcscim_x", Created: &store.SCIMToken{Name: "entra"}},
-		"admin_viewas": viewAsData{roles: writer, Query: "u", User: "u1", Results: []access.User{user}, Recent: []store.AuditEntry{entry}},
+		"admin_viewas": viewAsData{roles: writer, Query: "u", User: "u1", Results: []access.User{user}, Recent: []auditRow{{AuditEntry: entry, TargetName: "User One"}},
+			AccountNames: map[string]string{"C1": "Acme"}},
 		"admin_audit": auditData{roles: writer, Actor: "a", Target: "t", Action: "x", Since: "2020-01-01", Until: "2030-01-01",
 			Rows: []auditRow{{AuditEntry: entry, BeforeText: "{}", AfterText: "{}"}}, Next: "/n", First: "/f",
 			Verify: &store.AuditVerification{OK: false, Entries: 3, FirstBad: 2}},
@@ -123,6 +125,15 @@ func TestTemplates(t *testing.T) {
 			}
 		}
 	}
+}
+
+// testPicker is a picker after a search, with a picked user and a typed
+// value.
+func testPicker(field, id string) picker {
+	return picker{Field: field, ID: id, Kind: access.KindExternal, Action: "/self#x", TextLabel: "Or type a user id or email", Find: "one",
+		Searched: true, Typed: "group:g", Error: "x", Choices: []pickChoice{
+			{Value: "user:u1", Name: "User One", Email: "one@example.com", ID: "u1", HomeName: "Acme", Status: access.StatusActive, Checked: true},
+			{Value: "user:u2", Name: "User Two", ID: "u2", Status: access.StatusDisabled}}}
 }
 
 func i18nEN(id string, args ...any) string { return i18n.T("en", id, args...) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 )
 
@@ -44,6 +45,8 @@ type usersData struct {
 	Rows        []access.User
 	Next, First string
 	Create      userForm
+	// AccountNames name the rows' home accounts.
+	AccountNames map[string]string
 }
 
 func (s *Surface) handleUsers(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
@@ -65,6 +68,10 @@ func (s *Surface) renderUsers(w http.ResponseWriter, r *http.Request, c *app.Act
 		}
 	}
 	d.Rows = list.Items
+	d.AccountNames = map[string]string{}
+	for _, u := range d.Rows {
+		d.AccountNames[u.HomeAccount] = s.accountName(u.HomeAccount)
+	}
 	base := url.Values{}
 	if d.Query != "" {
 		base.Set("q", d.Query)
@@ -117,16 +124,22 @@ func (s *Surface) handleCreateUser(w http.ResponseWriter, r *http.Request, c *ap
 type userGrantRow struct {
 	access.Grant
 	AccountName string
-	// Via is the group the grant comes through, "" for a direct grant.
-	Via       string
-	Protected bool
+	// Via is the group the grant comes through, "" for a direct grant;
+	// ViaName is its name.
+	Via, ViaName string
+	Protected    bool
 }
+
+// groupRef is a group by id and name.
+type groupRef struct{ ID, Name string }
 
 // constraintBox is the editor of one object type's constraints: a
 // checkbox per declared value of the fields that declare values
 // (records.md §4), and a text box for the other fields.
 type constraintBox struct {
 	Type, Title string
+	// T is the object type, for its value labels.
+	T *policy.Type
 	// Choices are the type's declared fields with allowed values, each
 	// value checked when the user is constrained to it.
 	Choices []fieldChoices
@@ -155,7 +168,7 @@ type userData struct {
 	Home        *access.Account
 	Grants      []userGrantRow
 	MoreGrants  int
-	Groups      []string
+	Groups      []groupRef
 	Constraints []constraintBox
 	// ViewAs is the view-as entry, for external users who reach an account.
 	ViewAs string
@@ -212,10 +225,19 @@ func (s *Surface) renderUser(w http.ResponseWriter, r *http.Request, c *app.Acto
 			d.MoreGrants++
 		}
 	}
+	names := map[string]string{}
 	for g := range groups {
-		d.Groups = append(d.Groups, g)
+		ref := groupRef{ID: g, Name: g}
+		if gr, err := s.app.GetGroup(r.Context(), c, g); err == nil {
+			ref.Name = gr.Name
+		}
+		names[g] = ref.Name
+		d.Groups = append(d.Groups, ref)
 	}
-	sort.Strings(d.Groups)
+	sort.Slice(d.Groups, func(i, j int) bool { return d.Groups[i].Name < d.Groups[j].Name })
+	for i := range d.Grants {
+		d.Grants[i].ViaName = names[d.Grants[i].Via]
+	}
 	if u.Kind == access.KindExternal {
 		d.Reach = len(eng.Reach(u.ID))
 		if d.Reach > 0 {
@@ -235,7 +257,7 @@ func (s *Surface) renderUser(w http.ResponseWriter, r *http.Request, c *app.Acto
 func (s *Surface) constraintBoxes(u access.User, posted url.Values) []constraintBox {
 	var out []constraintBox
 	for _, t := range s.app.Engine().Policy().Types() {
-		box := constraintBox{Type: t.Name, Title: render.TypeTitle(t)}
+		box := constraintBox{Type: t.Name, Title: render.TypeTitle(t), T: t}
 		cons := u.Constraints[t.Name]
 		text, again := posted["constraints."+t.Name]
 		rest := map[string][]string{}

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -135,8 +136,17 @@ func (rd *Renderer) T(r *http.Request, user *access.User, id string, args ...any
 	return i18n.T(rd.Locale(nil, r, user), id, args...)
 }
 
+// templatePaths are the paths of template files in web.Templates.
+func templatePaths(files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		out[i] = "templates/" + f
+	}
+	return out
+}
+
 func (rd *Renderer) parse(locale string) (map[string]*template.Template, error) {
-	layout, err := template.New("layout.html").Funcs(rd.funcs(locale)).ParseFS(web.Templates, "templates/layout.html", "templates/"+partials)
+	layout, err := template.New("layout.html").Funcs(rd.funcs(locale)).ParseFS(web.Templates, append([]string{"templates/layout.html"}, templatePaths(partials)...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +157,7 @@ func (rd *Renderer) parse(locale string) (map[string]*template.Template, error) 
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" || base == partials {
+		if base == "layout.html" || slices.Contains(partials, base) {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(web.Templates, n)
@@ -238,9 +248,9 @@ func (rd *Renderer) roleTitle(locale, name string) string {
 	return name
 }
 
-// partials is the template file of sections shared by pages, parsed
-// with the layout.
-const partials = "record_talk.html"
+// partials are the template files of sections shared by pages, parsed
+// with the layout: a record's conversation, the console's user picker and names.
+var partials = []string{"record_talk.html", "admin_partials.html"}
 
 // doneMessages are the confirmations a page shows after a redirect that
 // names one in its ?done= parameter (POST, redirect, GET). Only these fixed
