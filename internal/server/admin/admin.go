@@ -56,6 +56,7 @@ func (s *Surface) Routes() []surface.Route {
 		post("/admin/users/{id}/constraints", s.handleUserConstraints),
 		post("/admin/users/{id}/password", s.handleUserPassword),
 		post("/admin/users/{id}/mfa/reset", s.handleResetMFA),
+		post("/admin/users/{id}/delete", s.handleDeleteUser),
 
 		get("/admin/groups", s.handleGroups),
 		post("/admin/groups", s.handleCreateGroup),

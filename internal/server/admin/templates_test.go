@@ -76,7 +76,7 @@ func TestTemplates(t *testing.T) {
 		"admin_user": userData{roles: writer, User: user, Form: userForm{ID: "u1", Kind: access.KindExternal}, Home: &acct,
 			Grants: []userGrantRow{{Grant: grant, AccountName: "Acme", Via: "acct:C1", Protected: true}}, MoreGrants: 1, Groups: []groupRef{{ID: "acct:C1", Name: "Acme users"}},
 			Constraints: []constraintBox{{Type: typ.Name, Title: render.TypeTitle(typ), T: typ, Text: "number: 1", Summary: "status: open", Choices: []fieldChoices{{"status", []choice{{"open", true}, {"closed", false}}}}}},
-			ViewAs:      "/admin/view-as?user=u1", Reach: 1, Self: "/admin/users/u1"},
+			ViewAs:      "/admin/view-as?user=u1", Reach: 1, Self: "/admin/users/u1", Delete: &deletePreview{Protected: true}},
 		"admin_groups": groupsData{roles: writer, Account: "C1", Rows: []store.GroupWithMembers{group}, Next: "/n", First: "/f", Create: groupForm{ID: "g"}},
 		"admin_group": groupData{roles: writer, Group: group, AccountName: "Acme", Name: "Acme users", Members: []memberRow{{ID: "u1", Known: true}, {ID: "gone"}},
 			MembersNext: "/m", Grants: grantRows, GrantsNext: "/g", Self: "/admin/groups/acct:C1", Picker: testPicker("user", "member")},

@@ -177,6 +177,15 @@ type userData struct {
 	IsSelf bool
 	// MFA is the user's two-factor status (a reset button for writers).
 	MFA app.MFAStatus
+	// Delete asks to confirm the user's deletion (?delete=1; portal.md
+	// §5): what it loses is Grants, MoreGrants and Groups.
+	Delete *deletePreview
+}
+
+// deletePreview is the confirmation of a user's deletion.
+type deletePreview struct {
+	// Protected: a protected grant forbids the deletion.
+	Protected bool
 }
 
 // userState is what a failed POST puts back into the user page.
@@ -245,8 +254,39 @@ func (s *Surface) renderUser(w http.ResponseWriter, r *http.Request, c *app.Acto
 		}
 		d.Constraints = s.constraintBoxes(u, st.constraints)
 	}
+	if r.URL.Query().Get("delete") != "" && d.CanWrite && !d.IsSelf {
+		d.Delete = &deletePreview{}
+		for _, g := range d.Grants {
+			d.Delete.Protected = d.Delete.Protected || (g.Protected && g.Via == "")
+		}
+	}
 	p.Data = d
 	s.rd.Render(w, r, status, "admin_user", p)
+	return nil
+}
+
+// handleDeleteUser deletes a user (app.DeleteUser: with its grants,
+// memberships, sessions and tokens) once confirmed; without the
+// confirmation it shows what the deletion changes.
+func (s *Surface) handleDeleteUser(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
+	u, err := s.app.GetUser(r.Context(), c, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	self := "/admin/users/" + url.PathEscape(u.ID)
+	if r.PostFormValue("confirm") != "yes" {
+		http.Redirect(w, r, self+"?delete=1#delete-user", http.StatusSeeOther)
+		return nil
+	}
+	if _, err := s.app.DeleteUser(r.Context(), c, u.ID); err != nil {
+		p := page(c, u.Name, "users")
+		status, ierr := render.FormError(p, err, nil)
+		if ierr != nil {
+			return ierr
+		}
+		return s.renderUser(w, r, c, p, status, u, userState{})
+	}
+	render.RedirectDone(w, r, "/admin/users", "user_deleted")
 	return nil
 }
 

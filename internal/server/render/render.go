@@ -272,6 +272,7 @@ var doneMessages = map[string]string{
 	"grant_removed":   "The grant was removed.",
 	"user_created":    "The user was created.",
 	"user_saved":      "The user was saved.",
+	"user_deleted":    "The user was deleted.",
 	"constraints":     "The constraints were saved.",
 	"password_set":    "The password was set. The user's sessions have ended.",
 	"group_created":   "The group was created.",
