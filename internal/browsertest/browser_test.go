@@ -459,7 +459,9 @@ func TestAdminAllowsExternalUsersOnSoldTo(t *testing.T) {
 	adm.mustStatus("group page", adm.navigate("open the account group",
 		chromedp.Click(xpath(`//section[.//h2[normalize-space(.)='Account group']]//a`))), http.StatusOK)
 	adm.do("wait for the group", chromedp.WaitVisible(heading(group)))
-	adm.fill("Add a user (id or email)", newUser.Email)
+	adm.fill("Find a user by name or email", newUser.Name)
+	noraChoice := xpath(`//div[@id='member-choices']//label[contains(., ` + xlit(newUser.Name) + `)]`)
+	adm.do("Nora is offered", chromedp.WaitVisible(noraChoice), chromedp.Click(noraChoice))
 	adm.mustStatus("add member", adm.navigate("add Nora", chromedp.Click(button("Add member"))), http.StatusOK)
 	if f := adm.flash(); !strings.Contains(f, "The member was added.") {
 		t.Fatalf("after adding the member, the message is %q: %s", f, adm.text())

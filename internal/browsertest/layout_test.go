@@ -25,7 +25,8 @@ func TestLayout_NoPageScrollsSideways(t *testing.T) {
 	}{
 		{"dave.admin@acme.example", []string{"/", "/a/C-ACME/", "/a/C-ACME/sales_order", "/a/C-ACME/sales_order/" + order.ID,
 			"/a/C-ACME/sales_order/new", "/a/C-ACME/ticket", "/a/C-ACME/ticket/new", "/a/C-ACME/users", "/profile"}},
-		{"admin@northwind.example", []string{"/admin/", "/admin/accounts", "/admin/accounts/C-ACME", "/admin/users", "/admin/groups",
+		{"admin@northwind.example", []string{"/admin/", "/admin/accounts", "/admin/accounts/C-ACME", "/admin/accounts/C-ACME-ST2?pick=1&find=acme", "/admin/users",
+			"/admin/users/U-ANNA", "/admin/groups", "/admin/groups/acct:C-ACME-ST1?pick=1&find=acme",
 			"/admin/policy", "/admin/audit", "/admin/check", "/admin/records?type=sales_order", "/admin/records/sales_order/" + order.ID,
 			"/admin/outbox"}},
 	}
