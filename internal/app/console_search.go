@@ -28,16 +28,9 @@ type UserPick struct {
 // id or email is exactly the text comes first, then the others in the
 // store's order (by id). Empty text matches nothing.
 func (a *App) PickUsers(ctx context.Context, c *Actor, in UserPick) ([]access.User, error) {
-	if err := requireStaff(c); err != nil {
+	text, limit, err := staffSearch(c, in.Text, in.Limit, 10)
+	if text == "" || err != nil {
 		return nil, err
-	}
-	text := strings.TrimSpace(in.Text)
-	if text == "" {
-		return nil, nil
-	}
-	limit := in.Limit
-	if limit <= 0 {
-		limit = 10
 	}
 	limit = min(limit, 50)
 	page, err := a.ListUsers(ctx, c, UserFilter{Kind: in.Kind, Query: text, ListParams: ListParams{Limit: limit}})
@@ -55,6 +48,18 @@ func (a *App) PickUsers(ctx context.Context, c *Actor, in UserPick) ([]access.Us
 	return out, nil
 }
 
+// staffSearch checks that c is staff and returns the search text trimmed
+// and the limit (def when not positive).
+func staffSearch(c *Actor, text string, limit, def int) (string, int, error) {
+	if err := requireStaff(c); err != nil {
+		return "", 0, err
+	}
+	if limit <= 0 {
+		limit = def
+	}
+	return strings.TrimSpace(text), limit, nil
+}
+
 // ConsoleRecordSearch is the records browser's search: the record whose
 // id is Text, then the records of Type whose declared string fields
 // contain it (SearchRecords), at most Limit (default 50).
@@ -69,20 +74,13 @@ type ConsoleRecordSearch struct {
 // records in id order (SearchRecords), which is what a picker needs, not
 // a full-text index.
 func (a *App) SearchConsoleRecords(ctx context.Context, c *Actor, in ConsoleRecordSearch) ([]*access.Record, error) {
-	if err := requireStaff(c); err != nil {
-		return nil, err
-	}
-	t, err := a.recordType(in.Type)
+	text, limit, err := staffSearch(c, in.Text, in.Limit, 50)
 	if err != nil {
 		return nil, err
 	}
-	text := strings.TrimSpace(in.Text)
-	if text == "" {
-		return nil, nil
-	}
-	limit := in.Limit
-	if limit <= 0 {
-		limit = 50
+	t, err := a.recordType(in.Type)
+	if text == "" || err != nil {
+		return nil, err
 	}
 	var out []*access.Record
 	if access.ValidID(text) {

@@ -15,18 +15,6 @@ func (s *Surface) accountName(id string) string {
 	return ""
 }
 
-// accountNames maps the accounts ids name to their names (unknown ones
-// are absent).
-func (s *Surface) accountNames(ids ...string) map[string]string {
-	out := make(map[string]string, len(ids))
-	for _, id := range ids {
-		if n := s.accountName(id); n != "" {
-			out[id] = n
-		}
-	}
-	return out
-}
-
 // refName names what an audit entry's actor or target refers to: a user
 // ("user:<id>", or a bare user id as actors are written) or an account
 // ("account:<id>"); "" for anything else.
