@@ -34,6 +34,8 @@ type invitationsData struct {
 	roles
 	Status string
 	Items  []store.Invitation
+	// Names name the items' home accounts and inviting users.
+	Names map[string]string
 	Next   string
 	Roles  []render.Choice
 	Form   inviteForm
@@ -66,6 +68,11 @@ func (s *Surface) renderInvitations(w http.ResponseWriter, r *http.Request, c *a
 		}
 	}
 	d.Items = page.Items
+	d.Names = map[string]string{}
+	for _, inv := range d.Items {
+		d.Names[inv.HomeAccount] = s.accountName(inv.HomeAccount)
+		d.Names[inv.CreatedBy] = s.refName(inv.CreatedBy)
+	}
 	if page.Next != "" {
 		d.Next = "/admin/invitations?status=" + d.Status + "&cursor=" + page.Next
 	}
