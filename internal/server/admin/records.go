@@ -170,6 +170,8 @@ type recordData struct {
 	CreatorName string
 	// OwnerFieldName names the account of the type's owner field.
 	OwnerFieldName string
+	// AccountNames name the owners of the related records.
+	AccountNames map[string]string
 	ParentURL      string
 	CheckURL       string
 	JSON           string
@@ -235,6 +237,12 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 	}
 	if d.Related, err = s.app.RelatedRecords(r.Context(), c, t.Name, rec.ID, "", relatedLimit); err != nil {
 		return err
+	}
+	d.AccountNames = map[string]string{}
+	for _, l := range d.Related {
+		for _, it := range l.Items {
+			d.AccountNames[it.Owner] = s.accountName(it.Owner)
+		}
 	}
 	if b, err := json.MarshalIndent(surface.RecordJSON(rec, true), "", "  "); err == nil {
 		d.JSON = string(b)
