@@ -14,35 +14,74 @@ import (
 
 // Clone returns an independent copy of the engine's model, with the same
 // policy and clock and a cache of its own: mutations of one never show in
-// the other.
+// the other. It copies the resolved model as it is (no Snapshot and Load:
+// nothing to validate or look up again), keeping every list in its order,
+// which at 100,000 users and 375,000 grants is what makes a preview's
+// copy cheap.
 func (e *Engine) Clone() (*Engine, error) {
 	e.mu.RLock()
-	s := Snapshot{
-		Accounts: make([]Account, 0, len(e.accounts)),
-		Users:    make([]User, 0, len(e.users)),
-		Groups:   make([]Group, 0, len(e.groups)),
-		Grants:   make([]Grant, 0, len(e.grants)),
+	defer e.mu.RUnlock()
+	n := NewEngine(e.pol, e.clock)
+	n.version, n.treeVersion = e.version, e.treeVersion
+	n.accounts = make(map[string]*account, len(e.accounts))
+	n.users = make(map[string]*user, len(e.users))
+	n.groups = make(map[string]*group, len(e.groups))
+	n.grants = make(map[string]*grant, len(e.grants))
+	for id, a := range e.accounts {
+		n.accounts[id] = &account{Account: a.Account, grants: make(map[string]*grant, len(a.grants))}
 	}
-	for _, a := range e.accounts {
-		s.Accounts = append(s.Accounts, a.Account)
-	}
-	for _, u := range e.users {
-		s.Users = append(s.Users, u.User)
-	}
-	for _, g := range e.groups {
-		s.Groups = append(s.Groups, g.Group)
-		for uid := range g.members {
-			s.Members = append(s.Members, [2]string{g.ID, uid})
+	for id, a := range e.accounts {
+		na := n.accounts[id]
+		if a.parent != nil {
+			na.parent = n.accounts[a.parent.ID]
+		}
+		if len(a.children) > 0 {
+			na.children = make([]*account, len(a.children))
+			for i, c := range a.children {
+				na.children[i] = n.accounts[c.ID]
+			}
 		}
 	}
-	for _, g := range e.grants {
-		s.Grants = append(s.Grants, g.Grant)
+	for id, u := range e.users {
+		n.users[id] = &user{User: u.User, direct: make(map[string]*grant, len(u.direct)),
+			groups: make(map[string]*group, len(u.groups)), byAccount: make(map[string][]*grant, len(u.byAccount))}
 	}
-	pol, clock := e.pol, e.clock
-	e.mu.RUnlock()
-	n := NewEngine(pol, clock)
-	if err := n.Load(s); err != nil {
-		return nil, err
+	for id, g := range e.groups {
+		ng := &group{Group: g.Group, members: make(map[string]*user, len(g.members)), grants: make(map[string]*grant, len(g.grants))}
+		for uid := range g.members {
+			nu := n.users[uid]
+			ng.members[uid] = nu
+			nu.groups[id] = ng
+		}
+		n.groups[id] = ng
+	}
+	for id, g := range e.grants {
+		ng := &grant{Grant: g.Grant, role: g.role, acct: n.accounts[g.acct.ID], readWrite: g.readWrite, subtree: g.subtree, daysBack: g.daysBack}
+		ng.acct.grants[id] = ng
+		if g.user != nil {
+			ng.user = n.users[g.user.ID]
+			ng.user.direct[id] = ng
+		} else {
+			ng.group = n.groups[g.group.ID]
+			ng.group.grants[id] = ng
+		}
+		n.grants[id] = ng
+	}
+	for id, u := range e.users {
+		nu := n.users[id]
+		if len(u.all) > 0 {
+			nu.all = make([]*grant, len(u.all))
+			for i, g := range u.all {
+				nu.all[i] = n.grants[g.ID]
+			}
+		}
+		for acct, list := range u.byAccount {
+			nl := make([]*grant, len(list))
+			for i, g := range list {
+				nl[i] = n.grants[g.ID]
+			}
+			nu.byAccount[acct] = nl
+		}
 	}
 	return n, nil
 }
@@ -199,4 +238,76 @@ func (e *Engine) EnsureAccountGroup(a Account, grantID string) error {
 	}
 	return e.PutGrant(Grant{ID: grantID, Principal: "group:" + gid, Account: a.ID, Role: pol.DefaultGroupRole.Name,
 		Scope: ScopeSubtree, Access: AccessReadWrite})
+}
+
+// MinusPart returns the part of a that can hold records b does not
+// select: a predicate a' with a' ⊆ a and a \ b ⊆ a', so that a \ b equals
+// a' \ b. It drops a's branches that a branch of b covers (an account of
+// a clause whose condition a clause of b on the same account covers, when
+// b's team branch also covers a's for that account; the personal team
+// branch likewise) and narrows each sharing clause of a to the parents
+// its covering clause of b (CoveringShared) does not select, recursively.
+// What is left is the changed region of a change, which the preview
+// counts instead of the whole sets. a is returned as it is when a is All
+// or the two predicates are of different users or types; nothing matches
+// when b is All.
+func MinusPart(a, b *Predicate) *Predicate {
+	if b.All && b.Type == a.Type {
+		return &Predicate{Type: a.Type, User: a.User}
+	}
+	if a.All || a.Empty() || b.Empty() || a.Type != b.Type || a.User != b.User {
+		return a
+	}
+	// teamCovered: b's team branch matches every team entry a's matches,
+	// for the same principal under a covering condition.
+	teamCovered := !b.Owned && (!b.TeamWrite || a.TeamWrite)
+	conds := map[string][]Cond{}
+	for _, ac := range b.Accounts {
+		for _, acct := range ac.Accounts {
+			conds[acct] = append(conds[acct], ac.Cond)
+		}
+	}
+	covered := func(acct string, c Cond) bool {
+		if !a.Owned && !teamCovered {
+			return false
+		}
+		return slices.ContainsFunc(conds[acct], func(bc Cond) bool { return bc.covers(c) })
+	}
+	out := *a
+	out.Accounts = nil
+	for _, ac := range a.Accounts {
+		var keep []string
+		for _, acct := range ac.Accounts {
+			if !covered(acct, ac.Cond) {
+				keep = append(keep, acct)
+			}
+		}
+		if len(keep) > 0 {
+			out.Accounts = append(out.Accounts, AccountClause{Accounts: keep, Cond: ac.Cond})
+		}
+	}
+	if a.TeamUser != nil && b.TeamUser != nil && teamCovered && b.TeamUser.covers(*a.TeamUser) {
+		out.TeamUser = nil
+	}
+	out.Shared = nil
+	for _, sc := range a.Shared {
+		if j := CoveringShared(sc, b); j >= 0 {
+			sc.Parent = MinusPart(sc.Parent, b.Shared[j].Parent)
+		}
+		if !sc.Parent.Empty() {
+			out.Shared = append(out.Shared, sc)
+		}
+	}
+	return &out
+}
+
+// CoveringShared returns the index of the sharing clause of b that
+// matches every child sc matches whose parent it selects (the same parent
+// type, no creator condition sc lacks), -1 for none: a child of sc whose
+// parent that clause's parent predicate does not select is not selected
+// by that clause either.
+func CoveringShared(sc SharedClause, b *Predicate) int {
+	return slices.IndexFunc(b.Shared, func(x SharedClause) bool {
+		return x.Parent.Type == sc.Parent.Type && x.Parent.User == sc.Parent.User && (!x.CreatorOnly || sc.CreatorOnly)
+	})
 }

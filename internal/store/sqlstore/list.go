@@ -268,6 +268,12 @@ type listBuilder struct {
 	typ         string
 	restFilters []string
 	acctSQL     string
+	// probeByRecord renders filter's team EXISTS as a probe of the
+	// record's own entries (the primary key's record_pk range), the
+	// principals compared after the read: the preview filters many rows
+	// against a predicate of many principals, where one index probe per
+	// principal and row would cost more than the few entries a record has.
+	probeByRecord bool
 }
 
 // part is one branch of a page: a FROM clause and conditions on the
@@ -429,6 +435,10 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 		return nil, "", false
 	}
 	var ors []string
+	col := t + ".principal"
+	if lb.probeByRecord {
+		col = "(" + col + " || '')" // not an index key (see probeByRecord)
+	}
 	// plain is set when seeking the principals is the whole condition:
 	// one clause without conditions (a parameter rendered for nothing
 	// would leave PostgreSQL unable to type it).
@@ -448,7 +458,7 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 			ps[i] = "account:" + acct
 		}
 		principals = append(principals, ps...)
-		s := lb.in(t+".principal", ps)
+		s := lb.in(col, ps)
 		if c := lb.cond(a, ac.Cond, p.User); c != "" {
 			s += " AND " + c
 		}
@@ -457,7 +467,7 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 	if p.TeamUser != nil {
 		up := "user:" + p.User
 		principals = append(principals, up)
-		s := t + ".principal = " + lb.p(up)
+		s := col + " = " + lb.p(up)
 		if c := lb.cond(a, *p.TeamUser, p.User); c != "" {
 			s += " AND " + c
 		}
@@ -578,8 +588,12 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 	}
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(p, t, a); ok {
+		col := t + ".principal"
+		if lb.probeByRecord {
+			col = "(" + col + " || '')" // not an index key (see probeByRecord)
+		}
 		ors = append(ors, "EXISTS (SELECT 1 FROM record_teams "+t+" WHERE "+t+".record_pk = "+a+".pk AND "+
-			lb.in(t+".principal", principals)+andCond(cond)+")")
+			lb.in(col, principals)+andCond(cond)+")")
 	}
 	pa := "p" + strconv.Itoa(depth+1)
 	for _, sc := range p.Shared {
