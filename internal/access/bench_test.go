@@ -163,7 +163,7 @@ func BenchmarkLoad(b *testing.B) {
 }
 
 // BenchmarkClone measures Engine.Clone, the copy every impact preview
-// applies its changes to (compare BenchmarkLoad, which Clone once was).
+// applies its changes to: a Snapshot and a Load (compare BenchmarkLoad).
 func BenchmarkClone(b *testing.B) {
 	for _, size := range benchSizes(b) {
 		b.Run("size="+size.Name, func(b *testing.B) {
