@@ -424,6 +424,15 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 	return parts
 }
 
+// principalCol is the principal column of team alias t in a condition:
+// with probeByRecord an expression, which no index serves.
+func (lb *listBuilder) principalCol(t string) string {
+	if lb.probeByRecord {
+		return "(" + t + ".principal || '')"
+	}
+	return t + ".principal"
+}
+
 // teamConds renders the team-entry conditions of p on team alias t and
 // record alias a: the principals to seek (for the index) and the
 // condition each principal comes with ("" when seeking the principals is
@@ -435,10 +444,7 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 		return nil, "", false
 	}
 	var ors []string
-	col := t + ".principal"
-	if lb.probeByRecord {
-		col = "(" + col + " || '')" // not an index key (see probeByRecord)
-	}
+	col := lb.principalCol(t)
 	// plain is set when seeking the principals is the whole condition:
 	// one clause without conditions (a parameter rendered for nothing
 	// would leave PostgreSQL unable to type it).
@@ -588,10 +594,7 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 	}
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(p, t, a); ok {
-		col := t + ".principal"
-		if lb.probeByRecord {
-			col = "(" + col + " || '')" // not an index key (see probeByRecord)
-		}
+		col := lb.principalCol(t)
 		ors = append(ors, "EXISTS (SELECT 1 FROM record_teams "+t+" WHERE "+t+".record_pk = "+a+".pk AND "+
 			lb.in(col, principals)+andCond(cond)+")")
 	}
