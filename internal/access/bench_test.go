@@ -162,6 +162,23 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
+// BenchmarkClone measures Engine.Clone, the copy every impact preview
+// applies its changes to: a Snapshot and a Load (compare BenchmarkLoad).
+func BenchmarkClone(b *testing.B) {
+	for _, size := range benchSizes(b) {
+		b.Run("size="+size.Name, func(b *testing.B) {
+			e := loadEnv(b, size).e
+			cpu := measureCPU(b)
+			for b.Loop() {
+				if _, err := e.Clone(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cpu()
+		})
+	}
+}
+
 func heapAfterGC() uint64 {
 	runtime.GC()
 	var ms runtime.MemStats

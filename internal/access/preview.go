@@ -200,3 +200,75 @@ func (e *Engine) EnsureAccountGroup(a Account, grantID string) error {
 	return e.PutGrant(Grant{ID: grantID, Principal: "group:" + gid, Account: a.ID, Role: pol.DefaultGroupRole.Name,
 		Scope: ScopeSubtree, Access: AccessReadWrite})
 }
+
+// MinusPart returns the part of a that can hold records b does not
+// select: a predicate a' with a' ⊆ a and a \ b ⊆ a', so that a \ b equals
+// a' \ b. It drops a's branches that a branch of b covers (an account of
+// a clause whose condition a clause of b on the same account covers, when
+// b's team branch also covers a's for that account; the personal team
+// branch likewise) and narrows each sharing clause of a to the parents
+// its covering clause of b (CoveringShared) does not select, recursively.
+// What is left is the changed region of a change, which the preview
+// counts instead of the whole sets. a is returned as it is when a is All
+// or the two predicates are of different users or types; nothing matches
+// when b is All.
+func MinusPart(a, b *Predicate) *Predicate {
+	if b.All && b.Type == a.Type {
+		return &Predicate{Type: a.Type, User: a.User}
+	}
+	if a.All || a.Empty() || b.Empty() || a.Type != b.Type || a.User != b.User {
+		return a
+	}
+	// teamCovered: b's team branch matches every team entry a's matches,
+	// for the same principal under a covering condition.
+	teamCovered := !b.Owned && (!b.TeamWrite || a.TeamWrite)
+	conds := map[string][]Cond{}
+	for _, ac := range b.Accounts {
+		for _, acct := range ac.Accounts {
+			conds[acct] = append(conds[acct], ac.Cond)
+		}
+	}
+	covered := func(acct string, c Cond) bool {
+		if !a.Owned && !teamCovered {
+			return false
+		}
+		return slices.ContainsFunc(conds[acct], func(bc Cond) bool { return bc.covers(c) })
+	}
+	out := *a
+	out.Accounts = nil
+	for _, ac := range a.Accounts {
+		var keep []string
+		for _, acct := range ac.Accounts {
+			if !covered(acct, ac.Cond) {
+				keep = append(keep, acct)
+			}
+		}
+		if len(keep) > 0 {
+			out.Accounts = append(out.Accounts, AccountClause{Accounts: keep, Cond: ac.Cond})
+		}
+	}
+	if a.TeamUser != nil && b.TeamUser != nil && teamCovered && b.TeamUser.covers(*a.TeamUser) {
+		out.TeamUser = nil
+	}
+	out.Shared = nil
+	for _, sc := range a.Shared {
+		if j := CoveringShared(sc, b); j >= 0 {
+			sc.Parent = MinusPart(sc.Parent, b.Shared[j].Parent)
+		}
+		if !sc.Parent.Empty() {
+			out.Shared = append(out.Shared, sc)
+		}
+	}
+	return &out
+}
+
+// CoveringShared returns the index of the sharing clause of b that
+// matches every child sc matches whose parent it selects (the same parent
+// type, no creator condition sc lacks), -1 for none: a child of sc whose
+// parent that clause's parent predicate does not select is not selected
+// by that clause either.
+func CoveringShared(sc SharedClause, b *Predicate) int {
+	return slices.IndexFunc(b.Shared, func(x SharedClause) bool {
+		return x.Parent.Type == sc.Parent.Type && x.Parent.User == sc.Parent.User && (!x.CreatorOnly || sc.CreatorOnly)
+	})
+}

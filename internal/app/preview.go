@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -485,17 +486,20 @@ func fieldsExposed(old, next *policy.Policy) []PreviewWarning {
 // action, the records whose decision flips, counted in the database under
 // the two predicates, and on read the restricted fields whose visibility
 // changes on some record. Predicates that are the same on both sides need
-// no query; a pair already counted for the same user and type is reused.
-// Cells (user, type) are counted previewWorkers at a time.
+// no query, and a pair is counted once per preview (diffCounts): users
+// whose predicates are the same (a group's members, an account's users)
+// share the count. Cells (user, type) are counted previewWorkers at a
+// time.
 func diffUsers(ctx context.Context, st store.PreviewStore, before, after *access.Engine, users []string) ([]PreviewEffect, error) {
 	types := typeNames(before.Policy(), after.Policy())
 	results := make([][]PreviewEffect, len(users)*len(types))
+	counts := &diffCounts{st: st, m: map[string]*diffCount{}}
 	var g errgroup.Group
 	g.SetLimit(previewWorkers)
 	for i := range results {
 		g.Go(func() error {
 			var err error
-			results[i], err = diffCell(ctx, st, before, after, users[i/len(types)], types[i%len(types)])
+			results[i], err = diffCell(ctx, counts, before, after, users[i/len(types)], types[i%len(types)])
 			return err
 		})
 	}
@@ -513,28 +517,11 @@ func diffUsers(ctx context.Context, st store.PreviewStore, before, after *access
 const previewWorkers = 2
 
 // diffCell computes the effects of one user on one type, in action order.
-func diffCell(ctx context.Context, st store.PreviewStore, before, after *access.Engine, u, typ string) ([]PreviewEffect, error) {
+func diffCell(ctx context.Context, counts *diffCounts, before, after *access.Engine, u, typ string) ([]PreviewEffect, error) {
 	var out []PreviewEffect
-	var memo []countedPair
-	count := func(b, a *access.Predicate) (store.PredicateDiff, error) {
-		if access.SamePredicate(b, a) {
-			return store.PredicateDiff{}, nil
-		}
-		for _, m := range memo {
-			if access.SamePredicate(m.b, b) && access.SamePredicate(m.a, a) {
-				return m.d, nil
-			}
-		}
-		d, err := st.CountPredicateDiff(ctx, typ, b, a, PreviewSample)
-		if err != nil {
-			return d, err
-		}
-		memo = append(memo, countedPair{b, a, d})
-		return d, nil
-	}
 	for _, act := range previewActions {
 		b, a := predicateOf(before, u, typ, act.act), predicateOf(after, u, typ, act.act)
-		d, err := count(b, a)
+		d, err := counts.count(ctx, typ, b, a, true)
 		if err != nil {
 			return nil, err
 		}
@@ -543,7 +530,7 @@ func diffCell(ctx context.Context, st store.PreviewStore, before, after *access.
 			FieldsGained: []string{}, FieldsLost: []string{}}
 		if act.act == policy.Read {
 			for _, f := range fieldNames(before.Policy(), after.Policy(), typ) {
-				fd, err := count(fieldPredicateOf(before, u, typ, f), fieldPredicateOf(after, u, typ, f))
+				fd, err := counts.count(ctx, typ, fieldPredicateOf(before, u, typ, f), fieldPredicateOf(after, u, typ, f), false)
 				if err != nil {
 					return nil, err
 				}
@@ -562,9 +549,112 @@ func diffCell(ctx context.Context, st store.PreviewStore, before, after *access.
 	return out, nil
 }
 
-type countedPair struct {
-	b, a *access.Predicate
+// diffCounts counts the pairs of a preview once: a pair is keyed by its
+// type and predicates (accounts sorted, the user left out when neither
+// predicate depends on who the user is), and a pair asked for again, by
+// the same user (a field's predicate equal to the read one) or another,
+// waits for or reuses the first count.
+type diffCounts struct {
+	st store.PreviewStore
+	mu sync.Mutex
+	m  map[string]*diffCount
+}
+
+type diffCount struct {
+	done chan struct{}
 	d    store.PredicateDiff
+	err  error
+}
+
+// count counts a pair, with samples when sample is set (a field's effect
+// needs the counts only; a count with samples serves one without).
+func (c *diffCounts) count(ctx context.Context, typ string, b, a *access.Predicate, sample bool) (store.PredicateDiff, error) {
+	if access.SamePredicate(b, a) {
+		return store.PredicateDiff{}, nil
+	}
+	key := pairKey(typ, b, a)
+	c.mu.Lock()
+	e := c.m[key+"|s"]
+	if e == nil && !sample {
+		e = c.m[key]
+	}
+	if e == nil {
+		e = &diffCount{done: make(chan struct{})}
+		if sample {
+			key += "|s"
+		}
+		c.m[key] = e
+		c.mu.Unlock()
+		n := 0
+		if sample {
+			n = PreviewSample
+		}
+		e.d, e.err = c.st.CountPredicateDiff(ctx, typ, b, a, n)
+		close(e.done)
+	} else {
+		c.mu.Unlock()
+	}
+	select {
+	case <-e.done:
+	case <-ctx.Done():
+		return store.PredicateDiff{}, ctx.Err()
+	}
+	return e.d, e.err
+}
+
+// pairKey is the key of a pair of predicates of typ in diffCounts.
+func pairKey(typ string, b, a *access.Predicate) string {
+	var sb strings.Builder
+	sb.WriteString(typ)
+	if usesUser(b) || usesUser(a) {
+		sb.WriteString("|u=" + a.User + "|" + b.User)
+	}
+	sb.WriteString("|b=")
+	writePredicate(&sb, b)
+	sb.WriteString("|a=")
+	writePredicate(&sb, a)
+	return sb.String()
+}
+
+// usesUser reports whether p's records depend on who its user is: a
+// creator condition or the user's own team entries, at any level.
+func usesUser(p *access.Predicate) bool {
+	if p.All {
+		return false
+	}
+	if p.TeamUser != nil {
+		return true
+	}
+	for _, ac := range p.Accounts {
+		if ac.CreatorOnly {
+			return true
+		}
+	}
+	for _, sc := range p.Shared {
+		if sc.CreatorOnly || usesUser(sc.Parent) {
+			return true
+		}
+	}
+	return false
+}
+
+// writePredicate writes p canonically but for the user and the order of
+// its clauses (a different order only misses the cache).
+func writePredicate(sb *strings.Builder, p *access.Predicate) {
+	fmt.Fprintf(sb, "(%s all=%t tw=%t owned=%t", p.Type, p.All, p.TeamWrite, p.Owned)
+	if p.TeamUser != nil {
+		fmt.Fprintf(sb, " tu=%+v", *p.TeamUser)
+	}
+	for _, ac := range p.Accounts {
+		accts := slices.Clone(ac.Accounts)
+		slices.Sort(accts)
+		fmt.Fprintf(sb, " acct=%+v%q", ac.Cond, accts)
+	}
+	for _, sc := range p.Shared {
+		fmt.Fprintf(sb, " shared own=%t ", sc.CreatorOnly)
+		writePredicate(sb, sc.Parent)
+	}
+	sb.WriteString(")")
 }
 
 func orEmpty(s []string) []string {

@@ -268,6 +268,12 @@ type listBuilder struct {
 	typ         string
 	restFilters []string
 	acctSQL     string
+	// probeByRecord renders filter's team EXISTS as a probe of the
+	// record's own entries (the primary key's record_pk range), the
+	// principals compared after the read: the preview filters many rows
+	// against a predicate of many principals, where one index probe per
+	// principal and row would cost more than the few entries a record has.
+	probeByRecord bool
 }
 
 // part is one branch of a page: a FROM clause and conditions on the
@@ -418,6 +424,15 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 	return parts
 }
 
+// principalCol is the principal column of team alias t in a condition:
+// with probeByRecord an expression, which no index serves.
+func (lb *listBuilder) principalCol(t string) string {
+	if lb.probeByRecord {
+		return "(" + t + ".principal || '')"
+	}
+	return t + ".principal"
+}
+
 // teamConds renders the team-entry conditions of p on team alias t and
 // record alias a: the principals to seek (for the index) and the
 // condition each principal comes with ("" when seeking the principals is
@@ -429,6 +444,7 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 		return nil, "", false
 	}
 	var ors []string
+	col := lb.principalCol(t)
 	// plain is set when seeking the principals is the whole condition:
 	// one clause without conditions (a parameter rendered for nothing
 	// would leave PostgreSQL unable to type it).
@@ -448,7 +464,7 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 			ps[i] = "account:" + acct
 		}
 		principals = append(principals, ps...)
-		s := lb.in(t+".principal", ps)
+		s := lb.in(col, ps)
 		if c := lb.cond(a, ac.Cond, p.User); c != "" {
 			s += " AND " + c
 		}
@@ -457,7 +473,7 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 	if p.TeamUser != nil {
 		up := "user:" + p.User
 		principals = append(principals, up)
-		s := t + ".principal = " + lb.p(up)
+		s := col + " = " + lb.p(up)
 		if c := lb.cond(a, *p.TeamUser, p.User); c != "" {
 			s += " AND " + c
 		}
@@ -578,8 +594,9 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 	}
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(p, t, a); ok {
+		col := lb.principalCol(t)
 		ors = append(ors, "EXISTS (SELECT 1 FROM record_teams "+t+" WHERE "+t+".record_pk = "+a+".pk AND "+
-			lb.in(t+".principal", principals)+andCond(cond)+")")
+			lb.in(col, principals)+andCond(cond)+")")
 	}
 	pa := "p" + strconv.Itoa(depth+1)
 	for _, sc := range p.Shared {

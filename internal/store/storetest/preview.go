@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -39,6 +40,28 @@ func testPreview(t *testing.T, b Backend) {
 			for i := range preds {
 				pairs = append(pairs, pair{preds[i], preds[(i+1)%len(preds)]})
 			}
+		}
+		// The same user's predicates, which share branches: the changed
+		// region the store cuts them to (access.MinusPart) is then smaller
+		// than either. Each user's read against its update, delete and
+		// field predicates, and against itself widened by the next user's
+		// clauses (a grant added or removed).
+		for i, u := range w.users {
+			read, err := e.Predicate(u.ID, typ, policy.Read)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, act := range []policy.Actions{policy.Update, policy.Delete} {
+				p, _ := e.Predicate(u.ID, typ, act)
+				pairs = append(pairs, pair{read, p}, pair{p, read})
+			}
+			if pt := e.Policy().Type(typ); pt != nil && len(pt.Restricted) > 0 {
+				p, _ := e.FieldPredicate(u.ID, typ, 0)
+				pairs = append(pairs, pair{read, p}, pair{p, read})
+			}
+			next, _ := e.Predicate(w.users[(i+1)%len(w.users)].ID, typ, policy.Read)
+			wide := widen(read, next)
+			pairs = append(pairs, pair{read, wide}, pair{wide, read})
 		}
 		if pt := e.Policy().Type(typ); pt != nil && len(pt.Restricted) > 0 {
 			for i, u := range w.users {
@@ -98,6 +121,38 @@ func testPreview(t *testing.T, b Backend) {
 			t.Errorf("empty -> all: %+v, want %d gained and no sample", got, n)
 		}
 	})
+}
+
+// widen returns p with q's account clauses, personal team branch and
+// sharing clauses added, as q's user's: the predicate of p's user after a
+// grant like q's.
+func widen(p, q *access.Predicate) *access.Predicate {
+	if p.All || q.All {
+		return q
+	}
+	out := *p
+	out.Accounts = append(slices.Clone(p.Accounts), q.Accounts...)
+	if out.TeamUser == nil && !out.Owned {
+		out.TeamUser = q.TeamUser
+	}
+	out.Shared = slices.Clone(p.Shared)
+	for _, sc := range q.Shared {
+		sc.Parent = relabel(sc.Parent, p.User)
+		out.Shared = append(out.Shared, sc)
+	}
+	return &out
+}
+
+// relabel returns p as user's predicate, at every level.
+func relabel(p *access.Predicate, user string) *access.Predicate {
+	out := *p
+	out.User = user
+	out.Shared = nil
+	for _, sc := range p.Shared {
+		sc.Parent = relabel(sc.Parent, user)
+		out.Shared = append(out.Shared, sc)
+	}
+	return &out
 }
 
 // newestIDs returns the ids of the first n records in the default list
