@@ -223,6 +223,23 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 		}
 	}()
 	pb.start("records", rg.n)
+	if rg.n <= importRecordsMax {
+		// One import: its transaction builds the secondary indexes once,
+		// sorted, instead of inserting into them row by row.
+		next := func() ([]*access.Record, error) {
+			b, ok := <-batches
+			if !ok {
+				return nil, io.EOF
+			}
+			pb.add(len(b))
+			return b, nil
+		}
+		if _, err := st.ImportRecords(ctx, store.Write{}, next); err != nil {
+			return fmt.Errorf("records import: %w", err)
+		}
+		pb.done()
+		return ctx.Err()
+	}
 	for b := range batches {
 		if _, err := st.Batch(ctx, store.Write{}, store.RecordBatch{Upsert: b}); err != nil {
 			return fmt.Errorf("records batch at %s: %w", b[0].ID, err)
@@ -232,6 +249,11 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 	pb.done()
 	return ctx.Err()
 }
+
+// importRecordsMax is the most records generation writes in one
+// transaction (store.ImportRecords); larger datasets go a batch at a time,
+// so that the write-ahead log does not grow to the size of the database.
+const importRecordsMax = 2_000_000
 
 // writeSum adds one written item to the generation checksum.
 func writeSum(h hash.Hash, kind string, v any) {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/parallel"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -39,17 +41,7 @@ func (s *Store) Batch(ctx context.Context, w store.Write, b store.RecordBatch) (
 	}
 	rows, items := s.encodeBatch(b.Upsert)
 	seen := make(map[access.Ref]int, n)
-	for i, r := range b.Upsert {
-		if r == nil {
-			continue
-		}
-		ref := access.Ref{Type: r.Type, ID: r.ID}
-		if j, dup := seen[ref]; dup {
-			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("%s %s is already item %d of the batch", r.Type, r.ID, j)})
-		} else {
-			seen[ref] = i
-		}
-	}
+	items = append(items, duplicateItems(b.Upsert, seen, "batch")...)
 	for j, ref := range b.Delete {
 		i := len(b.Upsert) + j
 		switch {
@@ -110,6 +102,25 @@ func (s *Store) encodeBatch(recs []*access.Record) ([]recordRow, []access.ItemEr
 		items = append(items, access.ItemError{Index: i, Message: msg})
 	}
 	return rows, items
+}
+
+// duplicateItems returns an error for each record of recs whose (type, id)
+// an earlier one named, recording in seen where each first appears; of
+// names the whole ("batch", "chunk") in the message.
+func duplicateItems(recs []*access.Record, seen map[access.Ref]int, of string) []access.ItemError {
+	var items []access.ItemError
+	for i, r := range recs {
+		if r == nil {
+			continue
+		}
+		ref := access.Ref{Type: r.Type, ID: r.ID}
+		if j, dup := seen[ref]; dup {
+			items = append(items, access.ItemError{Index: i, Message: fmt.Sprintf("%s %s is already item %d of the %s", r.Type, r.ID, j, of)})
+		} else {
+			seen[ref] = i
+		}
+	}
+	return items
 }
 
 // deleteRecords deletes the named records (missing ones are skipped) and
@@ -219,6 +230,29 @@ func (t *wtx) postgresUpsert(rows []recordRow) error {
 	if err := t.clearFoundTeams(found); err != nil {
 		return err
 	}
+	var stored, fresh []recordRow
+	for i := range rows {
+		if _, ok := found[i]; ok {
+			stored = append(stored, rows[i])
+		} else {
+			fresh = append(fresh, rows[i])
+		}
+	}
+	if err := t.postgresUpdate(stored); err != nil {
+		return err
+	}
+	if err := t.copyRecords(fresh); err != nil {
+		return err
+	}
+	return t.postgresTeams(rows)
+}
+
+// postgresUpdate writes rows over the stored records they name with one
+// upsert statement (postgresUpsertSQL).
+func (t *wtx) postgresUpdate(rows []recordRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
 	cols := make([][]*string, 10) // nil: NULL
 	vals := make([][]string, 10)
 	for i := range cols {
@@ -245,7 +279,70 @@ func (t *wtx) postgresUpsert(rows []recordRow) error {
 	if _, err := t.tx.ExecContext(t.ctx, postgresUpsertSQL, args...); err != nil {
 		return fmt.Errorf("upsert records: %w", err)
 	}
-	return t.insertTeams(rows)
+	return nil
+}
+
+// copyColumns are the columns copyRecords writes, in recordRow's order.
+var copyColumns = strings.Split(strings.ReplaceAll(recordInsertCols, " ", ""), ",")
+
+// copyRecords inserts rows, which lookupRows found nowhere, with COPY
+// through the transaction's pgx connection: no statement to parse, no
+// unnest to materialize, rows streamed in the binary format. A row that
+// exists after all (none can: writers hold the revision row's lock, and
+// the lookup ran in this transaction) fails the batch on records_type_id.
+func (t *wtx) copyRecords(rows []recordRow) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	now := toMicros(t.now)
+	err := t.conn.Raw(func(dc any) error {
+		pc, ok := dc.(interface{ Conn() *pgx.Conn })
+		if !ok {
+			return fmt.Errorf("the driver connection is a %T, not pgx's", dc)
+		}
+		vals := make([]any, len(copyColumns))
+		i := 0
+		n, err := pc.Conn().CopyFrom(t.ctx, pgx.Identifier{"records"}, copyColumns, pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(rows) {
+				return nil, nil
+			}
+			r := &rows[i]
+			i++
+			vals[0], vals[1], vals[2], vals[3], vals[4], vals[5] = r.typ, r.id, r.owner, r.date, r.dkey, r.parentType
+			vals[6], vals[7], vals[8], vals[9], vals[10], vals[11] = r.parentID, r.teams, r.creator, r.attributes, now, t.rev
+			return vals, nil
+		}))
+		if err == nil && n != int64(len(rows)) {
+			err = fmt.Errorf("%d of %d rows copied", n, len(rows))
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("insert records: %w", err)
+	}
+	return nil
+}
+
+// postgresTeams inserts the team entries of rows in one statement, the
+// records' pks joined by (type, id).
+func (t *wtx) postgresTeams(rows []recordRow) error {
+	var typ, id, principal, acc []string
+	for _, r := range rows {
+		for _, te := range r.entries {
+			typ, id = append(typ, r.typ), append(id, r.id)
+			principal, acc = append(principal, te.Principal), append(acc, te.Access)
+		}
+	}
+	if len(typ) == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_teams (record_pk, principal, access) `+
+		`SELECT r.pk, u.principal, u.access FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(type, id, principal, access) `+
+		`CROSS JOIN LATERAL (SELECT pk FROM records WHERE type = u.type COLLATE "C" AND id = u.id COLLATE "C" LIMIT 1) r`,
+		typ, id, principal, acc); err != nil {
+		return fmt.Errorf("insert teams: %w", err)
+	}
+	return nil
 }
 
 // postgresUpsertSQL upserts a whole batch in one statement: each column
@@ -315,8 +412,12 @@ func (t *wtx) sqliteUpsert(rows []recordRow) error {
 	// Insert in the order of records_owner, whose entries an import
 	// scatters most (ids and dates mostly arrive in order, owners do not):
 	// consecutive inserts then meet the same pages, which measured about
-	// 30% less CPU per row than the order of the batch.
-	slices.SortFunc(fresh, compareOwnerOrder)
+	// 30% less CPU per row than the order of the batch. Not while an
+	// import has dropped the index (deferredIndexes): the batch's order
+	// is then the key's.
+	if !t.indexesDeferred {
+		slices.SortFunc(fresh, compareOwnerOrder)
+	}
 	if err := t.insertRows(fresh, now); err != nil {
 		return err
 	}

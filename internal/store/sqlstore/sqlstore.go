@@ -262,6 +262,7 @@ func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, er
 type wtx struct {
 	s     *Store
 	tx    *sql.Tx
+	conn  *sql.Conn // tx's connection
 	ctx   context.Context
 	rev   int64              // the revision this transaction commits (0 for Log)
 	now   time.Time          // the store clock at the start, truncated to µs
@@ -272,6 +273,9 @@ type wtx struct {
 	chg   bool               // a change_log row was written
 	// joined is set when a write inside an Atomic scope wrote something.
 	joined bool
+	// indexesDeferred is set while an import has dropped the secondary
+	// indexes of records (deferredIndexes).
+	indexesDeferred bool
 	// q runs the transaction's exec, queryRow and reader queries.
 	q *txStmts
 }
@@ -393,12 +397,20 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 	if outer, ok := ctx.Value(atomicKey{}).(*wtx); ok && outer.s == s {
 		return outer.join(w, fn)
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	// The transaction runs on a connection of its own so that a bulk
+	// write can reach the driver's connection (PostgreSQL's COPY) inside
+	// it.
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
-	t := &wtx{s: s, tx: tx, ctx: ctx, now: s.now(), actor: w.Actor, by: w.Creator(), pfx: w.AuditPrefix, q: &txStmts{tx: tx}}
+	t := &wtx{s: s, tx: tx, conn: conn, ctx: ctx, now: s.now(), actor: w.Actor, by: w.Creator(), pfx: w.AuditPrefix, q: &txStmts{tx: tx}}
 	if bump {
 		err = t.queryRow(`UPDATE revision SET rev = rev + 1 WHERE id = 1 RETURNING rev`).Scan(&t.rev)
 	} else if q := s.dialect.lockRevision(); q != "" {

@@ -92,6 +92,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestRecords", testRecords},
 		{"TestNumbers", testNumbers},
 		{"TestBatch", testBatch},
+		{"TestImport", testImport},
 		{"TestListRecords", testListRecords},
 		{"TestPredicate", testPredicate},
 		{"TestPreview", testPreview},
