@@ -58,7 +58,6 @@ func (b Brand) Apply(c Content) Content {
 	return d.render()
 }
 
-
 // Locales are the locales messages are written in; the first is the
 // fallback.
 var Locales = []string{"en", "de", "zh"}
