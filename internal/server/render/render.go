@@ -126,9 +126,6 @@ func (rd *Renderer) SetDefaultLocale(l string) {
 // SetBrand sets the name, logo and colour pages show (NewBrand).
 func (rd *Renderer) SetBrand(b Brand) { rd.brand = b }
 
-// Brand is the brand pages show.
-func (rd *Renderer) Brand() Brand { return rd.brand }
-
 // SetPolicy gives the templates the policy in force (role titles).
 func (rd *Renderer) SetPolicy(pol func() *policy.Policy) { rd.policy = pol }
 
