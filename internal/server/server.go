@@ -329,7 +329,8 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 // signInFirst sends a page request without a valid session to sign in,
 // coming back to it afterwards. A form sent when its session had ended
 // is kept (surface.Resume) and sign-in returns to the form's page, saying
-// why; a page asked for with an ended session says so too.
+// why; a page asked for (or a form of nothing but secrets sent) with an
+// ended session says that it ended.
 func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, err error) {
 	next, notice := r.URL.RequestURI(), ""
 	if surface.SessionSecret(r) != "" {
@@ -341,7 +342,10 @@ func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, err error) 
 		if errors.As(err, &lapsed) {
 			user = lapsed.UserID
 		}
-		next, notice = s.resume.Keep(w, r, user), "form"
+		var kept bool
+		if next, kept = s.resume.Keep(w, r, user); kept {
+			notice = "form"
+		}
 	}
 	target := "/login?next=" + url.QueryEscape(next)
 	if notice != "" {

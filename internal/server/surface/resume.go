@@ -107,10 +107,10 @@ func IsSecret(name string) bool {
 // Keep keeps the form of r, a POST whose session ended, for userID (""
 // when unknown), and returns the page to come back to after sign-in: the
 // page the form was on (the Referer, when it is on this site), else the
-// path the form was sent to. It keeps nothing when the form holds nothing
-// but secrets.
-func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) string {
-	page := formPage(r)
+// path the form was sent to. It keeps nothing (kept false) when the form
+// holds nothing but secrets.
+func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) (page string, kept bool) {
+	page = formPage(r)
 	values := url.Values{}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(1 << 20); err == nil {
@@ -120,33 +120,33 @@ func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) str
 	} else if err := r.ParseForm(); err == nil {
 		values = r.PostForm
 	}
-	kept := Kept{User: userID, Page: page, Action: r.URL.Path, Values: url.Values{}, Expires: k.now().Add(ResumeTTL).Unix()}
+	keep := Kept{User: userID, Page: page, Action: r.URL.Path, Values: url.Values{}, Expires: k.now().Add(ResumeTTL).Unix()}
 	for name, vs := range values {
 		if !IsSecret(name) {
-			kept.Values[name] = vs
+			keep.Values[name] = vs
 		}
 	}
-	if len(kept.Values) == 0 {
-		return page
+	if len(keep.Values) == 0 {
+		return page, false
 	}
 	for {
-		v, ok := k.seal(kept)
+		v, ok := k.seal(keep)
 		if ok {
 			http.SetCookie(w, &http.Cookie{Name: ResumeCookie, Value: v, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 				Secure: ClientOf(r).Secure || r.TLS != nil, MaxAge: int(ResumeTTL.Seconds())})
-			return page
+			return page, true
 		}
 		// Too large: drop the longest value until it fits.
-		kept.Truncated = true
+		keep.Truncated = true
 		longest, size := "", -1
-		for name, vs := range kept.Values {
+		for name, vs := range keep.Values {
 			if n := len(strings.Join(vs, "")) + len(name); n > size {
 				longest, size = name, n
 			}
 		}
-		delete(kept.Values, longest)
-		if len(kept.Values) == 0 {
-			return page
+		delete(keep.Values, longest)
+		if len(keep.Values) == 0 {
+			return page, false
 		}
 	}
 }

@@ -19,7 +19,7 @@ func keepForm(t *testing.T, k *Resume, contentType, body, referer string) (strin
 	r.Header.Set("Content-Type", contentType)
 	r.Header.Set("Referer", referer)
 	w := httptest.NewRecorder()
-	page := k.Keep(w, r, "u10")
+	page, _ := k.Keep(w, r, "u10")
 	for _, ck := range w.Result().Cookies() {
 		if ck.Name == ResumeCookie {
 			kept, ok := k.open(ck.Value)
