@@ -6,6 +6,8 @@ package main
 
 import (
 	"context"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"flag"
 	"fmt"
@@ -145,7 +147,20 @@ func mfaBox(staffMFA, key string) (*auth.SecretBox, error) {
 	return auth.NewSecretBox(k)
 }
 
-// stringFlag defines a flag whose default comes from the environment.
+// formKeyOf derives the key that seals forms kept across a sign-in
+// (server.Config.FormKey) from --mfa-key, which every node of a
+// deployment shares; without one each node has a random key of its own.
+func formKeyOf(mfaKey string) ([]byte, error) {
+	if mfaKey == "" {
+		return nil, nil
+	}
+	k, err := auth.ParseSecretBoxKey(mfaKey)
+	if err != nil {
+		return nil, fmt.Errorf("--mfa-key: %w", err)
+	}
+	return hkdf.Key(sha256.New, k, nil, "portcullis form resume", 32)
+}
+
 // parseSize reads a byte count: a whole number, optionally with a unit
 // (KB, MB, GB powers of 1000; KiB, MiB, GiB powers of 1024).
 func parseSize(v string) (int64, error) {
@@ -167,6 +182,7 @@ func parseSize(v string) (int64, error) {
 	return n * mult, nil
 }
 
+// stringFlag defines a flag whose default comes from the environment.
 func stringFlag(fs *flag.FlagSet, name, def, help string) *string {
 	env := "PORTCULLIS_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
 	return fs.String(name, envDefault(name, def), help+" ($"+env+")")
@@ -259,6 +275,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	supplierName := stringFlag(fs, "supplier-name", app.DefaultSupplierName, "how customers see staff authors of comments and files, e.g. \"Northwind support\"")
 	maxFileSize := stringFlag(fs, "max-file-size", "25MiB", "the largest file attached to a record: bytes, or with KB, MB, KiB, MiB, GiB")
 	defaultLocale := stringFlag(fs, "default-locale", access.LocaleDefault, "language of the pages when neither the user nor the browser names one: en, de or zh")
+	bf := defineBrandFlags(fs)
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -272,6 +289,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	fileLimit, err := parseSize(*maxFileSize)
 	if err != nil {
 		return usageError{"--max-file-size: " + err.Error()}
+	}
+	brand, mailBrand, err := bf.setup(strings.TrimRight(*mf.publicURL, "/"))
+	if err != nil {
+		return err
 	}
 	if withDemo && *supplierName == app.DefaultSupplierName {
 		*supplierName = "Northwind support"
@@ -289,6 +310,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	if !mfaSecrets.Keyed() && !withDemo {
 		log.Warn("no --mfa-key: TOTP secrets are stored unencrypted in the database")
+	}
+	formKey, err := formKeyOf(*mfaKey)
+	if err != nil {
+		return err
 	}
 	ak, err := parseAuditKey(*auditKey)
 	if err != nil {
@@ -332,9 +357,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	if err != nil {
 		return err
 	}
+	mailCfg.Brand = mailBrand
 	srv := server.New(st, eng, server.Config{Logger: log, Version: version, Sessions: auth.SessionPolicy{IdleTimeout: *idle, MaxAge: *maxAge},
 		PublicURL: strings.TrimRight(*mf.publicURL, "/"), TrustedProxies: proxies, MFASecrets: mfaSecrets, StaffMFA: *staffMFA, Mail: mailCfg,
-		Conversation: app.ConversationConfig{SupplierName: *supplierName, MaxFileSize: fileLimit}, DefaultLocale: *defaultLocale})
+		Conversation: app.ConversationConfig{SupplierName: *supplierName, MaxFileSize: fileLimit}, DefaultLocale: *defaultLocale,
+		Brand: brand, FormKey: formKey})
 	if len(logins) > 0 {
 		if err := demoInvitation(ctx, srv.App()); err != nil {
 			return fmt.Errorf("demo invitation: %w", err)

@@ -24,6 +24,9 @@ type MailConfig struct {
 	// Kick, when set, is called after a write that queued mail (it wakes
 	// the sender).
 	Kick func()
+	// Brand heads and signs every message (--brand-name, --brand-color,
+	// the logo); the zero Brand leaves them unbranded.
+	Brand mail.Brand
 }
 
 // link is the absolute link to path on this server.
@@ -31,6 +34,7 @@ func (a *App) link(path string) string { return strings.TrimRight(a.mail.PublicU
 
 // message is the outbox row of a rendered message to u.
 func (a *App) message(kind string, to, userID, locale string, c mail.Content, secret string) store.Message {
+	c = a.mail.Brand.Apply(c)
 	status := store.OutboxNotSent
 	if a.mail.Delivery {
 		status = store.OutboxPending

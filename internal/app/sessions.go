@@ -156,7 +156,7 @@ func (a *App) AuthenticateSession(ctx context.Context, secret string) (*Actor, e
 	now := a.Now()
 	if a.sessions.Expired(sess.CreatedAt, sess.LastSeen, now) {
 		_ = a.st.DeleteSession(ctx, hash)
-		return nil, errUnauthenticated
+		return nil, &LapsedSession{UserID: sess.UserID}
 	}
 	u, ok := a.eng.User(sess.UserID)
 	if !ok || u.Status != access.StatusActive {
@@ -170,6 +170,17 @@ func (a *App) AuthenticateSession(ctx context.Context, secret string) (*Actor, e
 	}
 	return &Actor{User: u, Session: hash, MFAEnrolOnly: sess.MFAEnrolOnly}, nil
 }
+
+// LapsedSession is AuthenticateSession's error for a session that ended
+// by its idle timeout or maximum age: unauthenticated like any other, and
+// naming whose session it was, so that a form sent with it is kept for
+// that user only (surface.Resume).
+type LapsedSession struct{ UserID string }
+
+func (e *LapsedSession) Error() string { return errUnauthenticated.Error() }
+
+// Unwrap makes the error the unauthenticated domain error.
+func (e *LapsedSession) Unwrap() error { return errUnauthenticated }
 
 func authError(err error) error {
 	if access.ErrorCode(err) == access.CodeNotFound {

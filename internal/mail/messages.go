@@ -27,6 +27,35 @@ import (
 // Content is a rendered message.
 type Content struct {
 	Subject, Text, HTML string
+	// doc is what it was rendered from, for Brand.Apply.
+	doc *doc
+}
+
+// Brand is how messages present the supplier (--brand-name,
+// --brand-color, the logo at the public URL). The zero Brand leaves
+// messages as the builders render them: no heading, no closing line.
+type Brand struct {
+	// Name heads every message and signs it off; "" shows neither.
+	Name string
+	// Color is the heading's and the button's colour, #rrggbb; "" is the
+	// default blue.
+	Color string
+	// LogoURL is the absolute address of the logo (PublicURL +
+	// /brand/logo), shown before the name; "" shows the name only.
+	LogoURL string
+}
+
+// Apply renders c again with the brand b: its name (and logo) at the
+// top, its colour on the heading and the button, and a closing line
+// naming it. A message not built here, or the zero Brand, leaves c as it
+// is.
+func (b Brand) Apply(c Content) Content {
+	if c.doc == nil || b == (Brand{}) {
+		return c
+	}
+	d := *c.doc
+	d.Brand = b
+	return d.render()
 }
 
 // Locales are the locales messages are written in; the first is the
@@ -64,6 +93,8 @@ type texts struct {
 	linkHint                                           string
 	// New comment: the record (subject and intro), the author (intro).
 	commentSubject, commentIntro, commentButton string
+	// Closing line: the brand's name.
+	sentBy string
 }
 
 var catalog = map[string]texts{
@@ -92,6 +123,7 @@ var catalog = map[string]texts{
 		commentSubject: "New comment on %s",
 		commentIntro:   "%s wrote a comment on %s:",
 		commentButton:  "Open the conversation",
+		sentBy:         "This message comes from %s.",
 	},
 	"de": {
 		hello: "Guten Tag,", helloName: "Guten Tag %s,",
@@ -118,6 +150,7 @@ var catalog = map[string]texts{
 		commentSubject: "Neuer Kommentar zu %s",
 		commentIntro:   "%s hat einen Kommentar zu %s geschrieben:",
 		commentButton:  "Unterhaltung öffnen",
+		sentBy:         "Diese Nachricht kommt von %s.",
 	},
 	"zh": {
 		hello: "您好：", helloName: "%s，您好：",
@@ -144,6 +177,7 @@ var catalog = map[string]texts{
 		commentSubject: "%s 有新评论",
 		commentIntro:   "%s 在 %s 上发表了评论：",
 		commentButton:  "打开对话",
+		sentBy:         "此邮件来自 %s。",
 	},
 }
 
@@ -160,22 +194,31 @@ type doc struct {
 	Button, Link      string
 	LinkHint          string
 	Tail              []string
+	// Brand heads and signs the message (Brand.Apply); SentBy is the
+	// closing line's format in the message's locale.
+	Brand  Brand
+	SentBy string
 }
 
 var htmlDoc = htmltemplate.Must(htmltemplate.New("mail").Parse(`<!DOCTYPE html>
 <html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family: system-ui, sans-serif; line-height: 1.5; color: #1f2933; max-width: 36rem;">
-<p>{{.Greeting}}</p>
+{{with .Brand.Name}}<p style="font-size: 1.2em; font-weight: bold; color: {{if $.Brand.Color}}{{$.Brand.Color}}{{else}}#1f2933{{end}};">{{with $.Brand.LogoURL}}<img src="{{.}}" alt="" height="32" style="vertical-align: middle; margin-right: 0.5em;">{{end}}{{.}}</p>
+{{end}}<p>{{.Greeting}}</p>
 {{range .Lead}}<p>{{.}}</p>
-{{end}}{{if .Link}}<p><a href="{{.Link}}" style="display: inline-block; padding: 0.6em 1.2em; background: #1d4ed8; color: #ffffff; text-decoration: none; border-radius: 4px;">{{.Button}}</a></p>
+{{end}}{{if .Link}}<p><a href="{{.Link}}" style="display: inline-block; padding: 0.6em 1.2em; background: {{if .Brand.Color}}{{.Brand.Color}}{{else}}#1d4ed8{{end}}; color: #ffffff; text-decoration: none; border-radius: 4px;">{{.Button}}</a></p>
 <p style="font-size: 0.9em; color: #52606d;">{{.LinkHint}}<br>{{.Link}}</p>
 {{end}}{{range .Tail}}<p>{{.}}</p>
+{{end}}{{with .Brand.Name}}<p style="font-size: 0.9em; color: #52606d;">{{printf $.SentBy .}}</p>
 {{end}}</body></html>
 `))
 
 // render turns a doc into plain text and HTML.
 func (d doc) render() Content {
 	var t strings.Builder
+	if d.Brand.Name != "" {
+		t.WriteString(d.Brand.Name + "\n\n")
+	}
 	t.WriteString(d.Greeting + "\n\n")
 	for _, p := range d.Lead {
 		t.WriteString(p + "\n\n")
@@ -186,11 +229,14 @@ func (d doc) render() Content {
 	for _, p := range d.Tail {
 		t.WriteString(p + "\n\n")
 	}
+	if d.Brand.Name != "" {
+		t.WriteString("-- \n" + fmt.Sprintf(d.SentBy, d.Brand.Name) + "\n")
+	}
 	var h bytes.Buffer
 	if err := htmlDoc.Execute(&h, d); err != nil {
 		panic(fmt.Sprintf("mail: render: %v", err)) // a fixed template over strings cannot fail
 	}
-	return Content{Subject: d.Subject, Text: strings.TrimRight(t.String(), "\n") + "\n", HTML: h.String()}
+	return Content{Subject: d.Subject, Text: strings.TrimRight(t.String(), "\n") + "\n", HTML: h.String(), doc: &d}
 }
 
 func greeting(x texts, name string) string {
@@ -211,7 +257,7 @@ type InvitationData struct {
 // Invitation is the message that carries an invitation link.
 func Invitation(locale string, d InvitationData) Content {
 	x := textsOf(locale)
-	return doc{Subject: x.invSubject, Greeting: greeting(x, d.Name),
+	return doc{SentBy: x.sentBy, Subject: x.invSubject, Greeting: greeting(x, d.Name),
 		Lead:   []string{fmt.Sprintf(x.invIntro, d.Inviter, d.Company), fmt.Sprintf(x.invHow, when(d.Expires))},
 		Button: x.invButton, Link: d.Link, LinkHint: x.linkHint, Tail: []string{x.ignore}}.render()
 }
@@ -225,7 +271,7 @@ type ResetData struct {
 // PasswordReset is the message that carries a password reset link.
 func PasswordReset(locale string, d ResetData) Content {
 	x := textsOf(locale)
-	return doc{Subject: x.resetSubject, Greeting: greeting(x, d.Name), Lead: []string{x.resetIntro},
+	return doc{SentBy: x.sentBy, Subject: x.resetSubject, Greeting: greeting(x, d.Name), Lead: []string{x.resetIntro},
 		Button: x.resetButton, Link: d.Link, LinkHint: x.linkHint, Tail: []string{x.resetIgnore}}.render()
 }
 
@@ -239,7 +285,7 @@ type NoticeData struct {
 // PasswordChanged tells a user that its password was changed.
 func PasswordChanged(locale string, d NoticeData) Content {
 	x := textsOf(locale)
-	return doc{Subject: x.pwSubject, Greeting: greeting(x, d.Name), Lead: []string{fmt.Sprintf(x.pwBody, when(d.At))},
+	return doc{SentBy: x.sentBy, Subject: x.pwSubject, Greeting: greeting(x, d.Name), Lead: []string{fmt.Sprintf(x.pwBody, when(d.At))},
 		Tail: []string{x.notYou}}.render()
 }
 
@@ -253,7 +299,7 @@ type EmailChangeData struct {
 // EmailChanged tells the old address that the sign-in email changed.
 func EmailChanged(locale string, d EmailChangeData) Content {
 	x := textsOf(locale)
-	return doc{Subject: x.emailSubject, Greeting: greeting(x, d.Name),
+	return doc{SentBy: x.sentBy, Subject: x.emailSubject, Greeting: greeting(x, d.Name),
 		Lead: []string{fmt.Sprintf(x.emailBody, d.OldEmail, d.NewEmail, when(d.At))}, Tail: []string{x.notYou}}.render()
 }
 
@@ -265,7 +311,7 @@ func MFAChanged(locale string, on bool, d NoticeData) Content {
 	if on {
 		subject, body = x.mfaOnSubject, x.mfaOnBody
 	}
-	return doc{Subject: subject, Greeting: greeting(x, d.Name), Lead: []string{fmt.Sprintf(body, when(d.At))},
+	return doc{SentBy: x.sentBy, Subject: subject, Greeting: greeting(x, d.Name), Lead: []string{fmt.Sprintf(body, when(d.At))},
 		Tail: []string{x.notYou}}.render()
 }
 
@@ -281,7 +327,7 @@ type CommentData struct {
 // comment.
 func NewComment(locale string, d CommentData) Content {
 	x := textsOf(locale)
-	return doc{Subject: fmt.Sprintf(x.commentSubject, d.Record), Greeting: greeting(x, d.Name),
+	return doc{SentBy: x.sentBy, Subject: fmt.Sprintf(x.commentSubject, d.Record), Greeting: greeting(x, d.Name),
 		Lead:   []string{fmt.Sprintf(x.commentIntro, d.Author, d.Record), d.Body},
 		Button: x.commentButton, Link: d.Link, LinkHint: x.linkHint}.render()
 }

@@ -10,6 +10,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -68,6 +69,14 @@ type Config struct {
 	// DefaultLocale is the pages' language when neither the user nor the
 	// browser names one (--default-locale; empty: en).
 	DefaultLocale string
+	// Brand is the name, logo and accent colour of the pages
+	// (--brand-name, --brand-logo, --brand-color); the zero Brand is
+	// Portcullis'. Mails take theirs from Mail.Brand.
+	Brand render.Brand
+	// FormKey (32 bytes) seals the forms kept across a sign-in when a
+	// session ends while one is open (surface.Resume). Nodes that share
+	// it resume each other's forms; nil is a random key of this process.
+	FormKey []byte
 }
 
 // MaxBody caps every request body (DESIGN.md §5.10).
@@ -85,6 +94,7 @@ type Server struct {
 	handler  http.Handler
 	metrics  *metrics
 	registry *prometheus.Registry
+	resume   *surface.Resume
 }
 
 // New returns a server over st and eng, the engine that reflects st: it
@@ -105,7 +115,11 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	}
 	rd.SetDefaultLocale(cfg.DefaultLocale)
 	rd.SetPolicy(eng.Policy)
+	rd.SetBrand(cfg.Brand)
 	s.rd = rd
+	if s.resume, err = surface.NewResume(cfg.FormKey, s.app.Now); err != nil {
+		panic(err) // a key that is not 32 bytes: the command line derives it
+	}
 	s.api = api.New(s.app, cfg.Logger, cfg.Version).Routes()
 
 	mux := http.NewServeMux()
@@ -160,6 +174,7 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 
 	static, _ := fs.Sub(web.Static, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(http.FileServerFS(static))))
+	brandRoutes(mux, cfg.Brand)
 	nw := clients{trusted: cfg.TrustedProxies, publicHTTPS: strings.HasPrefix(strings.ToLower(cfg.PublicURL), "https://")}
 	s.handler = nw.handler(securityHeaders(http.NewCrossOriginProtection().Handler(mux)))
 	return s
@@ -274,7 +289,7 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 			}
 			if !isAPI && (err != nil || c.Token) {
 				// Pages are for browser sessions: sign in first.
-				http.Redirect(sw, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				s.signInFirst(sw, r, err)
 				return
 			}
 			if err != nil {
@@ -292,6 +307,9 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 				return
 			}
 		}
+		if c != nil && !isAPI && r.Method == http.MethodGet {
+			r = s.resume.Take(sw, r, c.ID())
+		}
 		if v := r.URL.Query().Get("min_revision"); v != "" && isAPI {
 			rev, err := strconv.ParseInt(v, 10, 64)
 			if err != nil {
@@ -306,6 +324,34 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 			fail(c, err)
 		}
 	})
+}
+
+// signInFirst sends a page request without a valid session to sign in,
+// coming back to it afterwards. A form sent when its session had ended
+// is kept (surface.Resume) and sign-in returns to the form's page, saying
+// why; a page asked for (or a form of nothing but secrets sent) with an
+// ended session says that it ended.
+func (s *Server) signInFirst(w http.ResponseWriter, r *http.Request, err error) {
+	next, notice := r.URL.RequestURI(), ""
+	if surface.SessionSecret(r) != "" {
+		notice = "1"
+	}
+	if r.Method == http.MethodPost && err != nil {
+		var lapsed *app.LapsedSession
+		user := ""
+		if errors.As(err, &lapsed) {
+			user = lapsed.UserID
+		}
+		var kept bool
+		if next, kept = s.resume.Keep(w, r, user); kept {
+			notice = "form"
+		}
+	}
+	target := "/login?next=" + url.QueryEscape(next)
+	if notice != "" {
+		target += "&expired=" + notice
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // authenticate finds the actor of a request: an API token (Authorization:

@@ -68,7 +68,11 @@ var hash = func() string {
 	return h
 }()
 
-func newEnv(t *testing.T, dsn string) *testEnv {
+func newEnv(t *testing.T, dsn string) *testEnv { t.Helper(); return newEnvAt(t, dsn, nil) }
+
+// newEnvAt is newEnv with the engine's (and so the use cases') clock
+// (nil: time.Now).
+func newEnvAt(t *testing.T, dsn string, clock func() time.Time) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{})
@@ -76,7 +80,7 @@ func newEnv(t *testing.T, dsn string) *testEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	f, err := follow.Start(ctx, st, follow.Options{})
+	f, err := follow.Start(ctx, st, follow.Options{Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,8 +20,13 @@ type loginData struct {
 
 func (s *Surface) handleLoginPage(w http.ResponseWriter, r *http.Request, _ *app.Actor) error {
 	p := &render.Page{Title: "Sign in", Data: loginData{Next: render.SafeNext(r.URL.Query().Get("next"))}}
-	if r.URL.Query().Get("reset") == "done" {
+	switch {
+	case r.URL.Query().Get("reset") == "done":
 		p.Flash = "Your password was changed. Sign in with the new one."
+	case r.URL.Query().Get("expired") == "form":
+		p.Flash = "Your session has expired. Sign in again to return to your form: what you typed is kept, except passwords and codes."
+	case r.URL.Query().Get("expired") != "":
+		p.Flash = "Your session has expired. Please sign in again."
 	}
 	s.rd.Render(w, r, http.StatusOK, "login", p)
 	return nil
@@ -76,6 +81,7 @@ func (s *Surface) handleLogout(w http.ResponseWriter, r *http.Request, c *app.Ac
 	if err := surface.SignOut(w, r, s.app, c); err != nil {
 		return err
 	}
+	surface.ClearResumeCookie(w) // a form kept on this browser is not for the next user
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 	return nil
 }

@@ -94,6 +94,8 @@ type Renderer struct {
 	// browser names none of i18n.Locales.
 	defaultLocale string
 	policy        func() *policy.Policy
+	// brand is --brand-name, --brand-logo and --brand-color.
+	brand Brand
 }
 
 // New parses the embedded templates: layout.html and the partials every
@@ -121,6 +123,9 @@ func (rd *Renderer) SetDefaultLocale(l string) {
 		rd.defaultLocale = l
 	}
 }
+
+// SetBrand sets the name, logo and colour pages show (NewBrand).
+func (rd *Renderer) SetBrand(b Brand) { rd.brand = b }
 
 // SetPolicy gives the templates the policy in force (role titles).
 func (rd *Renderer) SetPolicy(pol func() *policy.Policy) { rd.policy = pol }
@@ -174,6 +179,7 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 	return template.FuncMap{
 		"t":         func(id string, args ...any) string { return i18n.T(locale, id, args...) },
 		"locale":    func() string { return locale },
+		"brand":     func() Brand { return rd.brand },
 		"languages": func() []Choice { return LocaleChoices(locale) },
 		"fmtDate":   func(s string) string { return i18n.DateString(locale, s) },
 		"fmtTime":   func(t time.Time) string { return i18n.Time(locale, t) },
@@ -296,6 +302,13 @@ func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, n
 	if p.Flash == "" {
 		p.Flash = doneMessages[r.URL.Query().Get("done")]
 	}
+	kept := surface.KeptOf(r)
+	if kept != nil {
+		p.Flash = resumedNotice
+		if kept.Truncated {
+			p.Flash = resumedTruncatedNotice
+		}
+	}
 	if !i18n.Supported(p.Locale) {
 		p.Locale = rd.Locale(w, r, p.User)
 	}
@@ -312,10 +325,19 @@ func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, n
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	out := buf.Bytes()
+	if kept != nil {
+		filled, err := fillKept(out, r.URL.Path, kept)
+		if err != nil {
+			rd.log.Error("render: fill a kept form", "template", name, "err", err)
+		} else {
+			out = filled
+		}
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(out)
 }
 
 // Error renders a domain error as the error page, with the status of the
@@ -387,13 +409,13 @@ func RedirectDone(w http.ResponseWriter, r *http.Request, path, done string) {
 	http.Redirect(w, r, path, http.StatusSeeOther)
 }
 
-// SafeNext keeps a post-sign-in redirect on this site: a path, never
-// another host.
+// SafeNext keeps a post-sign-in redirect on this site: a path
+// (surface.SafePath), never another host; anything else is "/".
 func SafeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
-		return "/"
+	if p := surface.SafePath(next); p != "" {
+		return p
 	}
-	return next
+	return "/"
 }
 
 // AdminNav is the console's navigation; active names the current entry
