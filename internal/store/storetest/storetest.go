@@ -93,6 +93,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestNumbers", testNumbers},
 		{"TestBatch", testBatch},
 		{"TestListRecords", testListRecords},
+		{"TestSearchAndCount", testSearchAndCount},
 		{"TestPredicate", testPredicate},
 		{"TestPreview", testPreview},
 		{"TestConcurrency", testConcurrency},
