@@ -27,7 +27,7 @@ func (env *testEnv) putOrders(owner, prefix string, n int) {
 		}
 		id := fmt.Sprintf("SO-%s-%04d", prefix, i)
 		b.Upsert = append(b.Upsert, &access.Record{Type: "sales_order", ID: id, Owner: owner,
-			Date: time.Now().UTC().AddDate(0, 0, -i).Format(time.DateOnly),
+			Date:       time.Now().UTC().AddDate(0, 0, -i).Format(time.DateOnly),
 			Attributes: map[string]any{"number": id, "status": status, "customer": owner, "po_number": "PO-" + prefix + fmt.Sprint(i)}})
 	}
 	if _, err := env.st.Batch(context.Background(), store.Write{}, b); err != nil {
