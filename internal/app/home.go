@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -13,6 +15,9 @@ import (
 
 // HomeNewest is how many of a type's newest records the portal home shows.
 const HomeNewest = 5
+
+// homeParallel is how many of the home's queries run at once.
+const homeParallel = 4
 
 // Home is the portal home of one account (portal.md §3), as the subject
 // sees it.
@@ -89,39 +94,54 @@ func (a *App) PortalHome(ctx context.Context, c *Actor, asUser, acct string) (Ho
 	h := Home{OverdueUntil: a.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)}
 	list := func(typ string) RecordList { return RecordList{Type: typ, AsUser: asUser, Within: acct} }
 	for _, t := range pol.Types() {
-		if !slices.Contains(aa.Types[t.Name], policy.ActionRead) {
-			continue
+		if slices.Contains(aa.Types[t.Name], policy.ActionRead) {
+			h.Types = append(h.Types, HomeType{Type: t})
 		}
-		ht := HomeType{Type: t}
-		if ht.Count, err = a.CountRecords(ctx, c, list(t.Name)); err != nil {
-			return Home{}, err
-		}
-		if ht.Count.N > 0 {
+	}
+	// The figures are independent queries: run them side by side, a few
+	// at a time (SQLite's read pool has four connections).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(homeParallel)
+	for i := range h.Types {
+		ht := &h.Types[i]
+		t := ht.Type
+		g.Go(func() error {
 			l := list(t.Name)
 			l.Limit = HomeNewest
-			page, err := a.ListRecords(ctx, c, l)
+			page, err := a.ListRecords(gctx, c, l)
 			if err != nil {
-				return Home{}, err
+				return err
 			}
 			ht.Newest = page.Items
-		}
-		h.Types = append(h.Types, ht)
+			if page.Next == "" {
+				// All of them are on the page: no count query needed.
+				ht.Count = RecordCount{N: len(page.Items)}
+				return nil
+			}
+			ht.Count, err = a.CountRecords(gctx, c, list(t.Name))
+			return err
+		})
 		switch t.Name {
 		case "ticket":
 			if open := OpenStatuses(t); open != nil {
-				l := list(t.Name)
-				l.Attrs = map[string][]string{"status": open}
-				n, err := a.CountRecords(ctx, c, l)
-				if err != nil {
-					return Home{}, err
-				}
-				h.OpenTickets = &n
+				g.Go(func() error {
+					l := list(t.Name)
+					l.Attrs = map[string][]string{"status": open}
+					n, err := a.CountRecords(gctx, c, l)
+					h.OpenTickets = &n
+					return err
+				})
 			}
 		case "invoice":
-			if h.OpenInvoices, h.OverdueInvoices, err = a.invoiceTotals(ctx, c, subj, t, list(t.Name), h.OverdueUntil); err != nil {
-				return Home{}, err
-			}
+			g.Go(func() error {
+				var err error
+				h.OpenInvoices, h.OverdueInvoices, err = a.invoiceTotals(gctx, c, subj, t, list(t.Name), h.OverdueUntil)
+				return err
+			})
 		}
+	}
+	if err := g.Wait(); err != nil {
+		return Home{}, err
 	}
 	return h, nil
 }
