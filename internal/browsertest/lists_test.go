@@ -120,11 +120,7 @@ func statusLabel(_ *env, w walk) string {
 func TestGermanWalk(t *testing.T) {
 	e := newEnv(t)
 	order := olderAcmeOrder(e)
-	u := e.userByEmail(benL30)
-	u.Locale = "de"
-	if _, _, err := e.st.PutUser(context.Background(), store.Write{Actor: "test"}, u); err != nil {
-		t.Fatal(err)
-	}
+	e.setLocale(benL30, "de")
 	st, _ := order.Attributes["status"].(string)
 	w := walk{email: "E-Mail", password: "Passwort", signIn: "Anmelden", orders: "Aufträge", search: "Suchen", searchButton: "Suchen",
 		orderDate: "Auftragsdatum", poNumber: "Bestellnummer", statusOf: e.eng.Policy().Type("sales_order").Fields["status"].Label(st, "de")}
@@ -137,11 +133,7 @@ func TestGermanWalk(t *testing.T) {
 func TestChineseWalk(t *testing.T) {
 	e := newEnv(t)
 	order := olderAcmeOrder(e)
-	u := e.userByEmail(benL30)
-	u.Locale = ""
-	if _, _, err := e.st.PutUser(context.Background(), store.Write{Actor: "test"}, u); err != nil {
-		t.Fatal(err)
-	}
+	e.setLocale(benL30, "")
 	b := e.newTab("ben-zh")
 	if _, err := chromedp.Call(b.ctx, network.SetExtraHTTPHeaders, network.SetExtraHTTPHeadersParams{
 		Headers: network.Headers{"Accept-Language": "zh-CN,zh;q=0.9"}}); err != nil {
@@ -153,14 +145,18 @@ func TestChineseWalk(t *testing.T) {
 	w.run(t, e, b, order, "/login")
 }
 
-// userByEmail is the stored user with that email.
-func (e *env) userByEmail(email string) access.User {
+// setLocale stores the locale of the user with that email ("": none
+// chosen).
+func (e *env) setLocale(email, locale string) {
 	e.t.Helper()
 	u, err := e.st.GetUserByEmail(context.Background(), email)
 	if err != nil {
 		e.t.Fatalf("user %s: %v", email, err)
 	}
-	return u
+	u.Locale = locale
+	if _, _, err := e.st.PutUser(context.Background(), store.Write{Actor: "test"}, u); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // TestNavigationCollapses: at 390 px the portal's navigation hides behind
