@@ -89,7 +89,7 @@ func (w walk) run(t *testing.T, e *env, b *tab, order *access.Record, loginPath 
 		chromedp.SendKeys(field(w.password), demo.Password),
 	)
 	b.mustStatus("sign in", b.navigate("sign in", chromedp.Click(button(w.signIn))), http.StatusOK)
-	nav := xpath(`//nav[contains(@class, 'mainnav')]//a[normalize-space(.)=` + xlit(w.orders) + `]`)
+	nav := xpath(`//header//nav//a[normalize-space(.)=` + xlit(w.orders) + `]`)
 	b.mustStatus("orders", b.navigate("open "+w.orders, chromedp.Click(nav)), http.StatusOK)
 	b.do("wait for the orders", chromedp.WaitVisible(heading(w.orders)))
 	b.search(w.search, w.searchButton, order.ID)
@@ -167,7 +167,7 @@ func TestNavigationCollapses(t *testing.T) {
 	b := e.newTab("ben")
 	b.signInDemo(benL30)
 	visible := func() bool {
-		return eval[bool](b, `(() => { const a = document.querySelector('nav.mainnav ul a'); return !!a && a.getBoundingClientRect().width > 0; })()`)
+		return eval[bool](b, `(() => { const a = document.querySelector('header nav ul a'); return !!a && a.getBoundingClientRect().width > 0; })()`)
 	}
 	b.do("a phone", chromedp.EmulateViewport(390, 800))
 	b.mustStatus("home", b.open("/a/C-ACME/"), http.StatusOK)
