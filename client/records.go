@@ -153,6 +153,9 @@ type ListOptions struct {
 	DateFrom, DateTo string // YYYY-MM-DD, inclusive
 	// Attrs filters on declared fields: name → accepted values (OR).
 	Attrs map[string][]string
+	// Search keeps the records whose id or a declared string field the
+	// caller may filter on contains the text (the q parameter).
+	Search string
 	// Sort is date, -date (default), id, -id, attr.<name> or -attr.<name>.
 	Sort string
 	// Limit is the page size (default 50, at most 500).
@@ -171,6 +174,7 @@ func (o ListOptions) query(cursor string) url.Values {
 	set("date_from", o.DateFrom)
 	set("date_to", o.DateTo)
 	set("sort", o.Sort)
+	set("q", o.Search)
 	set("cursor", cursor)
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))

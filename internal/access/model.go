@@ -73,7 +73,9 @@ type User struct {
 	// may write. An attribute not named is unconstrained.
 	Constraints map[string]map[string][]string `json:"constraints,omitempty"`
 	// Locale is the language of the user's pages and messages: one of
-	// Locales; Validate makes an empty one LocaleDefault.
+	// Locales, or empty when the user has not chosen one (pages follow the
+	// browser's Accept-Language, then the server's default; messages are
+	// in LocaleDefault).
 	Locale string `json:"locale"`
 	// LastLoginAt is the user's last successful sign-in, nil when never.
 	// It is bookkeeping the store keeps (store.AuthStore.RecordLogin), not
@@ -86,7 +88,8 @@ type User struct {
 // user without a choice gets.
 var Locales = []string{"en", "de", "zh"}
 
-// LocaleDefault is the locale of a user that names none.
+// LocaleDefault is the language of a user that names none where no
+// browser or server default says otherwise (messages, the API).
 const LocaleDefault = "en"
 
 // Group is a named set of users. Account groups (Account set) are created by

@@ -34,7 +34,8 @@ func (a *Account) Validate() error {
 }
 
 // Validate normalizes and checks a user against the policy: a valid id and
-// email, a locale of Locales (empty becomes LocaleDefault), a known status and kind, a home account and no staff role for
+// email, a locale of Locales or none (empty: the user has not chosen, and
+// pages follow its browser's Accept-Language), a known status and kind, a home account and no staff role for
 // external users, a staff role and neither home account nor constraints for
 // internal users, and constraints naming declared object types, declared
 // fields of them and, where a field declares values, only those values,
@@ -53,10 +54,7 @@ func (u *User) Validate(pol *policy.Policy) error {
 	if u.Name == "" {
 		u.Name = u.Email
 	}
-	if u.Locale == "" {
-		u.Locale = LocaleDefault
-	}
-	if !slices.Contains(Locales, u.Locale) {
+	if u.Locale != "" && !slices.Contains(Locales, u.Locale) {
 		return FieldErrorf(CodeInvalid, "locale", "locale must be en, de or zh")
 	}
 	switch u.Status {

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
-	"github.com/portcullis-dev/portcullis/internal/policy"
 )
 
 // The console's searches (portal.md §4, §5): the user picker of "add a
@@ -70,9 +69,8 @@ type ConsoleRecordSearch struct {
 
 // SearchConsoleRecords finds records for staff (CodeForbidden otherwise)
 // by number or id and by the type's declared string fields. The id is
-// looked up exactly; the fields are matched within the first SearchScan
-// records in id order (SearchRecords), which is what a picker needs, not
-// a full-text index.
+// looked up exactly first; the fields are matched by SearchRecords, a
+// filter of the list query.
 func (a *App) SearchConsoleRecords(ctx context.Context, c *Actor, in ConsoleRecordSearch) ([]*access.Record, error) {
 	text, limit, err := staffSearch(c, in.Text, in.Limit, 50)
 	if err != nil {
@@ -92,13 +90,7 @@ func (a *App) SearchConsoleRecords(ctx context.Context, c *Actor, in ConsoleReco
 			return nil, err
 		}
 	}
-	var fields []string
-	for _, f := range t.FieldList {
-		if f.Type == policy.FieldString {
-			fields = append(fields, f.Name)
-		}
-	}
-	found, err := a.SearchRecords(ctx, c, RecordSearch{Type: t.Name, Text: text, Fields: fields, Limit: limit})
+	found, err := a.SearchRecords(ctx, c, RecordSearch{Type: t.Name, Text: text, Limit: limit})
 	if err != nil {
 		return nil, err
 	}

@@ -109,6 +109,14 @@ type RecordList struct {
 	UpdatedSince     string // RFC 3339, staff only
 	// Attrs filters on declared fields: attr.<name> → accepted values (OR).
 	Attrs map[string][]string
+	// Ranges filters declared date and number fields to inclusive bounds:
+	// attr.<name>.from and attr.<name>.to, as text ("" for an open bound).
+	Ranges map[string]TextRange
+	// Search (q) keeps the records whose id or one of the type's declared
+	// string fields the subject may filter on contains the text
+	// (case-insensitively for Latin letters), but the owner_field, a
+	// question about the owner (records.md §5).
+	Search string
 	// Sort is date, -date (default), id, -id, attr.<name>, -attr.<name>,
 	// and for staff updated_at.
 	Sort string
@@ -165,6 +173,20 @@ func RecordListFromQuery(typ string, q url.Values) (RecordList, error) {
 			l.Sort = vals[0]
 		case key == "parent":
 			l.Parent = vals[0]
+		case key == "q":
+			l.Search = vals[0]
+		case strings.HasPrefix(key, "attr.") && (strings.HasSuffix(key, ".from") || strings.HasSuffix(key, ".to")):
+			name, bound, _ := strings.Cut(strings.TrimPrefix(key, "attr."), ".")
+			if l.Ranges == nil {
+				l.Ranges = map[string]TextRange{}
+			}
+			rg := l.Ranges[name]
+			if bound == "from" {
+				rg.From = vals[0]
+			} else {
+				rg.To = vals[0]
+			}
+			l.Ranges[name] = rg
 		case strings.HasPrefix(key, "attr."):
 			if l.Attrs == nil {
 				l.Attrs = map[string][]string{}
@@ -176,6 +198,12 @@ func RecordListFromQuery(typ string, q url.Values) (RecordList, error) {
 	}
 	return l, nil
 }
+
+// TextRange is a range filter's bounds as given ("" for an open bound).
+type TextRange struct{ From, To string }
+
+// MaxSearch bounds the length of a list's search text (q).
+const MaxSearch = 100
 
 // RecordPage is a page of records as the subject sees them.
 type RecordPage struct {
@@ -319,6 +347,51 @@ func (a *App) recordQuery(t *policy.Type, subj access.User, in RecordList) (stor
 	ownerSort := strings.TrimPrefix(q.Sort, "-") == "attr."+t.OwnerField
 	if in.Account != nil || (t.OwnerField != "" && (ownerFilter || ownerSort)) {
 		q.Predicate = q.Predicate.OwnerPaths()
+	}
+	for name, rg := range in.Ranges {
+		f, err := field(name)
+		if err != nil {
+			return q, err
+		}
+		if f.Type != policy.FieldDate && f.Type != policy.FieldNumber {
+			return q, access.FieldErrorf(access.CodeInvalidField, "attr."+name+".from", "field %s is not a date or number: it has no range", name)
+		}
+		var out store.Range
+		for _, b := range []struct {
+			text string
+			dst  *any
+			key  string
+		}{{rg.From, &out.From, ".from"}, {rg.To, &out.To, ".to"}} {
+			if b.text == "" {
+				continue
+			}
+			v, err := parseFieldValue(f, b.text)
+			if err != nil || (f.Type == policy.FieldDate && len(b.text) != len(time.DateOnly)) {
+				return q, access.FieldErrorf(access.CodeInvalid, "attr."+name+b.key, "attr.%s%s must be a %s", name, b.key, map[string]string{policy.FieldDate: "date (YYYY-MM-DD)", policy.FieldNumber: "number"}[f.Type])
+			}
+			*b.dst = v
+		}
+		if out.From == nil && out.To == nil {
+			continue
+		}
+		if q.Ranges == nil {
+			q.Ranges = map[string]store.Range{}
+		}
+		q.Ranges[name] = out
+	}
+	if text := strings.TrimSpace(in.Search); text != "" {
+		if len([]rune(text)) > MaxSearch {
+			return q, access.FieldErrorf(access.CodeInvalid, "q", "the search text is longer than %d characters", MaxSearch)
+		}
+		q.Search = &store.TextSearch{Text: text}
+		for _, f := range t.FieldList {
+			if f.Type != policy.FieldString || f.Name == t.OwnerField {
+				continue
+			}
+			if _, err := field(f.Name); err == nil {
+				q.Search.Fields = append(q.Search.Fields, f.Name)
+			}
+		}
 	}
 	for name, vals := range in.Attrs {
 		f, err := field(name)

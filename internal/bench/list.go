@@ -304,3 +304,44 @@ func (r *runner) listFiltered(ctx context.Context) error {
 	}
 	return nil
 }
+
+// listSearch measures the list's search (q, portal.md §4) for each class:
+// the number of one of its older orders (the 30th newest), the portal's
+// "find an order by number". One order matches, so the query reads every
+// record the user may see to learn that no other does: the search's worst
+// case. The target is portal.md's p99 ≤ 50 ms.
+func (r *runner) listSearch(ctx context.Context) error {
+	cs, err := r.classes(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		var first listPage
+		if _, err := r.expect(ctx, request{method: "GET", url: ordersURL(r.base, listParams(30, "")), cookie: c.cookie}, 200, &first); err != nil {
+			return err
+		}
+		if len(first.Items) == 0 {
+			continue
+		}
+		want := first.Items[len(first.Items)-1].ID
+		params := listParams(listLimit, "")
+		params.Set("q", want)
+		u := ordersURL(r.base, params)
+		s, el := measure(ctx, 1, r.opts.Duration, r.cpu, func(ctx context.Context, _ int) error {
+			var p listPage
+			if _, err := r.expect(ctx, request{method: "GET", url: u, cookie: c.cookie}, 200, &p); err != nil {
+				return err
+			}
+			for _, it := range p.Items {
+				if it.ID == want {
+					return nil
+				}
+			}
+			return fmt.Errorf("%s: searching %s does not find it (%d items)", c.Name, want, len(p.Items))
+		})
+		res := s.result("list-search/"+c.Name, "req", el, 1)
+		res.Figures = map[string]float64{"visible_orders": float64(c.ExpectedOrders(r.eng.Now()))}
+		r.listResult(&res, 50, 0)
+	}
+	return nil
+}

@@ -27,7 +27,7 @@ import (
 // Workloads are the workloads of BENCHMARKS.md, in the order Run runs
 // them.
 var Workloads = []string{"check-inproc", "check-http", "check-batch", "list-first", "list-deep", "list-filtered",
-	"revoke-visible", "import", "memory", "preview"}
+	"list-search", "revoke-visible", "import", "memory", "preview"}
 
 // RunOptions configure Run.
 type RunOptions struct {
@@ -157,7 +157,8 @@ func Run(ctx context.Context, opts RunOptions) (*Report, error) {
 	}{
 		{"check-inproc", r.checkInproc}, {"check-http", r.checkHTTP}, {"check-batch", r.checkBatchHTTP},
 		{"list-first", r.listFirst},
-		{"list-deep", r.listDeep}, {"list-filtered", r.listFiltered}, {"revoke-visible", r.revokeVisible},
+		{"list-deep", r.listDeep}, {"list-filtered", r.listFiltered}, {"list-search", r.listSearch},
+		{"revoke-visible", r.revokeVisible},
 		{"import", r.importRecords}, {"memory", r.memory}, {"preview", r.preview},
 	}
 	for _, s := range steps {

@@ -10,8 +10,9 @@ import (
 
 // TestLanguages: a visitor gets the browser's language, a ?lang= choice on
 // the sign-in page sticks for the next anonymous pages, and a signed-in
-// user's saved locale wins over both; the profile's switch saves it and
-// refuses a language Portcullis does not speak.
+// user's saved locale wins over both (a user who saved none gets the
+// browser's); the profile's switch saves it and refuses a language
+// Portcullis does not speak.
 func TestLanguages(t *testing.T) {
 	backends(t, func(t *testing.T, env *testEnv) {
 		jar, _ := cookiejar.New(nil)
@@ -37,7 +38,9 @@ func TestLanguages(t *testing.T) {
 		admHas(t, get(anon, "/forgot", "de"), "忘记密码？")
 
 		u := env.as("u20")
-		admHas(t, get(u, "/profile", "de"), "Profile", "Language of the pages")
+		// A user who chose no language gets the browser's.
+		admHas(t, get(u, "/profile", "de"), "Profil", "Sprache der Seiten")
+		admHas(t, get(u, "/profile", "fr"), "Profile", "Language of the pages")
 		res := u.admPost("/profile/locale", url.Values{"locale": {"de"}})
 		admStatus(t, res, http.StatusOK)
 		admHas(t, res, "Ihre Sprache wurde gespeichert.", "Abmelden")

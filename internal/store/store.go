@@ -224,6 +224,11 @@ type RecordStore interface {
 	// replaces with it.
 	GetRecordHeads(ctx context.Context, refs []access.Ref) (access.RecordMap, error)
 	ListRecords(ctx context.Context, q RecordQuery) ([]*access.Record, string, error)
+	// CountRecords counts the records ListRecords would list for q (its
+	// predicate and filters; not its sort, cursor or limit), up to c.Max,
+	// reading at most c.Max rows of the same plan: never a count of the
+	// whole table. Errors as ListRecords.
+	CountRecords(ctx context.Context, q RecordQuery, c RecordCount) (RecordTotals, error)
 	PutRecord(ctx context.Context, w Write, r *access.Record) (created bool, rev int64, err error)
 	// CreateNumberedRecord creates r (validated like PutRecord's) as the
 	// next number of its type's sequence (records.md §1): inside the write
@@ -555,6 +560,15 @@ type RecordQuery struct {
 	// Attrs filters attributes: each name maps to accepted values (OR);
 	// names are declared fields, values already parsed by declared type.
 	Attrs map[string][]any
+	// Ranges filters declared date and number attributes to inclusive
+	// bounds (a date bound is YYYY-MM-DD; an instant counts as its UTC
+	// day's text prefix, as dates do).
+	Ranges map[string]Range
+	// Search, when set, keeps the records whose id or one of the named
+	// string attributes contains Search.Text (case-insensitively for
+	// Latin letters). The caller names only fields the viewer may filter
+	// on, so a search never matches on a value the viewer cannot see.
+	Search *TextSearch
 	// UpdatedSince, for staff: records updated at or after it.
 	UpdatedSince *time.Time
 	// Parent, when set, restricts to the records whose parent is that
@@ -569,6 +583,36 @@ type RecordQuery struct {
 	// Raw returns each record's attributes undecoded in Record.Raw (see
 	// access.Record.Raw), for callers that encode them as JSON.
 	Raw bool
+}
+
+// Range is an inclusive range of a declared date or number attribute;
+// a nil bound is open.
+type Range struct {
+	From, To any
+}
+
+// TextSearch is a substring search over a record's id and string
+// attributes.
+type TextSearch struct {
+	Text   string
+	Fields []string
+}
+
+// RecordCount asks CountRecords to count the records of a list, up to Max
+// (at least 1), and, when Sum names a declared number attribute, to total
+// it per value of the string attribute GroupBy ("" for one total).
+type RecordCount struct {
+	Max     int
+	Sum     string
+	GroupBy string
+}
+
+// RecordTotals is what CountRecords answers: N records (N == Max means
+// "Max or more") and, when a sum was asked for, the totals of the counted
+// records per group value ("" for records without one).
+type RecordTotals struct {
+	N    int
+	Sums map[string]float64
 }
 
 // RecordBatch is a bulk write.

@@ -26,7 +26,8 @@ const (
 	pickerKey  = "sku"
 )
 
-// pickerFields are the inventory attributes a search looks in.
+// pickerFields are the inventory attributes that describe an item: its
+// key, then what its label is taken from.
 var pickerFields = []string{"sku", "description", "name"}
 
 // lineEditor is what portal_form.html renders for the type's writable
@@ -254,7 +255,7 @@ func (s *Surface) search(ctx context.Context, c *app.Actor, v *view, le *lineEdi
 	}
 	le.Searched = true
 	found, err := s.app.SearchRecords(ctx, c, app.RecordSearch{Type: pickerType, AsUser: v.asUser(), Within: v.current.ID,
-		Text: le.Query, Fields: pickerFields, Limit: 20})
+		Text: le.Query, Limit: 20})
 	if err != nil {
 		return err
 	}

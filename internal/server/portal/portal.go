@@ -246,12 +246,18 @@ func (s *Surface) handleSwitch(w http.ResponseWriter, r *http.Request, c *app.Ac
 }
 
 type dashboardData struct {
-	Types  []*policy.Type
 	Base   string
 	Limits app.AccessLimit // the user's own limits on this account
+	Home   app.Home
+	// Lists link each type to its list; OpenTickets, OpenInvoices and
+	// Overdue link the figures to the lists they count.
+	Lists                              map[string]string
+	OpenTickets, OpenInvoices, Overdue string
 }
 
-// handleAccountHome is an account's start page: the types it offers.
+// handleAccountHome is an account's start page (portal.md §3): per type
+// the count of visible records and the newest ones, open tickets, open
+// and overdue invoices for billing roles, and the user's own limits.
 func (s *Surface) handleAccountHome(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	v, err := s.portal(r, c)
 	if err != nil {
@@ -261,8 +267,33 @@ func (s *Surface) handleAccountHome(w http.ResponseWriter, r *http.Request, c *a
 	if err != nil {
 		return err
 	}
+	home, err := s.app.PortalHome(r.Context(), c, v.asUser(), v.current.ID)
+	if err != nil {
+		return err
+	}
+	d := dashboardData{Base: v.accountURL(), Limits: limits, Home: home, Lists: map[string]string{}}
+	for _, ht := range home.Types {
+		d.Lists[ht.Type.Name] = v.accountURL() + url.PathEscape(ht.Type.Name)
+	}
+	status := func(typ string, extra url.Values) string {
+		q := url.Values{}
+		for _, st := range app.OpenStatuses(v.pol.Type(typ)) {
+			q.Add("attr.status", st)
+		}
+		for k, vs := range extra {
+			q[k] = vs
+		}
+		return d.Lists[typ] + "?" + q.Encode()
+	}
+	if home.OpenTickets != nil {
+		d.OpenTickets = status("ticket", nil)
+	}
+	if home.OpenInvoices != nil {
+		d.OpenInvoices = status("invoice", nil)
+		d.Overdue = status("invoice", url.Values{"attr.due_date.to": {home.OverdueUntil}})
+	}
 	p := v.page(v.current.Name, "")
-	p.Data = dashboardData{Types: v.readableTypes(), Base: v.accountURL(), Limits: limits}
+	p.Data = d
 	s.rd.Render(w, r, http.StatusOK, "portal_home", p)
 	return nil
 }

@@ -3,7 +3,9 @@ package portal
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
@@ -27,13 +29,25 @@ type listData struct {
 	Base      string
 	Columns   []column
 	Items     []*access.Record
-	Next      string // URL of the next page
-	First     string // URL of the first page, when not on it
+	Pager     render.Pager
 	Sort      string
 	SortLinks map[string]string // column → its sort link; none for a column the user may not sort on
 	SortState map[string]string // the sorted column → "ascending" or "descending" (aria-sort)
 	Query     url.Values
-	Statuses  []string
+	// Count is the number of records of the list (with its filters and
+	// search, exact up to app.CountMax); First and Last number the
+	// page's records within it (1-based).
+	Count       app.RecordCount
+	First, Last int
+	// Filters are the declared fields the user may filter on, as selects
+	// (fields with values) and ranges (dates, numbers); Stores the
+	// accounts below the current one, for a distributor's store filter.
+	Selects   []selectFilter
+	Ranges    []rangeFilter
+	RangesSet bool // some range has a bound: its details start open
+	Stores    []option
+	StoreKind string // "Store" when every account below is a store, else "Account"
+	Filtered  bool   // a search or filter is set: the page offers to clear it
 	CanCreate bool
 	// Download is the API link that downloads the list with the current
 	// filters as CSV (every page; the session cookie authenticates it).
@@ -42,6 +56,26 @@ type listData struct {
 	// owner field column: a name, with the ERP code beside it (portal.md
 	// §2). Only accounts the user reaches are there.
 	AccountNames map[string]string
+}
+
+// selectFilter is a filter on a field with declared values (attr.<name>).
+type selectFilter struct {
+	Name, Label string
+	Options     []option
+}
+
+// rangeFilter is a range filter on a date or number field
+// (attr.<name>.from, attr.<name>.to).
+type rangeFilter struct {
+	Name, Label, Input string // Input is the input type: date or number
+	From, To           string
+}
+
+// option is a choice of a select; Label is shown as it is, or, with
+// Value only, as the value's label of the field.
+type option struct {
+	Value, Label string
+	Selected     bool
 }
 
 // visibleColumns are the declared fields a role may see: restricted ones
@@ -69,8 +103,10 @@ func visibleColumns(t *policy.Type, role *policy.CompiledRole) []column {
 }
 
 // handleList lists the records of one type for the current account, with
-// the API's filters, sorting and cursor pagination (app.ListRecords within
-// the current account's subtree).
+// the API's filters, search (q), sorting and cursor pagination
+// (app.ListRecords within the current account's subtree), the list's
+// count (app.CountRecords) and a way back through the pages before
+// (render.Paging).
 func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	v, err := s.portal(r, c)
 	if err != nil {
@@ -83,12 +119,18 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 	params := r.URL.Query()
 	params.Del("done")          // a confirmation, rendered by render
 	for k, vs := range params { // empty form fields mean "no filter"
-		if len(vs) == 1 && vs[0] == "" {
+		vs = slices.DeleteFunc(vs, func(x string) bool { return strings.TrimSpace(x) == "" })
+		if len(vs) == 0 {
 			params.Del(k)
+		} else {
+			params[k] = vs
 		}
 	}
-	list, err := app.RecordListFromQuery(t.Name, params)
+	query := render.CloneValues(params)
+	query.Del(render.BackParam)
+	list, err := app.RecordListFromQuery(t.Name, query)
 	var res app.RecordPage
+	var count app.RecordCount
 	if err == nil {
 		list.AsUser, list.Within = v.asUser(), v.current.ID
 		if list.Limit == 0 {
@@ -96,26 +138,32 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 		}
 		res, err = s.app.ListRecords(r.Context(), c, list)
 	}
+	if err == nil {
+		count, err = s.app.CountRecords(r.Context(), c, list)
+	}
+	d := listData{Type: t, Base: v.accountURL(), Query: params, Count: count}
+	s.listFilters(&d, v, params)
 	if err != nil {
 		if e := surface.DomainError(err); e != nil && (e.Code == access.CodeInvalid || e.Code == access.CodeInvalidField) {
 			p := v.page(render.TypeTitle(t), t.Name)
 			p.Error = e.Message
-			p.Data = listData{Type: t, Base: v.accountURL(), Query: params}
+			p.Data = d
 			s.rd.Render(w, r, http.StatusBadRequest, "portal_list", p)
 			return nil
 		}
 		return err
 	}
-	d := listData{Type: t, Base: v.accountURL(), Sort: res.Sort, Query: params, SortLinks: map[string]string{},
-		Items: res.Items, CanCreate: v.allows(t.Name, policy.ActionCreate)}
+	d.Sort, d.SortLinks, d.Items = res.Sort, map[string]string{}, res.Items
+	d.CanCreate = v.allows(t.Name, policy.ActionCreate)
 	d.Columns = visibleColumns(t, v.pol.Role(v.current.Role))
 	d.AccountNames = v.accountNames()
-	if f, ok := t.Fields["status"]; ok {
-		d.Statuses = f.Values
-	}
 	listURL := v.accountURL() + url.PathEscape(t.Name)
-	d.Next, d.First = render.PageLinks(listURL, params, params.Get("cursor"), res.Next)
-	d.Download = downloadLink(t.Name, params, v.current.ID, v.asUser())
+	d.Pager = render.Paging(listURL, params, res.Next)
+	if len(d.Items) > 0 {
+		d.First = d.Pager.Depth*list.Limit + 1
+		d.Last = d.First + len(d.Items) - 1
+	}
+	d.Download = downloadLink(t.Name, query, v.current.ID, v.asUser())
 	// Sort links only where the user may sort: a restricted field that one
 	// of its role contexts hides (a multi-customer user with prices in one
 	// account only) is a column here but no sort key (app.ExportFields).
@@ -138,7 +186,7 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 		case "-" + key:
 			d.SortState[col.Name] = "descending"
 		}
-		sq := render.CloneValues(params)
+		sq := render.CloneValues(query)
 		sq.Del("cursor")
 		if res.Sort == "-"+key {
 			sq.Set("sort", key)
@@ -151,6 +199,54 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 	p.Data = d
 	s.rd.Render(w, r, http.StatusOK, "portal_list", p)
 	return nil
+}
+
+// listFilters fills d's filters from the fields the subject may filter on
+// (app.ExportFields: a restricted field one of its role contexts hides
+// gets no filter), with params' values: a select for each field with
+// declared values, a range for each date and number field, and the
+// accounts below the current one (a distributor's stores). The owner
+// field gets no select: the store filter is that question.
+func (s *Surface) listFilters(d *listData, v *view, params url.Values) {
+	t := d.Type
+	for _, f := range s.app.ExportFields(v.subject, t.Name) {
+		switch {
+		case f.Name == t.OwnerField:
+		case len(f.Values) > 0:
+			sf := selectFilter{Name: f.Name, Label: render.FieldLabel(f.Name)}
+			for _, val := range f.Values {
+				sf.Options = append(sf.Options, option{Value: val, Selected: slices.Contains(params["attr."+f.Name], val)})
+			}
+			d.Selects = append(d.Selects, sf)
+		case f.Type == policy.FieldDate || f.Type == policy.FieldNumber:
+			rf := rangeFilter{Name: f.Name, Label: render.FieldLabel(f.Name), Input: string(f.Type),
+				From: params.Get("attr." + f.Name + ".from"), To: params.Get("attr." + f.Name + ".to")}
+			d.RangesSet = d.RangesSet || rf.From != "" || rf.To != ""
+			d.Ranges = append(d.Ranges, rf)
+		}
+	}
+	scope := v.scope()
+	stores, allStores := []option{}, true
+	for _, aa := range v.accounts {
+		if !scope[aa.ID] || aa.ID == v.current.ID {
+			continue
+		}
+		acct, _ := v.eng.Account(aa.ID)
+		allStores = allStores && acct.Kind == "store"
+		stores = append(stores, option{Value: aa.ID, Label: aa.Name + " (" + aa.ID + ")", Selected: params.Get("account") == aa.ID})
+	}
+	sort.Slice(stores, func(i, j int) bool { return stores[i].Label < stores[j].Label })
+	if len(stores) > 0 {
+		d.Stores, d.StoreKind = stores, "Account"
+		if allStores {
+			d.StoreKind = "Store"
+		}
+	}
+	for k := range params {
+		if k == "q" || k == "account" || k == "date_from" || k == "date_to" || strings.HasPrefix(k, "attr.") {
+			d.Filtered = true
+		}
+	}
 }
 
 // detailData is what portal_record.html receives.

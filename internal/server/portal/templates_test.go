@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 )
@@ -30,7 +31,7 @@ func TestTemplatesTakeTheData(t *testing.T) {
 	}{
 		{"login", loginData{Email: "a@example.com", Next: "/"}, "a@example.com"},
 		{"noaccess", nil, "No access yet"},
-		{"portal_home", dashboardData{Types: []*policy.Type{typ}, Base: "/a/C1/"}, `href="/a/C1/ticket"`},
+		{"portal_home", dashboardData{Home: app.Home{Types: []app.HomeType{{Type: typ}}}, Lists: map[string]string{"ticket": "/a/C1/ticket"}, Base: "/a/C1/"}, `href="/a/C1/ticket"`},
 		{"portal_list", listData{Type: typ, Base: "/a/C1/", CanCreate: true, Columns: []column{{Name: "subject", Label: "Subject"}},
 			Items: []*access.Record{{Type: "ticket", ID: "T1", Attributes: map[string]any{"subject": "Broken"}}}}, "Broken"},
 		{"portal_record", detailData{Type: typ, Record: &access.Record{Type: "ticket", ID: "T1"}, Base: "/a/C1/",

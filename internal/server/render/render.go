@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/i18n"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
@@ -216,7 +217,17 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 			return fmt.Sprint(*p)
 		},
 		"hasPrefix": strings.HasPrefix,
-		"fmtSize":   func(n int64) string { return FormatSizeIn(locale, n) },
+		// count is a record count as lists and the home show it: exact up
+		// to app.CountMax, then "1,000+".
+		"count": func(c app.RecordCount) string { return Count(locale, c) },
+		"num":   func(n int) string { return i18n.Number(locale, float64(n)) },
+		"money": func(m app.MoneyTotal) string {
+			if m.Currency == "" {
+				return i18n.Number(locale, m.Amount)
+			}
+			return i18n.Money(locale, m.Amount, m.Currency)
+		},
+		"fmtSize": func(n int64) string { return FormatSizeIn(locale, n) },
 		"contains": func(list []string, v string) bool {
 			for _, x := range list {
 				if x == v {
@@ -226,6 +237,16 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 			return false
 		},
 	}
+}
+
+// Count formats a record count for locale: the number, and "+" after
+// app.CountMax when there are more ("1.000+" in German).
+func Count(locale string, c app.RecordCount) string {
+	s := i18n.Number(locale, float64(c.N))
+	if c.More {
+		s += "+"
+	}
+	return s
 }
 
 // typeName is the title of the object type name in locale, or the name.

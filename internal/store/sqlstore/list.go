@@ -145,6 +145,51 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	return out, lq.sort.encodeCursor(lq.shape, last), nil
 }
 
+// CountRecords counts the records of q up to c.Max (store.RecordStore):
+// the list's plan rendered unordered, each branch limited to c.Max rows,
+// their union limited again and counted (with the sum of c.Sum per value
+// of c.GroupBy) in the database.
+func (s *Store) CountRecords(ctx context.Context, q store.RecordQuery, c store.RecordCount) (store.RecordTotals, error) {
+	t := s.policyNow().Type(q.Type)
+	if t == nil {
+		return store.RecordTotals{}, access.Errorf(access.CodeNotFound, "unknown object type %s", q.Type)
+	}
+	return s.countRecords(ctx, t, q, c, s.dialect.largeAccountSet())
+}
+
+// countRecords is CountRecords with the plan threshold given.
+func (s *Store) countRecords(ctx context.Context, t *policy.Type, q store.RecordQuery, c store.RecordCount, threshold int) (store.RecordTotals, error) {
+	out := store.RecordTotals{}
+	if c.Sum != "" {
+		out.Sums = map[string]float64{}
+	}
+	lq, err := build(s.dialect, t, q, threshold, &c)
+	if err != nil || lq.empty {
+		return out, err
+	}
+	rows, err := s.queryList(ctx, lq.sql, lq.args...)
+	if err != nil {
+		return out, fmt.Errorf("count records: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var g string
+		var n int
+		var sum sql.NullFloat64
+		if err := rows.Scan(&g, &n, &sum); err != nil {
+			return out, fmt.Errorf("count records: %w", err)
+		}
+		out.N += n
+		if out.Sums != nil && sum.Valid {
+			out.Sums[g] += sum.Float64
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("count records: %w", err)
+	}
+	return out, nil
+}
+
 // listQuery is a rendered page query.
 type listQuery struct {
 	sql   string
@@ -160,17 +205,31 @@ type listQuery struct {
 // served by per-account index seeks (sqliteLargeAccountSet,
 // postgresLargeAccountSet; tests pass others to force a plan).
 func buildList(d dialect, t *policy.Type, q store.RecordQuery, threshold int) (*listQuery, error) {
+	return build(d, t, q, threshold, nil)
+}
+
+// build is buildList, or with count set the count query of CountRecords:
+// the same plan choice and branches, unordered (a count needs no order,
+// and an unordered branch stops at count.Max rows whatever the number of
+// accounts), without cursor or sort.
+func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount) (*listQuery, error) {
 	if q.Predicate == nil {
 		return nil, fmt.Errorf("list records: no predicate")
 	}
 	if q.Predicate.Type != "" && q.Predicate.Type != t.Name {
 		return nil, fmt.Errorf("list records: predicate of type %s for a list of %s", q.Predicate.Type, t.Name)
 	}
+	if count != nil {
+		q.Sort, q.Cursor = "", ""
+	}
 	srt, err := parseSort(t, q.Sort)
 	if err != nil {
 		return nil, err
 	}
-	lb := &listBuilder{sqlb: sqlb{d: d}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1}
+	lb := &listBuilder{sqlb: sqlb{d: d}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1, count: count}
+	if count != nil {
+		lb.n = max(count.Max, 1)
+	}
 	out := &listQuery{limit: lb.n - 1, sort: srt}
 	if out.shape, err = queryShape(t, q, srt); err != nil {
 		return nil, err
@@ -274,6 +333,9 @@ type listBuilder struct {
 	// against a predicate of many principals, where one index probe per
 	// principal and row would cost more than the few entries a record has.
 	probeByRecord bool
+	// count, when set, renders a count (CountRecords) instead of a page:
+	// branches select (id, sv, gv) unordered, limited to count.Max.
+	count *store.RecordCount
 }
 
 // part is one branch of a page: a FROM clause and conditions on the
@@ -340,8 +402,81 @@ func (lb *listBuilder) filters() (rest []string, ok bool, err error) {
 		}
 		rest = append(rest, lb.d.attrExpr("r", f)+" IN ("+strings.Join(phs, ", ")+")")
 	}
+	ranges, err := lb.ranges()
+	if err != nil {
+		return nil, false, err
+	}
+	rest = append(rest, ranges...)
+	if s := lb.search(); s != "" {
+		rest = append(rest, s)
+	}
 	return rest, true, nil
 }
+
+// ranges renders the query's attribute ranges on alias "r": a date's
+// upper bound compares with the next day, so that instants of the last
+// day are in.
+func (lb *listBuilder) ranges() ([]string, error) {
+	names := make([]string, 0, len(lb.q.Ranges))
+	for name := range lb.q.Ranges {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		f, ok := lb.t.Fields[name]
+		if !ok || !safeFieldName(name) || (f.Type != policy.FieldDate && f.Type != policy.FieldNumber) {
+			return nil, access.Errorf(access.CodeInvalidField, "cannot filter %s records on a range of attr.%s", lb.t.Name, name)
+		}
+		rg, expr := lb.q.Ranges[name], lb.d.attrExpr("r", f)
+		for i, b := range []any{rg.From, rg.To} {
+			if b == nil {
+				continue
+			}
+			v, err := attrValue(f, b)
+			if err != nil {
+				return nil, err
+			}
+			if f.Type == policy.FieldDate {
+				if !isDay(v.(string)) {
+					return nil, access.Errorf(access.CodeInvalid, "attr.%s: %v is not YYYY-MM-DD", name, b)
+				}
+				if i == 1 {
+					d, _ := time.Parse(time.DateOnly, v.(string))
+					out = append(out, expr+" < "+lb.p(d.AddDate(0, 0, 1).Format(time.DateOnly)))
+					continue
+				}
+			}
+			op := " >= "
+			if i == 1 {
+				op = " <= "
+			}
+			out = append(out, expr+op+lb.p(v))
+		}
+	}
+	return out, nil
+}
+
+// search renders the query's text search on alias "r" ("" for none): the
+// id or one of the named declared string fields contains the text.
+func (lb *listBuilder) search() string {
+	q := lb.q.Search
+	if q == nil || strings.TrimSpace(q.Text) == "" {
+		return ""
+	}
+	ph := lb.p("%" + likeEscaper.Replace(strings.TrimSpace(q.Text)) + "%")
+	ors := []string{lb.d.contains("r.id", ph)}
+	for _, name := range q.Fields {
+		if f, ok := lb.t.Fields[name]; ok && f.Type == policy.FieldString && safeFieldName(name) {
+			ors = append(ors, lb.d.contains(lb.d.attrExpr("r", f), ph))
+		}
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// likeEscaper escapes the wildcards of a LIKE pattern (escape character
+// backslash).
+var likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`)
 
 // acctFilter renders the account filter on alias "r" ("" for none), once:
 // owner branches apply it by narrowing their account lists instead, and a
@@ -404,7 +539,7 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 		// whose deeper pages degrade to tens of milliseconds.
 		from := lb.d.ownedFrom()
 		var ownerCond, lateral string
-		if lb.d.perAccountTopN(len(accts), lb.sort.kind) {
+		if lb.count == nil && lb.d.perAccountTopN(len(accts), lb.sort.kind) {
 			// The per-account top-N merged by the sort key.
 			ownerCond, lateral = "r.owner = o.owner", lb.p(accts)
 		} else {
@@ -639,9 +774,12 @@ func (lb *listBuilder) children(p *access.Predicate) string {
 func (lb *listBuilder) scanPart(p part) string {
 	var segs []string
 	for seg := range lb.sort.segments() {
-		if s, ok := lb.render(p, seg, true); ok {
+		if s, ok := lb.render(p, seg, lb.count == nil); ok {
 			segs = append(segs, s)
 		}
+	}
+	if lb.count != nil {
+		return lb.countOuter(segs)
 	}
 	if len(segs) == 1 {
 		return segs[0]
@@ -653,13 +791,16 @@ func (lb *listBuilder) scanPart(p part) string {
 // ordered, limited union of their keys joined back to the records.
 func (lb *listBuilder) union(parts []part) string {
 	var segs []string
-	direct := len(parts) == 1 && parts[0].lateral == ""
+	direct := len(parts) == 1 && parts[0].lateral == "" && lb.count == nil
 	for _, p := range parts {
 		for seg := range lb.sort.segments() {
 			if s, ok := lb.render(p, seg, direct); ok {
 				segs = append(segs, s)
 			}
 		}
+	}
+	if lb.count != nil {
+		return lb.countOuter(segs)
 	}
 	if len(segs) == 0 {
 		// The cursor is past every segment.
@@ -669,6 +810,42 @@ func (lb *listBuilder) union(parts []part) string {
 		return segs[0]
 	}
 	return lb.outer(segs, direct)
+}
+
+// countOuter merges the count branches segs: the union of their rows
+// (a record reached by two branches counts once), limited to count.Max,
+// counted and summed per group value.
+func (lb *listBuilder) countOuter(segs []string) string {
+	inner := "SELECT '' AS id, 0 AS sv, '' AS gv WHERE 1 = 0"
+	switch {
+	case len(segs) == 1:
+		inner = segs[0]
+	case len(segs) > 1:
+		var b strings.Builder
+		for i, s := range segs {
+			if i > 0 {
+				b.WriteString(" UNION ")
+			}
+			fmt.Fprintf(&b, "SELECT * FROM (%s) AS b%d", s, i)
+		}
+		fmt.Fprintf(&b, " LIMIT %d", lb.n)
+		inner = b.String()
+	}
+	return "SELECT c.gv, count(*), sum(c.sv) FROM (" + inner + ") AS c GROUP BY c.gv"
+}
+
+// countCols is the select list of a count branch on alias a: the id, the
+// summed attribute (0 without one) and the group attribute (” without
+// one).
+func (lb *listBuilder) countCols(a string) string {
+	sv, gv := "0", "''"
+	if f, ok := lb.t.Fields[lb.count.Sum]; ok && f.Type == policy.FieldNumber && safeFieldName(f.Name) {
+		sv = lb.d.attrExpr(a, f)
+	}
+	if f, ok := lb.t.Fields[lb.count.GroupBy]; ok && f.Type == policy.FieldString && safeFieldName(f.Name) {
+		gv = "COALESCE(" + lb.d.attrExpr(a, f) + ", '')"
+	}
+	return a + ".id AS id, " + sv + " AS sv, " + gv + " AS gv"
 }
 
 // emptyQuery selects no rows in the shape of a page.
@@ -723,6 +900,9 @@ func (lb *listBuilder) render(p part, seg int, full bool) (string, bool) {
 	}
 	if ks != "" {
 		conds = append(conds, ks)
+	}
+	if lb.count != nil {
+		return fmt.Sprintf("SELECT %s FROM %s WHERE %s LIMIT %d", lb.countCols("r"), p.from, strings.Join(conds, " AND "), lb.n), true
 	}
 	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk, r.id AS id"
 	if full {
@@ -1082,6 +1262,19 @@ func queryShape(t *policy.Type, q store.RecordQuery, s sortSpec) (string, error)
 	}
 	if q.Parent != nil {
 		w("parent", q.Parent.Type, q.Parent.ID)
+	}
+	if q.Search != nil {
+		w("search", strings.TrimSpace(q.Search.Text), strconv.Itoa(len(q.Search.Fields)))
+		w(q.Search.Fields...)
+	}
+	rnames := make([]string, 0, len(q.Ranges))
+	for name := range q.Ranges {
+		rnames = append(rnames, name)
+	}
+	sort.Strings(rnames)
+	for _, name := range rnames {
+		rg := q.Ranges[name]
+		w("range", name, fmt.Sprintf("%T:%v", rg.From, rg.From), fmt.Sprintf("%T:%v", rg.To, rg.To))
 	}
 	names := make([]string, 0, len(q.Attrs))
 	for name := range q.Attrs {

@@ -26,6 +26,9 @@ type listDialect interface {
 	// mean the same on both databases: strings and dates as text (bytewise
 	// order), numbers as floating point, booleans as 0/1.
 	attrExpr(a string, f policy.Field) string
+	// contains renders "expr matches the LIKE pattern ph" (escape
+	// character backslash), case-insensitively for Latin letters.
+	contains(expr, ph string) string
 	// ownedFrom, teamsFrom and sharedFrom are the FROM clauses of the
 	// owner, team and sharing branches of a list; scanFrom that of the
 	// large-set scan on the sort's index idx ("" for none).
@@ -97,6 +100,11 @@ func (d *sqliteDialect) attrExpr(a string, f policy.Field) string {
 		return "(CASE json_type(" + a + ".attributes, " + path + ") WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)"
 	}
 	return "(CASE WHEN json_type(" + a + ".attributes, " + path + ") = 'text' THEN json_extract(" + a + ".attributes, " + path + ") END)"
+}
+
+// contains is LIKE, which SQLite compares case-insensitively for ASCII.
+func (d *sqliteDialect) contains(expr, ph string) string {
+	return expr + " LIKE " + ph + ` ESCAPE '\'`
 }
 
 // ownedFrom forces the owner index: with a key account in the set,
@@ -193,6 +201,10 @@ func (d *postgresDialect) attrExpr(a string, f policy.Field) string {
 		return "(CASE " + v + " WHEN 'true'::jsonb THEN 1 WHEN 'false'::jsonb THEN 0 END)"
 	}
 	return "(CASE WHEN jsonb_typeof(" + v + ") = 'string' THEN (" + a + ".attributes->>'" + f.Name + "') COLLATE \"C\" END)"
+}
+
+func (d *postgresDialect) contains(expr, ph string) string {
+	return expr + " ILIKE " + ph + ` ESCAPE '\'`
 }
 
 func (d *postgresDialect) ownedFrom() string { return "records r" }

@@ -153,9 +153,6 @@ func (t *wtx) putUser(actor string, u access.User) (bool, error) {
 		return false, err
 	}
 	created := before == nil
-	if u.Locale == "" {
-		u.Locale = access.LocaleDefault // as Validate would have it
-	}
 	u.LastLoginAt = nil
 	if before != nil {
 		u.LastLoginAt = before.LastLoginAt

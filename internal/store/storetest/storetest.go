@@ -94,6 +94,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestBatch", testBatch},
 		{"TestImport", testImport},
 		{"TestListRecords", testListRecords},
+		{"TestSearchAndCount", testSearchAndCount},
 		{"TestPredicate", testPredicate},
 		{"TestPreview", testPreview},
 		{"TestConcurrency", testConcurrency},
