@@ -487,11 +487,24 @@ func (a *App) decisionCheck(c *Actor, rv store.Review, it store.ReviewItem, deci
 	return check, check()
 }
 
-// KeepRemaining answers keep on every item of the review that is the
-// actor's to answer and has no decision yet, all or nothing, one audit
-// entry per item; it returns how many it answered. Errors as
-// DecideReviewItem.
-func (a *App) KeepRemaining(ctx context.Context, c *Actor, reviewID string) (int, int64, error) {
+// ReviewBulk answers many items at once: every item of the review that
+// is the actor's to answer, about User ("" for everyone), and, with Open,
+// only those without a decision yet.
+type ReviewBulk struct {
+	User     string
+	Decision string
+	Open     bool
+}
+
+// DecideReviewItems answers the items in selects with one decision, all
+// or nothing, one audit entry per item ("keep all remaining" is
+// ReviewBulk{Decision: keep, Open: true}; a person's Keep or Revoke is
+// ReviewBulk{User: id, ...}). It returns how many items it answered.
+// Errors as DecideReviewItem.
+func (a *App) DecideReviewItems(ctx context.Context, c *Actor, reviewID string, in ReviewBulk) (int, int64, error) {
+	if in.Decision != store.DecisionKeep && in.Decision != store.DecisionRevoke {
+		return 0, 0, access.FieldErrorf(access.CodeInvalid, "decision", "decision must be keep or revoke")
+	}
 	rv, err := a.visibleReview(ctx, c, reviewID)
 	if err != nil {
 		return 0, 0, err
@@ -503,14 +516,14 @@ func (a *App) KeepRemaining(ctx context.Context, c *Actor, reviewID string) (int
 	n := 0
 	rev, err := a.st.Atomic(ctx, write(c, nil), func(ctx context.Context) error {
 		for _, it := range items {
-			if it.Decision != nil || a.mayDecide(c, rv, it) != nil {
+			if (in.User != "" && it.UserID != in.User) || (in.Open && it.Decision != nil) || a.mayDecide(c, rv, it) != nil {
 				continue
 			}
-			check, err := a.decisionCheck(c, rv, it, store.DecisionKeep)
+			check, err := a.decisionCheck(c, rv, it, in.Decision)
 			if err != nil {
 				return err
 			}
-			if _, _, err := a.st.DecideReviewItem(ctx, write(c, check), reviewID, it.ID, store.DecisionKeep, ""); err != nil {
+			if _, _, err := a.st.DecideReviewItem(ctx, write(c, check), reviewID, it.ID, in.Decision, ""); err != nil {
 				return err
 			}
 			n++
