@@ -83,3 +83,27 @@ func (l ReviewLine) DecisionText() string {
 
 // Answered counts a review's answered items.
 func Answered(c store.ReviewCounts) int { return c.Total - c.Open }
+
+// OutcomeText names the item's outcome for people ("" while open).
+func (l ReviewLine) OutcomeText() string {
+	switch l.Outcome {
+	case store.OutcomeKept:
+		return "Kept"
+	case store.OutcomeRevoked:
+		return "Revoked"
+	case store.OutcomeGone:
+		return "No longer there"
+	}
+	return ""
+}
+
+// ScheduleText names a review's schedule for people ("" for none).
+func ScheduleText(s *string) string {
+	switch {
+	case s == nil:
+		return ""
+	case *s == store.ScheduleMonthly:
+		return "Every month"
+	}
+	return "Every quarter"
+}
