@@ -514,7 +514,9 @@ func (a *App) DecideReviewItems(ctx context.Context, c *Actor, reviewID string, 
 		return 0, 0, err
 	}
 	n := 0
-	rev, err := a.st.Atomic(ctx, write(c, nil), func(ctx context.Context) error {
+	// The scope's check brings the engine up to date first; each decision
+	// checks itself against it.
+	rev, err := a.st.Atomic(ctx, write(c, func() error { return nil }), func(ctx context.Context) error {
 		for _, it := range items {
 			if (in.User != "" && it.UserID != in.User) || (in.Open && it.Decision != nil) || a.mayDecide(c, rv, it) != nil {
 				continue
@@ -662,7 +664,10 @@ type ReviewRound struct {
 func (a *App) RunReviews(ctx context.Context) (ReviewRound, error) {
 	var round ReviewRound
 	now := a.Now()
-	sys := store.Write{Actor: SystemActor(reviewActor).AuditID(), By: reviewActor}
+	// The no-op check makes each write bring the engine up to date inside
+	// its transaction first: the next review of a schedule is built from
+	// it.
+	sys := store.Write{Actor: SystemActor(reviewActor).AuditID(), By: reviewActor, Check: func() error { return nil }}
 	due, err := a.st.DueReviews(ctx, now)
 	if err != nil {
 		return round, err
