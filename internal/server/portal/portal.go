@@ -140,7 +140,9 @@ func (v *view) page(title, active string) *render.Page {
 	}
 	if v.current.ManageUsers {
 		p.Nav = append(p.Nav, render.NavItem{Label: "Company users", Href: prefix + "users", Current: active == "users"})
-		p.Nav = append(p.Nav, render.NavItem{Label: "Access review", Href: prefix + "reviews", Current: active == "reviews"})
+		if !v.viewAs { // reviews are the admin's own work: no view-as page
+			p.Nav = append(p.Nav, render.NavItem{Label: "Access review", Href: prefix + "reviews", Current: active == "reviews"})
+		}
 	}
 	return p
 }
