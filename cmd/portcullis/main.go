@@ -371,6 +371,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 		sender.Start()
 		defer sender.Stop() // before the store closes
 	}
+	defer startReviewLoop(srv.App(), log, reviewEvery).Stop() // before the store closes
 	created, generated, err := srv.App().Bootstrap(ctx, os.Getenv("PORTCULLIS_ADMIN_EMAIL"), os.Getenv("PORTCULLIS_ADMIN_PASSWORD"))
 	if err != nil {
 		return err

@@ -264,3 +264,27 @@ func TestMessages_NewComment(t *testing.T) {
 		}
 	}
 }
+
+func TestMessages_Review(t *testing.T) {
+	due := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+	d := mail.ReviewData{Name: "Dave", Requester: "Sam <Staff>", Company: "Acme", Link: "https://p.example/reviews/rv_1", Entries: 7, Due: due}
+	subjects := map[string]bool{}
+	for _, locale := range mail.Locales {
+		for _, c := range []mail.Content{mail.ReviewAssigned(locale, d), mail.ReviewReminder(locale, d)} {
+			if subjects[c.Subject] || !strings.Contains(c.Subject, "Acme") || strings.Contains(c.Text+c.Subject, "%!") {
+				t.Errorf("%s: subject %q", locale, c.Subject)
+			}
+			subjects[c.Subject] = true
+			if !strings.Contains(c.Text, "7") || !strings.Contains(c.Text, "2026-03-31") || !strings.Contains(c.HTML, `href="`+d.Link+`"`) {
+				t.Errorf("%s: %s", locale, c.Text)
+			}
+			if strings.Contains(c.HTML, "<Staff>") {
+				t.Errorf("%s: the HTML does not escape the requester", locale)
+			}
+		}
+	}
+	keep, revoke := mail.ReviewAssigned("en", d), mail.ReviewAssigned("en", mail.ReviewData{RevokeUnanswered: true, Company: "Acme"})
+	if !strings.Contains(keep.Text, "keep their access") || !strings.Contains(revoke.Text, "lose their access") {
+		t.Errorf("what happens to unanswered entries:\n%s\n%s", keep.Text, revoke.Text)
+	}
+}

@@ -95,6 +95,14 @@ type texts struct {
 	commentSubject, commentIntro, commentButton string
 	// Closing line: the brand's name.
 	sentBy string
+	// Access review assigned: the company (subject); who asks, the
+	// company (intro); the number of entries, the due date (task). Reminder:
+	// the company (subject); the company, the due date (intro); the
+	// entries still open (open). onNoKeep, onNoRevoke: what happens to
+	// unanswered entries.
+	reviewSubject, reviewIntro, reviewTask, reviewButton string
+	remindSubject, remindIntro, remindOpen               string
+	reviewOnNoKeep, reviewOnNoRevoke                     string
 }
 
 var catalog = map[string]texts{
@@ -124,6 +132,16 @@ var catalog = map[string]texts{
 		commentIntro:   "%s wrote a comment on %s:",
 		commentButton:  "Open the conversation",
 		sentBy:         "This message comes from %s.",
+
+		reviewSubject:    "Please review who has access to %s",
+		reviewIntro:      "%s has asked you to confirm who at %s should keep access to the customer portal.",
+		reviewTask:       "%d entries are waiting for your decision. For each person, choose Keep or Revoke by %s.",
+		reviewButton:     "Open the access review",
+		remindSubject:    "Reminder: the access review of %s is due soon",
+		remindIntro:      "The access review of %s is due on %s.",
+		remindOpen:       "%d entries are still waiting for your decision.",
+		reviewOnNoKeep:   "Entries you do not answer keep their access when the review closes.",
+		reviewOnNoRevoke: "Entries you do not answer lose their access when the review closes.",
 	},
 	"de": {
 		hello: "Guten Tag,", helloName: "Guten Tag %s,",
@@ -151,6 +169,16 @@ var catalog = map[string]texts{
 		commentIntro:   "%s hat einen Kommentar zu %s geschrieben:",
 		commentButton:  "Unterhaltung öffnen",
 		sentBy:         "Diese Nachricht kommt von %s.",
+
+		reviewSubject:    "Bitte prüfen Sie, wer Zugriff auf %s hat",
+		reviewIntro:      "%s bittet Sie zu bestätigen, wer bei %s weiterhin Zugriff auf das Kundenportal haben soll.",
+		reviewTask:       "%d Einträge warten auf Ihre Entscheidung. Wählen Sie bitte bis %s für jede Person „Behalten“ oder „Entziehen“.",
+		reviewButton:     "Zugriffsprüfung öffnen",
+		remindSubject:    "Erinnerung: Die Zugriffsprüfung für %s ist bald fällig",
+		remindIntro:      "Die Zugriffsprüfung für %s ist am %s fällig.",
+		remindOpen:       "%d Einträge warten noch auf Ihre Entscheidung.",
+		reviewOnNoKeep:   "Einträge, die Sie nicht beantworten, behalten ihren Zugriff, wenn die Prüfung abgeschlossen wird.",
+		reviewOnNoRevoke: "Einträge, die Sie nicht beantworten, verlieren ihren Zugriff, wenn die Prüfung abgeschlossen wird.",
 	},
 	"zh": {
 		hello: "您好：", helloName: "%s，您好：",
@@ -178,6 +206,16 @@ var catalog = map[string]texts{
 		commentIntro:   "%s 在 %s 上发表了评论：",
 		commentButton:  "打开对话",
 		sentBy:         "此邮件来自 %s。",
+
+		reviewSubject:    "请审核谁可以访问 %s",
+		reviewIntro:      "%s 请您确认 %s 的哪些人员应继续拥有客户门户的访问权限。",
+		reviewTask:       "有 %d 条记录等待您的决定。请在 %s 之前为每个人选择“保留”或“撤销”。",
+		reviewButton:     "打开访问审核",
+		remindSubject:    "提醒：%s 的访问审核即将到期",
+		remindIntro:      "%s 的访问审核将于 %s 到期。",
+		remindOpen:       "仍有 %d 条记录等待您的决定。",
+		reviewOnNoKeep:   "审核结束时，您未答复的记录将保留其访问权限。",
+		reviewOnNoRevoke: "审核结束时，您未答复的记录将失去其访问权限。",
 	},
 }
 
@@ -330,6 +368,41 @@ func NewComment(locale string, d CommentData) Content {
 	return doc{SentBy: x.sentBy, Subject: fmt.Sprintf(x.commentSubject, d.Record), Greeting: greeting(x, d.Name),
 		Lead:   []string{fmt.Sprintf(x.commentIntro, d.Author, d.Record), d.Body},
 		Button: x.commentButton, Link: d.Link, LinkHint: x.linkHint}.render()
+}
+
+// ReviewData fills the messages of an access review: the reviewer's
+// name, who asked for the review (a name), the company (the account's
+// name), the entries (all of them when assigned, those still open in a
+// reminder), the due instant, whether unanswered entries are revoked, and
+// the link to the review.
+type ReviewData struct {
+	Name, Requester, Company, Link string
+	Entries                        int
+	Due                            time.Time
+	RevokeUnanswered               bool
+}
+
+func (x texts) onNoAnswer(revoke bool) string {
+	if revoke {
+		return x.reviewOnNoRevoke
+	}
+	return x.reviewOnNoKeep
+}
+
+// ReviewAssigned tells a reviewer that an access review waits for it.
+func ReviewAssigned(locale string, d ReviewData) Content {
+	x := textsOf(locale)
+	return doc{Subject: fmt.Sprintf(x.reviewSubject, d.Company), Greeting: greeting(x, d.Name),
+		Lead:   []string{fmt.Sprintf(x.reviewIntro, d.Requester, d.Company), fmt.Sprintf(x.reviewTask, d.Entries, when(d.Due))},
+		Button: x.reviewButton, Link: d.Link, LinkHint: x.linkHint, Tail: []string{x.onNoAnswer(d.RevokeUnanswered)}}.render()
+}
+
+// ReviewReminder reminds a reviewer, once, that its review is due soon.
+func ReviewReminder(locale string, d ReviewData) Content {
+	x := textsOf(locale)
+	return doc{Subject: fmt.Sprintf(x.remindSubject, d.Company), Greeting: greeting(x, d.Name),
+		Lead:   []string{fmt.Sprintf(x.remindIntro, d.Company, when(d.Due)), fmt.Sprintf(x.remindOpen, d.Entries)},
+		Button: x.reviewButton, Link: d.Link, LinkHint: x.linkHint, Tail: []string{x.onNoAnswer(d.RevokeUnanswered)}}.render()
 }
 
 // Reveal puts secret in place of store.SecretMarker in body.

@@ -254,6 +254,23 @@ func TestAuditSweep(t *testing.T) {
 			}
 		}
 
+		// An access review (governance.md §2): created, one decision, closed
+		// with everything kept (revocations at closing: internal/app).
+		rv := step("POST /api/v1/reviews", cadm, "/api/v1/reviews", map[string]any{"account": "C1", "due": "2031-01-31"}, "", "review.create review:*")
+		rvID, _ := rv.json(t)["id"].(string)
+		item := ""
+		for _, it := range rv.json(t)["items"].([]any) {
+			if m := it.(map[string]any); m["reviewer"] == "adm80" && item == "" {
+				item, _ = m["id"].(string)
+			}
+		}
+		if item == "" {
+			t.Fatalf("no item for the reviewer: %s", rv.body)
+		}
+		step("POST /api/v1/reviews/{id}/items/{item}", cadm, "/api/v1/reviews/"+rvID+"/items/"+item, map[string]any{"decision": "keep"}, "",
+			"review.decide review:"+rvID)
+		step("POST /api/v1/reviews/{id}/close", cadm, "/api/v1/reviews/"+rvID+"/close", nil, "", "review.close review:"+rvID)
+
 		// Last, deleting a user: its entry alone (x1 has no grants or tokens).
 		step("DELETE /api/v1/users/{id}", admin, "/api/v1/users/x1", nil, "", "user.delete user:x1")
 

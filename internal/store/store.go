@@ -112,6 +112,7 @@ type Store interface {
 	ConversationStore
 	IdentityProviderStore
 	SCIMStore
+	ReviewStore
 
 	// Atomic runs fn with a context in which every write of the store
 	// joins one transaction at one revision: they all commit when fn

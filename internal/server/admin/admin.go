@@ -83,6 +83,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.identityProviderRoutes(get, post)...)
 	routes = append(routes, s.scimRoutes(get, post)...)
 	routes = append(routes, s.pickerRoutes(get)...)
+	routes = append(routes, s.reviewRoutes(get, post)...)
 	return routes
 }
 

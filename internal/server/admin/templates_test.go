@@ -48,7 +48,8 @@ func TestTemplates(t *testing.T) {
 		"password": "x", "password_confirm": "x", "constraints_" + typ.Name: "x", "group_id": "x", "group_account": "x",
 		"group_name": "x", "member_user": "x", "policy_source": "x", "check_type": "x", "check_id": "x", "check_user": "x",
 		"check_action": "x", "viewas_user": "x", "audit_since": "x", "audit_until": "x",
-		"scim_name": "x", "scim_account": "x", "scim_max_role": "x", "scim_group_roles": "x"}
+		"scim_name": "x", "scim_account": "x", "scim_max_role": "x", "scim_group_roles": "x",
+		"review_account": "x", "review_reviewer": "x", "review_due": "x", "review_on_no_answer": "x", "review_schedule": "x"}
 
 	var rolesRows []roleRow
 	for _, role := range pol.Roles() {
@@ -100,6 +101,12 @@ func TestTemplates(t *testing.T) {
 			Form:   scimForm{Name: "x", GroupRoles: "Buyers = L10"}, BaseURL: "https://p.example/scim/v2", Secret: "pcscim_x", Created: &store.SCIMToken{Name: "entra"}},
 		"admin_viewas": viewAsData{roles: writer, Query: "u", User: "u1", Results: []access.User{user}, Recent: []auditRow{{AuditEntry: entry, TargetName: "User One"}},
 			AccountNames: map[string]string{"C1": "Acme"}},
+		"admin_reviews": &reviewsData{roles: writer, Reviews: []reviewRow{{Review: store.Review{ID: "rv_1", Account: "C1", Reviewer: "u1", Status: "open", Due: now,
+			Counts: store.ReviewCounts{Total: 2, Open: 1, Kept: 1}}, Answered: 1, Repeat: "Every month"}}, Form: reviewForm{Account: "C1", Status: "open"}, Next: "/n"},
+		"admin_review": &reviewData{roles: writer, Review: store.Review{ID: "rv_1", Account: "C1", Reviewer: "u1", Status: "open", Due: now, OnNoAnswer: "revoke"},
+			People: render.ReviewPeople([]store.ReviewItem{{ID: "1", Kind: "grant", UserID: "u1", Account: "C1", Role: "L20", Reviewer: "staff", DaysBack: &days,
+				User: store.ReviewUser{Name: "User One", Status: "active"}}, {ID: "2", Kind: "membership", UserID: "u1", Account: "C1", Role: "L10", Reviewer: "u1"}},
+				func(it store.ReviewItem) bool { return it.Reviewer == "staff" }, func(string) string { return "Acme" })},
 		"admin_audit": auditData{roles: writer, Actor: "a", Target: "t", Action: "x", Since: "2020-01-01", Until: "2030-01-01",
 			Rows: []auditRow{{AuditEntry: entry, BeforeText: "{}", AfterText: "{}"}}, Next: "/n", First: "/f",
 			Verify: &store.AuditVerification{OK: false, Entries: 3, FirstBad: 2}},

@@ -101,6 +101,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.identityProviderRoutes()...)
 	routes = append(routes, s.scimTokenRoutes()...)
 	routes = append(routes, s.previewRoutes()...)
+	routes = append(routes, s.reviewRoutes()...)
 	return routes
 }
 

@@ -61,6 +61,7 @@ func (s *Surface) Routes() []surface.Route {
 	routes = append(routes, s.mfaRoutes()...)
 	routes = append(routes, s.peopleRoutes()...)
 	routes = append(routes, s.talkRoutes()...)
+	routes = append(routes, s.reviewRoutes()...)
 	return routes
 }
 
@@ -139,6 +140,9 @@ func (v *view) page(title, active string) *render.Page {
 	}
 	if v.current.ManageUsers {
 		p.Nav = append(p.Nav, render.NavItem{Label: "Company users", Href: prefix + "users", Current: active == "users"})
+		if !v.viewAs { // reviews are the admin's own work: no view-as page
+			p.Nav = append(p.Nav, render.NavItem{Label: "Access review", Href: prefix + "reviews", Current: active == "reviews"})
+		}
 	}
 	return p
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
+	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
 // TestTemplatesTakeTheData renders every portal template with the data
@@ -49,6 +50,12 @@ func TestTemplatesTakeTheData(t *testing.T) {
 		{"forgot", forgotData{}, "Send the link"},
 		{"forgot", forgotData{Email: "a@example.com", Sent: true}, "Check your mail"},
 		{"link_gone", nil, "no longer works"},
+		{"portal_reviews", &reviewsData{Self: "/a/C1/reviews", Due: "2031-01-31", Reviews: []reviewRow{{Review: store.Review{ID: "rv_1", Status: "open",
+			Counts: store.ReviewCounts{Total: 3, Open: 1}}, Link: "/reviews/rv_1", Answered: 2}}}, `href="/reviews/rv_1"`},
+		{"portal_review", &reviewData{Review: store.Review{ID: "rv_1", Status: "open", OnNoAnswer: "revoke", Counts: store.ReviewCounts{Total: 1, Open: 1}},
+			AccountName: "Acme", Self: "/reviews/rv_1", Open: 1, People: render.ReviewPeople([]store.ReviewItem{{ID: "1", Kind: "grant", UserID: "u2",
+				Account: "C1", Role: "L20", Reviewer: "u1", User: store.ReviewUser{Name: "Ann Buyer", Email: "ann@example.com", Status: "active"}}},
+				func(store.ReviewItem) bool { return true }, func(string) string { return "Acme" })}, "Ann Buyer"},
 	} {
 		w := httptest.NewRecorder()
 		p := &render.Page{Title: tc.name, User: user, Current: current, Errors: map[string]string{}, Data: tc.data}

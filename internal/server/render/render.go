@@ -455,6 +455,7 @@ func AdminNav(active string) []NavItem {
 		{Label: "Outbox", Href: "/admin/outbox"},
 		{Label: "Identity providers", Href: "/admin/identity-providers"},
 		{Label: "SCIM tokens", Href: "/admin/scim-tokens"},
+		{Label: "Access reviews", Href: "/admin/reviews"},
 	}
 	for i := range items {
 		items[i].Current = items[i].Href == "/admin/"+active

@@ -292,7 +292,7 @@ func (t *wtx) deleteGrantRow(actor string, g access.Grant) error {
 	if err := t.change("grant", g.ID); err != nil {
 		return err
 	}
-	return t.logf(actor, "grant.delete", "grant:"+g.ID, g, nil)
+	return t.logf(actor, "grant.delete", "grant:"+g.ID, g, t.reviewNote())
 }
 
 func sameInt(a, b *int) bool { return (a == nil) == (b == nil) && (a == nil || *a == *b) }

@@ -319,5 +319,5 @@ func (t *wtx) removeMemberRow(actor, groupID, userID string) error {
 	if err := t.change("member", memberKey(groupID, userID)); err != nil {
 		return err
 	}
-	return t.logf(actor, "member.remove", "group:"+groupID, map[string]string{"group": groupID, "user": userID}, nil)
+	return t.logf(actor, "member.remove", "group:"+groupID, map[string]string{"group": groupID, "user": userID}, t.reviewNote())
 }

@@ -271,6 +271,10 @@ type wtx struct {
 	by    string             // the write's created_by (store.Write.Creator)
 	pfx   string             // put before every audit action (store.Write.AuditPrefix)
 	chg   bool               // a change_log row was written
+	// review is the access review whose closing makes this transaction's
+	// revocations (store.ReviewStore.CloseReview): their audit entries
+	// name it.
+	review string
 	// joined is set when a write inside an Atomic scope wrote something.
 	joined bool
 	// indexesDeferred is set while an import has dropped the secondary

@@ -101,6 +101,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestWriteCheck", testWriteCheck},
 		{"TestDurability", testDurability},
 		{"TestConversation", testConversation},
+		{"TestReviews", testReviews},
 	} {
 		t.Run(area.name, func(t *testing.T) {
 			t.Parallel()
