@@ -36,9 +36,9 @@ type invitationsData struct {
 	Items  []store.Invitation
 	// Names name the items' home accounts and inviting users.
 	Names map[string]string
-	Next   string
-	Roles  []render.Choice
-	Form   inviteForm
+	Next  string
+	Roles []render.Choice
+	Form  inviteForm
 	// CSV preview: the lines, whether all are fine, the CSV to send.
 	Lines   []render.CSVLine
 	CSVOK   bool

@@ -172,9 +172,9 @@ type recordData struct {
 	OwnerFieldName string
 	// AccountNames name the owners of the related records.
 	AccountNames map[string]string
-	ParentURL      string
-	CheckURL       string
-	JSON           string
+	ParentURL    string
+	CheckURL     string
+	JSON         string
 	// Related are the record's children (records.md §3).
 	Related []app.RelatedList
 	// Talk is the record's conversation and files (nil when the type has
