@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -96,7 +97,7 @@ type Renderer struct {
 }
 
 // New parses the embedded templates: layout.html and the partials every
-// page may use (record_talk.html) with each page template, once per
+// page may use (record_talk.html, impact.html) with each page template, once per
 // locale.
 func New(log *slog.Logger) (*Renderer, error) {
 	if log == nil {
@@ -136,7 +137,11 @@ func (rd *Renderer) T(r *http.Request, user *access.User, id string, args ...any
 }
 
 func (rd *Renderer) parse(locale string) (map[string]*template.Template, error) {
-	layout, err := template.New("layout.html").Funcs(rd.funcs(locale)).ParseFS(web.Templates, "templates/layout.html", "templates/"+partials)
+	files := []string{"templates/layout.html"}
+	for _, p := range partials {
+		files = append(files, "templates/"+p)
+	}
+	layout, err := template.New("layout.html").Funcs(rd.funcs(locale)).ParseFS(web.Templates, files...)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +152,7 @@ func (rd *Renderer) parse(locale string) (map[string]*template.Template, error) 
 	out := map[string]*template.Template{}
 	for _, n := range names {
 		base := path.Base(n)
-		if base == "layout.html" || base == partials {
+		if base == "layout.html" || slices.Contains(partials, base) {
 			continue
 		}
 		t, err := template.Must(layout.Clone()).ParseFS(web.Templates, n)
@@ -238,9 +243,9 @@ func (rd *Renderer) roleTitle(locale, name string) string {
 	return name
 }
 
-// partials is the template file of sections shared by pages, parsed
-// with the layout.
-const partials = "record_talk.html"
+// partials are the template files of sections shared by pages, parsed
+// with the layout: a record's conversation, a change's impact.
+var partials = []string{"record_talk.html", "impact.html"}
 
 // doneMessages are the confirmations a page shows after a redirect that
 // names one in its ?done= parameter (POST, redirect, GET). Only these fixed
