@@ -153,7 +153,12 @@ func TestConfirm_DestructiveConsoleChanges(t *testing.T) {
 			t.Fatal(err)
 		}
 		res = admPostNothing(t, env, admin, "/admin/policy", url.Values{"source": {pv.Source}})
-		admHas(t, res, "Save this policy?", `name="source"`, "Nobody gains or loses access")
+		admHas(t, res, "Save this policy?", `name="source"`, "Nobody gains or loses access", `name="confirm" value="back"`)
+		// Back to the editor keeps the text as typed.
+		edited := strings.Replace(pv.Source, "title: Basic", "title: Basic edited", 1)
+		res = admPostNothing(t, env, admin, "/admin/policy", url.Values{"source": {edited}, "confirm": {"back"}})
+		admHas(t, res, "Basic edited", `<textarea id="source" name="source"`)
+		admLacks(t, res, `id="confirm-change"`)
 	})
 }
 
@@ -172,5 +177,21 @@ func TestConfirm_PortalSummary(t *testing.T) {
 			t.Fatalf("u20 is %s before the confirmation", u.Status)
 		}
 		b.post("/a/C1/users/status", url.Values{"user": {"u20"}, "status": {"disabled"}, "confirm": {"yes"}}).must(t, http.StatusOK, "The user was deactivated")
+
+		// Giving a colleague more: its gains in one line, a broad exposure
+		// without the number of records there are in all.
+		if _, _, err := env.st.PutUser(context.Background(), store.Write{Actor: "test"}, access.User{ID: "fresh", Kind: access.KindExternal,
+			Name: "Fresh Person", Email: "fresh@example.com", HomeAccount: "C1-ST1", Status: access.StatusActive}); err != nil {
+			t.Fatal(err)
+		}
+		p = b.post("/a/C1/users/add", url.Values{"principal": {"user:fresh"}, "account": {"C1"}, "role": {"L30"}, "access": {"read_write"}})
+		p.must(t, http.StatusOK, "Give Fresh Person this access?", "Fresh Person gains read on 2 Sales orders",
+			"Broad exposure: Fresh Person would gain read on more than a fifth of all Sales orders.")
+		if strings.Contains(p.body, "of all 3") {
+			t.Error("the portal tells how many sales orders there are in all")
+		}
+		if gs := env.grantsOf("user:fresh"); len(gs) != 0 {
+			t.Fatalf("fresh's grants before the confirmation: %+v", gs)
+		}
 	})
 }

@@ -47,6 +47,9 @@ type Confirm struct {
 	Action string
 	Values []Hidden
 	Button string
+	// Back, when set, labels a button that posts the values with
+	// confirm=back: the form again, as typed (the policy editor).
+	Back string
 	// Danger marks a destructive change (its Save is red).
 	Danger bool
 	Cancel string
@@ -147,7 +150,7 @@ func describe(locale string, eng *access.Engine, p app.Preview, o ImpactOptions)
 	pol := eng.Policy()
 	out := Impact{Brief: o.Brief}
 	for _, w := range p.Warnings {
-		out.Warnings = append(out.Warnings, warningText(locale, eng, w))
+		out.Warnings = append(out.Warnings, warningText(locale, eng, w, o.Brief))
 	}
 	for _, e := range p.Effects {
 		if len(out.Users) == 0 || out.Users[len(out.Users)-1].ID != e.User {
@@ -224,8 +227,9 @@ var (
 	ownerMessage = regexp.MustCompile(`^(\S+) holds the (\S+) role on (\S+) and would lose access$`)
 )
 
-// warningText is a preview warning in locale, with names for ids.
-func warningText(locale string, eng *access.Engine, w app.PreviewWarning) string {
+// warningText is a preview warning in locale, with names for ids; brief
+// (the portal) leaves out the number of a type's records in all.
+func warningText(locale string, eng *access.Engine, w app.PreviewWarning, brief bool) string {
 	pol := eng.Policy()
 	user := func(id string) string {
 		if u, ok := eng.User(id); ok && u.Name != "" {
@@ -239,7 +243,13 @@ func warningText(locale string, eng *access.Engine, w app.PreviewWarning) string
 		if t := pol.Type(typ); t != nil {
 			typ = t.PluralIn(locale)
 		}
+		if brief {
+			// The portal does not tell how many records there are in all.
+			return i18n.T(locale, "Broad exposure: {{.User}} would gain read on more than a fifth of all {{.Type}}.", "User", user(m[1]), "Type", typ)
+		}
 		return i18n.T(locale, "Broad exposure: {{.User}} would gain read on {{.N}} of all {{.Total}} {{.Type}}.", "User", user(m[1]), "N", m[2], "Total", m[3], "Type", typ)
+	case w.Code == app.WarnBroadExposure && brief:
+		return i18n.T(locale, "Broad exposure: someone would gain read on more than a fifth of a type's records.")
 	case w.Code == app.WarnBroadExposure:
 		return i18n.T(locale, "Broad exposure: someone would gain read on more than a fifth of a type's records.") + " (" + w.Message + ")"
 	case w.Code == app.WarnFieldsExposed:
