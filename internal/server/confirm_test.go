@@ -52,6 +52,7 @@ func mustShowEffects(t *testing.T, env *testEnv, body string, p app.Preview) {
 // as POST /api/v1/preview's) and writes nothing; Save (confirm=yes)
 // creates the grant.
 func TestConfirm_AddGrantShowsEffectsAndWritesNothing(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, env *testEnv) {
 		ctx := context.Background()
 		admin := env.as("admin")
@@ -116,6 +117,7 @@ func admPostNothing(t *testing.T, env *testEnv, c *client, path string, form url
 // leaving a group, a user's status, inherit and the policy editor each ask
 // first, say what will change, and write only with confirm=yes.
 func TestConfirm_DestructiveConsoleChanges(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, env *testEnv) {
 		ctx := context.Background()
 		admin := env.as("admin")
@@ -166,6 +168,7 @@ func TestConfirm_DestructiveConsoleChanges(t *testing.T) {
 // first sees one line of what the colleague loses, and nothing changes
 // until it confirms.
 func TestConfirm_PortalSummary(t *testing.T) {
+	t.Parallel()
 	backends(t, func(t *testing.T, env *testEnv) {
 		b := env.browse("adm80")
 		p := b.post("/a/C1/users/status", url.Values{"user": {"u20"}, "status": {"disabled"}})
