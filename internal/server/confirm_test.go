@@ -171,6 +171,11 @@ func TestConfirm_PortalSummary(t *testing.T) {
 	t.Parallel()
 	backends(t, func(t *testing.T, env *testEnv) {
 		b := env.browse("adm80")
+		// The revoke page says what revoking loses; under view as (an
+		// auditor's) it shows the page without a preview.
+		g := env.grantsOf("user:u20")[0].ID
+		b.get("/a/C1/users/revoke?grant="+g).must(t, http.StatusOK, "Secret Person u20 loses read on 2 Sales orders", `name="confirm"`)
+		env.browse("auditor").get("/admin/view-as/adm80/a/C1/users/revoke?grant="+g).must(t, http.StatusOK, "Revoke access")
 		p := b.post("/a/C1/users/status", url.Values{"user": {"u20"}, "status": {"disabled"}})
 		p.must(t, http.StatusOK, "Deactivate Secret Person u20?", "Secret Person u20 loses read on 2 Sales orders", `name="confirm" value="yes"`)
 		if strings.Contains(p.body, "/admin/") {

@@ -422,11 +422,14 @@ func (s *Surface) handleGrantForm(mode string) surface.Handler {
 			}
 		}
 		d := &companyData{Mode: mode, Row: &row, Form: companyFormOf(row.Grant)}
-		if mode == "revoke" && row.CanRevoke {
-			// What the revocation does, above its tick box.
-			if d.Impact, err = s.preview(r, c, app.PreviewChange{Op: "grant.delete", ID: m.ID}); err != nil {
-				return err
+		if mode == "revoke" && row.CanRevoke && !v.viewAs {
+			// What the revocation does, above its tick box; a refusal
+			// is the revocation's own error, shown when it is posted.
+			imp, err := s.preview(r, c, app.PreviewChange{Op: "grant.delete", ID: m.ID})
+			if err != nil {
+				imp = render.Impact{Brief: true, Failed: s.rd.T(r, &c.User, "The preview could not be computed, so its effects are not shown. You may still save the change.")}
 			}
+			d.Impact = imp
 		}
 		return s.renderCompany(w, r, c, v, co, p, d, http.StatusOK)
 	}
