@@ -448,6 +448,9 @@ func TestAdminAllowsExternalUsersOnSoldTo(t *testing.T) {
 	}
 	save := `//form[.//*[@id=//label[normalize-space(.)='Allow external users']/@for]]//button[normalize-space(.)='Save']`
 	adm.mustStatus("save the switch", adm.navigate("save the switch", chromedp.Click(xpath(save))), http.StatusOK)
+	// The switch asks first, with what it changes (governance.md §1).
+	adm.do("the confirmation", chromedp.WaitVisible(heading("Allow external users on")))
+	adm.mustStatus("confirm the switch", adm.navigate("confirm the switch", chromedp.Click(button("Allow external users"))), http.StatusOK)
 	if f := adm.flash(); !strings.Contains(f, "External users are now allowed") {
 		t.Fatalf("after switching on, the message is %q", f)
 	}
@@ -463,6 +466,9 @@ func TestAdminAllowsExternalUsersOnSoldTo(t *testing.T) {
 	noraChoice := xpath(`//div[@id='member-choices']//label[contains(., ` + xlit(newUser.Name) + `)]`)
 	adm.do("Nora is offered", chromedp.WaitVisible(noraChoice), chromedp.Click(noraChoice))
 	adm.mustStatus("add member", adm.navigate("add Nora", chromedp.Click(button("Add member"))), http.StatusOK)
+	adm.do("the confirmation", chromedp.WaitVisible(heading("Add Nora Quinn to")))
+	adm.mustSee("Nora Quinn", "Inventory")
+	adm.mustStatus("confirm the member", adm.navigate("confirm Nora", chromedp.Click(button("Add member"))), http.StatusOK)
 	if f := adm.flash(); !strings.Contains(f, "The member was added.") {
 		t.Fatalf("after adding the member, the message is %q: %s", f, adm.text())
 	}

@@ -38,6 +38,13 @@ func TestCustomerAdminDeactivatesAndReactivatesColleague(t *testing.T) {
 
 	b.mustStatus("deactivate", b.navigate("deactivate Anna",
 		chromedp.Click(xpath(person(annaL20)+`//button[starts-with(normalize-space(.), 'Deactivate')]`))), http.StatusOK)
+	// It asks first and says in one line what Anna loses.
+	b.do("the confirmation", chromedp.WaitVisible(heading("Deactivate")))
+	b.mustSee(anna.Name + " loses read on")
+	if u, _ := e.eng.User(anna.ID); u.Status != access.StatusActive {
+		t.Fatalf("Anna is %s before the confirmation", u.Status)
+	}
+	b.mustStatus("confirm", b.navigate("confirm the deactivation", chromedp.Click(button("Deactivate"))), http.StatusOK)
 	if f := b.flash(); !strings.Contains(f, "The user was deactivated") {
 		t.Fatalf("after deactivating, the message is %q; page: %s", f, b.text())
 	}
@@ -60,6 +67,8 @@ func TestCustomerAdminDeactivatesAndReactivatesColleague(t *testing.T) {
 
 	b.mustStatus("reactivate", b.navigate("reactivate Anna",
 		chromedp.Click(xpath(person(annaL20)+`//button[starts-with(normalize-space(.), 'Reactivate')]`))), http.StatusOK)
+	b.do("the confirmation", chromedp.WaitVisible(heading("Reactivate")))
+	b.mustStatus("confirm", b.navigate("confirm the reactivation", chromedp.Click(button("Reactivate"))), http.StatusOK)
 	if f := b.flash(); !strings.Contains(f, "The user was reactivated") {
 		t.Fatalf("after reactivating, the message is %q", f)
 	}

@@ -99,7 +99,7 @@ func TestAdminAllowExternalUsers(t *testing.T) {
 		admStatus(t, res, 200)
 		admHas(t, res, `name="external_access"`, "Allow external users", "None yet")
 
-		res = admin.admPost("/admin/accounts/C1-ST1/external-access", url.Values{"external_access": {"on"}})
+		res = admin.admPost("/admin/accounts/C1-ST1/external-access", url.Values{"confirm": {"yes"}, "external_access": {"on"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "External users are now allowed", `href="/admin/groups/acct:C1-ST1"`, "group:acct:C1-ST1")
 		g, err := env.st.GetGroup(ctx, "acct:C1-ST1")
@@ -121,7 +121,7 @@ func TestAdminAllowExternalUsers(t *testing.T) {
 		if _, err := env.st.SetPassword(ctx, store.Write{Actor: "test"}, "newbie", hash); err != nil {
 			t.Fatal(err)
 		}
-		res = admin.admPost("/admin/groups/acct:C1-ST1/members", url.Values{"user": {"newbie@example.com"}})
+		res = admin.admPost("/admin/groups/acct:C1-ST1/members", url.Values{"confirm": {"yes"}, "user": {"newbie@example.com"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The member was added", "New Person")
 
@@ -139,7 +139,7 @@ func TestAdminAllowExternalUsers(t *testing.T) {
 		}
 
 		// Switching off keeps the grant, inactive.
-		res = admin.admPost("/admin/accounts/C1-ST1/external-access", url.Values{})
+		res = admin.admPost("/admin/accounts/C1-ST1/external-access", url.Values{"confirm": {"yes"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "no longer allowed", "inactive: external users are not allowed on C1-ST1")
 	})
@@ -216,19 +216,19 @@ func TestAdminExternalAccessPanel(t *testing.T) {
 			t.Fatalf("owner grant gone: %v", err)
 		}
 		// Its role cannot be lowered; its notes can change.
-		res = admin.admPost("/admin/accounts/C1/grants/"+ownerGrant, url.Values{"role": {"L10"}, "notes": {"x"}})
+		res = admin.admPost("/admin/accounts/C1/grants/"+ownerGrant, url.Values{"confirm": {"yes"}, "role": {"L10"}, "notes": {"x"}})
 		admStatus(t, res, 409)
 		admHas(t, res, `aria-invalid="true"`, "only its notes may change")
 		res = admin.admGet("/admin/accounts/C1?edit=" + ownerGrant)
 		admHas(t, res, "Only the notes may change", `name="notes"`)
 		admLacks(t, res, `id="e-role"`)
-		res = admin.admPost("/admin/accounts/C1/grants/"+ownerGrant, url.Values{"notes": {"Founder"}})
+		res = admin.admPost("/admin/accounts/C1/grants/"+ownerGrant, url.Values{"confirm": {"yes"}, "notes": {"Founder"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The grant was saved", "Founder")
 
 		// Add a grant by email, with days back and validity; a duplicate is
 		// a conflict shown next to the principal.
-		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"other@example.com"}, "role": {"L30"},
+		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"confirm": {"yes"}, "principal": {"other@example.com"}, "role": {"L30"},
 			"scope": {"account"}, "access": {"read"}, "days_back": {"90"}, "valid_from": {""}, "valid_until": {"2099-01-01"}, "notes": {"ERP import"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The grant was added", "user:other", "L30", "read only", "90", "Jan 1, 2099", "ERP import")
@@ -236,22 +236,22 @@ func TestAdminExternalAccessPanel(t *testing.T) {
 		if err != nil || g.DaysBack == nil || *g.DaysBack != 90 || g.Scope != "account" || g.Access != "read" || g.ValidUntil == nil || g.CreatedBy != "admin" {
 			t.Fatalf("grant %+v %v", g, err)
 		}
-		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"other"}, "role": {"L10"}})
+		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"confirm": {"yes"}, "principal": {"other"}, "role": {"L10"}})
 		admStatus(t, res, 409)
 		admHas(t, res, `id="g-principal-err"`, "already has grant")
-		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"u20"}, "role": {"L10"}, "days_back": {"soon"}})
+		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"confirm": {"yes"}, "principal": {"u20"}, "role": {"L10"}, "days_back": {"soon"}})
 		admStatus(t, res, 400)
 		admHas(t, res, `id="g-days-err"`, "days_back must be a whole number")
-		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"nobody"}, "role": {"L10"}})
+		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"confirm": {"yes"}, "principal": {"nobody"}, "role": {"L10"}})
 		admStatus(t, res, 400)
 		admHas(t, res, `id="g-principal-err"`, "no user or group nobody")
 		// A protected role must be created whole.
-		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"u20"}, "role": {"L90"}, "days_back": {"5"}})
+		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"confirm": {"yes"}, "principal": {"u20"}, "role": {"L90"}, "days_back": {"5"}})
 		admStatus(t, res, 400)
 		admHas(t, res, `id="g-role-err"`, "created whole")
 
 		// Edit: clear days back, keep the stored valid_until instant.
-		res = admin.admPost("/admin/accounts/C1-ST1/grants/"+g.ID, url.Values{"role": {"L20"}, "scope": {"subtree"}, "access": {"read_write"},
+		res = admin.admPost("/admin/accounts/C1-ST1/grants/"+g.ID, url.Values{"confirm": {"yes"}, "role": {"L20"}, "scope": {"subtree"}, "access": {"read_write"},
 			"days_back": {""}, "valid_from": {""}, "valid_until": {"2099-01-01"}, "notes": {"changed"}})
 		admStatus(t, res, 200)
 		g2, _ := env.st.GetGrant(ctx, g.ID)
@@ -350,7 +350,7 @@ func TestAdminRoles(t *testing.T) {
 			"status": {"active"}, "staff_role": {"admin"}})
 		admStatus(t, res, 403)
 		admHas(t, res, `id="u-role-err"`, "access managers cannot create or change admins")
-		res = manager.admPost("/admin/policy", url.Values{"source": {"x"}})
+		res = manager.admPost("/admin/policy", url.Values{"confirm": {"yes"}, "source": {"x"}})
 		admStatus(t, res, 403)
 		res = manager.admGet("/admin/policy")
 		admStatus(t, res, 200)
@@ -368,7 +368,7 @@ func TestAdminRoles(t *testing.T) {
 					t.Errorf("%s GET %s: %d", user, path, res.status)
 				}
 			}
-			if res := c.admPost("/admin/accounts/C1/grants", url.Values{"principal": {"u20"}, "role": {"L80"}}); res.status != 403 {
+			if res := c.admPost("/admin/accounts/C1/grants", url.Values{"confirm": {"yes"}, "principal": {"u20"}, "role": {"L80"}}); res.status != 403 {
 				t.Errorf("%s POST a grant: %d", user, res.status)
 			}
 		}
@@ -392,7 +392,7 @@ func TestAdminCheckerDaysBack(t *testing.T) {
 	backends(t, func(t *testing.T, env *testEnv) {
 		ctx := context.Background()
 		admin := env.as("admin")
-		res := admin.admPost("/admin/accounts/C1/grants", url.Values{"principal": {"other"}, "role": {"L20"}, "days_back": {"30"}})
+		res := admin.admPost("/admin/accounts/C1/grants", url.Values{"confirm": {"yes"}, "principal": {"other"}, "role": {"L20"}, "days_back": {"30"}})
 		admStatus(t, res, 200)
 		old := time.Now().UTC().AddDate(0, 0, -100).Format(time.DateOnly)
 		recent := time.Now().UTC().AddDate(0, 0, -3).Format(time.DateOnly)
@@ -440,16 +440,16 @@ func TestAdminPolicyEditor(t *testing.T) {
 		}
 		broken := strings.Replace(pv.Source, "default_group_role: L10", "default_group_role: L99", 1)
 		broken = strings.Replace(broken, "level: 10", "level: 10\n    includes: [Nope]", 1)
-		res = admin.admPost("/admin/policy", url.Values{"source": {broken}})
+		res = admin.admPost("/admin/policy", url.Values{"confirm": {"yes"}, "source": {broken}})
 		admStatus(t, res, 400)
 		admHas(t, res, "2 problems", "<code>default_group_role</code>", "L99", "includes[0]</code>", "Nope", `aria-invalid="true"`)
-		res = admin.admPost("/admin/policy", url.Values{"source": {"roles: [\n"}})
+		res = admin.admPost("/admin/policy", url.Values{"confirm": {"yes"}, "source": {"roles: [\n"}})
 		admStatus(t, res, 400)
 		admHas(t, res, "1 problem")
 		if v, _ := env.st.Policy(ctx); v.Version != pv.Version {
 			t.Fatalf("a broken policy was saved: version %d", v.Version)
 		}
-		res = admin.admPost("/admin/policy", url.Values{"source": {strings.Replace(pv.Source, "title: Basic", "title: Basic access", 1)}})
+		res = admin.admPost("/admin/policy", url.Values{"confirm": {"yes"}, "source": {strings.Replace(pv.Source, "title: Basic", "title: Basic access", 1)}})
 		admStatus(t, res, 200)
 		want := pv.Version + 1
 		admHas(t, res, "The new policy version was saved", "Basic access", fmt.Sprintf("Version %d", want))
@@ -460,7 +460,7 @@ func TestAdminPolicyEditor(t *testing.T) {
 		admHas(t, admin.admGet(fmt.Sprintf("/admin/policy/versions/%d", want)), "title: Basic access", "in force")
 		// A change the data forbids (removing a role in use) is the store's
 		// conflict, shown next to the editor.
-		res = admin.admPost("/admin/policy", url.Values{"source": {strings.Replace(v.Source, "protected: true", "protected: false", 1)}})
+		res = admin.admPost("/admin/policy", url.Values{"confirm": {"yes"}, "source": {strings.Replace(v.Source, "protected: true", "protected: false", 1)}})
 		admStatus(t, res, 409)
 		admHas(t, res, "cannot be unprotected")
 	})
@@ -556,7 +556,7 @@ func TestAdminUsersAndGroups(t *testing.T) {
 		if got := u.Constraints["ticket"]; len(got["type"]) != 2 || got["status"][0] != "new" {
 			t.Fatalf("constraints %v", u.Constraints)
 		}
-		res = admin.admPost("/admin/users/eve", url.Values{"kind": {"external"}, "name": {"Eve Adams"}, "email": {"eve@example.com"},
+		res = admin.admPost("/admin/users/eve", url.Values{"confirm": {"yes"}, "kind": {"external"}, "name": {"Eve Adams"}, "email": {"eve@example.com"},
 			"home_account": {"C1"}, "status": {"disabled"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "Eve Adams", "disabled")
@@ -577,13 +577,13 @@ func TestAdminUsersAndGroups(t *testing.T) {
 		admHas(t, res, "The group was created", "Support EU")
 		res = admin.admPost("/admin/groups/support-eu", url.Values{"name": {"Support Europe"}})
 		admHas(t, res, "Support Europe")
-		res = admin.admPost("/admin/groups/support-eu/members", url.Values{"user": {"nobody@example.com"}})
+		res = admin.admPost("/admin/groups/support-eu/members", url.Values{"confirm": {"yes"}, "user": {"nobody@example.com"}})
 		admStatus(t, res, 400)
 		admHas(t, res, `id="member-err"`)
-		res = admin.admPost("/admin/groups/support-eu/members", url.Values{"user": {"manager"}})
+		res = admin.admPost("/admin/groups/support-eu/members", url.Values{"confirm": {"yes"}, "user": {"manager"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The member was added", `/admin/users/manager"`)
-		res = admin.admPost("/admin/groups/support-eu/members/manager/remove", url.Values{})
+		res = admin.admPost("/admin/groups/support-eu/members/manager/remove", url.Values{"confirm": {"yes"}})
 		admStatus(t, res, 200)
 		if g, _ := env.st.GetGroup(ctx, "support-eu"); len(g.Members) != 0 || g.Name != "Support Europe" {
 			t.Fatalf("group %+v", g)
@@ -605,7 +605,7 @@ func TestAdminUsersAndGroups(t *testing.T) {
 		res = admin.admGet("/admin/accounts?q=second")
 		admHas(t, res, "Second Sold-To", "Acme Secret Corp")
 		admLacks(t, res, "Globex")
-		res = admin.admPost("/admin/accounts/C1", url.Values{"name": {"Acme"}, "kind": {"customer"}, "parent": {"C1-ST2"}, "inherit": {"on"}})
+		res = admin.admPost("/admin/accounts/C1", url.Values{"confirm": {"yes"}, "name": {"Acme"}, "kind": {"customer"}, "parent": {"C1-ST2"}, "inherit": {"on"}})
 		admStatus(t, res, 400)
 		admHas(t, res, "cycle")
 	})

@@ -136,7 +136,7 @@ func TestPortalCompanyPeople(t *testing.T) {
 		}
 
 		// Deactivate and reactivate a colleague.
-		b.post("/a/C1/users/status", url.Values{"user": {"u20"}, "status": {"disabled"}}).must(t, http.StatusOK, "The user was deactivated")
+		b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"u20"}, "status": {"disabled"}}).must(t, http.StatusOK, "The user was deactivated")
 		if s := env.statusOf("u20"); s != access.StatusDisabled {
 			t.Fatalf("u20 is %s", s)
 		}
@@ -144,19 +144,19 @@ func TestPortalCompanyPeople(t *testing.T) {
 		if row := personRowOf(t, page, "u20"); !strings.Contains(row, "deactivated") || !strings.Contains(row, `value="active"`) {
 			t.Fatalf("row of deactivated u20: %s", row)
 		}
-		b.post("/a/C1/users/status", url.Values{"user": {"u20"}, "status": {"active"}}).must(t, http.StatusOK, "The user was reactivated")
+		b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"u20"}, "status": {"active"}}).must(t, http.StatusOK, "The user was reactivated")
 		if s := env.statusOf("u20"); s != access.StatusActive {
 			t.Fatalf("u20 is %s", s)
 		}
 		// Forged: the Owner, a user with a grant elsewhere, itself, another
 		// customer's user (the same answer as an unknown one).
-		b.post("/a/C1/users/status", url.Values{"user": {"owner"}, "status": {"disabled"}}).must(t, http.StatusForbidden)
-		b.post("/a/C1/users/status", url.Values{"user": {"u10"}, "status": {"disabled"}}).must(t, http.StatusForbidden)
-		b.post("/a/C1/users/status", url.Values{"user": {"adm80"}, "status": {"disabled"}}).must(t, http.StatusForbidden)
-		other := b.post("/a/C1/users/status", url.Values{"user": {"other"}, "status": {"disabled"}})
+		b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"owner"}, "status": {"disabled"}}).must(t, http.StatusForbidden)
+		b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"u10"}, "status": {"disabled"}}).must(t, http.StatusForbidden)
+		b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"adm80"}, "status": {"disabled"}}).must(t, http.StatusForbidden)
+		other := b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"other"}, "status": {"disabled"}})
 		other.must(t, http.StatusNotFound, "user other not found")
 		other.mustNot(t, "Globex", "other@example.com")
-		b.post("/a/C1/users/status", url.Values{"user": {"nobody"}, "status": {"disabled"}}).must(t, http.StatusNotFound, "user nobody not found")
+		b.post("/a/C1/users/status", url.Values{"confirm": {"yes"}, "user": {"nobody"}, "status": {"disabled"}}).must(t, http.StatusNotFound, "user nobody not found")
 		for _, id := range []string{"owner", "u10", "adm80", "other"} {
 			if s := env.statusOf(id); s != access.StatusActive {
 				t.Fatalf("forged deactivation of %s: %s", id, s)
@@ -187,16 +187,16 @@ func TestPortalCompanyPeople(t *testing.T) {
 		if row := personRowOf(t, page, "u20"); !strings.Contains(row, "Add to group") || !strings.Contains(row, `<option value="C1">`) {
 			t.Fatalf("row of u20 offers no account group: %s", row)
 		}
-		b.post("/a/C1/users/groups", url.Values{"do": {"add"}, "user": {"u20"}, "account": {"C1"}}).must(t, http.StatusOK, "added to the account group")
+		b.post("/a/C1/users/groups", url.Values{"confirm": {"yes"}, "do": {"add"}, "user": {"u20"}, "account": {"C1"}}).must(t, http.StatusOK, "added to the account group")
 		if m := env.members("acct:C1"); !strings.Contains(strings.Join(m, ","), "u20") {
 			t.Fatalf("acct:C1 members %v", m)
 		}
 		if row := personRowOf(t, b.get("/a/C1/users"), "u20"); !strings.Contains(row, `name="do" value="remove"`) {
 			t.Fatalf("row of member u20: %s", row)
 		}
-		b.post("/a/C1/users/groups", url.Values{"do": {"remove"}, "user": {"u20"}, "account": {"C1"}}).must(t, http.StatusOK, "removed from the account group")
-		b.post("/a/C1/users/groups", url.Values{"do": {"add"}, "user": {"u20"}, "account": {"C2"}}).must(t, http.StatusForbidden)
-		forged := b.post("/a/C1/users/groups", url.Values{"do": {"add"}, "user": {"other"}, "account": {"C1"}})
+		b.post("/a/C1/users/groups", url.Values{"confirm": {"yes"}, "do": {"remove"}, "user": {"u20"}, "account": {"C1"}}).must(t, http.StatusOK, "removed from the account group")
+		b.post("/a/C1/users/groups", url.Values{"confirm": {"yes"}, "do": {"add"}, "user": {"u20"}, "account": {"C2"}}).must(t, http.StatusForbidden)
+		forged := b.post("/a/C1/users/groups", url.Values{"confirm": {"yes"}, "do": {"add"}, "user": {"other"}, "account": {"C1"}})
 		forged.must(t, http.StatusForbidden, "user other is outside your reach")
 		forged.mustNot(t, "Globex")
 		if m := env.members("acct:C2"); len(m) != 0 {
@@ -252,8 +252,8 @@ func TestPortalCompanyPeople(t *testing.T) {
 		if row := personRowOf(t, page, "grp"); strings.Contains(row, `value="remove"`) || strings.Contains(row, `value="disabled"`) {
 			t.Fatalf("a member of a group beyond reach can be changed: %s", row)
 		}
-		b.post("/a/C1/users/groups", url.Values{"do": {"add"}, "user": {"u20"}, "account": {"C1"}}).must(t, http.StatusForbidden, "outside your reach")
-		b.post("/a/C1/users/groups", url.Values{"do": {"remove"}, "user": {"grp"}, "account": {"C1"}}).must(t, http.StatusForbidden)
+		b.post("/a/C1/users/groups", url.Values{"confirm": {"yes"}, "do": {"add"}, "user": {"u20"}, "account": {"C1"}}).must(t, http.StatusForbidden, "outside your reach")
+		b.post("/a/C1/users/groups", url.Values{"confirm": {"yes"}, "do": {"remove"}, "user": {"grp"}, "account": {"C1"}}).must(t, http.StatusForbidden)
 	})
 }
 

@@ -379,7 +379,7 @@ func TestPortalCompanyUsers(t *testing.T) {
 		}
 
 		// Add a colleague with L20.
-		added := b.post("/a/C1/users/add", url.Values{"principal": {"user:newbie"}, "role": {"L20"}, "access": {"read_write"},
+		added := b.post("/a/C1/users/add", url.Values{"confirm": {"yes"}, "principal": {"user:newbie"}, "role": {"L20"}, "access": {"read_write"},
 			"days_back": {"30"}, "valid_from": {""}, "valid_until": {""}, "notes": {"from the portal"}})
 		added.must(t, http.StatusOK, "Access added.", "Person newbie", "from the portal")
 		if gs := env.grantsOf("user:newbie"); len(gs) != 1 || gs[0].Role != "L20" || gs[0].DaysBack == nil || *gs[0].DaysBack != 30 {
@@ -387,7 +387,7 @@ func TestPortalCompanyUsers(t *testing.T) {
 		}
 
 		// A forged L90 is refused by the engine, with its message.
-		forged := b.post("/a/C1/users/add", url.Values{"principal": {"user:newbie2"}, "role": {"L90"}})
+		forged := b.post("/a/C1/users/add", url.Values{"confirm": {"yes"}, "principal": {"user:newbie2"}, "role": {"L90"}})
 		forged.must(t, http.StatusForbidden, "may give the role L90", `id="grant_role-error"`)
 		if gs := env.grantsOf("user:newbie2"); len(gs) != 0 {
 			t.Fatalf("forged L90 stored: %+v", gs)
@@ -408,13 +408,13 @@ func TestPortalCompanyUsers(t *testing.T) {
 
 		// Change u20's days back.
 		b.get("/a/C1/users/change?grant="+u20Grant).must(t, http.StatusOK, "Change access", `name="days_back"`)
-		b.post("/a/C1/users/change", url.Values{"grant": {u20Grant}, "role": {"L20"}, "access": {"read_write"}, "days_back": {"7"},
+		b.post("/a/C1/users/change", url.Values{"confirm": {"yes"}, "grant": {u20Grant}, "role": {"L20"}, "access": {"read_write"}, "days_back": {"7"},
 			"valid_from": {""}, "valid_until": {""}, "notes": {"changed"}}).must(t, http.StatusOK, "Access changed.")
 		if gs := env.grantsOf("user:u20"); gs[0].DaysBack == nil || *gs[0].DaysBack != 7 || gs[0].Notes != "changed" {
 			t.Fatalf("changed grant %+v", gs[0])
 		}
 		// Raising above the admin's level is refused.
-		b.post("/a/C1/users/change", url.Values{"grant": {u20Grant}, "role": {"L90"}}).must(t, http.StatusBadRequest, `id="grant_role-error"`)
+		b.post("/a/C1/users/change", url.Values{"confirm": {"yes"}, "grant": {u20Grant}, "role": {"L90"}}).must(t, http.StatusBadRequest, `id="grant_role-error"`)
 
 		// Revoke: the box must be ticked; the Owner never goes.
 		b.get("/a/C1/users/revoke?grant="+u20Grant).must(t, http.StatusOK, "Revoke access", `name="confirm"`)
@@ -433,7 +433,7 @@ func TestPortalCompanyUsers(t *testing.T) {
 
 		// Users without manage_users have no such page.
 		env.browse("u30").get("/a/C1/users").must(t, http.StatusForbidden)
-		env.browse("u30").post("/a/C1/users/add", url.Values{"principal": {"user:newbie2"}, "role": {"L10"}}).must(t, http.StatusForbidden)
+		env.browse("u30").post("/a/C1/users/add", url.Values{"confirm": {"yes"}, "principal": {"user:newbie2"}, "role": {"L10"}}).must(t, http.StatusForbidden)
 	})
 }
 

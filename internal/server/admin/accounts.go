@@ -194,10 +194,11 @@ type accountData struct {
 	Edit   *grantForm
 	// Remove is the grant whose removal waits for confirmation
 	// (?remove=<id>; portal.md §5).
-	Remove     *grantRow
-	Details    accountForm
-	RecordsURL string
-	Self       string
+	Remove       *grantRow
+	RemoveImpact render.Impact
+	Details      accountForm
+	RecordsURL   string
+	Self         string
 	// ParentName names the parent account.
 	ParentName string
 }
@@ -283,6 +284,14 @@ func (s *Surface) renderAccount(w http.ResponseWriter, r *http.Request, c *app.A
 		if g, err := s.app.GetGrant(ctx, c, id); err == nil && g.Account == a.ID && !protected(pol, g.Role) {
 			row := s.grantRow(r, c, g, a, now, true)
 			d.Remove = &row
+			imp, err := s.preview(r, c, app.PreviewChange{Op: "grant.delete", ID: g.ID})
+			if err != nil {
+				// The removal itself would fail the same way: say why here.
+				if _, ierr := render.FormError(p, err, nil); ierr != nil {
+					return ierr
+				}
+			}
+			d.RemoveImpact = imp
 		}
 	}
 	if st.details != nil {
@@ -371,7 +380,32 @@ func (s *Surface) handleUpdateAccount(w http.ResponseWriter, r *http.Request, c 
 		RequireMFA: r.PostFormValue("require_mfa") == "on"}
 	u := app.AccountUpdate{Name: app.Some(form.Name), Kind: app.Some(form.Kind), Parent: app.Some(form.Parent), Inherit: app.Some(form.Inherit),
 		RequireMFA: app.Some(form.RequireMFA)}
-	if _, _, _, err := s.app.PutAccount(r.Context(), c, a.ID, u, false); err != nil {
+	if patch := map[string]any{}; !render.Confirmed(r) && (form.Inherit != a.Inherit || form.Parent != a.Parent) {
+		if form.Inherit != a.Inherit {
+			patch["inherit"] = form.Inherit
+		}
+		if form.Parent != a.Parent {
+			patch["parent"] = form.Parent
+		}
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "account.update", ID: a.ID, Patch: render.Patch(patch)}); err == nil {
+			summary := s.rd.T(r, &c.User, "{{.Account}} moves under {{.Parent}}: grants on its new ancestors reach it, those on its old ones no longer do.",
+				"Account", accountName(a), "Parent", s.accountLabel(r, c, form.Parent))
+			switch {
+			case form.Parent == a.Parent && form.Inherit:
+				summary = s.rd.T(r, &c.User, "{{.Account}} inherits access again: grants on its parent accounts reach it and its subtree.", "Account", accountName(a))
+			case form.Parent == a.Parent:
+				summary = s.rd.T(r, &c.User, "{{.Account}} stops inheriting access: grants on its parent accounts no longer reach it or its subtree.", "Account", accountName(a))
+			}
+			return s.renderConfirm(w, r, c, a.Name, "accounts", render.Confirm{Heading: s.rd.T(r, &c.User, "Save the details of {{.Account}}?", "Account", accountName(a)),
+				Summary: summary, Action: "/admin/accounts/" + url.PathEscape(a.ID), Button: s.rd.T(r, &c.User, "Save details"),
+				Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "#details", Impact: imp, Danger: !form.Inherit && a.Inherit})
+		}
+	}
+	if err == nil {
+		_, _, _, err = s.app.PutAccount(r.Context(), c, a.ID, u, false)
+	}
+	if err != nil {
 		p := page(c, a.Name, "accounts")
 		status, ierr := render.FormError(p, err, accountInputs)
 		if ierr != nil {
@@ -392,6 +426,23 @@ func (s *Surface) handleExternalAccess(w http.ResponseWriter, r *http.Request, c
 		return err
 	}
 	on := r.PostFormValue("external_access") == "on"
+	if on != a.ExternalAccess && !render.Confirmed(r) {
+		imp, err := s.preview(r, c, app.PreviewChange{Op: "account.update", ID: a.ID, Patch: render.Patch(map[string]any{"external_access": on})})
+		if err != nil {
+			return err
+		}
+		cf := render.Confirm{Heading: s.rd.T(r, &c.User, "Allow external users on {{.Account}}?", "Account", accountName(a)),
+			Summary: s.rd.T(r, &c.User, "This creates the group acct:{{.Account}} with a grant of role {{.Role}} on this account and its subtree, and makes the account's grants active.",
+				"Account", a.ID, "Role", s.defaultRoleTitle(r, c)),
+			Action: "/admin/accounts/" + url.PathEscape(a.ID) + "/external-access", Button: s.rd.T(r, &c.User, "Allow external users"),
+			Cancel: "/admin/accounts/" + url.PathEscape(a.ID), Impact: imp}
+		if !on {
+			cf.Heading = s.rd.T(r, &c.User, "Switch external users off on {{.Account}}?", "Account", accountName(a))
+			cf.Summary = s.rd.T(r, &c.User, "Every grant on this account is kept but becomes inactive: its users lose what they reached through them, at once and on every node.")
+			cf.Button, cf.Danger = s.rd.T(r, &c.User, "Switch external users off"), true
+		}
+		return s.renderConfirm(w, r, c, a.Name, "accounts", cf)
+	}
 	if _, _, _, err := s.app.PutAccount(r.Context(), c, a.ID, app.AccountUpdate{ExternalAccess: app.Some(on)}, false); err != nil {
 		return err
 	}
@@ -447,7 +498,19 @@ func (s *Surface) handleAddGrant(w http.ResponseWriter, r *http.Request, c *app.
 		var principal string
 		if principal, err = s.app.ResolvePrincipal(ctx, c, form.Principal); err == nil {
 			u.Principal, u.Account = app.Some(principal), app.Some(a.ID)
-			_, _, err = s.app.CreateGrant(ctx, c, u)
+			if !render.Confirmed(r) {
+				var imp render.Impact
+				if imp, err = s.preview(r, c, app.PreviewChange{Op: "grant.create", Grant: &u}); err == nil {
+					role := s.rd.RoleTitle(r, &c.User, form.Role)
+					return s.renderConfirm(w, r, c, a.Name, "accounts", render.Confirm{
+						Heading: s.rd.T(r, &c.User, "Add this grant?"),
+						Summary: s.rd.T(r, &c.User, "{{.User}} gets the role {{.Role}} on {{.Account}}.", "User", s.principalName(principal), "Role", role, "Account", accountName(a)),
+						Action:  "/admin/accounts/" + url.PathEscape(a.ID) + "/grants", Button: s.rd.T(r, &c.User, "Save grant"),
+						Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "#external-access", Impact: imp})
+				}
+			} else {
+				_, _, err = s.app.CreateGrant(ctx, c, u)
+			}
 		}
 	}
 	if err != nil {
@@ -473,6 +536,16 @@ func (s *Surface) handleEditGrant(w http.ResponseWriter, r *http.Request, c *app
 		return err
 	}
 	form, u, err := grantForms(r, &old)
+	if err == nil && !render.Confirmed(r) && render.GrantAccessChanges(old, u) {
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "grant.update", ID: old.ID, Patch: render.GrantPatch(u)}); err == nil {
+			return s.renderConfirm(w, r, c, a.Name, "accounts", render.Confirm{
+				Heading: s.rd.T(r, &c.User, "Save the grant of {{.User}}?", "User", s.principalName(old.Principal)),
+				Summary: s.rd.T(r, &c.User, "The grant of {{.User}} on {{.Account}} changes as entered.", "User", s.principalName(old.Principal), "Account", accountName(a)),
+				Action:  "/admin/accounts/" + url.PathEscape(a.ID) + "/grants/" + url.PathEscape(old.ID), Button: s.rd.T(r, &c.User, "Save grant"),
+				Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "?edit=" + url.QueryEscape(old.ID) + "#edit-grant", Impact: imp})
+		}
+	}
 	if err == nil {
 		_, _, err = s.app.UpdateGrant(ctx, c, old.ID, u)
 	}

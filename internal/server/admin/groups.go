@@ -192,7 +192,16 @@ func (s *Surface) handleAddMember(w http.ResponseWriter, r *http.Request, c *app
 	_ = r.PostFormValue("user") // parses the form
 	who := pickedValue(r.PostForm, "user")
 	id, err := s.app.ResolveUser(ctx, c, who)
-	if err == nil {
+	if err == nil && !render.Confirmed(r) {
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "group.add_member", Group: g.ID, User: id}); err == nil {
+			return s.renderConfirm(w, r, c, g.Name, "groups", render.Confirm{
+				Heading: s.rd.T(r, &c.User, "Add {{.User}} to {{.Group}}?", "User", s.principalName("user:"+id), "Group", g.Name),
+				Summary: s.rd.T(r, &c.User, "{{.User}} gets every grant of the group {{.Group}}.", "User", s.principalName("user:"+id), "Group", g.Name),
+				Action:  "/admin/groups/" + url.PathEscape(g.ID) + "/members", Button: s.rd.T(r, &c.User, "Add member"),
+				Cancel: "/admin/groups/" + url.PathEscape(g.ID) + "#members", Impact: imp})
+		}
+	} else if err == nil {
 		_, _, err = s.app.AddMember(ctx, c, g.ID, id)
 	}
 	if err != nil {
@@ -217,7 +226,20 @@ func (s *Surface) handleRemoveMember(w http.ResponseWriter, r *http.Request, c *
 	if err != nil {
 		return err
 	}
-	if _, err := s.app.RemoveMember(r.Context(), c, g.ID, r.PathValue("user")); err != nil {
+	user := r.PathValue("user")
+	if !render.Confirmed(r) {
+		// Removing asks first and says what the member loses.
+		imp, err := s.preview(r, c, app.PreviewChange{Op: "group.remove_member", Group: g.ID, User: user})
+		if err != nil {
+			return err
+		}
+		return s.renderConfirm(w, r, c, g.Name, "groups", render.Confirm{
+			Heading: s.rd.T(r, &c.User, "Remove {{.User}} from {{.Group}}?", "User", s.principalName("user:"+user), "Group", g.Name),
+			Summary: s.rd.T(r, &c.User, "{{.User}} loses the grants of the group {{.Group}} at once, on every node.", "User", s.principalName("user:"+user), "Group", g.Name),
+			Action:  "/admin/groups/" + url.PathEscape(g.ID) + "/members/" + url.PathEscape(user) + "/remove", Button: s.rd.T(r, &c.User, "Remove member"),
+			Danger: true, Cancel: "/admin/groups/" + url.PathEscape(g.ID) + "#members", Impact: imp})
+	}
+	if _, err := s.app.RemoveMember(r.Context(), c, g.ID, user); err != nil {
 		return err
 	}
 	render.RedirectDone(w, r, "/admin/groups/"+url.PathEscape(g.ID)+"#members", "member_removed")

@@ -109,7 +109,23 @@ func (s *Surface) handleSavePolicy(w http.ResponseWriter, r *http.Request, c *ap
 		p.Errors["policy_source"] = "see the problems listed above the editor"
 		return s.renderPolicy(w, r, c, p, http.StatusBadRequest, &src, problems)
 	}
-	if _, _, err := s.app.PutPolicy(r.Context(), c, []byte(src)); err != nil {
+	var err error
+	if r.PostFormValue("confirm") == "back" {
+		return s.renderPolicy(w, r, c, p, http.StatusOK, &src, nil)
+	}
+	if !render.Confirmed(r) {
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "policy.replace", Document: src}); err == nil {
+			return s.renderConfirm(w, r, c, "Policy", "policy", render.Confirm{
+				Heading: s.rd.T(r, &c.User, "Save this policy?"),
+				Summary: s.rd.T(r, &c.User, "The text becomes a new policy version, in force at once for every user."),
+				Action:  "/admin/policy", Button: s.rd.T(r, &c.User, "Save policy"), Back: s.rd.T(r, &c.User, "Back to the editor"),
+				Cancel: "/admin/policy", Impact: imp})
+		}
+	} else {
+		_, _, err = s.app.PutPolicy(r.Context(), c, []byte(src))
+	}
+	if err != nil {
 		status, ierr := oneInput(p, err, "policy_source")
 		if ierr != nil {
 			return ierr

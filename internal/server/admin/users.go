@@ -403,16 +403,33 @@ func (s *Surface) handleUpdateUser(w http.ResponseWriter, r *http.Request, c *ap
 	}
 	form := formUser(r)
 	form.ID = old.ID
-	if _, _, _, err := s.app.PutUser(r.Context(), c, old.ID, form.update(), false); err != nil {
-		p := page(c, old.Name, "users")
-		status, ierr := render.FormError(p, err, userInputs)
-		if ierr != nil {
-			return ierr
+	if form.Status != old.Status && !render.Confirmed(r) {
+		imp, err := s.preview(r, c, app.PreviewChange{Op: "user.update", ID: old.ID, Patch: render.Patch(map[string]any{"status": form.Status})})
+		if err == nil {
+			return s.renderConfirm(w, r, c, old.Name, "users", render.Confirm{
+				Heading: s.rd.T(r, &c.User, "Change the status of {{.User}}?", "User", old.Name),
+				Summary: s.rd.T(r, &c.User, "The status of {{.User}} changes from {{.Old}} to {{.New}}.", "User", old.Name,
+					"Old", s.rd.T(r, &c.User, old.Status), "New", s.rd.T(r, &c.User, form.Status)),
+				Action: "/admin/users/" + url.PathEscape(old.ID), Button: s.rd.T(r, &c.User, "Save user"),
+				Danger: form.Status != access.StatusActive, Cancel: "/admin/users/" + url.PathEscape(old.ID), Impact: imp})
 		}
-		return s.renderUser(w, r, c, p, status, old, userState{form: &form})
+		return s.userFailed(w, r, c, old, form, err)
+	}
+	if _, _, _, err := s.app.PutUser(r.Context(), c, old.ID, form.update(), false); err != nil {
+		return s.userFailed(w, r, c, old, form, err)
 	}
 	render.RedirectDone(w, r, "/admin/users/"+url.PathEscape(old.ID), "user_saved")
 	return nil
+}
+
+// userFailed shows the user's page with the form as posted and its error.
+func (s *Surface) userFailed(w http.ResponseWriter, r *http.Request, c *app.Actor, old access.User, form userForm, err error) error {
+	p := page(c, old.Name, "users")
+	status, ierr := render.FormError(p, err, userInputs)
+	if ierr != nil {
+		return ierr
+	}
+	return s.renderUser(w, r, c, p, status, old, userState{form: &form})
 }
 
 // handleUserConstraints saves the constraints editor: one textarea per

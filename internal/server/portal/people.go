@@ -152,8 +152,21 @@ func (s *Surface) handlePersonStatus(w http.ResponseWriter, r *http.Request, c *
 	done := map[string]string{access.StatusDisabled: "user_disabled", access.StatusActive: "user_enabled"}[status]
 	if done == "" {
 		err = access.FieldErrorf(access.CodeInvalid, "status", "status must be active or disabled")
+	} else if id := r.PostFormValue("user"); !render.Confirmed(r) {
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "user.update", ID: id, Patch: render.Patch(map[string]any{"status": status})}); err == nil {
+			cf := render.Confirm{Heading: s.rd.T(r, &c.User, "Deactivate {{.User}}?", "User", s.userName(id)),
+				Summary: s.rd.T(r, &c.User, "{{.User}} can no longer sign in, and every session ends at once.", "User", s.userName(id)),
+				Button:  s.rd.T(r, &c.User, "Deactivate"), Danger: true, Impact: imp, Cancel: v.accountURL() + "users#people"}
+			if status == access.StatusActive {
+				cf.Heading = s.rd.T(r, &c.User, "Reactivate {{.User}}?", "User", s.userName(id))
+				cf.Summary = s.rd.T(r, &c.User, "{{.User}} may sign in again, with the access it still has.", "User", s.userName(id))
+				cf.Button, cf.Danger = s.rd.T(r, &c.User, "Reactivate"), false
+			}
+			return s.renderConfirm(w, r, c, v, cf)
+		}
 	} else {
-		_, _, _, err = s.app.PutUser(r.Context(), c, r.PostFormValue("user"), app.UserUpdate{Status: app.Some(status)}, false)
+		_, _, _, err = s.app.PutUser(r.Context(), c, id, app.UserUpdate{Status: app.Some(status)}, false)
 	}
 	if err != nil {
 		return s.personFailed(w, r, c, v, co, err)
@@ -209,6 +222,22 @@ func (s *Surface) handlePersonGroup(w http.ResponseWriter, r *http.Request, c *a
 	}
 	in := app.MemberChange{Account: r.PostFormValue("account"), User: r.PostFormValue("user")}
 	done := ""
+	if do := r.PostFormValue("do"); (do == "add" || do == "remove") && !render.Confirmed(r) {
+		op, group := "group.add_member", "acct:"+in.Account
+		cf := render.Confirm{Heading: s.rd.T(r, &c.User, "Add {{.User}} to the group of {{.Account}}?", "User", s.userName(in.User), "Account", s.accountName(v, in.Account)),
+			Summary: s.rd.T(r, &c.User, "{{.User}} gets the access the group has on {{.Account}}.", "User", s.userName(in.User), "Account", s.accountName(v, in.Account)),
+			Button:  s.rd.T(r, &c.User, "Add to the group"), Cancel: v.accountURL() + "users#people"}
+		if do == "remove" {
+			op = "group.remove_member"
+			cf.Heading = s.rd.T(r, &c.User, "Remove {{.User}} from the group of {{.Account}}?", "User", s.userName(in.User), "Account", s.accountName(v, in.Account))
+			cf.Summary = s.rd.T(r, &c.User, "{{.User}} loses the access the group has on {{.Account}}, at once.", "User", s.userName(in.User), "Account", s.accountName(v, in.Account))
+			cf.Button, cf.Danger = s.rd.T(r, &c.User, "Remove from the group"), true
+		}
+		if cf.Impact, err = s.preview(r, c, app.PreviewChange{Op: op, Group: group, User: in.User}); err == nil {
+			return s.renderConfirm(w, r, c, v, cf)
+		}
+		return s.personFailed(w, r, c, v, co, err)
+	}
 	switch r.PostFormValue("do") {
 	case "add":
 		_, err = s.app.AddAccountGroupMember(r.Context(), c, in)

@@ -63,8 +63,10 @@ type companyData struct {
 	Account    string
 	InviteName string
 	InviteMail string
-	// Row is the grant a change or revoke page is about.
-	Row *companyRow
+	// Row is the grant a change or revoke page is about; Impact is what
+	// revoking it does.
+	Row    *companyRow
+	Impact render.Impact
 	// People are the users homed within reach (people.go), with their
 	// pager; CSV is the CSV invitation form and its preview, CSVAccounts
 	// the accounts its people may be homed in (nil: only this one).
@@ -380,7 +382,16 @@ func (s *Surface) handleUsersAdd(w http.ResponseWriter, r *http.Request, c *app.
 		render.RedirectDone(w, r, v.accountURL()+"users", "invited")
 		return nil
 	}
-	if err == nil {
+	if err == nil && !render.Confirmed(r) {
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "grant.create", Grant: &in}); err == nil {
+			return s.renderConfirm(w, r, c, v, render.Confirm{
+				Heading: s.rd.T(r, &c.User, "Give {{.User}} this access?", "User", s.userName(strings.TrimPrefix(principal, "user:"))),
+				Summary: s.rd.T(r, &c.User, "{{.User}} gets the role {{.Role}} on {{.Account}}.", "User", s.userName(strings.TrimPrefix(principal, "user:")),
+					"Role", s.rd.RoleTitle(r, &c.User, form.Get("role")), "Account", s.accountName(v, account)),
+				Button: s.rd.T(r, &c.User, "Give access"), Impact: imp})
+		}
+	} else if err == nil {
 		_, _, err = s.app.CreateGrant(r.Context(), c, in)
 	}
 	if err != nil {
@@ -410,7 +421,17 @@ func (s *Surface) handleGrantForm(mode string) surface.Handler {
 				p.Error = s.rd.T(r, &c.User, "You cannot revoke this access: {{.Reason}}.", "Reason", s.rd.T(r, &c.User, row.Why))
 			}
 		}
-		return s.renderCompany(w, r, c, v, co, p, &companyData{Mode: mode, Row: &row, Form: companyFormOf(row.Grant)}, http.StatusOK)
+		d := &companyData{Mode: mode, Row: &row, Form: companyFormOf(row.Grant)}
+		if mode == "revoke" && row.CanRevoke && !v.viewAs {
+			// What the revocation does, above its tick box; a refusal
+			// is the revocation's own error, shown when it is posted.
+			imp, err := s.preview(r, c, app.PreviewChange{Op: "grant.delete", ID: m.ID})
+			if err != nil {
+				imp = render.Impact{Brief: true, Failed: s.rd.T(r, &c.User, "The preview could not be computed, so its effects are not shown. You may still save the change.")}
+			}
+			d.Impact = imp
+		}
+		return s.renderCompany(w, r, c, v, co, p, d, http.StatusOK)
 	}
 }
 
@@ -430,7 +451,16 @@ func (s *Surface) handleGrantChange(w http.ResponseWriter, r *http.Request, c *a
 	in := app.GrantUpdate{Role: render.FormString(form, "role"), Access: render.FormString(form, "access"),
 		Notes: render.FormString(form, "notes")}
 	err = render.GrantLimits(form, &old, &in)
-	if err == nil {
+	if err == nil && !render.Confirmed(r) && render.GrantAccessChanges(old, in) {
+		var imp render.Impact
+		if imp, err = s.preview(r, c, app.PreviewChange{Op: "grant.update", ID: old.ID, Patch: render.GrantPatch(in)}); err == nil {
+			name := s.userName(strings.TrimPrefix(old.Principal, "user:"))
+			return s.renderConfirm(w, r, c, v, render.Confirm{
+				Heading: s.rd.T(r, &c.User, "Change the access of {{.User}}?", "User", name),
+				Summary: s.rd.T(r, &c.User, "The access of {{.User}} on {{.Account}} changes as entered.", "User", name, "Account", s.accountName(v, old.Account)),
+				Button:  s.rd.T(r, &c.User, "Save changes"), Impact: imp})
+		}
+	} else if err == nil {
 		_, _, err = s.app.UpdateGrant(r.Context(), c, old.ID, in)
 	}
 	if err != nil {

@@ -100,7 +100,7 @@ type Renderer struct {
 }
 
 // New parses the embedded templates: layout.html and the partials every
-// page may use (record_talk.html) with each page template, once per
+// page may use (record_talk.html, impact.html) with each page template, once per
 // locale.
 func New(log *slog.Logger) (*Renderer, error) {
 	if log == nil {
@@ -276,8 +276,9 @@ func (rd *Renderer) roleTitle(locale, name string) string {
 }
 
 // partials are the template files of sections shared by pages, parsed
-// with the layout: a record's conversation, the console's user picker and names.
-var partials = []string{"record_talk.html", "admin_partials.html"}
+// with the layout: a record's conversation, the console's user picker and
+// names, a change's impact.
+var partials = []string{"record_talk.html", "admin_partials.html", "impact.html"}
 
 // doneMessages are the confirmations a page shows after a redirect that
 // names one in its ?done= parameter (POST, redirect, GET). Only these fixed
