@@ -40,7 +40,7 @@ func TestCustomerAdminOrdersFromInventory(t *testing.T) {
 	}
 
 	po := "PO-" + uniq()
-	b.fill("Po number", po)
+	b.fill("PO number", po)
 	b.do("set the requested date", chromedp.SetValue(field("Requested date"), "2030-03-01"))
 	// Clear cannot empty a textarea without text: type into it.
 	b.do("fill the notes", chromedp.SendKeys(field("Notes"), "Please call before delivery"))
