@@ -43,7 +43,7 @@ func TestStaffPreviewsGrantBeforeSaving(t *testing.T) {
 	b := e.newTab("admin")
 	b.signInDemo(staffAdm)
 	b.mustStatus("account", b.open("/admin/accounts/C-ACME"), http.StatusOK)
-	b.fill("User (id or email) or group:<id>", tinaTix)
+	b.fill("Or type a user id, an email or group:<id>", tinaTix)
 	b.choose("Role", "L20")
 	b.mustStatus("preview", b.navigate("add the grant", chromedp.Click(button("Add grant"))), http.StatusOK)
 	b.do("the confirmation", chromedp.WaitVisible(heading("Add this grant?")))

@@ -46,6 +46,8 @@ func TestConsoleAddsGrantThroughPicker(t *testing.T) {
 	adm.choose("Role", "L30")
 	adm.fill("Notes", "picked in the browser")
 	adm.mustStatus("add the grant", adm.navigate("add the grant", chromedp.Click(button("Add grant"))), http.StatusOK)
+	adm.do("the confirmation", chromedp.WaitVisible(heading("Add this grant?")))
+	adm.mustStatus("save the grant", adm.navigate("save the grant", chromedp.Click(button("Save grant"))), http.StatusOK)
 	if f := adm.flash(); !strings.Contains(f, "The grant was added") {
 		t.Fatalf("after adding, the message is %q: %s", f, adm.text())
 	}

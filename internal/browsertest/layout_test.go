@@ -55,7 +55,7 @@ func TestLayout_NoPageScrollsSideways(t *testing.T) {
 			if p.addGrant {
 				// The confirmation a grant's first submit shows.
 				b.mustStatus("account", b.open("/admin/accounts/C-ACME"), http.StatusOK)
-				b.fill("User (id or email) or group:<id>", tinaTix)
+				b.fill("Or type a user id, an email or group:<id>", tinaTix)
 				b.mustStatus("confirmation", b.navigate("add a grant", chromedp.Click(button("Add grant"))), http.StatusOK)
 				b.do("the confirmation", chromedp.WaitVisible(heading("Add this grant?")))
 				b.mustFit("the grant's confirmation", w)

@@ -95,7 +95,7 @@ func TestConsoleUserPicker(t *testing.T) {
 			`name="find" type="search" value="u20"`, `formmethod="get"`, `src="/static/picker.js"`)
 		admAccessible(t, "picker", res.body)
 		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"find": {"u20"}, "principal": {"user:u20"}, "principal_text": {""},
-			"role": {"L30"}, "scope": {"account"}, "access": {"read"}, "days_back": {"30"}, "notes": {"kept notes"}})
+			"role": {"L30"}, "scope": {"account"}, "access": {"read"}, "days_back": {"30"}, "notes": {"kept notes"}, "confirm": {"yes"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The grant was added")
 		g, err := env.st.GetGrant(ctx, admGrantID(t, env, "user:u20", "C1-ST1"))
@@ -107,7 +107,7 @@ func TestConsoleUserPicker(t *testing.T) {
 		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"user:u30"}, "role": {"L90"}, "days_back": {"5"}})
 		admStatus(t, res, 400)
 		admHas(t, res, `value="user:u30" checked`, `id="g-role-err"`)
-		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"user:u30"}, "principal_text": {"other@example.com"}, "role": {"L10"}})
+		res = admin.admPost("/admin/accounts/C1-ST1/grants", url.Values{"principal": {"user:u30"}, "principal_text": {"other@example.com"}, "role": {"L10"}, "confirm": {"yes"}})
 		admStatus(t, res, 200)
 		admGrantID(t, env, "user:other", "C1-ST1")
 		if gs, _, _ := env.st.ListGrants(ctx, store.GrantFilter{Account: "C1-ST1", Principal: "user:u30"}); len(gs) != 0 {
@@ -122,7 +122,7 @@ func TestConsoleUserPicker(t *testing.T) {
 		admStatus(t, res, 200)
 		admHas(t, res, `name="user" value="other"`, "other@example.com")
 		admAccessible(t, "group picker", res.body)
-		res = admin.admPost("/admin/groups/team/members", url.Values{"user": {"other"}, "user_text": {""}})
+		res = admin.admPost("/admin/groups/team/members", url.Values{"user": {"other"}, "user_text": {""}, "confirm": {"yes"}})
 		admStatus(t, res, 200)
 		admHas(t, res, "The member was added")
 		if gr, _ := env.st.GetGroup(ctx, "team"); len(gr.Members) != 1 || gr.Members[0] != "other" {
