@@ -265,6 +265,9 @@ func TestPortalEditTicket(t *testing.T) {
 			t.Fatalf("stored %v", rec.Attributes)
 		}
 
+		// The record page names its account, the code beside it (portal.md §2).
+		b.get("/a/C1/ticket/T1").must(t, http.StatusOK, `<dt>Account</dt><dd>Acme Secret Corp <small class="muted">C1</small></dd>`)
+
 		// Unreadable is 404, read-only is 403.
 		b.get("/a/C1/sales_order/SO1/edit").must(t, http.StatusNotFound)
 		env.browse("u20").get("/a/C1/sales_order/SO1/edit").must(t, http.StatusForbidden)

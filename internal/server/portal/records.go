@@ -263,6 +263,9 @@ type detailData struct {
 	// Talk is the record's conversation and files (nil when the type has
 	// neither).
 	Talk *render.Talk
+	// AccountNames names the accounts the user reaches: the record's
+	// owner and the type's owner field show the name, the code beside it.
+	AccountNames map[string]string
 }
 
 // relatedLimit is how many children of each type a record page shows.
@@ -310,7 +313,7 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 			return err
 		}
 	}
-	d := detailData{Type: t, Record: rec, Base: v.accountURL(), CanEdit: canEdit}
+	d := detailData{Type: t, Record: rec, Base: v.accountURL(), CanEdit: canEdit, AccountNames: v.accountNames()}
 	keys := make([]string, 0, len(rec.Attributes))
 	for k := range rec.Attributes {
 		keys = append(keys, k)
