@@ -38,6 +38,16 @@ func Date(locale string, t time.Time) string {
 	return t.Format(l)
 }
 
+// Deadline formats a due moment for locale: one at midnight UTC is the
+// end of the day before, so it shows that day ("by Dec 15, 2026" for
+// 2026-12-16T00:00Z, the form's "due by Dec 15"); any other moment as Time.
+func Deadline(locale string, t time.Time) string {
+	if u := t.UTC(); !t.IsZero() && u.Equal(u.Truncate(24*time.Hour)) {
+		return Date(locale, u.Add(-time.Hour))
+	}
+	return Time(locale, t)
+}
+
 // Time formats a moment (in UTC) for locale.
 func Time(locale string, t time.Time) string {
 	if t.IsZero() {

@@ -144,3 +144,20 @@ func TestChoose(t *testing.T) {
 		t.Errorf("cookie: %q", got)
 	}
 }
+
+func TestDeadline(t *testing.T) {
+	for _, c := range []struct {
+		locale string
+		due    time.Time
+		want   string
+	}{
+		{"en", time.Date(2026, 12, 16, 0, 0, 0, 0, time.UTC), "Dec 15, 2026"},
+		{"de", time.Date(2026, 12, 16, 0, 0, 0, 0, time.UTC), "15.12.2026"},
+		{"en", time.Date(2026, 12, 16, 9, 30, 0, 0, time.UTC), Time("en", time.Date(2026, 12, 16, 9, 30, 0, 0, time.UTC))},
+		{"en", time.Time{}, ""},
+	} {
+		if got := Deadline(c.locale, c.due); got != c.want {
+			t.Errorf("Deadline(%s, %v) = %q, want %q", c.locale, c.due, got, c.want)
+		}
+	}
+}

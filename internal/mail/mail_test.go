@@ -266,7 +266,8 @@ func TestMessages_NewComment(t *testing.T) {
 }
 
 func TestMessages_Review(t *testing.T) {
-	due := time.Date(2026, 3, 31, 0, 0, 0, 0, time.UTC)
+	// Due "2026-03-31" is the end of that UTC day, as the API stores it.
+	due := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	d := mail.ReviewData{Name: "Dave", Requester: "Sam <Staff>", Company: "Acme", Link: "https://p.example/reviews/rv_1", Entries: 7, Due: due}
 	subjects := map[string]bool{}
 	for _, locale := range mail.Locales {

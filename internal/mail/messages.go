@@ -224,6 +224,15 @@ func textsOf(locale string) texts { return catalog[Locale(locale)] }
 // when formats an instant for a message: UTC, to the minute.
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04") + " UTC" }
 
+// deadline formats a due moment: one at midnight UTC is the end of the
+// day before, written as that day ("2026-12-15 (UTC)").
+func deadline(t time.Time) string {
+	if u := t.UTC(); u.Equal(u.Truncate(24 * time.Hour)) {
+		return u.Add(-time.Hour).Format(time.DateOnly) + " (UTC)"
+	}
+	return when(t)
+}
+
 // doc is a message before rendering: a greeting, paragraphs, an optional
 // button (label and link) and closing paragraphs.
 type doc struct {
@@ -393,7 +402,7 @@ func (x texts) onNoAnswer(revoke bool) string {
 func ReviewAssigned(locale string, d ReviewData) Content {
 	x := textsOf(locale)
 	return doc{Subject: fmt.Sprintf(x.reviewSubject, d.Company), Greeting: greeting(x, d.Name),
-		Lead:   []string{fmt.Sprintf(x.reviewIntro, d.Requester, d.Company), fmt.Sprintf(x.reviewTask, d.Entries, when(d.Due))},
+		Lead:   []string{fmt.Sprintf(x.reviewIntro, d.Requester, d.Company), fmt.Sprintf(x.reviewTask, d.Entries, deadline(d.Due))},
 		Button: x.reviewButton, Link: d.Link, LinkHint: x.linkHint, Tail: []string{x.onNoAnswer(d.RevokeUnanswered)}}.render()
 }
 
@@ -401,7 +410,7 @@ func ReviewAssigned(locale string, d ReviewData) Content {
 func ReviewReminder(locale string, d ReviewData) Content {
 	x := textsOf(locale)
 	return doc{Subject: fmt.Sprintf(x.remindSubject, d.Company), Greeting: greeting(x, d.Name),
-		Lead:   []string{fmt.Sprintf(x.remindIntro, d.Company, when(d.Due)), fmt.Sprintf(x.remindOpen, d.Entries)},
+		Lead:   []string{fmt.Sprintf(x.remindIntro, d.Company, deadline(d.Due)), fmt.Sprintf(x.remindOpen, d.Entries)},
 		Button: x.reviewButton, Link: d.Link, LinkHint: x.linkHint, Tail: []string{x.onNoAnswer(d.RevokeUnanswered)}}.render()
 }
 

@@ -184,6 +184,7 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 		"languages": func() []Choice { return LocaleChoices(locale) },
 		"fmtDate":   func(s string) string { return i18n.DateString(locale, s) },
 		"fmtTime":   func(t time.Time) string { return i18n.Time(locale, t) },
+		"fmtDue":    func(t time.Time) string { return i18n.Deadline(locale, t) },
 		"fmtTimePtr": func(t *time.Time) string {
 			if t == nil {
 				return ""
