@@ -46,6 +46,10 @@ const DefaultSupplierName = "Support"
 // (or a file) from outside its own company.
 const AnotherCompany = "another company"
 
+// AColleague is how an external reader sees a person of its own company
+// who has no name.
+const AColleague = "a colleague"
+
 // MaxCommentBody is the largest comment body: 16 KiB of UTF-8.
 const MaxCommentBody = 16 << 10
 
@@ -119,11 +123,27 @@ func (a *App) displayName(viewer access.User, id, kind string) string {
 		return a.talk.SupplierName
 	case id == viewer.ID, known && viewer.HomeAccount != "" && u.HomeAccount == viewer.HomeAccount:
 		if strings.TrimSpace(u.Name) == "" {
-			return "a colleague" // never the email of a nameless user
+			return AColleague // never the email of a nameless user
 		}
 		return u.Name
 	}
 	return AnotherCompany
+}
+
+// PersonName is how the subject (the actor, or asUser for staff) sees the
+// person with user id id, as a record's creator: displayName's rules (its
+// own company by name, staff as the supplier, anyone else as
+// AnotherCompany). Errors are those of as_user.
+func (a *App) PersonName(c *Actor, asUser, id string) (string, error) {
+	viewer, err := a.lookupSubject(c, asUser)
+	if err != nil {
+		return "", err
+	}
+	kind := access.KindExternal
+	if u, ok := a.eng.User(id); ok {
+		kind = u.Kind
+	}
+	return a.displayName(viewer, id, kind), nil
 }
 
 // commentOut is a stored comment as viewer sees it.

@@ -266,7 +266,10 @@ func TestPortalEditTicket(t *testing.T) {
 		}
 
 		// The record page names its account, the code beside it (portal.md §2).
-		b.get("/a/C1/ticket/T1").must(t, http.StatusOK, `<dt>Account</dt><dd>Acme Secret Corp <small class="muted">C1</small></dd>`)
+		// Its creator by name, as the comments name authors.
+		page := b.get("/a/C1/ticket/T1")
+		page.must(t, http.StatusOK, `<dt>Account</dt><dd>Acme Secret Corp <small class="muted">C1</small></dd>`, `<dt>Created by</dt><dd>Secret Person u10</dd>`)
+		page.mustNot(t, `<dd>u10</dd>`)
 
 		// Unreadable is 404, read-only is 403.
 		b.get("/a/C1/sales_order/SO1/edit").must(t, http.StatusNotFound)

@@ -266,6 +266,8 @@ type detailData struct {
 	// AccountNames names the accounts the user reaches: the record's
 	// owner and the type's owner field show the name, the code beside it.
 	AccountNames map[string]string
+	// CreatorName is the record's creator as the user may see it.
+	CreatorName string
 }
 
 // relatedLimit is how many children of each type a record page shows.
@@ -327,6 +329,11 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 			continue
 		}
 		d.Fields = append(d.Fields, kv{k, rec.Attributes[k]})
+	}
+	if rec.Creator != "" {
+		if d.CreatorName, err = s.app.PersonName(c, v.asUser(), rec.Creator); err != nil {
+			return err
+		}
 	}
 	if rec.Parent != nil {
 		d.ParentURL = v.accountURL() + url.PathEscape(rec.Parent.Type) + "/" + url.PathEscape(rec.Parent.ID)

@@ -185,6 +185,7 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 		"fmtDate":   func(s string) string { return i18n.DateString(locale, s) },
 		"fmtTime":   func(t time.Time) string { return i18n.Time(locale, t) },
 		"fmtDue":    func(t time.Time) string { return i18n.Deadline(locale, t) },
+		"person":    func(name string) string { return PersonName(locale, name) },
 		"fmtTimePtr": func(t *time.Time) string {
 			if t == nil {
 				return ""
@@ -463,6 +464,15 @@ func AdminNav(active string) []NavItem {
 		items[i].Current = items[i].Href == "/admin/"+active
 	}
 	return items
+}
+
+// PersonName is a person's name as app shows it to a reader, in locale:
+// the placeholders for people the reader may not know are translated.
+func PersonName(locale, name string) string {
+	if name == app.AnotherCompany || name == app.AColleague {
+		return i18n.T(locale, name)
+	}
+	return name
 }
 
 // FieldLabel turns an attribute name into a label: "po_number" →
