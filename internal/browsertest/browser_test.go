@@ -306,7 +306,11 @@ func TestTicketUserCreatesTicket(t *testing.T) {
 	if !ok || id == "" {
 		t.Fatalf("after creating the ticket tina is at %s: %s", loc, b.text())
 	}
-	b.mustSee("Created.", subject, "Incident", "group:support-eu")
+	// The responsible team by its name, not its id (portal.md §2).
+	b.mustSee("Created.", subject, "Incident", "Support Europe")
+	if strings.Contains(b.text(), "group:support-eu") {
+		t.Fatalf("the ticket page shows the team's id: %s", b.text())
+	}
 
 	rec, err := e.st.GetRecord(context.Background(), "ticket", id)
 	if err != nil {

@@ -116,6 +116,10 @@ func New(st store.Store, eng *access.Engine, cfg Config) *Server {
 	rd.SetDefaultLocale(cfg.DefaultLocale)
 	rd.SetPolicy(eng.Policy)
 	rd.SetBrand(cfg.Brand)
+	rd.SetGroupNames(func(id string) (string, bool) {
+		g, ok := eng.Group(id)
+		return g.Name, ok && g.Name != ""
+	})
 	s.rd = rd
 	if s.resume, err = surface.NewResume(cfg.FormKey, s.app.Now); err != nil {
 		panic(err) // a key that is not 32 bytes: the command line derives it

@@ -97,6 +97,8 @@ type Renderer struct {
 	policy        func() *policy.Policy
 	// brand is --brand-name, --brand-logo and --brand-color.
 	brand Brand
+	// groupName names a group by id (SetGroupNames).
+	groupName func(id string) (string, bool)
 }
 
 // New parses the embedded templates: layout.html and the partials every
@@ -125,6 +127,20 @@ func (rd *Renderer) SetDefaultLocale(l string) {
 	}
 }
 
+// SetGroupNames sets how a value "group:<id>" (a ticket's responsible
+// team) is named on pages: by the group's name, the id when unknown.
+func (rd *Renderer) SetGroupNames(name func(id string) (string, bool)) { rd.groupName = name }
+
+// principal names a value "group:<id>" by its group's name.
+func (rd *Renderer) principal(v any) (string, bool) {
+	s, ok := v.(string)
+	id, isGroup := strings.CutPrefix(s, "group:")
+	if !ok || !isGroup || rd.groupName == nil {
+		return "", false
+	}
+	return rd.groupName(id)
+}
+
 // SetBrand sets the name, logo and colour pages show (NewBrand).
 func (rd *Renderer) SetBrand(b Brand) { rd.brand = b }
 
@@ -140,6 +156,18 @@ func (rd *Renderer) Locale(w http.ResponseWriter, r *http.Request, user *access.
 // T translates id for user on r (see i18n.T).
 func (rd *Renderer) T(r *http.Request, user *access.User, id string, args ...any) string {
 	return i18n.T(rd.Locale(nil, r, user), id, args...)
+}
+
+// cell is Cell, with a group named by its name (SetGroupNames) where the
+// field gives the value no label.
+func (rd *Renderer) cell(locale string, t *policy.Type, rec *access.Record, path string, v any) string {
+	out := Cell(locale, t, rec, path, v)
+	if s, ok := v.(string); ok && out == s {
+		if n, ok := rd.principal(v); ok {
+			return n
+		}
+	}
+	return out
 }
 
 // templatePaths are the paths of template files in web.Templates.
@@ -194,16 +222,24 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 		},
 		"value": func(v any) string { return FormatValueIn(locale, v) },
 		"cell": func(t *policy.Type, rec *access.Record, name string) string {
-			return Cell(locale, t, rec, name, rec.Attributes[name])
+			return rd.cell(locale, t, rec, name, rec.Attributes[name])
 		},
 		// lineCell is a cell of the line table of attribute table.
 		"lineCell": func(t *policy.Type, rec *access.Record, table, column string, v any) string {
-			return Cell(locale, t, rec, table+"[]."+column, v)
+			return rd.cell(locale, t, rec, table+"[]."+column, v)
 		},
 		"fieldValue": func(t *policy.Type, rec *access.Record, name string, v any) string {
-			return Cell(locale, t, rec, name, v)
+			return rd.cell(locale, t, rec, name, v)
 		},
-		"valueLabel": func(t *policy.Type, field, v string) string { return ValueLabel(locale, t, field, v) },
+		"valueLabel": func(t *policy.Type, field, v string) string {
+			if l := ValueLabel(locale, t, field, v); l != v {
+				return l
+			}
+			if n, ok := rd.principal(v); ok {
+				return n
+			}
+			return v
+		},
 		"typeTitle":  func(t *policy.Type) string { return t.TitleIn(locale) },
 		"typePlural": func(t *policy.Type) string { return t.PluralIn(locale) },
 		"roleTitle":  func(name string) string { return rd.roleTitle(locale, name) },
