@@ -120,8 +120,9 @@ type RecordList struct {
 	// Sort is date, -date (default), id, -id, attr.<name>, -attr.<name>,
 	// and for staff updated_at.
 	Sort string
-	// Within, for the portal, restricts the list to this account's subtree
-	// as far as the subject reaches it.
+	// Within (within=) restricts the list to this account's subtree as far
+	// as the subject reaches it, records shared with it included: the
+	// portal's lists of one account and their downloads.
 	Within string
 	// Raw lets the items carry their attributes undecoded (access.Record
 	// Raw) where the viewer sees all of them: for callers that only encode
@@ -173,6 +174,8 @@ func RecordListFromQuery(typ string, q url.Values) (RecordList, error) {
 			l.Sort = vals[0]
 		case key == "parent":
 			l.Parent = vals[0]
+		case key == "within":
+			l.Within = vals[0]
 		case key == "q":
 			l.Search = vals[0]
 		case strings.HasPrefix(key, "attr.") && (strings.HasSuffix(key, ".from") || strings.HasSuffix(key, ".to")):

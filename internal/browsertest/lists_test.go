@@ -2,7 +2,10 @@ package browsertest
 
 import (
 	"context"
+	"encoding/csv"
 	"net/http"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -182,5 +185,59 @@ func TestNavigationCollapses(t *testing.T) {
 	b.do("a laptop", chromedp.EmulateViewport(1280, 800))
 	if !visible() || eval[bool](b, `document.querySelector('label.nav-button').getBoundingClientRect().width > 0`) {
 		t.Fatalf("at 1280 px the navigation is hidden or the Menu button shown")
+	}
+}
+
+// TestL20DownloadsCSVWithoutPrices: an L20 buyer downloads its order list
+// with the list's "Download CSV" link; the file parses with encoding/csv
+// to exactly the records the list counts, and no price, discount or
+// amount (names or the lines' keys) is in it (portal.md §4, interop.md §3).
+func TestL20DownloadsCSVWithoutPrices(t *testing.T) {
+	e := newEnv(t)
+	b := e.newTab("anna")
+	b.signInDemo(annaL20)
+	b.mustStatus("orders list", b.navigate("open Sales orders", chromedp.Click(navLink("Sales orders"))), http.StatusOK)
+	first := b.mainTable()
+	m := regexp.MustCompile(`of ([0-9,]+)\b`).FindStringSubmatch(b.text())
+	if m == nil || len(first.Rows) == 0 {
+		t.Fatalf("the list shows no count or no rows: %s", b.text())
+	}
+	total, _ := strconv.Atoi(strings.ReplaceAll(m[1], ",", ""))
+	href := eval[string](b, `(() => { const a = [...document.querySelectorAll('main a')].find(a => a.innerText.trim() === 'Download CSV'); return a ? a.href : ''; })()`)
+	if href == "" {
+		t.Fatalf("no Download CSV link: %s", b.text())
+	}
+	// The browser fetches the file with its own session, as the link does.
+	body := eval[string](b, `(() => { const x = new XMLHttpRequest(); x.open('GET', `+strconv.Quote(href)+`, false); x.send(); return x.status + '\n' + x.getResponseHeader('Content-Type') + '\n' + x.responseText; })()`)
+	status, rest, _ := strings.Cut(body, "\n")
+	ctype, text, _ := strings.Cut(rest, "\n")
+	if status != "200" || !strings.HasPrefix(ctype, "text/csv") {
+		t.Fatalf("the download is %s %s: %.300s", status, ctype, text)
+	}
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
+	if err != nil || len(rows) < 1 {
+		t.Fatalf("the CSV does not parse: %v\n%.500s", err, text)
+	}
+	for _, h := range rows[0] {
+		if h == "price" || h == "discount" || h == "amount" || strings.Contains(h, "price") {
+			t.Fatalf("the L20 CSV has the hidden column %q: %v", h, rows[0])
+		}
+	}
+	for _, hidden := range []string{`"price"`, `"discount"`, `"amount"`} {
+		if strings.Contains(text, hidden) {
+			t.Fatalf("the L20 CSV holds %s (in the lines): %.500s", hidden, text)
+		}
+	}
+	ids := map[string]bool{}
+	for _, r := range rows[1:] {
+		ids[r[0]] = true
+	}
+	for _, r := range first.Rows {
+		if !ids[r[0]] {
+			t.Fatalf("order %s of the list's first page is not in the CSV (header %v)", r[0], rows[0])
+		}
+	}
+	if got := len(rows) - 1; got != total {
+		t.Fatalf("the CSV has %d records, the list counts %d", got, total)
 	}
 }

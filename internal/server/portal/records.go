@@ -351,13 +351,13 @@ func (s *Surface) renderRecord(w http.ResponseWriter, r *http.Request, c *app.Ac
 }
 
 // downloadLink is the API URL of the list's CSV file: the filters and
-// sort of the page, restricted to the current account's subtree, as the
-// viewed user in view as.
+// sort of the page, within the current account as the list is (records
+// shared with it included), as the viewed user in view as.
 func downloadLink(typ string, params url.Values, account, asUser string) string {
 	q := render.CloneValues(params)
 	q.Del("cursor")
 	q.Del("limit")
-	q.Set("account", account)
+	q.Set("within", account)
 	if asUser != "" {
 		q.Set("as_user", asUser)
 	}
