@@ -208,6 +208,7 @@ func (a *App) CreateReview(ctx context.Context, c *Actor, in ReviewRequest) (Rev
 	if d.Items, err = a.st.ReviewItems(ctx, d.ID); err != nil {
 		return ReviewDetail{}, 0, err
 	}
+	d.Items = a.itemPeople(c, d.Items)
 	return d, rev, nil
 }
 
@@ -387,7 +388,31 @@ func (a *App) ReviewItems(ctx context.Context, c *Actor, id string) ([]store.Rev
 	if _, err := a.visibleReview(ctx, c, id); err != nil {
 		return nil, err
 	}
-	return a.st.ReviewItems(ctx, id)
+	items, err := a.st.ReviewItems(ctx, id)
+	return a.itemPeople(c, items), err
+}
+
+// itemPeople is items as c may see the people in them: staff see
+// everyone; a customer admin sees the people homed within its reach, and
+// anyone else (another company's user, staff) only as the conversation
+// names them, without email, status or last sign-in.
+func (a *App) itemPeople(c *Actor, items []store.ReviewItem) []store.ReviewItem {
+	if c.Internal() {
+		return items
+	}
+	managed := a.ManagedAccounts(c)
+	for i := range items {
+		u, known := a.eng.User(items[i].UserID)
+		if known && u.Kind == access.KindExternal && contains(managed, u.HomeAccount) {
+			continue
+		}
+		kind := access.KindExternal
+		if known {
+			kind = u.Kind
+		}
+		items[i].User = store.ReviewUser{ID: items[i].User.ID, Name: a.displayName(c.User, items[i].UserID, kind)}
+	}
+	return items
 }
 
 // mayDecide is the rule of a decision on it: a staff item by an active
@@ -464,7 +489,11 @@ func (a *App) DecideReviewItem(ctx context.Context, c *Actor, reviewID, itemID s
 	if err != nil {
 		return it, 0, err
 	}
-	return a.st.DecideReviewItem(ctx, write(c, check), reviewID, itemID, in.Decision, strings.TrimSpace(in.Note))
+	out, rev, err := a.st.DecideReviewItem(ctx, write(c, check), reviewID, itemID, in.Decision, strings.TrimSpace(in.Note))
+	if err == nil {
+		out = a.itemPeople(c, []store.ReviewItem{out})[0]
+	}
+	return out, rev, err
 }
 
 // decisionCheck checks a decision now and returns its in-transaction
@@ -521,6 +550,11 @@ func (a *App) DecideReviewItems(ctx context.Context, c *Actor, reviewID string, 
 			if (in.User != "" && it.UserID != in.User) || (in.Open && it.Decision != nil) || a.mayDecide(c, rv, it) != nil {
 				continue
 			}
+			// Revoking a person's access leaves its protected (Owner)
+			// grant alone: reviewed, never revoked, kept at the close.
+			if r := a.eng.Policy().Role(it.Role); in.Decision == store.DecisionRevoke && (it.Protected || (r != nil && r.Protected)) {
+				continue
+			}
 			check, err := a.decisionCheck(c, rv, it, in.Decision)
 			if err != nil {
 				return err
@@ -562,29 +596,33 @@ func (a *App) CloseReview(ctx context.Context, c *Actor, id string) (store.Revie
 	if rv.Status != store.ReviewOpen {
 		return rv, 0, access.Errorf(access.CodeConflict, "review %s is closed already", id)
 	}
-	out, rev, err := a.closeReview(ctx, write(c, check), rv)
+	out, rev, err := a.closeReview(ctx, write(c, check), rv, c.Internal())
 	if err == nil {
 		a.sent()
 	}
 	return out, rev, err
 }
 
-// createdByStaff reports whether a review's creator is staff (or the
-// system): its unanswered staff items follow on_no_answer.
+// createdByStaff reports whether a review's creator is a staff user. An
+// unknown creator (deleted since, or an integration) counts as not staff:
+// its review never revokes more than a customer admin's could.
 func (a *App) createdByStaff(rv store.Review) bool {
 	u, ok := a.eng.User(rv.CreatedBy)
-	return !ok || u.Kind == access.KindInternal
+	return ok && u.Kind == access.KindInternal
 }
 
 // closeReview closes rv with w and, when it has a schedule, creates the
-// next one, in one transaction.
-func (a *App) closeReview(ctx context.Context, w store.Write, rv store.Review) (store.Review, int64, error) {
-	staffMade := a.createdByStaff(rv)
+// next one, in one transaction. byStaff is set when staff or the due-date
+// loop closes it: only then, and only in a review staff created, do
+// unanswered staff items follow on_no_answer; a customer admin closing
+// early keeps them (it could not revoke them itself).
+func (a *App) closeReview(ctx context.Context, w store.Write, rv store.Review, byStaff bool) (store.Review, int64, error) {
+	staffItemsFollow := byStaff && a.createdByStaff(rv)
 	apply := func(rv store.Review, it store.ReviewItem) string {
 		switch {
 		case it.Decision != nil:
 			return *it.Decision
-		case it.Reviewer == store.ReviewerStaff && !staffMade:
+		case it.Reviewer == store.ReviewerStaff && !staffItemsFollow:
 			return store.DecisionKeep
 		}
 		return rv.OnNoAnswer
@@ -609,6 +647,10 @@ func (a *App) closeReview(ctx context.Context, w store.Write, rv store.Review) (
 		}
 		next := store.Review{Account: rv.Account, Reviewer: rv.Reviewer, OnNoAnswer: rv.OnNoAnswer, Schedule: rv.Schedule,
 			Previous: rv.ID, Due: nextDue(rv.Due, *rv.Schedule, a.Now())}
+		if _, ok := a.eng.Account(next.Account); !ok {
+			a.log.Warn("reviews: no next review", "review", rv.ID, "reason", "account "+next.Account+" no longer exists")
+			return nil
+		}
 		if err := a.checkReviewer(next.Reviewer, next.Account); err != nil {
 			a.log.Warn("reviews: no next review", "review", rv.ID, "reason", err)
 			return nil
@@ -654,6 +696,9 @@ func nextDue(due time.Time, schedule string, now time.Time) time.Time {
 // ReviewRound is what one round of RunReviews did.
 type ReviewRound struct {
 	Closed, Reminded int
+	// Failed counts the reviews that could not close (logged; tried again
+	// next round).
+	Failed int
 }
 
 // RunReviews is one round of the per-node review loop: it reminds the
@@ -673,12 +718,15 @@ func (a *App) RunReviews(ctx context.Context) (ReviewRound, error) {
 		return round, err
 	}
 	for _, rv := range due {
-		if _, _, err := a.closeReview(ctx, sys, rv); err != nil {
+		if _, _, err := a.closeReview(ctx, sys, rv, true); err != nil {
 			var ae *access.Error
 			if errors.As(err, &ae) && ae.Code == access.CodeConflict {
 				continue // another node closed it
 			}
-			return round, fmt.Errorf("close review %s: %w", rv.ID, err)
+			// One review that cannot close must not hold up the others.
+			a.log.Error("reviews: close failed", "review", rv.ID, "err", err)
+			round.Failed++
+			continue
 		}
 		round.Closed++
 	}

@@ -344,9 +344,14 @@ func selfChange(old, next access.User) bool {
 }
 
 // DeleteUser removes a user with its grants, memberships, sessions and
-// tokens (CodeProtected while it holds a protected grant); CheckUser
-// decides as for PutUser.
+// tokens (CodeProtected while it holds a protected grant; CodeForbidden
+// for the actor itself); CheckUser decides as for PutUser.
 func (a *App) DeleteUser(ctx context.Context, c *Actor, id string) (int64, error) {
+	if id == c.ID() {
+		// Nobody removes itself (as nobody changes its own status): the
+		// last admin would lock everyone out of the console.
+		return 0, access.Errorf(access.CodeForbidden, "you cannot delete yourself")
+	}
 	managed, err := a.userAdmin(c)
 	if err != nil {
 		return 0, err

@@ -245,7 +245,12 @@ func TestConsoleDeleteUser(t *testing.T) {
 		admLacks(t, res, `action="/admin/users/owner/delete"`)
 		res = admin.admPost("/admin/users/owner/delete", url.Values{"confirm": {"yes"}})
 		admStatus(t, res, 409)
-		// Nobody deletes itself here.
+		// Nobody deletes itself here, not even with a forged POST (the last
+		// admin would lock everyone out).
 		admLacks(t, admin.admGet("/admin/users/admin?delete=1"), `id="delete-user"`)
+		admStatus(t, admin.admPost("/admin/users/admin/delete", url.Values{"confirm": {"yes"}}), 403)
+		if _, err := env.st.GetUser(ctx, "admin"); err != nil {
+			t.Fatalf("the admin deleted itself: %v", err)
+		}
 	})
 }

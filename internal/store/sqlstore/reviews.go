@@ -357,7 +357,9 @@ func (t *wtx) applyReviewItem(actor string, it store.ReviewItem, decision string
 		if err != nil {
 			return "", err
 		}
-		if g.Principal != "user:"+it.UserID || g.Account != it.Account {
+		// Changed since it was reviewed (a raised role, a wider scope): the
+		// decision was about other access, which stays as it is now.
+		if g.Principal != "user:"+it.UserID || g.Account != it.Account || g.Role != it.Role || g.Scope != it.Scope || g.Access != it.Access {
 			return store.OutcomeGone, nil
 		}
 		if decision != store.DecisionRevoke {
