@@ -121,9 +121,14 @@ func (a *App) PortalHome(ctx context.Context, c *Actor, asUser, acct string) (Ho
 			ht.Count, err = a.CountRecords(gctx, c, list(t.Name))
 			return err
 		})
+		usable := func(field string) bool {
+			return slices.ContainsFunc(a.ExportFields(subj, t.Name), func(f policy.Field) bool { return f.Name == field })
+		}
 		switch t.Name {
 		case "ticket":
-			if open := OpenStatuses(t); open != nil {
+			// Only on fields the user may filter on: a figure of a hidden
+			// status would fail (invalid_field) or tell what it hides.
+			if open := OpenStatuses(t); open != nil && usable("status") {
 				g.Go(func() error {
 					l := list(t.Name)
 					l.Attrs = map[string][]string{"status": open}
@@ -150,8 +155,12 @@ func (a *App) PortalHome(ctx context.Context, c *Actor, asUser, acct string) (Ho
 // until the day until, when the subject may filter on their amount (a billing
 // role; nil otherwise) and the type declares the status values.
 func (a *App) invoiceTotals(ctx context.Context, c *Actor, subj access.User, t *policy.Type, l RecordList, until string) (open, overdue *InvoiceTotals, err error) {
+	fields := a.ExportFields(subj, t.Name)
+	usable := func(field string) bool {
+		return slices.ContainsFunc(fields, func(f policy.Field) bool { return f.Name == field })
+	}
 	amount, ok := t.Fields["amount"]
-	if !ok || amount.Type != policy.FieldNumber || !slices.ContainsFunc(a.ExportFields(subj, t.Name), func(f policy.Field) bool { return f.Name == "amount" }) {
+	if !ok || amount.Type != policy.FieldNumber || !usable("amount") || !usable("status") {
 		return nil, nil, nil
 	}
 	statuses := OpenStatuses(t)
@@ -159,8 +168,14 @@ func (a *App) invoiceTotals(ctx context.Context, c *Actor, subj access.User, t *
 		return nil, nil, nil
 	}
 	l.Attrs = map[string][]string{"status": statuses}
+	// Totals per currency only when the user sees the currency field; else
+	// all in the type's currency.
+	groupBy := ""
+	if usable(t.CurrencyField) {
+		groupBy = t.CurrencyField
+	}
 	total := func(l RecordList) (*InvoiceTotals, error) {
-		tot, err := a.countRecords(ctx, c, l, store.RecordCount{Max: CountMax + 1, Sum: "amount", GroupBy: t.CurrencyField})
+		tot, err := a.countRecords(ctx, c, l, store.RecordCount{Max: CountMax + 1, Sum: "amount", GroupBy: groupBy})
 		if err != nil {
 			return nil, err
 		}
@@ -177,7 +192,7 @@ func (a *App) invoiceTotals(ctx context.Context, c *Actor, subj access.User, t *
 	if open, err = total(l); err != nil {
 		return nil, nil, err
 	}
-	if due, ok := t.Fields["due_date"]; ok && due.Type == policy.FieldDate {
+	if due, ok := t.Fields["due_date"]; ok && due.Type == policy.FieldDate && usable("due_date") {
 		l.Ranges = map[string]TextRange{"due_date": {To: until}}
 		if overdue, err = total(l); err != nil {
 			return nil, nil, err
