@@ -178,7 +178,7 @@ func RecordListFromQuery(typ string, q url.Values) (RecordList, error) {
 			l.Within = vals[0]
 		case key == "q":
 			l.Search = vals[0]
-		case strings.HasPrefix(key, "attr.") && (strings.HasSuffix(key, ".from") || strings.HasSuffix(key, ".to")):
+		case strings.HasPrefix(key, "attr.") && strings.Count(key, ".") >= 2 && (strings.HasSuffix(key, ".from") || strings.HasSuffix(key, ".to")):
 			name, bound, _ := strings.Cut(strings.TrimPrefix(key, "attr."), ".")
 			if l.Ranges == nil {
 				l.Ranges = map[string]TextRange{}

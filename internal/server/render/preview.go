@@ -60,11 +60,11 @@ type Confirm struct {
 type Hidden struct{ Name, Value string }
 
 // Resubmit lists the values of form as hidden inputs, sorted by name,
-// without confirm.
+// without confirm and surface.PageField.
 func Resubmit(form url.Values) []Hidden {
 	names := make([]string, 0, len(form))
 	for k := range form {
-		if k != "confirm" {
+		if k != "confirm" && k != surface.PageField {
 			names = append(names, k)
 		}
 	}

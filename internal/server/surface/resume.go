@@ -92,6 +92,10 @@ func NewResume(key []byte, now func() time.Time) (*Resume, error) {
 	return &Resume{aead: aead, now: now}, nil
 }
 
+// PageField is the hidden field of a page rendered by a POST (a
+// confirmation) that names the page to come back to after sign-in.
+const PageField = "_page"
+
 // IsSecret reports whether a form field holds a secret that is never
 // kept: passwords, tokens, one-time and recovery codes, CSRF tokens.
 func IsSecret(name string) bool {
@@ -110,7 +114,6 @@ func IsSecret(name string) bool {
 // path the form was sent to. It keeps nothing (kept false) when the form
 // holds nothing but secrets.
 func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) (page string, kept bool) {
-	page = formPage(r)
 	values := url.Values{}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(1 << 20); err == nil {
@@ -120,9 +123,16 @@ func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) (pa
 	} else if err := r.ParseForm(); err == nil {
 		values = r.PostForm
 	}
+	page = formPage(r)
+	// A confirmation page (rendered by a POST) names the page its change
+	// came from: its Referer would be the POST-only action.
+	if p := SafePath(values.Get(PageField)); p != "" {
+		page = p
+	}
 	keep := Kept{User: userID, Page: page, Action: r.URL.Path, Values: url.Values{}, Expires: k.now().Add(ResumeTTL).Unix()}
 	for name, vs := range values {
-		if !IsSecret(name) {
+		// Never a secret, nor a decision: confirm=yes is asked again.
+		if !IsSecret(name) && name != "confirm" && name != PageField {
 			keep.Values[name] = vs
 		}
 	}

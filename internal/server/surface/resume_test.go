@@ -62,6 +62,26 @@ func TestResume_SecretsNeverKept(t *testing.T) {
 	}
 }
 
+// TestResume_ConfirmationPage: a confirmation page, rendered by a POST,
+// names the page of its change (its Referer is the POST-only action);
+// sign-in returns there, confirm=yes is never kept, and a page of
+// another site is not followed.
+func TestResume_ConfirmationPage(t *testing.T) {
+	k, err := NewResume(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"title": {"Pump leaks"}, "confirm": {"yes"}, PageField: {"/a/C1/ticket"}}
+	page, kept, ok := keepForm(t, k, "application/x-www-form-urlencoded", form.Encode(), "http://portal.example/a/C1/ticket/new")
+	if !ok || page != "/a/C1/ticket" || kept.Page != "/a/C1/ticket" || !cmp.Equal(kept.Values, url.Values{"title": {"Pump leaks"}}) {
+		t.Fatalf("kept %v %+v, page %s", ok, kept, page)
+	}
+	form.Set(PageField, "//evil.example/x")
+	if page, _, _ := keepForm(t, k, "application/x-www-form-urlencoded", form.Encode(), "http://portal.example/a/C1/ticket/new"); page != "/a/C1/ticket/new" {
+		t.Fatalf("an off-site page was followed: %s", page)
+	}
+}
+
 // TestResume_Cookie: another page of this site is where sign-in returns
 // (another site's never is); too much text drops the longest values; a
 // cookie sealed by another key, altered or expired is ignored and removed;
