@@ -349,6 +349,9 @@ type part struct {
 	// owned is set for owner branches, whose account lists are already
 	// narrowed to the account filter.
 	owned bool
+	// distinct groups the branch's rows by record: a team branch of
+	// several principals meets a record once per matching team entry.
+	distinct bool
 }
 
 // filters renders the query's filters on alias "r" but the account
@@ -649,7 +652,7 @@ func (lb *listBuilder) teamParts(p *access.Predicate) []part {
 	// outside): without statistics the planner would otherwise scan every
 	// record of the type in date order and probe its team entries.
 	from := lb.d.teamsFrom()
-	return []part{{from: from, conds: conds}}
+	return []part{{from: from, conds: conds, distinct: len(principals) > 1}}
 }
 
 // sharedParts returns the branch of one sharing clause: children of the
@@ -901,15 +904,19 @@ func (lb *listBuilder) render(p part, seg int, full bool) (string, bool) {
 	if ks != "" {
 		conds = append(conds, ks)
 	}
+	group := ""
+	if p.distinct {
+		group = " GROUP BY r.pk"
+	}
 	if lb.count != nil {
-		return fmt.Sprintf("SELECT %s FROM %s WHERE %s LIMIT %d", lb.countCols("r"), p.from, strings.Join(conds, " AND "), lb.n), true
+		return fmt.Sprintf("SELECT %s FROM %s WHERE %s%s LIMIT %d", lb.countCols("r"), p.from, strings.Join(conds, " AND "), group, lb.n), true
 	}
 	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk, r.id AS id"
 	if full {
 		sel = lb.d.recordCols() + ", " + strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk"
 	}
-	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s ORDER BY %s LIMIT %d",
-		sel, p.from, strings.Join(conds, " AND "), lb.sort.order(lb.d, seg, "r"), lb.n)
+	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s%s ORDER BY %s LIMIT %d",
+		sel, p.from, strings.Join(conds, " AND "), group, lb.sort.order(lb.d, seg, "r"), lb.n)
 	if p.lateral != "" {
 		q = fmt.Sprintf("SELECT x.seg, x.sk, x.id FROM unnest(%s::text[]) AS o(owner) CROSS JOIN LATERAL (%s) AS x ORDER BY %s LIMIT %d",
 			p.lateral, q, lb.sort.outerOrder("x."), lb.n)

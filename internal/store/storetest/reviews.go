@@ -33,7 +33,8 @@ func testReviews(t *testing.T, b Backend) {
 		items := []store.ReviewItem{
 			{Kind: store.ItemGrant, UserID: "u1", Account: "A", GrantID: g1.ID, Role: "L20", Level: 20, Scope: "subtree", Access: "read_write",
 				DaysBack: &days, Reviewer: "rev"},
-			{Kind: store.ItemGrant, UserID: "u2", Account: "A", GrantID: own.ID, Role: "L90", Level: 90, Protected: true, Reviewer: store.ReviewerStaff},
+			{Kind: store.ItemGrant, UserID: "u2", Account: "A", GrantID: own.ID, Role: "L90", Level: 90, Protected: true, Scope: own.Scope, Access: own.Access,
+				Reviewer: store.ReviewerStaff},
 			{Kind: store.ItemMembership, UserID: "u2", Account: "A", GroupID: "gA", Role: "L10", Level: 10, Reviewer: "rev"},
 		}
 		rv, _, err := s.CreateReview(ctx(t), store.Write{Actor: actor, Mail: []store.Message{{Kind: "review_assigned", To: "rev@example.com",

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -143,4 +144,57 @@ func sortStrings(s []string) []string {
 	}
 	slices.Sort(s)
 	return s
+}
+
+// testTeamDuplicates: a record shared with two of a user's accounts (two
+// team entries that both match) is listed and counted once, and paging
+// through the list reaches every record: no short page, no lost cursor.
+func testTeamDuplicates(t *testing.T, b Backend) {
+	s := open(t, b)
+	var recs []*access.Record
+	for i := range 120 {
+		recs = append(recs, &access.Record{Type: "inventory", ID: fmt.Sprintf("inv-%04d", i), Owner: "OTHER",
+			Date:       fmt.Sprintf("2026-01-%02d", 1+i%28),
+			Teams:      []access.TeamEntry{{Principal: "account:A1", Access: access.AccessRead}, {Principal: "account:A2", Access: access.AccessRead}},
+			Attributes: map[string]any{"sku": "x"}})
+	}
+	if _, err := s.Batch(ctx(t), by, store.RecordBatch{Upsert: recs}); err != nil {
+		t.Fatal(err)
+	}
+	for name, p := range map[string]*access.Predicate{
+		"plain":    {Type: "inventory", User: "u1", Accounts: []access.AccountClause{{Accounts: []string{"A1", "A2"}}}},
+		"teamuser": {Type: "inventory", User: "u1", Accounts: []access.AccountClause{{Accounts: []string{"A1", "A2"}}}, TeamUser: &access.Cond{}},
+	} {
+		for _, sort := range []string{"-date", "id"} {
+			q := store.RecordQuery{Type: "inventory", Predicate: p, Sort: sort}
+			seen := map[string]bool{}
+			for cur, pages := "", 0; ; pages++ {
+				q.Cursor, q.Limit = cur, 25
+				page, next, err := s.ListRecords(ctx(t), q)
+				if err != nil {
+					t.Fatalf("%s %s: %v", name, sort, err)
+				}
+				if next != "" && len(page) != 25 {
+					t.Fatalf("%s %s: page %d has %d records and a next page", name, sort, pages, len(page))
+				}
+				for _, r := range page {
+					if seen[r.ID] {
+						t.Fatalf("%s %s: %s listed twice", name, sort, r.ID)
+					}
+					seen[r.ID] = true
+				}
+				if next == "" || pages > 10 {
+					break
+				}
+				cur = next
+			}
+			if len(seen) != len(recs) {
+				t.Errorf("%s %s: paging reached %d of %d records", name, sort, len(seen), len(recs))
+			}
+			n, err := s.CountRecords(ctx(t), store.RecordQuery{Type: "inventory", Predicate: p}, store.RecordCount{Max: 1001})
+			if err != nil || n.N != len(recs) {
+				t.Errorf("%s: count %d, %v; want %d", name, n.N, err, len(recs))
+			}
+		}
+	}
 }

@@ -95,6 +95,7 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestImport", testImport},
 		{"TestListRecords", testListRecords},
 		{"TestSearchAndCount", testSearchAndCount},
+		{"TestTeamDuplicates", testTeamDuplicates},
 		{"TestPredicate", testPredicate},
 		{"TestPreview", testPreview},
 		{"TestConcurrency", testConcurrency},
