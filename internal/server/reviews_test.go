@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -88,6 +89,33 @@ func TestReviewsAPI(t *testing.T) {
 		next := closed.json(t)["next"].(string)
 		if n := cadm.do("GET", "/api/v1/reviews/"+next, nil).json(t); n["status"] != "open" || n["previous"] != id || n["schedule"] != "quarterly" {
 			t.Errorf("next review: %v", n)
+		}
+	})
+}
+
+// TestConsoleClosesReviewOnlyConfirmed: the console's Close revokes at
+// once, so it asks for the tick box first, as the portal does; without it
+// the review stays open.
+func TestConsoleClosesReviewOnlyConfirmed(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		defer env.use(t)()
+		admin := env.as("admin")
+		res := admin.do("POST", "/api/v1/reviews", map[string]any{"account": "C1", "due": "2031-03-31", "on_no_answer": "keep"})
+		if res.status != 201 {
+			t.Fatalf("create: %d %s", res.status, res.body)
+		}
+		id := res.json(t)["id"].(string)
+		page := admin.admGet("/admin/reviews/" + id)
+		admHas(t, page, `name="confirm" type="checkbox" value="yes"`)
+		unconfirmed := admin.admPost("/admin/reviews/"+id+"/close", url.Values{})
+		admStatus(t, unconfirmed, 400)
+		admHas(t, unconfirmed, "Tick the box to confirm that the review closes now.")
+		if st := admin.do("GET", "/api/v1/reviews/"+id, nil).json(t)["status"]; st != "open" {
+			t.Fatalf("closed without confirmation: %v", st)
+		}
+		admStatus(t, admin.admPost("/admin/reviews/"+id+"/close", url.Values{"confirm": {"yes"}}), 200)
+		if st := admin.do("GET", "/api/v1/reviews/"+id, nil).json(t)["status"]; st != "closed" {
+			t.Fatalf("confirmed close: status %v", st)
 		}
 	})
 }

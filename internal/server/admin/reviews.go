@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/server/render"
 	"github.com/portcullis-dev/portcullis/internal/server/surface"
@@ -153,6 +154,10 @@ func (s *Surface) handleDecideReviewItem(w http.ResponseWriter, r *http.Request,
 
 func (s *Surface) handleCloseReview(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
 	id := r.PathValue("id")
+	// Closing revokes at once: only with the box ticked, as in the portal.
+	if r.PostFormValue("confirm") != "yes" {
+		return s.reviewFailed(w, r, c, access.FieldErrorf(access.CodeInvalid, "confirm", "Tick the box to confirm that the review closes now."))
+	}
 	if _, _, err := s.app.CloseReview(r.Context(), c, id); err != nil {
 		return s.reviewFailed(w, r, c, err)
 	}
