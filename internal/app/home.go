@@ -121,14 +121,11 @@ func (a *App) PortalHome(ctx context.Context, c *Actor, asUser, acct string) (Ho
 			ht.Count, err = a.CountRecords(gctx, c, list(t.Name))
 			return err
 		})
-		usable := func(field string) bool {
-			return slices.ContainsFunc(a.ExportFields(subj, t.Name), func(f policy.Field) bool { return f.Name == field })
-		}
 		switch t.Name {
 		case "ticket":
 			// Only on fields the user may filter on: a figure of a hidden
 			// status would fail (invalid_field) or tell what it hides.
-			if open := OpenStatuses(t); open != nil && usable("status") {
+			if open := OpenStatuses(t); open != nil && a.usableField(subj, t.Name, "status") {
 				g.Go(func() error {
 					l := list(t.Name)
 					l.Attrs = map[string][]string{"status": open}
@@ -151,14 +148,17 @@ func (a *App) PortalHome(ctx context.Context, c *Actor, asUser, acct string) (Ho
 	return h, nil
 }
 
+// usableField reports whether the subject may filter on (so count and sum
+// by) field of type typ in every role context it has: ExportFields.
+func (a *App) usableField(subj access.User, typ, field string) bool {
+	return slices.ContainsFunc(a.ExportFields(subj, typ), func(f policy.Field) bool { return f.Name == field })
+}
+
 // invoiceTotals counts and totals the open invoices of l and those due
 // until the day until, when the subject may filter on their amount (a billing
 // role; nil otherwise) and the type declares the status values.
 func (a *App) invoiceTotals(ctx context.Context, c *Actor, subj access.User, t *policy.Type, l RecordList, until string) (open, overdue *InvoiceTotals, err error) {
-	fields := a.ExportFields(subj, t.Name)
-	usable := func(field string) bool {
-		return slices.ContainsFunc(fields, func(f policy.Field) bool { return f.Name == field })
-	}
+	usable := func(field string) bool { return a.usableField(subj, t.Name, field) }
 	amount, ok := t.Fields["amount"]
 	if !ok || amount.Type != policy.FieldNumber || !usable("amount") || !usable("status") {
 		return nil, nil, nil

@@ -82,6 +82,11 @@ type PreviewEffect struct {
 type PreviewWarning struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// What the message says, for pages that word it themselves (not in
+	// the answer): the user, type, role and account it names and, for
+	// broad_exposure, the records gained of all of the type's.
+	User, Type, Role, Account string `json:"-"`
+	Gained, Total             int    `json:"-"`
 }
 
 // Warning codes of a preview.
@@ -742,7 +747,7 @@ func effectWarnings(ctx context.Context, st store.PreviewStore, before *access.E
 				totals[e.Type] = total
 			}
 			if e.Gained*5 > total {
-				out = append(out, PreviewWarning{Code: WarnBroadExposure,
+				out = append(out, PreviewWarning{Code: WarnBroadExposure, User: e.User, Type: e.Type, Gained: e.Gained, Total: total,
 					Message: fmt.Sprintf("%s would gain read on %d of %d %s records", e.User, e.Gained, total, e.Type)})
 			}
 		}
@@ -750,7 +755,7 @@ func effectWarnings(ctx context.Context, st store.PreviewStore, before *access.E
 			for _, g := range before.UserGrants(e.User) {
 				if r := pol.Role(g.Role); r != nil && r.Protected {
 					owners[e.User] = true
-					out = append(out, PreviewWarning{Code: WarnOwnerAffected,
+					out = append(out, PreviewWarning{Code: WarnOwnerAffected, User: e.User, Role: r.Name, Account: g.Account,
 						Message: fmt.Sprintf("%s holds the %s role on %s and would lose access", e.User, r.Name, g.Account)})
 					break
 				}

@@ -138,7 +138,11 @@ func (s *Surface) handleList(w http.ResponseWriter, r *http.Request, c *app.Acto
 		}
 		res, err = s.app.ListRecords(r.Context(), c, list)
 	}
-	if err == nil {
+	switch {
+	case err == nil && list.Cursor == "" && res.Next == "":
+		// The first page is the whole list: its length is the count.
+		count = app.RecordCount{N: len(res.Items)}
+	case err == nil:
 		count, err = s.app.CountRecords(r.Context(), c, list)
 	}
 	d := listData{Type: t, Base: v.accountURL(), Query: params, Count: count}

@@ -7,9 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -220,13 +220,6 @@ func describe(locale string, eng *access.Engine, p app.Preview, o ImpactOptions)
 	return out
 }
 
-// Preview warnings' messages (app.effectWarnings), read to name their
-// user, type and account; a message of another form is shown as it is.
-var (
-	broadMessage = regexp.MustCompile(`^(\S+) would gain read on (\d+) of (\d+) (\S+) records$`)
-	ownerMessage = regexp.MustCompile(`^(\S+) holds the (\S+) role on (\S+) and would lose access$`)
-)
-
 // warningText is a preview warning in locale, with names for ids; brief
 // (the portal) leaves out the number of a type's records in all.
 func warningText(locale string, eng *access.Engine, w app.PreviewWarning, brief bool) string {
@@ -237,36 +230,35 @@ func warningText(locale string, eng *access.Engine, w app.PreviewWarning, brief 
 		}
 		return id
 	}
-	switch m := broadMessage.FindStringSubmatch(w.Message); {
-	case w.Code == app.WarnBroadExposure && m != nil:
-		typ := m[4]
+	switch {
+	case w.Code == app.WarnBroadExposure && w.User != "":
+		typ := w.Type
 		if t := pol.Type(typ); t != nil {
 			typ = t.PluralIn(locale)
 		}
 		if brief {
 			// The portal does not tell how many records there are in all.
-			return i18n.T(locale, "Broad exposure: {{.User}} would gain read on more than a fifth of all {{.Type}}.", "User", user(m[1]), "Type", typ)
+			return i18n.T(locale, "Broad exposure: {{.User}} would gain read on more than a fifth of all {{.Type}}.", "User", user(w.User), "Type", typ)
 		}
-		return i18n.T(locale, "Broad exposure: {{.User}} would gain read on {{.N}} of all {{.Total}} {{.Type}}.", "User", user(m[1]), "N", m[2], "Total", m[3], "Type", typ)
+		return i18n.T(locale, "Broad exposure: {{.User}} would gain read on {{.N}} of all {{.Total}} {{.Type}}.", "User", user(w.User),
+			"N", strconv.Itoa(w.Gained), "Total", strconv.Itoa(w.Total), "Type", typ)
 	case w.Code == app.WarnBroadExposure && brief:
 		return i18n.T(locale, "Broad exposure: someone would gain read on more than a fifth of a type's records.")
 	case w.Code == app.WarnBroadExposure:
 		return i18n.T(locale, "Broad exposure: someone would gain read on more than a fifth of a type's records.") + " (" + w.Message + ")"
 	case w.Code == app.WarnFieldsExposed:
 		return i18n.T(locale, "Restricted fields exposed: a role would see a restricted field it could not see before.") + " (" + w.Message + ")"
-	}
-	if m := ownerMessage.FindStringSubmatch(w.Message); w.Code == app.WarnOwnerAffected && m != nil {
-		acct := m[3]
+	case w.Code == app.WarnOwnerAffected && w.User != "":
+		acct := w.Account
 		if a, ok := eng.Account(acct); ok && a.Name != "" {
 			acct = a.Name + " (" + a.ID + ")"
 		}
-		role := m[2]
+		role := w.Role
 		if r := pol.Role(role); r != nil {
 			role = r.TitleIn(locale)
 		}
-		return i18n.T(locale, "An Owner would lose access: {{.User}} holds the role {{.Role}} on {{.Account}}.", "User", user(m[1]), "Role", role, "Account", acct)
-	}
-	if w.Code == app.WarnOwnerAffected {
+		return i18n.T(locale, "An Owner would lose access: {{.User}} holds the role {{.Role}} on {{.Account}}.", "User", user(w.User), "Role", role, "Account", acct)
+	case w.Code == app.WarnOwnerAffected:
 		return i18n.T(locale, "An Owner would lose access.") + " (" + w.Message + ")"
 	}
 	return w.Message
