@@ -11,6 +11,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/app"
+	"github.com/portcullis-dev/portcullis/internal/server/surface"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -200,6 +201,62 @@ func TestConfirm_PortalSummary(t *testing.T) {
 		}
 		if gs := env.grantsOf("user:fresh"); len(gs) != 0 {
 			t.Fatalf("fresh's grants before the confirmation: %+v", gs)
+		}
+	})
+}
+
+// TestConfirm_ChangeKeepsWhatWasTyped (portal.md §5, "nothing lost"):
+// Change on a confirmation brings its form back with what was typed and
+// saves nothing, in the console and in the portal; a forged target off
+// the site is not followed.
+func TestConfirm_ChangeKeepsWhatWasTyped(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, env *testEnv) {
+		rev := env.st.Revision()
+		onC1 := func() (n int) {
+			for _, g := range env.grantsOf("user:other") {
+				if g.Account == "C1" {
+					n++
+				}
+			}
+			return n
+		}
+		s := env.browse("admin")
+		form := url.Values{"principal": {"other@example.com"}, "role": {"L30"}, "scope": {"subtree"}, "access": {"read_write"},
+			"days_back": {"45"}, "notes": {"typed <once>"}}
+		p := s.postFrom("/admin/accounts/C1", "/admin/accounts/C1/grants", form)
+		p.must(t, http.StatusOK, "Add this grant?", `name="confirm" value="edit"`, `name="_edit" value="/admin/accounts/C1#external-access"`)
+		form.Set("_page", "/admin/accounts/C1#external-access")
+		form.Set("_edit", "/admin/accounts/C1#external-access")
+		form.Set("confirm", "edit")
+		p = s.postFrom("/admin/accounts/C1/grants", "/admin/accounts/C1/grants", form)
+		p.must(t, http.StatusOK, "Nothing was saved. What you entered is filled in below", `>typed &lt;once&gt;</textarea>`, `name="days_back" type="number" min="0" inputmode="numeric" value="45"`)
+		if !strings.HasPrefix(p.url, "/admin/accounts/C1") || env.st.Revision() != rev || onC1() != 0 {
+			t.Fatalf("after Change: at %s, revision %d → %d, grants on C1 %d", p.url, rev, env.st.Revision(), onC1())
+		}
+		// Read once.
+		s.get("/admin/accounts/C1").mustNot(t, "typed &lt;once&gt;", "Nothing was saved")
+
+		// A target off the site keeps nothing and goes nowhere else: the
+		// post is the form's own (a new confirmation).
+		form.Set("_edit", "//evil.example/x")
+		p = s.postFrom("/admin/accounts/C1/grants", "/admin/accounts/C1/grants", form)
+		if strings.Contains(p.url, "evil") || s.hasCookie(surface.ResumeCookie) {
+			t.Fatalf("a forged _edit led to %s (kept: %v)", p.url, s.hasCookie(surface.ResumeCookie))
+		}
+
+		// The portal: a customer admin changing a colleague's access.
+		b := env.browse("adm80")
+		g := env.grantsOf("user:u20")[0].ID
+		change := url.Values{"grant": {g}, "role": {"L40"}, "access": {"read"}, "notes": {"ask first"}}
+		p = b.postFrom("/a/C1/users/change?grant="+g, "/a/C1/users/change", change)
+		p.must(t, http.StatusOK, `name="confirm" value="edit"`)
+		change.Set("confirm", "edit")
+		change.Set("_edit", "/a/C1/users/change?grant="+g)
+		p = b.postFrom("/a/C1/users/change", "/a/C1/users/change", change)
+		p.must(t, http.StatusOK, "Nothing was saved.", `value="ask first"`, `<option value="L40" selected="">`)
+		if env.grantsOf("user:u20")[0].Role == "L40" || env.st.Revision() != rev {
+			t.Fatal("Change saved the grant")
 		}
 	})
 }

@@ -324,10 +324,28 @@ func (s *Server) chain(rt surface.Route, isAPI bool) http.Handler {
 				return
 			}
 		}
+		if c != nil && !isAPI && changeAgain(r) {
+			// "Change" on a change's confirmation: back to the form's
+			// page with what was typed (surface.KeepEdit).
+			if page := s.resume.KeepEdit(sw, r, c.ID()); page != "" {
+				http.Redirect(sw, r, page, http.StatusSeeOther)
+				return
+			}
+		}
 		if err := rt.Handle(sw, r, c); err != nil {
 			fail(c, err)
 		}
 	})
+}
+
+// changeAgain reports whether r is a change's confirmation posted with
+// confirm=edit. Only URL-encoded forms are read: a multipart body stays
+// for its handler to stream.
+func changeAgain(r *http.Request) bool {
+	if r.Method != http.MethodPost || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		return false
+	}
+	return r.PostFormValue("confirm") == "edit"
 }
 
 // signInFirst sends a page request without a valid session to sign in,

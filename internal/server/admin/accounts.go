@@ -399,7 +399,8 @@ func (s *Surface) handleUpdateAccount(w http.ResponseWriter, r *http.Request, c 
 			}
 			return s.renderConfirm(w, r, c, a.Name, "accounts", render.Confirm{Heading: s.rd.T(r, &c.User, "Save the details of {{.Account}}?", "Account", accountName(a)),
 				Summary: summary, Action: "/admin/accounts/" + url.PathEscape(a.ID), Button: s.rd.T(r, &c.User, "Save details"),
-				Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "#details", Impact: imp, Danger: !form.Inherit && a.Inherit})
+				Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "#details", Impact: imp, Danger: !form.Inherit && a.Inherit,
+				Edit: "/admin/accounts/" + url.PathEscape(a.ID) + "#details"})
 		}
 	}
 	if err == nil {
@@ -506,7 +507,8 @@ func (s *Surface) handleAddGrant(w http.ResponseWriter, r *http.Request, c *app.
 						Heading: s.rd.T(r, &c.User, "Add this grant?"),
 						Summary: s.rd.T(r, &c.User, "{{.User}} gets the role {{.Role}} on {{.Account}}.", "User", s.principalName(principal), "Role", role, "Account", accountName(a)),
 						Action:  "/admin/accounts/" + url.PathEscape(a.ID) + "/grants", Button: s.rd.T(r, &c.User, "Save grant"),
-						Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "#external-access", Impact: imp})
+						Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "#external-access", Impact: imp,
+						Edit: "/admin/accounts/" + url.PathEscape(a.ID) + "#external-access"})
 				}
 			} else {
 				_, _, err = s.app.CreateGrant(ctx, c, u)
@@ -543,7 +545,8 @@ func (s *Surface) handleEditGrant(w http.ResponseWriter, r *http.Request, c *app
 				Heading: s.rd.T(r, &c.User, "Save the grant of {{.User}}?", "User", s.principalName(old.Principal)),
 				Summary: s.rd.T(r, &c.User, "The grant of {{.User}} on {{.Account}} changes as entered.", "User", s.principalName(old.Principal), "Account", accountName(a)),
 				Action:  "/admin/accounts/" + url.PathEscape(a.ID) + "/grants/" + url.PathEscape(old.ID), Button: s.rd.T(r, &c.User, "Save grant"),
-				Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "?edit=" + url.QueryEscape(old.ID) + "#edit-grant", Impact: imp})
+				Cancel: "/admin/accounts/" + url.PathEscape(a.ID) + "?edit=" + url.QueryEscape(old.ID) + "#edit-grant", Impact: imp,
+				Edit: "/admin/accounts/" + url.PathEscape(a.ID) + "?edit=" + url.QueryEscape(old.ID) + "#edit-grant"})
 		}
 	}
 	if err == nil {

@@ -199,7 +199,7 @@ func (s *Surface) handleAddMember(w http.ResponseWriter, r *http.Request, c *app
 				Heading: s.rd.T(r, &c.User, "Add {{.User}} to {{.Group}}?", "User", s.principalName("user:"+id), "Group", g.Name),
 				Summary: s.rd.T(r, &c.User, "{{.User}} gets every grant of the group {{.Group}}.", "User", s.principalName("user:"+id), "Group", g.Name),
 				Action:  "/admin/groups/" + url.PathEscape(g.ID) + "/members", Button: s.rd.T(r, &c.User, "Add member"),
-				Cancel: "/admin/groups/" + url.PathEscape(g.ID) + "#members", Impact: imp})
+				Cancel: "/admin/groups/" + url.PathEscape(g.ID) + "#members", Impact: imp, Edit: "/admin/groups/" + url.PathEscape(g.ID) + "#members"})
 		}
 	} else if err == nil {
 		_, _, err = s.app.AddMember(ctx, c, g.ID, id)

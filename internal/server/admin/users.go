@@ -411,7 +411,8 @@ func (s *Surface) handleUpdateUser(w http.ResponseWriter, r *http.Request, c *ap
 				Summary: s.rd.T(r, &c.User, "The status of {{.User}} changes from {{.Old}} to {{.New}}.", "User", old.Name,
 					"Old", s.rd.T(r, &c.User, old.Status), "New", s.rd.T(r, &c.User, form.Status)),
 				Action: "/admin/users/" + url.PathEscape(old.ID), Button: s.rd.T(r, &c.User, "Save user"),
-				Danger: form.Status != access.StatusActive, Cancel: "/admin/users/" + url.PathEscape(old.ID), Impact: imp})
+				Danger: form.Status != access.StatusActive, Cancel: "/admin/users/" + url.PathEscape(old.ID), Impact: imp,
+				Edit: "/admin/users/" + url.PathEscape(old.ID)})
 		}
 		return s.userFailed(w, r, c, old, form, err)
 	}

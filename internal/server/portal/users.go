@@ -389,7 +389,7 @@ func (s *Surface) handleUsersAdd(w http.ResponseWriter, r *http.Request, c *app.
 				Heading: s.rd.T(r, &c.User, "Give {{.User}} this access?", "User", s.userName(strings.TrimPrefix(principal, "user:"))),
 				Summary: s.rd.T(r, &c.User, "{{.User}} gets the role {{.Role}} on {{.Account}}.", "User", s.userName(strings.TrimPrefix(principal, "user:")),
 					"Role", s.rd.RoleTitle(r, &c.User, form.Get("role")), "Account", s.accountName(v, account)),
-				Button: s.rd.T(r, &c.User, "Give access"), Impact: imp})
+				Button: s.rd.T(r, &c.User, "Give access"), Impact: imp, Edit: v.accountURL() + "users"})
 		}
 	} else if err == nil {
 		_, _, err = s.app.CreateGrant(r.Context(), c, in)
@@ -458,7 +458,8 @@ func (s *Surface) handleGrantChange(w http.ResponseWriter, r *http.Request, c *a
 			return s.renderConfirm(w, r, c, v, render.Confirm{
 				Heading: s.rd.T(r, &c.User, "Change the access of {{.User}}?", "User", name),
 				Summary: s.rd.T(r, &c.User, "The access of {{.User}} on {{.Account}} changes as entered.", "User", name, "Account", s.accountName(v, old.Account)),
-				Button:  s.rd.T(r, &c.User, "Save changes"), Impact: imp})
+				Button:  s.rd.T(r, &c.User, "Save changes"), Impact: imp,
+				Edit: v.accountURL() + "users/change?grant=" + url.QueryEscape(old.ID)})
 		}
 	} else if err == nil {
 		_, _, err = s.app.UpdateGrant(r.Context(), c, old.ID, in)

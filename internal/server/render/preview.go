@@ -50,6 +50,10 @@ type Confirm struct {
 	// Back, when set, labels a button that posts the values with
 	// confirm=back: the form again, as typed (the policy editor).
 	Back string
+	// Edit, when set, is the page of the form the values came from: a
+	// Change button (confirm=edit) brings it back with the values filled
+	// in (surface.KeepEdit), so nothing typed is lost.
+	Edit string
 	// Danger marks a destructive change (its Save is red).
 	Danger bool
 	Cancel string

@@ -364,9 +364,13 @@ func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, n
 	}
 	kept := surface.KeptOf(r)
 	if kept != nil {
-		p.Flash = resumedNotice
-		if kept.Truncated {
+		switch {
+		case kept.Edit:
+			p.Flash = editNotice
+		case kept.Truncated:
 			p.Flash = resumedTruncatedNotice
+		default:
+			p.Flash = resumedNotice
 		}
 	}
 	if !i18n.Supported(p.Locale) {

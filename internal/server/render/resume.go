@@ -15,6 +15,7 @@ import (
 // Notices on a form's page that sign-in brought back to (surface.Resume).
 const (
 	resumedNotice          = "Your session had expired, so you had to sign in again. What you typed is filled in below (passwords and codes are never kept): check it and send the form again."
+	editNotice             = "Nothing was saved. What you entered is filled in below: change it and send the form again."
 	resumedTruncatedNotice = "Your session had expired, so you had to sign in again. What you typed is filled in below, except passwords, codes and texts too long to keep: check it and send the form again."
 )
 

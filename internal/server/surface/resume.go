@@ -58,8 +58,11 @@ type Kept struct {
 	// Values are the form's values, secrets removed.
 	Values url.Values `json:"v"`
 	// Truncated is set when some values were too long to keep.
-	Truncated bool  `json:"t,omitempty"`
-	Expires   int64 `json:"e"`
+	Truncated bool `json:"t,omitempty"`
+	// Edit is set when the user asked to change the values from a
+	// change's confirmation (KeepEdit), not after a sign-in.
+	Edit    bool  `json:"b,omitempty"`
+	Expires int64 `json:"e"`
 }
 
 // Resume keeps forms across a sign-in. Create it with NewResume.
@@ -96,6 +99,11 @@ func NewResume(key []byte, now func() time.Time) (*Resume, error) {
 // confirmation) that names the page to come back to after sign-in.
 const PageField = "_page"
 
+// EditField is the hidden field of a change's confirmation that names the
+// page of the form its values came from: "Change" (confirm=edit) brings
+// that form back with the values filled in (KeepEdit).
+const EditField = "_edit"
+
 // IsSecret reports whether a form field holds a secret that is never
 // kept: passwords, tokens, one-time and recovery codes, CSRF tokens.
 func IsSecret(name string) bool {
@@ -114,6 +122,25 @@ func IsSecret(name string) bool {
 // path the form was sent to. It keeps nothing (kept false) when the form
 // holds nothing but secrets.
 func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) (page string, kept bool) {
+	return k.keep(w, r, userID, "")
+}
+
+// KeepEdit keeps the values of r, a change's confirmation posted with
+// confirm=edit by the signed-in userID, for the form's page named by
+// EditField, and returns that page ("" when it is not a path of this
+// site: nothing is kept). The page shows the values again, to be changed.
+func (k *Resume) KeepEdit(w http.ResponseWriter, r *http.Request, userID string) (page string) {
+	page = SafePath(r.PostFormValue(EditField))
+	if page == "" || userID == "" {
+		return ""
+	}
+	k.keep(w, r, userID, page)
+	return page
+}
+
+// keep keeps the form of r for userID and the page it returns to: edit
+// when set (KeepEdit), else the form's page after a sign-in.
+func (k *Resume) keep(w http.ResponseWriter, r *http.Request, userID, edit string) (page string, kept bool) {
 	values := url.Values{}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(1 << 20); err == nil {
@@ -129,10 +156,13 @@ func (k *Resume) Keep(w http.ResponseWriter, r *http.Request, userID string) (pa
 	if p := SafePath(values.Get(PageField)); p != "" {
 		page = p
 	}
-	keep := Kept{User: userID, Page: page, Action: r.URL.Path, Values: url.Values{}, Expires: k.now().Add(ResumeTTL).Unix()}
+	if edit != "" {
+		page = edit
+	}
+	keep := Kept{User: userID, Page: page, Action: r.URL.Path, Values: url.Values{}, Edit: edit != "", Expires: k.now().Add(ResumeTTL).Unix()}
 	for name, vs := range values {
 		// Never a secret, nor a decision: confirm=yes is asked again.
-		if !IsSecret(name) && name != "confirm" && name != PageField {
+		if !IsSecret(name) && name != "confirm" && name != PageField && name != EditField {
 			keep.Values[name] = vs
 		}
 	}
@@ -206,7 +236,8 @@ func (k *Resume) Take(w http.ResponseWriter, r *http.Request, userID string) *ht
 		ok = false
 	}
 	if ok {
-		page, _, _ := strings.Cut(kept.Page, "?")
+		page, _, _ := strings.Cut(kept.Page, "#")
+		page, _, _ = strings.Cut(page, "?")
 		if page != r.URL.Path {
 			return r
 		}
