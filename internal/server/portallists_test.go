@@ -95,7 +95,7 @@ func TestPortalHome_Counts(t *testing.T) {
 		b := env.browse("other") // L40 on C2: billing
 		home := unescaped(b.get("/a/C2/"))
 		home.must(t, http.StatusOK, "Open tickets", "Open invoices", "Overdue invoices", "1,000+", "€1,300.50", "€100.50",
-			`href="/a/C2/sales_order/SO2"`, `href="/a/C2/invoice/INV-NEW"`)
+			`href="/a/C2/sales_order/SO2"`, `href="/a/C2/invoice/INV-NEW"`, `href="/a/C2/ticket/T-OPEN">T-OPEN</a> Leak`)
 		home.mustNot(t, "INV-C1", "9,999", "€1,370.50")
 		// The figures: 2 open invoices, 1 overdue, 1 open ticket, 3 invoices in all.
 		for _, want := range []string{
@@ -252,4 +252,15 @@ func TestPortal_LocaleFromBrowser(t *testing.T) {
 	if body := get(); !strings.Contains(body, `lang="de"`) {
 		t.Errorf("locale reset: the page does not follow the browser again")
 	}
+}
+
+// TestPortalRecord_BelongsToByTitle: a record's parent is named by its
+// type's title and number, not the policy's type name.
+func TestPortalRecord_BelongsToByTitle(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, env *testEnv) {
+		p := env.browse("u20").get("/a/C1/shipment/SH1")
+		p.must(t, http.StatusOK, "Belongs to", `">Sales order SO1</a>`)
+		p.mustNot(t, "sales_order SO1")
+	})
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/i18n"
@@ -117,4 +118,17 @@ func ValueLabel(locale string, t *policy.Type, field, v string) string {
 		return v
 	}
 	return t.Fields[field].Label(v, locale)
+}
+
+// RecordName is what a person calls a record beside its id: its "name"
+// attribute (an account, an address, a contact), else its "title" (a
+// ticket's subject); "" when it has neither. The record is the one the
+// viewer was given, so a hidden field is not there to show.
+func RecordName(rec *access.Record) string {
+	for _, f := range []string{"name", "title"} {
+		if v, ok := rec.Attributes[f].(string); ok && strings.TrimSpace(v) != "" {
+			return v
+		}
+	}
+	return ""
 }

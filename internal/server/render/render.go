@@ -220,7 +220,8 @@ func (rd *Renderer) funcs(locale string) template.FuncMap {
 			}
 			return i18n.Time(locale, *t)
 		},
-		"value": func(v any) string { return FormatValueIn(locale, v) },
+		"value":      func(v any) string { return FormatValueIn(locale, v) },
+		"recordName": RecordName,
 		"cell": func(t *policy.Type, rec *access.Record, name string) string {
 			return rd.cell(locale, t, rec, name, rec.Attributes[name])
 		},
