@@ -30,6 +30,14 @@ type Engine struct {
 	users       map[string]*user
 	groups      map[string]*group
 	grants      map[string]*grant
+	// The copy on write of Clone (cow.go): objects of another generation
+	// than gen may be shared with a clone or an original and are copied
+	// before a change; acctGrants overrides an account's grants set.
+	gen        uint64
+	acctGrants map[*account]*grantSet
+	share      *shareToken // counts the live clones of this engine's objects
+	clone      bool        // this engine shares objects with its original
+	released   bool        // the clone was released (Release)
 }
 
 // account is an Account node of the tree.
@@ -37,7 +45,8 @@ type account struct {
 	Account
 	parent   *account
 	children []*account
-	// grants are the grants on this account, by id.
+	// grants are the grants on this account, by id, unless the engine's
+	// acctGrants overrides them (read them with Engine.grantsOn).
 	grants map[string]*grant
 	// subtree caches the ids of the descendants a subtree grant on this
 	// account reaches, for the tree version it was computed at.
@@ -62,6 +71,7 @@ func (a *account) removeChild(c *account) {
 // user is a User with its derived index.
 type user struct {
 	User
+	gen    uint64            // the generation of the engine that may change it
 	direct map[string]*grant // grants whose principal is this user
 	groups map[string]*group // groups the user is a member of
 	// all lists every grant of the user, direct or through a group (the
@@ -77,6 +87,7 @@ type user struct {
 
 type group struct {
 	Group
+	gen     uint64
 	members map[string]*user
 	grants  map[string]*grant
 }
@@ -101,7 +112,8 @@ func NewEngine(pol *policy.Policy, clock func() time.Time) *Engine {
 	}
 	return &Engine{clock: clock, pol: pol, preds: newPredicateCache(),
 		accounts: map[string]*account{}, users: map[string]*user{},
-		groups: map[string]*group{}, grants: map[string]*grant{}}
+		groups: map[string]*group{}, grants: map[string]*grant{},
+		gen: newGen(), share: &shareToken{}}
 }
 
 // Policy returns the current policy.
@@ -126,6 +138,9 @@ func (e *Engine) SetPolicy(pol *policy.Policy) error {
 		}
 	}
 	e.pol = pol
+	if e.shared() {
+		return e.detach() // the grants are shared: rebuild them with pol
+	}
 	for _, g := range e.grants {
 		g.role = pol.Role(g.Role)
 	}
@@ -145,7 +160,25 @@ type Snapshot struct {
 // Load replaces the engine's whole state with s. It validates references
 // like the individual mutations do.
 func (e *Engine) Load(s Snapshot) error {
-	n := NewEngine(e.pol, e.clock)
+	n, err := build(e.pol, e.clock, s)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.version++
+	e.treeVersion++
+	e.adopt(n)
+	return nil
+}
+
+// build returns a new engine holding s.
+func build(pol *policy.Policy, clock func() time.Time, s Snapshot) (*Engine, error) {
+	n := NewEngine(pol, clock)
+	n.accounts = make(map[string]*account, len(s.Accounts))
+	n.users = make(map[string]*user, len(s.Users))
+	n.groups = make(map[string]*group, len(s.Groups))
+	n.grants = make(map[string]*grant, len(s.Grants))
 	for _, a := range s.Accounts {
 		n.accounts[a.ID] = &account{Account: a, grants: map[string]*grant{}}
 	}
@@ -155,7 +188,7 @@ func (e *Engine) Load(s Snapshot) error {
 		}
 		p := n.accounts[a.Parent]
 		if p == nil {
-			return Errorf(CodeInvalid, "account %s: parent %s does not exist", a.ID, a.Parent)
+			return nil, Errorf(CodeInvalid, "account %s: parent %s does not exist", a.ID, a.Parent)
 		}
 		a.parent = p
 		p.children = append(p.children, a)
@@ -163,37 +196,36 @@ func (e *Engine) Load(s Snapshot) error {
 	for _, a := range n.accounts {
 		for x, steps := a.parent, 0; x != nil; x, steps = x.parent, steps+1 {
 			if x == a || steps > len(n.accounts) {
-				return Errorf(CodeInvalid, "account %s: parent chain has a cycle", a.ID)
+				return nil, Errorf(CodeInvalid, "account %s: parent chain has a cycle", a.ID)
 			}
 		}
 	}
 	for _, u := range s.Users {
-		n.users[u.ID] = newUser(u)
+		n.users[u.ID] = n.newUser(u)
 	}
 	for _, g := range s.Groups {
-		n.groups[g.ID] = &group{Group: g, members: map[string]*user{}, grants: map[string]*grant{}}
+		n.groups[g.ID] = n.newGroup(g)
 	}
 	for _, m := range s.Members {
 		if err := n.addMember(m[0], m[1]); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	for _, g := range s.Grants {
 		if err := n.putGrant(g); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.version++
-	e.treeVersion++
-	e.accounts, e.users, e.groups, e.grants = n.accounts, n.users, n.groups, n.grants
-	return nil
+	return n, nil
 }
 
-func newUser(u User) *user {
+func (e *Engine) newUser(u User) *user {
 	u.LastLoginAt = nil // bookkeeping, not the model (see User)
-	return &user{User: u, direct: map[string]*grant{}, groups: map[string]*group{}, byAccount: map[string][]*grant{}}
+	return &user{User: u, gen: e.gen, direct: map[string]*grant{}, groups: map[string]*group{}, byAccount: map[string][]*grant{}}
+}
+
+func (e *Engine) newGroup(g Group) *group {
+	return &group{Group: g, gen: e.gen, members: map[string]*user{}, grants: map[string]*grant{}}
 }
 
 // PutAccount creates or replaces an account. The parent must exist and the
@@ -203,6 +235,11 @@ func (e *Engine) PutAccount(a Account) error {
 	defer e.mu.Unlock()
 	e.version++
 	e.treeVersion++
+	if e.shared() {
+		if err := e.detach(); err != nil {
+			return err
+		}
+	}
 	var p *account
 	if a.Parent != "" {
 		p = e.accounts[a.Parent]
@@ -241,8 +278,14 @@ func (e *Engine) DeleteAccount(id string) error {
 	if a == nil {
 		return Errorf(CodeNotFound, "account %s not found", id)
 	}
-	if len(a.children) > 0 || len(a.grants) > 0 {
+	if len(a.children) > 0 || len(e.grantsOn(a)) > 0 {
 		return Errorf(CodeConflict, "account %s has children or grants", id)
+	}
+	if e.shared() {
+		if err := e.detach(); err != nil {
+			return err
+		}
+		a = e.accounts[id]
 	}
 	if a.parent != nil {
 		a.parent.removeChild(a)
@@ -258,10 +301,10 @@ func (e *Engine) PutUser(u User) error {
 	defer e.mu.Unlock()
 	e.version++
 	if x := e.users[u.ID]; x != nil {
-		x.User = u
+		e.ownUser(x).User = u
 		return nil
 	}
-	e.users[u.ID] = newUser(u)
+	e.users[u.ID] = e.newUser(u)
 	return nil
 }
 
@@ -277,8 +320,8 @@ func (e *Engine) DeleteUser(id string) error {
 	for gid := range u.direct {
 		e.removeGrant(gid)
 	}
-	for _, g := range u.groups {
-		delete(g.members, id)
+	for gid := range u.groups {
+		delete(e.ownGroup(e.groups[gid]).members, id)
 	}
 	delete(e.users, id)
 	return nil
@@ -290,10 +333,10 @@ func (e *Engine) PutGroup(g Group) error {
 	defer e.mu.Unlock()
 	e.version++
 	if x := e.groups[g.ID]; x != nil {
-		x.Group = g
+		e.ownGroup(x).Group = g
 		return nil
 	}
-	e.groups[g.ID] = &group{Group: g, members: map[string]*user{}, grants: map[string]*grant{}}
+	e.groups[g.ID] = e.newGroup(g)
 	return nil
 }
 
@@ -335,6 +378,7 @@ func (e *Engine) addMember(groupID, userID string) error {
 	if g.members[userID] != nil {
 		return nil
 	}
+	g, u = e.ownGroup(g), e.ownUser(u)
 	g.members[userID] = u
 	u.groups[groupID] = g
 	for _, gr := range g.grants {
@@ -360,6 +404,7 @@ func (e *Engine) removeMember(groupID, userID string) {
 	if g == nil || u == nil || g.members[userID] == nil {
 		return
 	}
+	g, u = e.ownGroup(g), e.ownUser(u)
 	delete(g.members, userID)
 	delete(u.groups, groupID)
 	for _, gr := range g.grants {
@@ -398,7 +443,7 @@ func (e *Engine) putGrant(g Grant) error {
 	if ng.user == nil && ng.group == nil {
 		return Errorf(CodeInvalid, "principal %s does not exist", g.Principal)
 	}
-	for _, other := range ng.acct.grants {
+	for _, other := range e.grantsOn(ng.acct) {
 		if other.Principal == g.Principal && other.ID != g.ID {
 			return &Error{Code: CodeConflict, ExistingID: other.ID,
 				Message: "principal " + g.Principal + " already has grant " + other.ID + " on account " + g.Account}
@@ -413,15 +458,20 @@ func (e *Engine) putGrant(g Grant) error {
 	if _, ok := e.grants[g.ID]; ok {
 		e.removeGrant(g.ID)
 	}
+	if ng.user != nil {
+		ng.user = e.ownUser(e.users[id]) // removeGrant may have copied it
+	} else {
+		ng.group = e.ownGroup(e.groups[id])
+	}
 	e.grants[g.ID] = ng
-	ng.acct.grants[g.ID] = ng
+	e.ownGrantsOn(ng.acct)[g.ID] = ng
 	if ng.user != nil {
 		ng.user.direct[g.ID] = ng
 		ng.user.index(ng)
 	} else {
 		ng.group.grants[g.ID] = ng
-		for _, m := range ng.group.members {
-			m.index(ng)
+		for uid := range ng.group.members {
+			e.ownUser(e.users[uid]).index(ng)
 		}
 	}
 	return nil
@@ -443,14 +493,17 @@ func (e *Engine) DeleteGrant(id string) error {
 func (e *Engine) removeGrant(id string) {
 	g := e.grants[id]
 	delete(e.grants, id)
-	delete(g.acct.grants, id)
+	delete(e.ownGrantsOn(g.acct), id)
+	// g.user and g.group may be older copies: change the engine's own.
 	if g.user != nil {
-		delete(g.user.direct, id)
-		g.user.unindex(g)
+		u := e.ownUser(e.users[g.user.ID])
+		delete(u.direct, id)
+		u.unindex(g)
 	} else {
-		delete(g.group.grants, id)
-		for _, m := range g.group.members {
-			m.unindex(g)
+		gr := e.ownGroup(e.groups[g.group.ID])
+		delete(gr.grants, id)
+		for uid := range gr.members {
+			e.ownUser(e.users[uid]).unindex(g)
 		}
 	}
 }

@@ -362,12 +362,13 @@ func (e *Engine) Viewers(r *Record, src RecordSource) []Viewer {
 func (e *Engine) viewerCandidates(r *Record, t *policy.Type, src RecordSource, hops int, out map[*user]bool) {
 	fromAccount := func(id string) {
 		for x := e.accounts[id]; x != nil; x = x.parent {
-			for _, g := range x.grants {
+			for _, g := range e.grantsOn(x) {
+				// g's user and group may be older copies (cow.go).
 				if g.user != nil {
-					out[g.user] = true
+					out[e.users[g.user.ID]] = true
 				} else {
-					for _, m := range g.group.members {
-						out[m] = true
+					for uid := range e.groups[g.group.ID].members {
+						out[e.users[uid]] = true
 					}
 				}
 			}

@@ -12,41 +12,6 @@ import (
 // which a user sees one restricted field, and the users a change can
 // affect.
 
-// Clone returns an independent copy of the engine's model, with the same
-// policy and clock and a cache of its own: mutations of one never show in
-// the other.
-func (e *Engine) Clone() (*Engine, error) {
-	e.mu.RLock()
-	s := Snapshot{
-		Accounts: make([]Account, 0, len(e.accounts)),
-		Users:    make([]User, 0, len(e.users)),
-		Groups:   make([]Group, 0, len(e.groups)),
-		Grants:   make([]Grant, 0, len(e.grants)),
-	}
-	for _, a := range e.accounts {
-		s.Accounts = append(s.Accounts, a.Account)
-	}
-	for _, u := range e.users {
-		s.Users = append(s.Users, u.User)
-	}
-	for _, g := range e.groups {
-		s.Groups = append(s.Groups, g.Group)
-		for uid := range g.members {
-			s.Members = append(s.Members, [2]string{g.ID, uid})
-		}
-	}
-	for _, g := range e.grants {
-		s.Grants = append(s.Grants, g.Grant)
-	}
-	pol, clock := e.pol, e.clock
-	e.mu.RUnlock()
-	n := NewEngine(pol, clock)
-	if err := n.Load(s); err != nil {
-		return nil, err
-	}
-	return n, nil
-}
-
 // FieldPredicate returns the records of type typ on which the user sees
 // the restricted field with index field of the type: those with a read
 // path whose role context grants the field (Check's field rule). Staff see
@@ -134,7 +99,7 @@ func (e *Engine) AccountUsers(acct string) []string {
 	seen := map[string]bool{}
 	var out []string
 	for x := e.accounts[acct]; x != nil; x = x.parent {
-		for _, g := range x.grants {
+		for _, g := range e.grantsOn(x) {
 			for _, uid := range g.users() {
 				if !seen[uid] {
 					seen[uid] = true
@@ -170,7 +135,7 @@ func (e *Engine) GroupGrantOn(gid, acct string) (string, bool) {
 	if a == nil {
 		return "", false
 	}
-	for _, g := range a.grants {
+	for _, g := range e.grantsOn(a) {
 		if g.group != nil && g.group.ID == gid {
 			return g.ID, true
 		}

@@ -135,6 +135,7 @@ func (a *App) PreviewChanges(ctx context.Context, c *Actor, changes []PreviewCha
 	if err != nil {
 		return Preview{}, err
 	}
+	defer after.Release()
 	run := &previewRun{a: a, pa: &App{st: a.st, eng: after}, after: after, candidates: map[string]bool{}}
 	for i, ch := range changes {
 		if err := run.apply(ctx, c, i, ch); err != nil {
