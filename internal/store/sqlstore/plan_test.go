@@ -125,11 +125,16 @@ func planDataset(t *testing.T, s *Store, orders int, analyze bool) {
 	}
 }
 
-// explain returns the plan of the page query of q, one line per step,
+// explain returns the plan of the page query of q (its search candidates
+// read first, as ListRecords does), one line per step,
 // indented by depth on SQLite as on PostgreSQL.
 func explain(t *testing.T, s *Store, q store.RecordQuery) (plan string, lq *listQuery) {
 	t.Helper()
-	lq, err := buildList(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet())
+	set, err := s.searchCandidates(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lq, err = build(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set)
 	if err != nil {
 		t.Fatal(err)
 	}
