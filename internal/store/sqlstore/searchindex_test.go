@@ -40,7 +40,7 @@ func TestSearchIndex(t *testing.T) {
 		mk := func(i int) *access.Record {
 			id := fmt.Sprintf("so-%d%s", i, "aAbZ-_."[rng.IntN(7):][:rng.IntN(2)])
 			r := &access.Record{Type: "sales_order", ID: id, Owner: owners[rng.IntN(3)],
-				Date: fmt.Sprintf("2025-0%d-1%d", 1+rng.IntN(9), rng.IntN(10)),
+				Date:       fmt.Sprintf("2025-0%d-1%d", 1+rng.IntN(9), rng.IntN(10)),
 				Attributes: map[string]any{"number": word(2 + rng.IntN(8)), "currency": word(3 + rng.IntN(5)), "amount": float64(i)}}
 			r.Attributes["customer"] = r.Owner
 			return r
@@ -165,7 +165,9 @@ func TestSearchIndex(t *testing.T) {
 			}
 		}
 		if _, err := s.Batch(t.Context(), store.Write{}, store.RecordBatch{Upsert: ups, Delete: dels}); err != nil {
-			var e *access.Error; errors.As(err, &e); t.Fatalf("Batch: %v %+v", err, e.Items[:2])
+			var e *access.Error
+			errors.As(err, &e)
+			t.Fatalf("Batch: %v %+v", err, e.Items[:2])
 		}
 		for id, r := range model {
 			if rng.IntN(8) == 0 {
