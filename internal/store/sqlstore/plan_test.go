@@ -81,6 +81,10 @@ func planShapes(t *testing.T, s *Store) []planShape {
 			DateFrom: "2025-03-01", Attrs: map[string][]any{"status": {"open"}}}},
 		{name: "KeyAccountFiltered", q: store.RecordQuery{Type: "sales_order", Predicate: ownerPred("sales_order", []string{"key"}),
 			DateFrom: "2025-03-01", Attrs: map[string][]any{"status": {"open"}}}},
+		// A selective search (one order's number): the index's candidates
+		// read by key (searchindex.go), the predicate as a filter.
+		{name: "KeyPlus49SearchNumber", q: store.RecordQuery{Type: "sales_order", Predicate: keyPlus.Predicate,
+			Search: &store.TextSearch{Text: "so0012345", Fields: []string{"number"}}}},
 	}
 }
 

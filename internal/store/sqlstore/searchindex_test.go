@@ -172,7 +172,7 @@ func TestSearchIndex(t *testing.T) {
 		for id, r := range model {
 			if rng.IntN(8) == 0 {
 				c := *r
-				c.Attributes = map[string]any{"number": "single-" + word(3), "customer": r.Owner}
+				c.Attributes = map[string]any{"number": "single-" + word(3), "currency": word(4), "customer": r.Owner}
 				recPut(t, s, &c)
 				model[id] = &c
 			} else if rng.IntN(10) == 0 {
