@@ -44,9 +44,9 @@ const searchCandidateCap = 2000
 type searchDialect interface {
 	// searchCandidatesSQL renders the query of the row keys of the records
 	// of type typ whose id or string attributes may contain text (a
-	// superset of the verifier's matches), with pattern the verifier's
-	// LIKE pattern; ok is false when the index cannot serve text.
-	searchCandidatesSQL(typ, text, pattern string) (query string, args []any, ok bool)
+	// superset of the verifier's matches); ok is false when the index
+	// cannot serve text.
+	searchCandidatesSQL(typ, text string) (query string, args []any, ok bool)
 	// pkIn renders "col is one of pks" into b.
 	pkIn(b *sqlb, col string, pks []int64) string
 	// candidatesFrom is the FROM clause of the candidate plan: rows read
@@ -88,10 +88,37 @@ func (s *Store) searchCandidates(ctx context.Context, q store.RecordQuery) (*sea
 	if text == "" || limit < 0 || q.Parent != nil {
 		return nil, nil
 	}
-	query, args, ok := s.dialect.searchCandidatesSQL(q.Type, text, likePattern(text))
-	if !ok {
-		return nil, nil
+	// Every trigram of the term costs a read of its whole posting list,
+	// and the common ones (the "SO0" of every order number) cost most: the
+	// term's last searchWindow characters, a substring and so a superset
+	// of its matches, are tried first (numbers differ at their ends), the
+	// whole term only when they propose more than the cap.
+	r := []rune(text)
+	tries := []string{text}
+	if len(r) > searchWindow {
+		tries = []string{string(r[len(r)-searchWindow:]), text}
 	}
+	for _, term := range tries {
+		query, args, ok := s.dialect.searchCandidatesSQL(q.Type, term)
+		if !ok {
+			continue
+		}
+		set, err := s.readCandidates(ctx, limit, query, args)
+		if set != nil || err != nil {
+			return set, err
+		}
+	}
+	return nil, nil // a common term: the scan serves it better
+}
+
+// searchWindow is the length of the term's tail tried first: six
+// characters make about 200,000 distinct trigram triples, selective enough
+// for a number among millions of records.
+const searchWindow = 6
+
+// readCandidates runs the candidate query; nil when it proposes more than
+// limit rows.
+func (s *Store) readCandidates(ctx context.Context, limit int, query string, args []any) (*searchSet, error) {
 	rows, err := s.queryList(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
@@ -100,7 +127,7 @@ func (s *Store) searchCandidates(ctx context.Context, q store.RecordQuery) (*sea
 	set := &searchSet{pks: []int64{}}
 	for rows.Next() {
 		if len(set.pks) == limit {
-			return nil, nil // a common term: the scan serves it better
+			return nil, nil
 		}
 		var pk int64
 		if err := rows.Scan(&pk); err != nil {
@@ -129,7 +156,7 @@ func (lb *listBuilder) candidates(p *access.Predicate, set *searchSet) string {
 // trigram tokenizer turns into "contains" (case-insensitively for all of
 // Unicode, a superset of LIKE's ASCII folding); it needs three characters.
 // The FTS table holds every type: the cap counts candidates of all types.
-func (d *sqliteDialect) searchCandidatesSQL(_, text, _ string) (string, []any, bool) {
+func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool) {
 	if utf8.RuneCountInString(text) < 3 {
 		return "", nil, false
 	}
@@ -147,12 +174,12 @@ func (d *sqliteDialect) pkIn(b *sqlb, col string, pks []int64) string {
 // candidates by key rather than scanning a sort index for the order.
 func (d *sqliteDialect) candidatesFrom() string { return "records r NOT INDEXED" }
 
-// searchCandidatesSQL is the verifier's ILIKE pattern over the indexed
+// searchCandidatesSQL is the verifier's ILIKE pattern of text over the indexed
 // expression, which the GIN index serves from the pattern's trigrams
 // (pg_trgm extracts them from runs of letters and digits only: a term
 // without a run of three would read the whole index, so it takes the
 // scan).
-func (d *postgresDialect) searchCandidatesSQL(typ, text, pattern string) (string, []any, bool) {
+func (d *postgresDialect) searchCandidatesSQL(typ, text string) (string, []any, bool) {
 	run, best := 0, 0
 	for _, c := range text {
 		if unicode.IsLetter(c) || unicode.IsDigit(c) {
@@ -166,7 +193,7 @@ func (d *postgresDialect) searchCandidatesSQL(typ, text, pattern string) (string
 		return "", nil, false
 	}
 	return `SELECT pk FROM records WHERE type = $1 AND record_search_text(id, attributes) ILIKE $2 ESCAPE '\'`,
-		[]any{typ, pattern}, true
+		[]any{typ, likePattern(text)}, true
 }
 
 func (d *postgresDialect) pkIn(b *sqlb, col string, pks []int64) string {

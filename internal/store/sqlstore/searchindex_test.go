@@ -100,7 +100,9 @@ func TestSearchIndex(t *testing.T) {
 				if rng.IntN(2) == 0 {
 					sub = strings.ToUpper(sub)
 				}
-				out = append(out, sub, word(1+rng.IntN(4)))
+				// Whole values longer than the index's first window
+				// (searchWindow) too.
+				out = append(out, sub, word(1+rng.IntN(4)), string(v), strings.ToUpper(r.ID))
 			}
 			return out
 		}
