@@ -209,14 +209,10 @@ type listQuery struct {
 	shape string // hash of the query's shape, carried by cursors
 }
 
-// buildList renders q for type t. threshold is the largest account set
+// build renders q for type t. threshold is the largest account set
 // served by per-account index seeks (sqliteLargeAccountSet,
-// postgresLargeAccountSet; tests pass others to force a plan).
-func buildList(d dialect, t *policy.Type, q store.RecordQuery, threshold int) (*listQuery, error) {
-	return build(d, t, q, threshold, nil, nil)
-}
-
-// build is buildList, or with count set the count query of CountRecords:
+// postgresLargeAccountSet; tests pass others to force a plan). With count
+// set it renders the count query of CountRecords:
 // the same plan choice and branches, unordered (a count needs no order,
 // and an unordered branch stops at count.Max rows whatever the number of
 // accounts), without cursor or sort. set, when not nil, is the search's
