@@ -61,6 +61,7 @@ type dialect interface {
 	redacted() string
 
 	listDialect
+	searchDialect
 }
 
 // newDialect returns the dialect of dsn: "postgres://..." or

@@ -109,7 +109,11 @@ func (s *Store) ListRecords(ctx context.Context, q store.RecordQuery) ([]*access
 // listRecords is ListRecords with the plan threshold given (tests force
 // either plan with it).
 func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQuery, threshold int) ([]*access.Record, string, error) {
-	lq, err := buildList(s.dialect, t, q, threshold)
+	set, err := s.searchCandidates(ctx, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list records: %w", err)
+	}
+	lq, err := build(s.dialect, t, q, threshold, nil, set)
 	if err != nil {
 		return nil, "", err
 	}
@@ -163,7 +167,11 @@ func (s *Store) countRecords(ctx context.Context, t *policy.Type, q store.Record
 	if c.Sum != "" {
 		out.Sums = map[string]float64{}
 	}
-	lq, err := build(s.dialect, t, q, threshold, &c)
+	set, err := s.searchCandidates(ctx, q)
+	if err != nil {
+		return out, fmt.Errorf("count records: %w", err)
+	}
+	lq, err := build(s.dialect, t, q, threshold, &c, set)
 	if err != nil || lq.empty {
 		return out, err
 	}
@@ -201,18 +209,15 @@ type listQuery struct {
 	shape string // hash of the query's shape, carried by cursors
 }
 
-// buildList renders q for type t. threshold is the largest account set
+// build renders q for type t. threshold is the largest account set
 // served by per-account index seeks (sqliteLargeAccountSet,
-// postgresLargeAccountSet; tests pass others to force a plan).
-func buildList(d dialect, t *policy.Type, q store.RecordQuery, threshold int) (*listQuery, error) {
-	return build(d, t, q, threshold, nil)
-}
-
-// build is buildList, or with count set the count query of CountRecords:
+// postgresLargeAccountSet; tests pass others to force a plan). With count
+// set it renders the count query of CountRecords:
 // the same plan choice and branches, unordered (a count needs no order,
 // and an unordered branch stops at count.Max rows whatever the number of
-// accounts), without cursor or sort.
-func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount) (*listQuery, error) {
+// accounts), without cursor or sort. set, when not nil, is the search's
+// candidate set (searchindex.go), which selects the candidate plan.
+func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet) (*listQuery, error) {
 	if q.Predicate == nil {
 		return nil, fmt.Errorf("list records: no predicate")
 	}
@@ -256,6 +261,12 @@ func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count 
 		// One record's children (a related list): few rows, read from the
 		// parent index with the whole predicate as a filter.
 		out.sql = lb.children(pred)
+	case set != nil && len(set.pks) == 0:
+		out.empty = true
+		return out, nil
+	case set != nil:
+		// A selective search: the index's candidates (searchindex.go).
+		out.sql = lb.candidates(pred, set)
 	case pred.All && (q.Accounts == nil || len(q.Accounts) > threshold):
 		// Staff: the whole type, with any account filter as a filter.
 		out.large = true
@@ -463,11 +474,12 @@ func (lb *listBuilder) ranges() ([]string, error) {
 // search renders the query's text search on alias "r" ("" for none): the
 // id or one of the named declared string fields contains the text.
 func (lb *listBuilder) search() string {
-	q := lb.q.Search
-	if q == nil || strings.TrimSpace(q.Text) == "" {
+	text := searchTerm(lb.q)
+	if text == "" {
 		return ""
 	}
-	ph := lb.p("%" + likeEscaper.Replace(strings.TrimSpace(q.Text)) + "%")
+	q := lb.q.Search
+	ph := lb.p(likePattern(text))
 	ors := []string{lb.d.contains("r.id", ph)}
 	for _, name := range q.Fields {
 		if f, ok := lb.t.Fields[name]; ok && f.Type == policy.FieldString && safeFieldName(name) {

@@ -81,6 +81,10 @@ func planShapes(t *testing.T, s *Store) []planShape {
 			DateFrom: "2025-03-01", Attrs: map[string][]any{"status": {"open"}}}},
 		{name: "KeyAccountFiltered", q: store.RecordQuery{Type: "sales_order", Predicate: ownerPred("sales_order", []string{"key"}),
 			DateFrom: "2025-03-01", Attrs: map[string][]any{"status": {"open"}}}},
+		// A selective search (one order's number): the index's candidates
+		// read by key (searchindex.go), the predicate as a filter.
+		{name: "KeyPlus49SearchNumber", q: store.RecordQuery{Type: "sales_order", Predicate: keyPlus.Predicate,
+			Search: &store.TextSearch{Text: "so0012345", Fields: []string{"number"}}}},
 	}
 }
 
@@ -125,11 +129,16 @@ func planDataset(t *testing.T, s *Store, orders int, analyze bool) {
 	}
 }
 
-// explain returns the plan of the page query of q, one line per step,
+// explain returns the plan of the page query of q (its search candidates
+// read first, as ListRecords does), one line per step,
 // indented by depth on SQLite as on PostgreSQL.
 func explain(t *testing.T, s *Store, q store.RecordQuery) (plan string, lq *listQuery) {
 	t.Helper()
-	lq, err := buildList(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet())
+	set, err := s.searchCandidates(t.Context(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lq, err = build(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,7 +116,10 @@ type Store struct {
 	// the hot read statements prepared once for the read pool (stmts.go).
 	auth  authCache
 	stmts stmtCache
-	lists listStmts // the list statements, prepared once per SQL text (stmts.go)
+	// searchCap is the candidate cap of the search index (searchindex.go):
+	// 0 for searchCandidateCap, below 0 to switch the index off (tests).
+	searchCap int
+	lists     listStmts // the list statements, prepared once per SQL text (stmts.go)
 
 	closeMu  sync.Mutex
 	isClosed bool

@@ -1,0 +1,203 @@
+package sqlstore
+
+// This file serves the list search (store.RecordQuery.Search) from a
+// trigram index (migration 0012): FTS5 with the trigram tokenizer on
+// SQLite, a pg_trgm GIN index on PostgreSQL, both over each record's id
+// and every string-valued attribute, keyed by the records' row key.
+//
+// The index is a candidate generator only. The list query keeps the
+// search predicate of list.go (LIKE/ILIKE over the id and the fields the
+// caller names, with escaping) as the verifier, so which fields match,
+// the escaping and the case rules are exactly those of the scan; the index
+// merely narrows the rows that predicate is evaluated on.
+//
+// Plan choice (PLANS.md "Search"): the store first reads the row keys of
+// the candidates, up to searchCandidateCap. With no more than that (a
+// selective term such as an order number) the page is read from the
+// candidates: their rows by key, the access predicate rendered as a filter
+// (as in the large-account-set plan), the filters and the search predicate,
+// sorted and limited. With more (a common term), or for a term the index
+// cannot serve (shorter than three characters), the list takes its usual
+// plan with the search predicate as a filter, which in sort order stops at
+// the page limit when matches are common.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/store"
+)
+
+// searchCandidateCap is the largest candidate set read from the index:
+// reading a candidate's row and testing the predicate costs a few
+// microseconds, so 2,000 candidates stay within a few milliseconds, while
+// a term with more candidates is common enough that a scan in sort order
+// finds a page of matches sooner.
+const searchCandidateCap = 2000
+
+// searchDialect is the part of dialect that reads the search index.
+type searchDialect interface {
+	// searchCandidatesSQL renders the query of the row keys of the records
+	// of type typ whose id or string attributes may contain text (a
+	// superset of the verifier's matches); ok is false when the index
+	// cannot serve text.
+	searchCandidatesSQL(typ, text string) (query string, args []any, ok bool)
+	// pkIn renders "col is one of pks" into b.
+	pkIn(b *sqlb, col string, pks []int64) string
+	// candidatesFrom is the FROM clause of the candidate plan: rows read
+	// by their keys.
+	candidatesFrom() string
+}
+
+// searchSet is the outcome of the candidate step: the row keys of every
+// record the search can match (possibly none).
+type searchSet struct {
+	pks []int64
+}
+
+// searchTerm returns the query's search text as the verifier sees it ("" for
+// no search).
+func searchTerm(q store.RecordQuery) string {
+	if q.Search == nil {
+		return ""
+	}
+	return strings.TrimSpace(q.Search.Text)
+}
+
+// likePattern is the verifier's LIKE pattern of text: contains, with the
+// wildcards escaped.
+func likePattern(text string) string {
+	return "%" + likeEscaper.Replace(text) + "%"
+}
+
+// searchCandidates reads the candidates of q's search from the index, or
+// returns nil when the list should take its usual plan: no search, a term
+// the index cannot serve, more than the cap of candidates, or the index
+// switched off (s.searchCap < 0, for tests).
+func (s *Store) searchCandidates(ctx context.Context, q store.RecordQuery) (*searchSet, error) {
+	text := searchTerm(q)
+	limit := s.searchCap
+	if limit == 0 {
+		limit = searchCandidateCap
+	}
+	if text == "" || limit < 0 || q.Parent != nil {
+		return nil, nil
+	}
+	// Every trigram of the term costs a read of its whole posting list,
+	// and the common ones (the "SO0" of every order number) cost most: the
+	// term's last searchWindow characters, a substring and so a superset
+	// of its matches, are tried first (numbers differ at their ends), the
+	// whole term only when they propose more than the cap.
+	r := []rune(text)
+	tries := []string{text}
+	if len(r) > searchWindow {
+		tries = []string{string(r[len(r)-searchWindow:]), text}
+	}
+	for _, term := range tries {
+		query, args, ok := s.dialect.searchCandidatesSQL(q.Type, term)
+		if !ok {
+			continue
+		}
+		set, err := s.readCandidates(ctx, limit, query, args)
+		if set != nil || err != nil {
+			return set, err
+		}
+	}
+	return nil, nil // a common term: the scan serves it better
+}
+
+// searchWindow is the length of the term's tail tried first: six
+// characters make about 200,000 distinct trigram triples, selective enough
+// for a number among millions of records.
+const searchWindow = 6
+
+// readCandidates runs the candidate query; nil when it proposes more than
+// limit rows.
+func (s *Store) readCandidates(ctx context.Context, limit int, query string, args []any) (*searchSet, error) {
+	rows, err := s.queryList(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	defer rows.Close()
+	set := &searchSet{pks: []int64{}}
+	for rows.Next() {
+		if len(set.pks) == limit {
+			return nil, nil
+		}
+		var pk int64
+		if err := rows.Scan(&pk); err != nil {
+			return nil, fmt.Errorf("search index: %w", err)
+		}
+		set.pks = append(set.pks, pk)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("search index: %w", err)
+	}
+	return set, nil
+}
+
+// candidates renders the candidate plan: the candidates' rows by key, with
+// predicate p as a filter on each (the scan plan's rendering) and the
+// query's filters, the search predicate among them, sorted and limited.
+func (lb *listBuilder) candidates(p *access.Predicate, set *searchSet) string {
+	conds := []string{lb.d.pkIn(&lb.sqlb, "r.pk", set.pks)}
+	if !p.All {
+		conds = append(conds, lb.filter(p, "r", 0))
+	}
+	return lb.scanPart(part{from: lb.d.candidatesFrom(), conds: conds})
+}
+
+// searchCandidatesSQL matches the term as one FTS5 phrase, which the
+// trigram tokenizer turns into "contains" (case-insensitively for all of
+// Unicode, a superset of LIKE's ASCII folding); it needs three characters.
+// The FTS table holds every type: the cap counts candidates of all types.
+func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool) {
+	if utf8.RuneCountInString(text) < 3 {
+		return "", nil, false
+	}
+	return `SELECT rowid FROM record_search WHERE record_search MATCH $1`,
+		[]any{`"` + strings.ReplaceAll(text, `"`, `""`) + `"`}, true
+}
+
+// pkIn passes the keys as one JSON parameter.
+func (d *sqliteDialect) pkIn(b *sqlb, col string, pks []int64) string {
+	js, _ := json.Marshal(pks)
+	return col + " IN (SELECT value FROM json_each(" + b.p(string(js)) + "))"
+}
+
+// candidatesFrom forbids every index but the rowid, so SQLite reads the
+// candidates by key rather than scanning a sort index for the order.
+func (d *sqliteDialect) candidatesFrom() string { return "records r NOT INDEXED" }
+
+// searchCandidatesSQL is the verifier's ILIKE pattern of text over the indexed
+// expression, which the GIN index serves from the pattern's trigrams
+// (pg_trgm extracts them from runs of letters and digits only: a term
+// without a run of three would read the whole index, so it takes the
+// scan).
+func (d *postgresDialect) searchCandidatesSQL(typ, text string) (string, []any, bool) {
+	run, best := 0, 0
+	for _, c := range text {
+		if unicode.IsLetter(c) || unicode.IsDigit(c) {
+			run++
+			best = max(best, run)
+		} else {
+			run = 0
+		}
+	}
+	if best < 3 {
+		return "", nil, false
+	}
+	return `SELECT pk FROM records WHERE type = $1 AND record_search_text(id, attributes) ILIKE $2 ESCAPE '\'`,
+		[]any{typ, likePattern(text)}, true
+}
+
+func (d *postgresDialect) pkIn(b *sqlb, col string, pks []int64) string {
+	return col + " = ANY(" + b.p(pks) + "::bigint[])"
+}
+
+func (d *postgresDialect) candidatesFrom() string { return "records r" }
