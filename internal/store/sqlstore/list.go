@@ -27,12 +27,13 @@ package sqlstore
 //
 //	SELECT cols FROM (SELECT * FROM (branch 1) UNION SELECT * FROM (branch 2) ...
 //	                  ORDER BY seg, sk, id LIMIT n) AS u
-//	JOIN records r ON r.pk = u.pk ORDER BY ...
+//	JOIN records r ON r.type = $1 AND r.id = u.id ORDER BY ...
 //
-// where each branch selects only (seg, sk, id, pk), from its index where it
-// can (every index of records carries pk, SQLite's rowid), and the page's
-// rows are fetched by pk: one table seek a row, not a (type, id) index seek
-// and then the table.
+// where each branch selects only (seg, sk, id), from its index where it
+// can. On SQLite the branches also select r.pk (every index carries the
+// rowid, so they stay covering) and the join is ON r.pk = u.pk: one table
+// seek a row instead of a (type, id) index seek and then the table
+// (listDialect.pageByPk).
 //
 // # Large account sets
 //
@@ -882,8 +883,12 @@ func (lb *listBuilder) outer(segs []string, full bool) string {
 		}
 		fmt.Fprintf(&b, "SELECT * FROM (%s) AS b%d", s, i)
 	}
-	fmt.Fprintf(&b, " ORDER BY %s LIMIT %d) AS u JOIN records r ON r.pk = u.pk ORDER BY %s",
-		order, lb.n, lb.sort.outerOrder("u."))
+	join := "r.type = " + lb.typ + " AND r.id = u.id"
+	if lb.d.pageByPk() {
+		join = "r.pk = u.pk"
+	}
+	fmt.Fprintf(&b, " ORDER BY %s LIMIT %d) AS u JOIN records r ON %s ORDER BY %s",
+		order, lb.n, join, lb.sort.outerOrder("u."))
 	return b.String()
 }
 
@@ -914,14 +919,17 @@ func (lb *listBuilder) render(p part, seg int, full bool) (string, bool) {
 	if lb.count != nil {
 		return fmt.Sprintf("SELECT %s FROM %s WHERE %s%s LIMIT %d", lb.countCols("r"), p.from, strings.Join(conds, " AND "), group, lb.n), true
 	}
-	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk, r.id AS id, r.pk AS pk"
+	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk, r.id AS id"
+	if lb.d.pageByPk() {
+		sel += ", r.pk AS pk"
+	}
 	if full {
 		sel = lb.d.recordCols() + ", " + strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk"
 	}
 	q := fmt.Sprintf("SELECT %s FROM %s WHERE %s%s ORDER BY %s LIMIT %d",
 		sel, p.from, strings.Join(conds, " AND "), group, lb.sort.order(lb.d, seg, "r"), lb.n)
 	if p.lateral != "" {
-		q = fmt.Sprintf("SELECT x.seg, x.sk, x.id, x.pk FROM unnest(%s::text[]) AS o(owner) CROSS JOIN LATERAL (%s) AS x ORDER BY %s LIMIT %d",
+		q = fmt.Sprintf("SELECT x.seg, x.sk, x.id FROM unnest(%s::text[]) AS o(owner) CROSS JOIN LATERAL (%s) AS x ORDER BY %s LIMIT %d",
 			p.lateral, q, lb.sort.outerOrder("x."), lb.n)
 	}
 	return q, true
