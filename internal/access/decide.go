@@ -115,14 +115,23 @@ func (e *Engine) VisibleFields(userID string, r *Record, src RecordSource) (poli
 // visibleFields is VisibleFields under the caller's read lock.
 func (e *Engine) visibleFields(userID string, r *Record, src RecordSource) (policy.FieldSet, bool) {
 	u := e.users[userID]
-	t := e.pol.Type(r.Type)
-	if u == nil || u.Status != StatusActive || t == nil {
+	if u == nil {
+		return 0, false
+	}
+	d := e.newDecision(u, src)
+	return d.visibleFields(r)
+}
+
+// visibleFields is Engine.visibleFields for d's user, with d's caches.
+func (d *decision) visibleFields(r *Record) (policy.FieldSet, bool) {
+	u := d.u
+	t := d.e.pol.Type(r.Type)
+	if u.Status != StatusActive || t == nil {
 		return 0, false
 	}
 	if u.Kind == KindInternal {
 		return t.AllFields(), true
 	}
-	d := e.newDecision(u, src)
 	var fields policy.FieldSet
 	readable := false
 	d.walk(r, t, func(p path) bool {

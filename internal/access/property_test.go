@@ -841,6 +841,27 @@ func propCheckWorld(t *rapid.T) {
 			}
 		}
 	}
+	// A page of records viewed at once (ViewPage: one lock, one decision,
+	// owners remembered across rows), half of them raw, is row for row
+	// what View shows of each.
+	for _, u := range w.users {
+		page := make([]*access.Record, len(w.records))
+		for i, r := range w.records {
+			page[i] = r
+			if i%2 == 1 {
+				raw := *r
+				raw.Attributes = nil
+				raw.Raw, _ = json.Marshal(r.Attributes)
+				page[i] = &raw
+			}
+		}
+		for i, got := range e.ViewPage(u.ID, page, src) {
+			want, ok := e.View(u.ID, page[i], src)
+			if (got != nil) != ok || (ok && !reflect.DeepEqual(got, want)) {
+				report("ViewPage(user %s)[%s/%s] = %+v, View %+v (%v)", u.ID, page[i].Type, page[i].ID, got, want, ok)
+			}
+		}
+	}
 	for _, r := range w.records {
 		var got []string
 		for _, v := range e.Viewers(r, src) {

@@ -15,11 +15,45 @@ import (
 func (e *Engine) View(userID string, r *Record, src RecordSource) (*Record, bool) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	fields, ok := e.visibleFields(userID, r, src)
+	u := e.users[userID]
+	if u == nil {
+		return nil, false
+	}
+	d := e.newDecision(u, src)
+	return e.view(&d, r, nil)
+}
+
+// ViewPage is View for every record of a list page, decided under one read
+// lock and one clock reading with one decision (its per-call caches, and
+// whether a grant covers each owner account, shared by the rows): out[i]
+// is recs[i] as the user may see it, nil when the user may not read it.
+func (e *Engine) ViewPage(userID string, recs []*Record, src RecordSource) []*Record {
+	out := make([]*Record, len(recs))
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	u := e.users[userID]
+	if u == nil {
+		return out
+	}
+	d := e.newDecision(u, src)
+	owners := map[string]bool{}
+	for i, r := range recs {
+		if v, ok := e.view(&d, r, owners); ok {
+			out[i] = v
+		}
+	}
+	return out
+}
+
+// view is View under the caller's read lock, for d's user. owners, when
+// not nil, remembers per owner account whether a grant of the user covers
+// it (that does not depend on the record: no date applies).
+func (e *Engine) view(d *decision, r *Record, owners map[string]bool) (*Record, bool) {
+	u := d.u
+	fields, ok := d.visibleFields(r)
 	if !ok {
 		return nil, false
 	}
-	u := e.users[userID]
 	out := *r
 	if u.Kind == KindInternal {
 		if r.Raw == nil {
@@ -29,11 +63,16 @@ func (e *Engine) View(userID string, r *Record, src RecordSource) (*Record, bool
 	}
 	t := e.pol.Type(r.Type)
 	out.Teams = nil
-	d := e.newDecision(u, src)
-	ownerSeen := true
-	if a := e.accounts[r.Owner]; a == nil || !d.covering(a, nil, func(*grant) bool { return true }) {
+	ownerSeen, known := owners[r.Owner]
+	if !known {
+		a := e.accounts[r.Owner]
+		ownerSeen = a != nil && d.covering(a, nil, func(*grant) bool { return true })
+		if owners != nil {
+			owners[r.Owner] = ownerSeen
+		}
+	}
+	if !ownerSeen {
 		out.Owner = ""
-		ownerSeen = false
 	}
 	// Raw attributes pass through untouched when nothing of them is
 	// hidden: every restricted field visible and the owner field, if any,
@@ -52,7 +91,7 @@ func (e *Engine) View(userID string, r *Record, src RecordSource) (*Record, bool
 		}
 	}
 	if r.Parent != nil {
-		pr := src.Record(*r.Parent)
+		pr := d.src.Record(*r.Parent)
 		pt := e.pol.Type(r.Parent.Type)
 		if pr == nil || pt == nil || !d.walk(pr, pt, func(p path) bool { return d.allows(&p, pr, pt, policy.Read) }) {
 			out.Parent = nil

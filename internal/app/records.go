@@ -266,9 +266,9 @@ func (a *App) ListRecords(ctx context.Context, c *Actor, in RecordList) (RecordP
 		return RecordPage{}, err
 	}
 	page.Items = make([]*access.Record, 0, len(recs))
-	for _, rec := range recs {
-		v, ok := a.eng.View(subj.ID, rec, src)
-		if !ok {
+	for i, v := range a.eng.ViewPage(subj.ID, recs, src) {
+		if v == nil {
+			rec := recs[i]
 			// A change between building the predicate and masking the
 			// page (a revoke) can drop a row: the engine has the last word.
 			a.log.Info("list row dropped by a concurrent access change", "user", subj.ID, "type", rec.Type, "id", rec.ID)

@@ -34,7 +34,7 @@ func (s *Surface) handleListRecords(w http.ResponseWriter, r *http.Request, c *a
 	for i, rec := range page.Items {
 		items[i] = surface.RecordJSON(rec, page.Staff)
 	}
-	writeJSON(w, http.StatusOK, newList(items, page.Next))
+	writeRecords(w, http.StatusOK, newList(items, page.Next))
 	return nil
 }
 

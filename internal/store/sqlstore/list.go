@@ -29,7 +29,11 @@ package sqlstore
 //	                  ORDER BY seg, sk, id LIMIT n) AS u
 //	JOIN records r ON r.type = $1 AND r.id = u.id ORDER BY ...
 //
-// where each branch selects only (seg, sk, id), from its index where it can.
+// where each branch selects only (seg, sk, id), from its index where it
+// can. On SQLite the branches also select r.pk (every index carries the
+// rowid, so they stay covering) and the join is ON r.pk = u.pk: one table
+// seek a row instead of a (type, id) index seek and then the table
+// (listDialect.pageByPk).
 //
 // # Large account sets
 //
@@ -891,8 +895,12 @@ func (lb *listBuilder) outer(segs []string, full bool) string {
 		}
 		fmt.Fprintf(&b, "SELECT * FROM (%s) AS b%d", s, i)
 	}
-	fmt.Fprintf(&b, " ORDER BY %s LIMIT %d) AS u JOIN records r ON r.type = %s AND r.id = u.id ORDER BY %s",
-		order, lb.n, lb.typ, lb.sort.outerOrder("u."))
+	join := "r.type = " + lb.typ + " AND r.id = u.id"
+	if lb.d.pageByPk() {
+		join = "r.pk = u.pk"
+	}
+	fmt.Fprintf(&b, " ORDER BY %s LIMIT %d) AS u JOIN records r ON %s ORDER BY %s",
+		order, lb.n, join, lb.sort.outerOrder("u."))
 	return b.String()
 }
 
@@ -924,6 +932,9 @@ func (lb *listBuilder) render(p part, seg int, full bool) (string, bool) {
 		return fmt.Sprintf("SELECT %s FROM %s WHERE %s%s LIMIT %d", lb.countCols("r"), p.from, strings.Join(conds, " AND "), group, lb.n), true
 	}
 	sel := strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk, r.id AS id"
+	if lb.d.pageByPk() {
+		sel += ", r.pk AS pk"
+	}
 	if full {
 		sel = lb.d.recordCols() + ", " + strconv.Itoa(seg) + " AS seg, " + lb.sort.keyExpr(lb.d, "r") + " AS sk"
 	}

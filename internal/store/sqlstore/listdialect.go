@@ -39,6 +39,14 @@ type listDialect interface {
 	// perAccountTopN reports whether the owner branch over accounts
 	// accounts in sort kind is rendered as one LATERAL top-N per account.
 	perAccountTopN(accounts, kind int) bool
+	// pageByPk reports whether a page merged from several branches is
+	// fetched back by pk (each branch then selects r.pk too) rather than
+	// by (type, id). SQLite: every index carries the rowid, so the
+	// branches stay covering and each row is one table seek instead of an
+	// index seek and a table seek. PostgreSQL: pk is in none of the list
+	// indexes, so selecting it would turn their index-only scans into
+	// heap reads; the (type, id) index costs the same as pk's.
+	pageByPk() bool
 	// jsonParam renders placeholder ph as a JSON document for the
 	// attributes column.
 	jsonParam(ph string) string
@@ -130,6 +138,8 @@ func (d *sqliteDialect) scanFrom(idx string) string {
 
 func (d *sqliteDialect) perAccountTopN(int, int) bool { return false }
 
+func (d *sqliteDialect) pageByPk() bool { return true }
+
 func (d *sqliteDialect) jsonParam(ph string) string { return ph }
 
 func (d *sqliteDialect) getRecordSQL(heads bool) string { return sqliteGetRecordSQL[b2i(heads)] }
@@ -216,6 +226,8 @@ func (d *postgresDialect) teamsFrom() string {
 func (d *postgresDialect) sharedFrom() string { return "records r" }
 
 func (d *postgresDialect) scanFrom(string) string { return "records r" }
+
+func (d *postgresDialect) pageByPk() bool { return false }
 
 // perAccountTopN is true for a date sort over several accounts: the
 // per-account top-N merged by the sort key.
