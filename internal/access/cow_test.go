@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"slices"
 	"sort"
 
 	"pgregory.net/rapid"
@@ -301,4 +302,40 @@ func TestCloneConcurrentWrites(t *testing.T) {
 	if _, ok := orig.Grant("concurrent"); ok {
 		t.Fatal("the clone's grant is in the original")
 	}
+}
+
+// TestGrantUsersAfterClone: after a clone (released or not), a member
+// added to a group on either engine is among the users of the group's
+// grants there (GrantUsers, AccountUsers: whose access a preview
+// compares), though the grant still points at the group's older copy.
+func TestGrantUsersAfterClone(t *testing.T) {
+	w := genWorld(sizeSmall, worldSeed, 0)
+	orig := newEngine()
+	if err := orig.Load(w.snap); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	acct, u1, u2 := w.snap.Accounts[1].ID, w.snap.Users[1].ID, w.snap.Users[2].ID
+	must(orig.PutGroup(access.Group{ID: "team-x", Name: "Team X"}))
+	must(orig.AddMember("team-x", u1))
+	must(orig.PutGrant(access.Grant{ID: "gx", Principal: "group:team-x", Account: acct, Role: "L30", Scope: access.ScopeSubtree, Access: access.AccessRead}))
+	has := func(e *access.Engine, who string) {
+		t.Helper()
+		if !slices.Contains(e.GrantUsers("gx"), who) || !slices.Contains(e.AccountUsers(acct), who) {
+			t.Fatalf("%s is not among the users of gx (%v) or of %s", who, e.GrantUsers("gx"), acct)
+		}
+	}
+	c, err := orig.Clone()
+	must(err)
+	must(c.AddMember("team-x", u2))
+	has(c, u2)
+	c.Release()
+	must(orig.AddMember("team-x", u2))
+	has(orig, u1)
+	has(orig, u2)
 }

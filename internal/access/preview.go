@@ -76,15 +76,21 @@ func (e *Engine) GrantUsers(id string) []string {
 	if g == nil {
 		return nil
 	}
-	return g.users()
+	return e.grantUsers(g)
 }
 
-func (g *grant) users() []string {
+// grantUsers returns the users g applies to. g's group may be an older
+// copy (cow.go): its members are read from the engine's own group.
+func (e *Engine) grantUsers(g *grant) []string {
 	if g.user != nil {
 		return []string{g.user.ID}
 	}
-	out := make([]string, 0, len(g.group.members))
-	for uid := range g.group.members {
+	grp := e.groups[g.group.ID]
+	if grp == nil {
+		return nil
+	}
+	out := make([]string, 0, len(grp.members))
+	for uid := range grp.members {
 		out = append(out, uid)
 	}
 	return out
@@ -100,7 +106,7 @@ func (e *Engine) AccountUsers(acct string) []string {
 	var out []string
 	for x := e.accounts[acct]; x != nil; x = x.parent {
 		for _, g := range e.grantsOn(x) {
-			for _, uid := range g.users() {
+			for _, uid := range e.grantUsers(g) {
 				if !seen[uid] {
 					seen[uid] = true
 					out = append(out, uid)

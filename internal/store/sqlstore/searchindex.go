@@ -25,6 +25,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -117,9 +118,11 @@ func (s *Store) searchCandidates(ctx context.Context, q store.RecordQuery) (*sea
 const searchWindow = 6
 
 // readCandidates runs the candidate query; nil when it proposes more than
-// limit rows.
+// limit rows. The query asks for one row more than limit, so that a common
+// term costs the database no more than that (PostgreSQL would otherwise
+// send every match to a result set closed early).
 func (s *Store) readCandidates(ctx context.Context, limit int, query string, args []any) (*searchSet, error) {
-	rows, err := s.queryList(ctx, query, args...)
+	rows, err := s.queryList(ctx, query+" LIMIT "+strconv.Itoa(limit+1), args...)
 	if err != nil {
 		return nil, fmt.Errorf("search index: %w", err)
 	}
