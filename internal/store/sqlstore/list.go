@@ -342,11 +342,14 @@ type listBuilder struct {
 	typ         string
 	restFilters []string
 	acctSQL     string
-	// probeByRecord renders filter's team EXISTS as a probe of the
-	// record's own entries (the primary key's record_pk range), the
-	// principals compared after the read: the preview filters many rows
-	// against a predicate of many principals, where one index probe per
-	// principal and row would cost more than the few entries a record has.
+	// probeByRecord renders filter's team condition for the preview,
+	// which filters many rows against a predicate of many principals:
+	// as the set of the principals' entries, read once, when no entry's
+	// condition depends on the record (teamCondsOnRecord); otherwise as
+	// a probe of the record's own entries (the primary key's record_pk
+	// range), the principals compared after the read, since one index
+	// probe per principal and row would cost more than the few entries a
+	// record has.
 	probeByRecord bool
 	// count, when set, renders a count (CountRecords) instead of a page:
 	// branches select (id, sv, gv) unordered, limited to count.Max.
@@ -556,7 +559,7 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 		// set, ANALYZE statistics can tempt the planner into scanning
 		// records_date (which also holds owner) for the first page, a plan
 		// whose deeper pages degrade to tens of milliseconds.
-		from := lb.d.ownedFrom()
+		from := lb.d.ownedFrom("r")
 		var ownerCond, lateral string
 		if lb.count == nil && lb.d.perAccountTopN(len(accts), lb.sort.kind) {
 			// The per-account top-N merged by the sort key.
@@ -576,6 +579,17 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 		}
 	}
 	return parts
+}
+
+// teamCondsOnRecord reports whether p's team entries come with a
+// condition on the record (a cutoff or creator-only).
+func teamCondsOnRecord(p *access.Predicate) bool {
+	for _, ac := range p.Accounts {
+		if ac.Cond != (access.Cond{}) {
+			return true
+		}
+	}
+	return p.TeamUser != nil && *p.TeamUser != (access.Cond{})
 }
 
 // principalCol is the principal column of team alias t in a condition:
@@ -667,7 +681,7 @@ func (lb *listBuilder) teamParts(p *access.Predicate) []part {
 	// On SQLite the join order is forced (CROSS JOIN keeps record_teams
 	// outside): without statistics the planner would otherwise scan every
 	// record of the type in date order and probe its team entries.
-	from := lb.d.teamsFrom()
+	from := lb.d.teamsFrom("t", "r")
 	return []part{{from: from, conds: conds, distinct: len(principals) > 1}}
 }
 
@@ -697,7 +711,7 @@ func (lb *listBuilder) set(p *access.Predicate, depth int) string {
 	}
 	var sels []string
 	for _, ac := range p.Accounts {
-		s := "SELECT " + a + ".id FROM records " + a + " WHERE " + a + ".type = " + typ + " AND " + lb.in(a+".owner", ac.Accounts)
+		s := "SELECT " + a + ".id FROM " + lb.d.ownedFrom(a) + " WHERE " + a + ".type = " + typ + " AND " + lb.in(a+".owner", ac.Accounts)
 		if c := lb.cond(a, ac.Cond, p.User); c != "" {
 			s += " AND " + c
 		}
@@ -705,7 +719,7 @@ func (lb *listBuilder) set(p *access.Predicate, depth int) string {
 	}
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(p, t, a); ok {
-		sels = append(sels, "SELECT "+a+".id FROM record_teams "+t+" JOIN records "+a+" ON "+a+".pk = "+t+".record_pk WHERE "+
+		sels = append(sels, "SELECT "+a+".id FROM "+lb.d.teamsFrom(t, a)+" WHERE "+
 			lb.in(t+".principal", principals)+" AND "+a+".type = "+typ+andCond(cond))
 	}
 	for _, sc := range p.Shared {
@@ -748,9 +762,17 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 	}
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(p, t, a); ok {
-		col := lb.principalCol(t)
-		ors = append(ors, "EXISTS (SELECT 1 FROM record_teams "+t+" WHERE "+t+".record_pk = "+a+".pk AND "+
-			lb.in(col, principals)+andCond(cond)+")")
+		if lb.probeByRecord && !teamCondsOnRecord(p) {
+			// The entries do not depend on the row: read once (SQLite
+			// and PostgreSQL keep the set in memory, an in-memory
+			// probe per row), not one index probe per row.
+			ors = append(ors, a+".pk IN (SELECT "+t+".record_pk FROM record_teams "+t+" WHERE "+
+				lb.in(t+".principal", principals)+andCond(cond)+")")
+		} else {
+			col := lb.principalCol(t)
+			ors = append(ors, "EXISTS (SELECT 1 FROM record_teams "+t+" WHERE "+t+".record_pk = "+a+".pk AND "+
+				lb.in(col, principals)+andCond(cond)+")")
+		}
 	}
 	pa := "p" + strconv.Itoa(depth+1)
 	for _, sc := range p.Shared {

@@ -31,9 +31,11 @@ type listDialect interface {
 	contains(expr, ph string) string
 	// ownedFrom, teamsFrom and sharedFrom are the FROM clauses of the
 	// owner, team and sharing branches of a list; scanFrom that of the
-	// large-set scan on the sort's index idx ("" for none).
-	ownedFrom() string
-	teamsFrom() string
+	// large-set scan on the sort's index idx ("" for none). teamsFrom
+	// joins team entries t to their records r (the aliases given), for
+	// the lists, the parents' sets and the preview's branches alike.
+	ownedFrom(r string) string
+	teamsFrom(t, r string) string
 	sharedFrom() string
 	scanFrom(idx string) string
 	// perAccountTopN reports whether the owner branch over accounts
@@ -118,13 +120,15 @@ func (d *sqliteDialect) contains(expr, ph string) string {
 // ownedFrom forces the owner index: with a key account in the set,
 // ANALYZE statistics can tempt the planner into scanning records_date
 // (which also holds owner) for the first page.
-func (d *sqliteDialect) ownedFrom() string { return "records r INDEXED BY records_owner" }
+func (d *sqliteDialect) ownedFrom(r string) string {
+	return "records " + r + " INDEXED BY records_owner"
+}
 
 // teamsFrom forces the join order (CROSS JOIN keeps record_teams outside):
 // without statistics the planner would otherwise scan every record of the
 // type in date order and probe its team entries.
-func (d *sqliteDialect) teamsFrom() string {
-	return "record_teams t INDEXED BY record_teams_principal CROSS JOIN records r ON r.pk = t.record_pk"
+func (d *sqliteDialect) teamsFrom(t, r string) string {
+	return "record_teams " + t + " INDEXED BY record_teams_principal CROSS JOIN records " + r + " ON " + r + ".pk = " + t + ".record_pk"
 }
 
 func (d *sqliteDialect) sharedFrom() string { return "records r INDEXED BY records_parent" }
@@ -217,10 +221,10 @@ func (d *postgresDialect) contains(expr, ph string) string {
 	return expr + " ILIKE " + ph + ` ESCAPE '\'`
 }
 
-func (d *postgresDialect) ownedFrom() string { return "records r" }
+func (d *postgresDialect) ownedFrom(r string) string { return "records " + r }
 
-func (d *postgresDialect) teamsFrom() string {
-	return "record_teams t JOIN records r ON r.pk = t.record_pk"
+func (d *postgresDialect) teamsFrom(t, r string) string {
+	return "record_teams " + t + " JOIN records " + r + " ON " + r + ".pk = " + t + ".record_pk"
 }
 
 func (d *postgresDialect) sharedFrom() string { return "records r" }

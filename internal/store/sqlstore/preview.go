@@ -120,13 +120,12 @@ func (lb *listBuilder) minusSet(a, b *access.Predicate, depth int, col string, d
 		}
 		return " AND NOT COALESCE(" + strings.Join(ors, " OR ") + ", 1 = 0)"
 	}
-	sel := "SELECT " + s + "." + col + " FROM records " + s + " WHERE " + s + ".type = " + typ
 	if a.All {
-		return sel + not(b, nil)
+		return "SELECT " + s + "." + col + " FROM records " + s + " WHERE " + s + ".type = " + typ + not(b, nil)
 	}
 	var sels []string
 	for i, ac := range a.Accounts {
-		q := sel + " AND " + lb.in(s+".owner", ac.Accounts)
+		q := "SELECT " + s + "." + col + " FROM " + lb.d.ownedFrom(s) + " WHERE " + s + ".type = " + typ + " AND " + lb.in(s+".owner", ac.Accounts)
 		if c := lb.cond(s, ac.Cond, a.User); c != "" {
 			q += " AND " + c
 		}
@@ -135,7 +134,7 @@ func (lb *listBuilder) minusSet(a, b *access.Predicate, depth int, col string, d
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(a, t, s); ok {
 		// DISTINCT: a record may hold several of the principals.
-		sels = append(sels, "SELECT DISTINCT "+s+"."+col+" FROM record_teams "+t+" JOIN records "+s+" ON "+s+".pk = "+t+".record_pk WHERE "+
+		sels = append(sels, "SELECT DISTINCT "+s+"."+col+" FROM "+lb.d.teamsFrom(t, s)+" WHERE "+
 			lb.in(t+".principal", principals)+" AND "+s+".type = "+typ+andCond(cond)+
 			not(b, &access.Predicate{Type: a.Type, User: a.User, Accounts: a.Accounts, Owned: true}))
 	}
