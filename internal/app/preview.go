@@ -731,8 +731,19 @@ func fieldPredicateOf(e *access.Engine, user, typ, f string) *access.Predicate {
 // effectWarnings returns the broad_exposure warnings (a user gains read on
 // more than a fifth of a type's records) and the owner_affected ones (a
 // user holding a protected role loses anything).
+//
+// A type's records are counted only up to five times the largest gain of
+// the preview in it: more than that and no gain can be a fifth of them, so
+// the exact total (a read of the type's whole index, 0.3 s for 3M orders)
+// is not needed.
 func effectWarnings(ctx context.Context, st store.PreviewStore, before *access.Engine, effects []PreviewEffect) ([]PreviewWarning, error) {
 	var out []PreviewWarning
+	upTo := map[string]int{}
+	for _, e := range effects {
+		if e.Action == "read" && e.Gained > 0 {
+			upTo[e.Type] = max(upTo[e.Type], 5*e.Gained+1)
+		}
+	}
 	totals := map[string]int{}
 	owners := map[string]bool{}
 	pol := before.Policy()
@@ -740,11 +751,11 @@ func effectWarnings(ctx context.Context, st store.PreviewStore, before *access.E
 		if e.Action == "read" && e.Gained > 0 {
 			total, ok := totals[e.Type]
 			if !ok {
-				d, err := st.CountPredicateDiff(ctx, e.Type, &access.Predicate{Type: e.Type}, &access.Predicate{Type: e.Type, All: true}, 0)
+				n, err := st.CountTypeUpTo(ctx, e.Type, upTo[e.Type])
 				if err != nil {
 					return nil, err
 				}
-				total = d.Gained
+				total = n
 				totals[e.Type] = total
 			}
 			if e.Gained*5 > total {

@@ -59,7 +59,12 @@ func TestPreview_GrantWritesNothing(t *testing.T) {
 		t.Fatalf("sales_order read effect %+v, want SO1 and SO3 gained with their prices", read)
 	}
 	if !hasWarning(p, app.WarnBroadExposure) {
-		t.Errorf("1 of 3 orders is broad exposure: warnings %+v", p.Warnings)
+		t.Errorf("2 of 3 orders is broad exposure: warnings %+v", p.Warnings)
+	}
+	for _, w := range p.Warnings {
+		if w.Code == app.WarnBroadExposure && w.Type == "sales_order" && (w.Gained != 2 || w.Total != 3) {
+			t.Errorf("broad exposure %+v, want 2 of 3 orders", w)
+		}
 	}
 	if env.st.Revision() != rev || len(env.grantsOf("user:other")) != 1 {
 		t.Errorf("the preview wrote: revision %d, grants %v", env.st.Revision(), env.grantsOf("user:other"))

@@ -139,6 +139,9 @@ type Store interface {
 // undated last, then id descending), without fetching the records.
 type PreviewStore interface {
 	CountPredicateDiff(ctx context.Context, typ string, before, after *access.Predicate, sample int) (PredicateDiff, error)
+	// CountTypeUpTo counts the records of type typ, up to max (at least
+	// 1): max means "max or more".
+	CountTypeUpTo(ctx context.Context, typ string, max int) (int, error)
 }
 
 // PredicateDiff is CountPredicateDiff's answer.

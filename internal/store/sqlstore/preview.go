@@ -32,6 +32,17 @@ func (s *Store) CountPredicateDiff(ctx context.Context, typ string, before, afte
 	return out, err
 }
 
+// CountTypeUpTo counts the records of typ up to upTo, reading at most upTo
+// entries of the type's smallest index.
+func (s *Store) CountTypeUpTo(ctx context.Context, typ string, upTo int) (int, error) {
+	var n int
+	err := s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM records WHERE type = $1 LIMIT $2) AS t", typ, max(upTo, 1)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count %s: %w", typ, err)
+	}
+	return n, nil
+}
+
 // withType returns p for records of typ (nil: nothing).
 func withType(p *access.Predicate, typ string) *access.Predicate {
 	if p == nil {

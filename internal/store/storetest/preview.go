@@ -120,6 +120,16 @@ func testPreview(t *testing.T, b Backend) {
 		if got.Gained != n || got.Lost != 0 || got.SampleGained != nil {
 			t.Errorf("empty -> all: %+v, want %d gained and no sample", got, n)
 		}
+		// CountTypeUpTo: exact below the bound, the bound at and above it.
+		for _, upTo := range []int{1, n - 1, n, n + 1, 10 * n} {
+			c, err := s.CountTypeUpTo(ctx(t), "sales_order", upTo)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := min(n, max(upTo, 1)); c != want {
+				t.Errorf("CountTypeUpTo(%d) = %d, want %d (of %d)", upTo, c, want, n)
+			}
+		}
 	})
 }
 
