@@ -345,7 +345,10 @@ type listBuilder struct {
 	// probeByRecord renders filter's team condition for the preview,
 	// which filters many rows against a predicate of many principals:
 	// as the set of the principals' entries, read once, when no entry's
-	// condition depends on the record (teamCondsOnRecord); otherwise as
+	// condition depends on the record (teamCondsOnRecord) and the
+	// database keeps such a set in memory (listDialect.teamEntrySet:
+	// SQLite; its cost is then linear in the entries of the filter's
+	// principals, even for a small change); otherwise as
 	// a probe of the record's own entries (the primary key's record_pk
 	// range), the principals compared after the read, since one index
 	// probe per principal and row would cost more than the few entries a
@@ -762,10 +765,10 @@ func (lb *listBuilder) filter(p *access.Predicate, a string, depth int) string {
 	}
 	t := "t" + strconv.Itoa(depth)
 	if principals, cond, ok := lb.teamConds(p, t, a); ok {
-		if lb.probeByRecord && !teamCondsOnRecord(p) {
+		if lb.probeByRecord && !teamCondsOnRecord(p) && lb.d.teamEntrySet() {
 			// The entries do not depend on the row: read once (SQLite
-			// and PostgreSQL keep the set in memory, an in-memory
-			// probe per row), not one index probe per row.
+			// keeps the set in memory, an in-memory probe per row), not
+			// one index probe per row.
 			ors = append(ors, a+".pk IN (SELECT "+t+".record_pk FROM record_teams "+t+" WHERE "+
 				lb.in(t+".principal", principals)+andCond(cond)+")")
 		} else {

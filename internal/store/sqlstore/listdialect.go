@@ -41,6 +41,13 @@ type listDialect interface {
 	// perAccountTopN reports whether the owner branch over accounts
 	// accounts in sort kind is rendered as one LATERAL top-N per account.
 	perAccountTopN(accounts, kind int) bool
+	// teamEntrySet reports whether the preview's filter may read a
+	// predicate's team entries as one set (pk IN (SELECT record_pk ...)).
+	// SQLite builds an in-memory index of any size once per statement.
+	// PostgreSQL hashes such a SubPlan under an OR only while it fits in
+	// work_mem (about 262,000 entries at the default 4 MB) and otherwise
+	// rescans it for every row, so it keeps the per-record probe.
+	teamEntrySet() bool
 	// pageByPk reports whether a page merged from several branches is
 	// fetched back by pk (each branch then selects r.pk too) rather than
 	// by (type, id). SQLite: every index carries the rowid, so the
@@ -142,6 +149,8 @@ func (d *sqliteDialect) scanFrom(idx string) string {
 
 func (d *sqliteDialect) perAccountTopN(int, int) bool { return false }
 
+func (d *sqliteDialect) teamEntrySet() bool { return true }
+
 func (d *sqliteDialect) pageByPk() bool { return true }
 
 func (d *sqliteDialect) jsonParam(ph string) string { return ph }
@@ -235,6 +244,8 @@ func (d *postgresDialect) pageByPk() bool { return false }
 
 // perAccountTopN is true for a date sort over several accounts: the
 // per-account top-N merged by the sort key.
+func (d *postgresDialect) teamEntrySet() bool { return false }
+
 func (d *postgresDialect) perAccountTopN(accounts, kind int) bool {
 	return accounts > 1 && kind == sortDate
 }

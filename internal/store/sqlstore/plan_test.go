@@ -286,6 +286,10 @@ func TestPlans(t *testing.T) {
 // type=? bound): a full scan in disguise for the preview's counts.
 var sqliteTypeScan = regexp.MustCompile(`SEARCH \w+ USING (COVERING )?INDEX records_\w+ \(type=\?\)`)
 
+// sqliteIndexScan matches a read of a whole index (what a forced index
+// that cannot seek falls back to).
+var sqliteIndexScan = regexp.MustCompile(`(?m)^\s*SCAN \w+ USING (COVERING )?INDEX`)
+
 // previewPlans checks the plans of the impact preview's counts
 // (CountPredicateDiff): a grant of the key account to a user who sees
 // three customers through owner and team entries, for its orders and for
@@ -329,6 +333,9 @@ func previewPlans(t *testing.T, s *Store) {
 			}
 			if m := sqliteTypeScan.FindString(plan); m != "" {
 				t.Errorf("a whole type read %q:\n%s", m, plan)
+			}
+			if m := sqliteIndexScan.FindString(plan); m != "" {
+				t.Errorf("a whole index read %q:\n%s", m, plan)
 			}
 			if strings.Contains(plan, "CORRELATED") && strings.Contains(plan, "record_teams") && strings.Contains(plan, "PRIMARY KEY (record_pk=?)") {
 				t.Errorf("team entries probed per row although no entry's condition depends on the row:\n%s", plan)
