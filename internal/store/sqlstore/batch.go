@@ -418,10 +418,46 @@ func (t *wtx) sqliteUpsert(rows []recordRow) error {
 	if !t.indexesDeferred {
 		slices.SortFunc(fresh, compareOwnerOrder)
 	}
+	var last int64 // the largest key before the inserts
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&last); err != nil {
+		return fmt.Errorf("insert records: %w", err)
+	}
 	if err := t.insertRows(fresh, now); err != nil {
 		return err
 	}
+	if err := t.sqliteSearch(rows, found, fresh, last); err != nil {
+		return err
+	}
 	return t.insertTeams(rows)
+}
+
+// sqliteSearch writes the search index entries of a batch (see
+// writeSearch): the updated records' entries are replaced, and the
+// inserted ones (fresh, in the order insertRows wrote them) got the keys
+// after last, one more each: SQLite gives a new row the largest key plus
+// one, which the largest key after the inserts confirms (else their
+// entries are computed from the stored rows).
+func (t *wtx) sqliteSearch(rows []recordRow, found map[int]foundRow, fresh []recordRow, last int64) error {
+	var replaced []int64
+	entries := make([]searchEntry, 0, len(rows))
+	for i, f := range found {
+		replaced = append(replaced, f.pk)
+		entries = append(entries, searchEntry{f.pk, rows[i].search})
+	}
+	var max int64
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&max); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	if max != last+int64(len(fresh)) {
+		if err := t.writeSearch(replaced, entries); err != nil {
+			return err
+		}
+		return t.writeSearchFrom(last)
+	}
+	for i := range fresh {
+		entries = append(entries, searchEntry{last + 1 + int64(i), fresh[i].search})
+	}
+	return t.writeSearch(replaced, entries)
 }
 
 // clearFoundTeams deletes the team entries of the stored records among

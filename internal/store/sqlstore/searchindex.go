@@ -1,9 +1,10 @@
 package sqlstore
 
 // This file serves the list search (store.RecordQuery.Search) from a
-// trigram index (migration 0012): FTS5 with the trigram tokenizer on
-// SQLite, a pg_trgm GIN index on PostgreSQL, both over each record's id
-// and every string-valued attribute, keyed by the records' row key.
+// trigram index (migrations 0012 and 0014): FTS5 with the trigram
+// tokenizer on SQLite (without positions, written by the store itself), a
+// pg_trgm GIN index on PostgreSQL, both over each record's id and every
+// string-valued attribute, keyed by the records' row key.
 //
 // The index is a candidate generator only. The list query keeps the
 // search predicate of list.go (LIKE/ILIKE over the id and the fields the
@@ -22,15 +23,17 @@ package sqlstore
 // the page limit when matches are common.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/jsonenc"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -155,16 +158,135 @@ func (lb *listBuilder) candidates(p *access.Predicate, set *searchSet) string {
 	return lb.scanPart(part{from: lb.d.candidatesFrom(), conds: conds})
 }
 
-// searchCandidatesSQL matches the term as one FTS5 phrase, which the
-// trigram tokenizer turns into "contains" (case-insensitively for all of
-// Unicode, a superset of LIKE's ASCII folding); it needs three characters.
-// The FTS table holds every type: the cap counts candidates of all types.
+// searchCandidatesSQL matches the rows that hold every trigram of the
+// term: an FTS5 AND of one-trigram strings (the index keeps no positions,
+// migration 0014, so a phrase cannot be asked for), folded by the trigram
+// tokenizer for all of Unicode, a superset of LIKE's ASCII folding. A row
+// with all of them is a candidate even if they are not adjacent; the
+// verifier drops it. It needs three characters. The FTS table holds every
+// type: the cap counts candidates of all types.
 func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool) {
-	if utf8.RuneCountInString(text) < 3 {
+	r := []rune(text)
+	if len(r) < 3 {
 		return "", nil, false
 	}
-	return `SELECT rowid FROM record_search WHERE record_search MATCH $1`,
-		[]any{`"` + strings.ReplaceAll(text, `"`, `""`) + `"`}, true
+	var b strings.Builder
+	seen := make(map[string]bool, len(r)-2)
+	for i := 0; i+3 <= len(r); i++ {
+		tri := string(r[i : i+3])
+		if seen[tri] {
+			continue
+		}
+		seen[tri] = true
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(`"` + strings.ReplaceAll(tri, `"`, `""`) + `"`)
+	}
+	return `SELECT rowid FROM record_search WHERE record_search MATCH $1`, []any{b.String()}, true
+}
+
+// The SQLite index's entries are written by the store, in the transaction
+// that writes the records (migration 0014 keeps only the delete trigger):
+// putRow writes one record's, upsertRecords a whole batch's or import
+// chunk's with one statement, since FTS5 turns what one statement adds
+// into one segment (it flushes at every statement savepoint) and a batch
+// of small statements made as many small segments to merge.
+
+// searchSep separates the values of a body; a match across two values is
+// a false candidate the verifier drops.
+const searchSep = "\x1f"
+
+// searchBody is the text the index holds for a record: its id and every
+// string-valued top-level attribute (in map order: the order only decides
+// which false candidates a match across values makes), the body the
+// migrations' backfill computes from the stored JSON. Attributes are
+// valid UTF-8 (their encoding refuses anything else), as the stored JSON
+// holds them.
+func searchBody(id string, attrs map[string]any) string {
+	n := len(id)
+	for _, v := range attrs {
+		if s, ok := v.(string); ok {
+			n += len(searchSep) + len(s)
+		}
+	}
+	var b strings.Builder
+	b.Grow(n + len(searchSep))
+	b.WriteString(id)
+	b.WriteString(searchSep)
+	first := true
+	for _, v := range attrs {
+		if s, ok := v.(string); ok {
+			if !first {
+				b.WriteString(searchSep)
+			}
+			first = false
+			b.WriteString(s)
+		}
+	}
+	return b.String()
+}
+
+// sqliteSearchBodySQL computes searchBody in SQL from a row of records
+// aliased r (the fallback of writeSearch, and the backfill's expression).
+const sqliteSearchBodySQL = `r.id || char(31) || COALESCE((SELECT group_concat(value, char(31)) FROM json_each(r.attributes) WHERE type = 'text'), '')`
+
+// searchEntry is a record's index entry: its row key and body.
+type searchEntry struct {
+	pk   int64
+	body string
+}
+
+// writeSearch adds the index entries of records written in this
+// transaction with one statement (SQLite only), after deleting those of
+// the keys in replaced (records updated in place).
+func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
+	if len(replaced) > 0 {
+		js, _ := json.Marshal(replaced)
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search WHERE rowid IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	// In key order: FTS5 also flushes whenever a key is lower than the
+	// one before.
+	slices.SortFunc(entries, func(a, b searchEntry) int { return cmp.Compare(a.pk, b.pk) })
+	n := 2
+	for _, e := range entries {
+		n += len(e.body) + 24
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i, e := range entries {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, e.pk, 10)
+		b = append(b, ',')
+		var ok bool
+		if b, ok = jsonenc.AppendString(b, e.body); !ok {
+			return fmt.Errorf("search index: the body of row %d is not valid UTF-8", e.pk)
+		}
+		b = append(b, ']')
+	}
+	b = append(b, ']')
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, body) SELECT value ->> 0, value ->> 1 FROM json_each(?)`, string(b)); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
+}
+
+// writeSearchFrom adds the index entries of the records with a key above
+// pk, computed from their stored JSON (the fallback when the keys of the
+// rows just inserted are not known).
+func (t *wtx) writeSearchFrom(pk int64) error {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, body) SELECT r.pk, `+sqliteSearchBodySQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
 }
 
 // pkIn passes the keys as one JSON parameter.

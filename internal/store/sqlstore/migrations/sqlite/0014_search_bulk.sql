@@ -1,0 +1,35 @@
+-- The list search's candidate index (0012) rebuilt cheaper to write
+-- (#16, #14): the same FTS5 trigram index over each record's id and every
+-- string-valued top-level attribute, keyed by records.pk, with two
+-- changes (searchindex.go, PLANS.md "Search"):
+--
+-- detail = none: the index keeps which rows hold a trigram, not where.
+-- The candidate query is then the AND of the term's trigrams instead of
+-- a phrase (a superset of the phrase's rows, still a superset of the
+-- verifier's matches, which the list's LIKE predicate rechecks anyway);
+-- the postings are a fraction of the size.
+--
+-- No insert and update triggers: the store writes a record's entry in
+-- the same transaction as the record (searchindex.go: putRow for one
+-- record, one INSERT ... SELECT FROM json_each for a whole batch or
+-- import chunk). FTS5 flushes its pending entries into a new segment at
+-- every statement savepoint, so the triggers of the batch's per-row and
+-- 400-row statements wrote a small segment each and spent most of an
+-- import's CPU merging them (and made every INSERT into records keep a
+-- statement journal). Deletes keep their trigger: they are rare and
+-- need no body.
+DROP TRIGGER record_search_insert;
+DROP TRIGGER record_search_update;
+DROP TRIGGER record_search_delete;
+DROP TABLE record_search;
+
+CREATE VIRTUAL TABLE record_search USING fts5(body, tokenize = 'trigram', content = '', contentless_delete = 1, detail = none);
+
+CREATE TRIGGER record_search_delete AFTER DELETE ON records BEGIN
+    DELETE FROM record_search WHERE rowid = OLD.pk;
+END;
+
+-- Backfill, one statement.
+INSERT INTO record_search (rowid, body)
+SELECT pk, id || char(31) || COALESCE((SELECT group_concat(value, char(31)) FROM json_each(records.attributes) WHERE type = 'text'), '')
+FROM records;
