@@ -105,10 +105,6 @@ func appendFloat(b []byte, f float64) ([]byte, bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// AppendString appends s as a JSON string, as AppendObject writes its
-// strings; it reports false for invalid UTF-8.
-func AppendString(b []byte, s string) ([]byte, bool) { return appendString(b, s) }
-
 // appendString writes s quoted, escaping only ", \ and the control
 // characters (\b \t \n \f \r short, the rest \u00XX); invalid UTF-8 is
 // refused.

@@ -60,9 +60,9 @@ type recordRow struct {
 	creator              any // string or nil
 	attributes           string
 	entries              []access.TeamEntry
-	// search is the record's search index body (searchBody; SQLite only,
-	// "" on PostgreSQL, whose index is an expression of the row).
-	search string
+	// search are the record's search index columns (searchValues; SQLite
+	// only, nil on PostgreSQL, whose index is an expression of the row).
+	search []string
 }
 
 // recordInsertCols are the columns an upsert writes, in order.
@@ -85,7 +85,7 @@ func (s *Store) encodeRecord(r *access.Record) (recordRow, error) {
 	}
 	row, err := encodeRow(r)
 	if err == nil && s.dialect.name() == "sqlite" {
-		row.search = searchBody(r.ID, r.Attributes)
+		row.search = searchValues(r.ID, r.Attributes)
 	}
 	return row, err
 }

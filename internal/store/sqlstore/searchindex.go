@@ -33,7 +33,6 @@ import (
 	"unicode"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
-	"github.com/portcullis-dev/portcullis/internal/jsonenc"
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
@@ -191,55 +190,99 @@ func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool
 // putRow writes one record's, upsertRecords a whole batch's or import
 // chunk's with one statement, since FTS5 turns what one statement adds
 // into one segment (it flushes at every statement savepoint) and a batch
-// of small statements made as many small segments to merge.
+// of small statements made as many small segments to merge. (One
+// statement of json_each with ->> per column cost more than the two
+// segments it saves.)
 
-// searchSep separates the values of a body; a match across two values is
-// a false candidate the verifier drops.
+// searchSep separates the values the last column of an entry holds; a
+// match across two values is a false candidate the verifier drops.
 const searchSep = "\x1f"
 
-// searchBody is the text the index holds for a record: its id and every
-// string-valued top-level attribute (in map order: the order only decides
-// which false candidates a match across values makes), the body the
-// migrations' backfill computes from the stored JSON. Attributes are
-// valid UTF-8 (their encoding refuses anything else), as the stored JSON
-// holds them.
-func searchBody(id string, attrs map[string]any) string {
-	n := len(id)
+// searchColumns is the number of columns of record_search (migration
+// 0014): the id, then one string value each, the rest joined in the
+// last. The trigram tokenizer makes trigrams within a column, so values
+// in columns of their own add no trigrams across their boundaries, a
+// third of a joined body's.
+const searchColumns = 8
+
+// searchValues are the columns of a record's index entry: its id and its
+// distinct non-empty string-valued top-level attributes (in map order:
+// the order only decides which values share the last column), as the
+// migration's backfill computes them from the stored JSON (which keeps
+// duplicates: they add nothing to an index without positions).
+// Attributes are valid UTF-8 (their encoding refuses anything else), as
+// the stored JSON holds them.
+func searchValues(id string, attrs map[string]any) []string {
+	vals := make([]string, 1, searchColumns)
+	vals[0] = id
+	var rest []string
 	for _, v := range attrs {
-		if s, ok := v.(string); ok {
-			n += len(searchSep) + len(s)
+		s, ok := v.(string)
+		if !ok || s == "" || (len(rest) == 0 && slices.Contains(vals, s)) {
+			continue
+		}
+		if len(vals) < searchColumns-1 {
+			vals = append(vals, s)
+		} else {
+			rest = append(rest, s)
 		}
 	}
+	if len(rest) > 0 {
+		vals = append(vals, strings.Join(rest, searchSep))
+	}
+	return vals
+}
+
+// sqliteSearchColumnsSQL computes searchValues' columns in SQL from a row
+// of records aliased r (the fallback of writeSearch; migration 0014's
+// backfill has the same expressions).
+var sqliteSearchColumnsSQL = func() string {
+	cols := []string{"r.id"}
+	for k := range searchColumns - 2 {
+		cols = append(cols, fmt.Sprintf("(SELECT value FROM json_each(r.attributes) WHERE type = 'text' LIMIT 1 OFFSET %d)", k))
+	}
+	cols = append(cols, fmt.Sprintf("(SELECT group_concat(value, char(31)) FROM (SELECT value FROM json_each(r.attributes) WHERE type = 'text' LIMIT -1 OFFSET %d))", searchColumns-2))
+	return strings.Join(cols, ", ")
+}()
+
+// searchColumnNames lists record_search's columns.
+var searchColumnNames = func() string {
+	names := make([]string, searchColumns)
+	for k := range names {
+		names[k] = "v" + strconv.Itoa(k)
+	}
+	return strings.Join(names, ", ")
+}()
+
+// searchInsertRows is the most entries one INSERT writes: searchColumns
+// + 1 parameters a row within SQLite's 32,766. Each statement makes a
+// segment (see above), so a batch of 10,000 makes three.
+const searchInsertRows = 32766 / (searchColumns + 1)
+
+// searchInsertSQL is the multi-row INSERT of n entries.
+func searchInsertSQL(n int) string {
+	row := "(?" + strings.Repeat(", ?", searchColumns) + ")"
 	var b strings.Builder
-	b.Grow(n + len(searchSep))
-	b.WriteString(id)
-	b.WriteString(searchSep)
-	first := true
-	for _, v := range attrs {
-		if s, ok := v.(string); ok {
-			if !first {
-				b.WriteString(searchSep)
-			}
-			first = false
-			b.WriteString(s)
+	b.Grow((len(row)+2)*n + 128)
+	b.WriteString("INSERT INTO record_search (rowid, " + searchColumnNames + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
 		}
+		b.WriteString(row)
 	}
 	return b.String()
 }
 
-// sqliteSearchBodySQL computes searchBody in SQL from a row of records
-// aliased r (the fallback of writeSearch, and the backfill's expression).
-const sqliteSearchBodySQL = `r.id || char(31) || COALESCE((SELECT group_concat(value, char(31)) FROM json_each(r.attributes) WHERE type = 'text'), '')`
-
-// searchEntry is a record's index entry: its row key and body.
+// searchEntry is a record's index entry: its row key and columns.
 type searchEntry struct {
 	pk   int64
-	body string
+	vals []string
 }
 
 // writeSearch adds the index entries of records written in this
-// transaction with one statement (SQLite only), after deleting those of
-// the keys in replaced (records updated in place).
+// transaction with as few statements as it can (SQLite only), after
+// deleting those of the keys in replaced (records updated in place).
 func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 	if len(replaced) > 0 {
 		js, _ := json.Marshal(replaced)
@@ -247,34 +290,29 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 			return fmt.Errorf("search index: %w", err)
 		}
 	}
-	if len(entries) == 0 {
-		return nil
-	}
 	// In key order: FTS5 also flushes whenever a key is lower than the
 	// one before.
 	slices.SortFunc(entries, func(a, b searchEntry) int { return cmp.Compare(a.pk, b.pk) })
-	n := 2
-	for _, e := range entries {
-		n += len(e.body) + 24
-	}
-	b := make([]byte, 0, n)
-	b = append(b, '[')
-	for i, e := range entries {
-		if i > 0 {
-			b = append(b, ',')
+	args := make([]any, 0, (searchColumns+1)*min(len(entries), searchInsertRows))
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), searchInsertRows)]
+		entries = entries[len(chunk):]
+		args = args[:0]
+		for _, e := range chunk {
+			args = append(args, e.pk)
+			for k := range searchColumns {
+				if k < len(e.vals) {
+					args = append(args, e.vals[k])
+				} else {
+					args = append(args, nil)
+				}
+			}
 		}
-		b = append(b, '[')
-		b = strconv.AppendInt(b, e.pk, 10)
-		b = append(b, ',')
-		var ok bool
-		if b, ok = jsonenc.AppendString(b, e.body); !ok {
-			return fmt.Errorf("search index: the body of row %d is not valid UTF-8", e.pk)
+		// Through t.q: the full chunks of an import share one prepared
+		// statement.
+		if _, err := t.q.ExecContext(t.ctx, searchInsertSQL(len(chunk)), args...); err != nil {
+			return fmt.Errorf("search index: %w", err)
 		}
-		b = append(b, ']')
-	}
-	b = append(b, ']')
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, body) SELECT value ->> 0, value ->> 1 FROM json_each(?)`, string(b)); err != nil {
-		return fmt.Errorf("search index: %w", err)
 	}
 	return nil
 }
@@ -283,7 +321,7 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 // pk, computed from their stored JSON (the fallback when the keys of the
 // rows just inserted are not known).
 func (t *wtx) writeSearchFrom(pk int64) error {
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, body) SELECT r.pk, `+sqliteSearchBodySQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, `+searchColumnNames+`) SELECT r.pk, `+sqliteSearchColumnsSQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
 	return nil
