@@ -405,12 +405,18 @@ func (s *Store) DeleteRecord(ctx context.Context, w store.Write, typ, id string)
 			return fmt.Errorf("delete record teams: %w", err)
 		}
 		var h storedSharing
-		err := t.queryRow(`DELETE FROM records WHERE type = $1 AND id = $2 RETURNING owner, parent_type, parent_id, teams`, typ, id).Scan(h.dest()...)
+		var pk int64
+		err := t.queryRow(`DELETE FROM records WHERE type = $1 AND id = $2 RETURNING pk, owner, parent_type, parent_id, teams`, typ, id).Scan(append([]any{&pk}, h.dest()...)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoop
 		}
 		if err != nil {
 			return fmt.Errorf("delete record: %w", err)
+		}
+		if t.s.dialect.name() == "sqlite" {
+			if err := t.deleteSearch([]int64{pk}); err != nil {
+				return err
+			}
 		}
 		return t.auditDelete(typ, id, &h)
 	})

@@ -185,10 +185,10 @@ func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool
 	return `SELECT rowid FROM record_search WHERE record_search MATCH $1`, []any{b.String()}, true
 }
 
-// The SQLite index's entries are written by the store, in the transaction
-// that writes the records (migration 0014 keeps only the delete trigger):
+// The SQLite index's entries are written and deleted by the store, in the
+// transaction that writes the records (migration 0014 has no triggers):
 // putRow writes one record's, upsertRecords a whole batch's or import
-// chunk's with one statement, since FTS5 turns what one statement adds
+// chunk's with one statement (deleteRecords deletes a batch's), since FTS5 turns what one statement adds
 // into one segment (it flushes at every statement savepoint) and a batch
 // of small statements made as many small segments to merge. (One
 // statement of json_each with ->> per column cost more than the two
@@ -284,11 +284,8 @@ type searchEntry struct {
 // transaction with as few statements as it can (SQLite only), after
 // deleting those of the keys in replaced (records updated in place).
 func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
-	if len(replaced) > 0 {
-		js, _ := json.Marshal(replaced)
-		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search WHERE rowid IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
-			return fmt.Errorf("search index: %w", err)
-		}
+	if err := t.deleteSearch(replaced); err != nil {
+		return err
 	}
 	// In key order: FTS5 also flushes whenever a key is lower than the
 	// one before.
@@ -313,6 +310,22 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 		if _, err := t.q.ExecContext(t.ctx, searchInsertSQL(len(chunk)), args...); err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
+	}
+	return nil
+}
+
+// deleteSearch deletes the index entries of pks with one statement
+// (SQLite only): records deleted or about to be rewritten in this
+// transaction. A key may come back for a new record (SQLite reuses the
+// largest key once it is deleted), so the entries go in the same
+// transaction as the rows.
+func (t *wtx) deleteSearch(pks []int64) error {
+	if len(pks) == 0 {
+		return nil
+	}
+	js, _ := json.Marshal(pks)
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search WHERE rowid IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
+		return fmt.Errorf("search index: %w", err)
 	}
 	return nil
 }

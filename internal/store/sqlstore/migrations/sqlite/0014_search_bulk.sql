@@ -14,15 +14,14 @@
 -- values in columns of their own add none across their boundaries (a
 -- third of the trigrams of one joined body).
 --
--- No insert and update triggers: the store writes a record's entry in
--- the same transaction as the record (searchindex.go: putRow for one
--- record, one INSERT ... SELECT FROM json_each for a whole batch or
--- import chunk). FTS5 flushes its pending entries into a new segment at
--- every statement savepoint, so the triggers of the batch's per-row and
--- 400-row statements wrote a small segment each and spent most of an
--- import's CPU merging them (and made every INSERT into records keep a
--- statement journal). Deletes keep their trigger: they are rare and
--- need no text.
+-- No triggers: the store writes and deletes a record's entry in the
+-- same transaction as the record (searchindex.go: putRow and
+-- DeleteRecord for one record, multi-row statements of a few thousand
+-- entries for a whole batch or import chunk). FTS5 flushes its pending
+-- entries into a new segment at every statement savepoint, so the
+-- triggers of the batch's per-row and 400-row statements wrote a small
+-- segment each and spent most of an import's CPU merging them (and made
+-- every INSERT into records keep a statement journal).
 DROP TRIGGER record_search_insert;
 DROP TRIGGER record_search_update;
 DROP TRIGGER record_search_delete;
@@ -30,10 +29,6 @@ DROP TABLE record_search;
 
 CREATE VIRTUAL TABLE record_search USING fts5(v0, v1, v2, v3, v4, v5, v6, v7,
     tokenize = 'trigram', content = '', contentless_delete = 1, detail = none);
-
-CREATE TRIGGER record_search_delete AFTER DELETE ON records BEGIN
-    DELETE FROM record_search WHERE rowid = OLD.pk;
-END;
 
 -- Backfill, one statement (sqliteSearchColumnsSQL).
 INSERT INTO record_search (rowid, v0, v1, v2, v3, v4, v5, v6, v7)
