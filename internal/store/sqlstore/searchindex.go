@@ -187,10 +187,11 @@ func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool
 
 // The SQLite index's entries are written and deleted by the store, in the
 // transaction that writes the records (migration 0014 has no triggers):
-// putRow writes one record's, upsertRecords a whole batch's or import
-// chunk's with one statement (deleteRecords deletes a batch's), since FTS5 turns what one statement adds
-// into one segment (it flushes at every statement savepoint) and a batch
-// of small statements made as many small segments to merge. (One
+// putRow and DeleteRecord one record's, upsertRecords a whole batch's or
+// import chunk's with multi-row INSERTs of searchInsertRows entries, and
+// deleteRecords a batch's with one DELETE. FTS5 turns what one statement
+// adds into one segment (it flushes at every statement savepoint), and a
+// batch of small statements made as many small segments to merge. (One
 // statement of json_each with ->> per column cost more than the two
 // segments it saves.)
 
