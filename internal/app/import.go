@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	jsonv2 "github.com/go-json-experiment/json"
 
@@ -225,6 +227,11 @@ type csvReader struct {
 	// fixed are fields every item gets (records: the type).
 	fixed map[string]any
 	buf   bytes.Buffer
+	// typ is the type of a records file ("" for other kinds), for
+	// nextUpdate; plainHead reports that every column name is valid
+	// UTF-8 and of a known shape (see plainRow).
+	typ       string
+	plainHead bool
 }
 
 // newCSVReader reads the header and builds the columns with colFor, which
@@ -273,6 +280,15 @@ func csvError(err error) error {
 }
 
 func (r *csvReader) next() ([]byte, int, error) {
+	row, line, err := r.read()
+	if err != nil {
+		return nil, line, err
+	}
+	return r.lineOf(row, line)
+}
+
+// read reads the next row and its line number.
+func (r *csvReader) read() ([]string, int, error) {
 	if r.cols == nil {
 		return nil, 0, io.EOF
 	}
@@ -285,6 +301,106 @@ func (r *csvReader) next() ([]byte, int, error) {
 		return nil, 0, csvError(err)
 	}
 	line, _ := r.r.FieldPos(0)
+	return row, line, nil
+}
+
+// nextUpdate reads the next row of a records file into u, the
+// RecordUpdate its JSON line decodes to, without writing and decoding
+// the line, when the row allows (plainRow); else it returns the line
+// (next's) for the caller to decode, leaving u alone.
+func (r *csvReader) nextUpdate(u *RecordUpdate) ([]byte, int, error) {
+	row, line, err := r.read()
+	if err != nil {
+		return nil, line, err
+	}
+	if !r.plainRow(row) {
+		return r.lineOf(row, line)
+	}
+	var attrs map[string]any
+	if r.hasAttrColumns() {
+		attrs = make(map[string]any, len(r.cols))
+	}
+	finite := true
+	for i, col := range r.cols {
+		cell := row[i]
+		if cell == "" || col.convert == nil {
+			continue
+		}
+		v, err := col.convert(cell)
+		if err != nil {
+			return nil, line, lineError(line, col.name, message(err))
+		}
+		if col.attr != "" {
+			if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+				finite = false
+			}
+			attrs[col.attr] = v
+			continue
+		}
+		s := v.(string)
+		switch col.path {
+		case "id":
+			u.ID = Some(s)
+		case "owner":
+			u.Owner = Some(s)
+		case "date":
+			u.Date = Some(s)
+		case "creator":
+			u.Creator = Some(s)
+		}
+	}
+	if !finite {
+		// What the line's encoders refuse, after every cell converted.
+		return nil, line, lineError(line, "", "not valid")
+	}
+	u.Type = Some(r.typ)
+	if attrs != nil {
+		u.Attributes = Some(attrs)
+	}
+	return nil, line, nil
+}
+
+// plainRow reports whether nextUpdate may build row's item directly:
+// a records file (typ set) whose row has no JSON cells (parent, teams)
+// and only valid UTF-8 (the line's encoder would replace invalid bytes).
+// Its other cells convert to strings, numbers and booleans, which the
+// line's JSON gives back unchanged.
+func (r *csvReader) plainRow(row []string) bool {
+	if r.typ == "" || !r.plainHead {
+		return false
+	}
+	for i, col := range r.cols {
+		cell := row[i]
+		if cell == "" || col.convert == nil {
+			continue
+		}
+		if col.path == "parent" || col.path == "teams" || !utf8.ValidString(cell) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainHead reports whether a records file's columns allow nextUpdate:
+// names of valid UTF-8 (the line's encoder would replace invalid bytes in
+// an attribute's name) and every column one nextUpdate knows.
+func plainHead(cols []column) bool {
+	for _, col := range cols {
+		if !utf8.ValidString(col.name) {
+			return false
+		}
+		switch {
+		case col.attr != "", col.convert == nil:
+		case col.path == "id", col.path == "owner", col.path == "date", col.path == "creator", col.path == "type", col.path == "parent", col.path == "teams":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// lineOf converts a row into its JSON line.
+func (r *csvReader) lineOf(row []string, line int) ([]byte, int, error) {
 	obj := make(map[string]any, len(r.cols)+len(r.fixed))
 	for k, v := range r.fixed {
 		obj[k] = v
@@ -430,6 +546,7 @@ func (a *App) importRecords(ctx context.Context, c *Actor, t *policy.Type, in Im
 			return ImportResult{}, err
 		}
 		cr.fixed = map[string]any{"type": t.Name}
+		cr.typ, cr.plainHead = t.Name, plainHead(cr.cols)
 		lr = cr
 	} else {
 		lr = newNDJSONReader(in.Body)
@@ -497,11 +614,24 @@ func (a *App) importRecords(ctx context.Context, c *Actor, t *policy.Type, in Im
 // decoded on every core, then checked in file order, so the error is
 // the first bad line's as if they were read one by one.
 func (a *App) readChunk(ctx context.Context, lr lineReader, t *policy.Type, seen map[uint64]int, seed maphash.Seed) (ch importChunk, eof bool) {
+	// A CSV row is read into its item directly where it can be
+	// (csvReader.nextUpdate); raws[i] is nil then, else the line to
+	// decode.
+	ur, _ := lr.(*csvReader)
 	raws := make([][]byte, 0, store.MaxBatch)
 	lines := make([]int, 0, store.MaxBatch)
+	items := make([]RecordUpdate, 0, store.MaxBatch)
 	var readErr error
 	for len(raws) < store.MaxBatch {
-		raw, line, err := lr.next()
+		var u RecordUpdate
+		var raw []byte
+		var line int
+		var err error
+		if ur != nil {
+			raw, line, err = ur.nextUpdate(&u)
+		} else {
+			raw, line, err = lr.next()
+		}
 		if errors.Is(err, io.EOF) {
 			eof = true
 			break
@@ -512,11 +642,13 @@ func (a *App) readChunk(ctx context.Context, lr lineReader, t *policy.Type, seen
 		}
 		raws = append(raws, raw)
 		lines = append(lines, line)
+		items = append(items, u)
 	}
-	items := make([]RecordUpdate, len(raws))
 	decodeErrs := make([]error, len(raws))
 	parallel.For(len(raws), func(i int) {
-		decodeErrs[i] = jsonv2.Unmarshal(raws[i], &items[i], jsonv2.RejectUnknownMembers(true))
+		if raws[i] != nil {
+			decodeErrs[i] = jsonv2.Unmarshal(raws[i], &items[i], jsonv2.RejectUnknownMembers(true))
+		}
 	})
 	for i := range items {
 		u, line := &items[i], lines[i]

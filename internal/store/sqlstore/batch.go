@@ -126,13 +126,14 @@ func duplicateItems(recs []*access.Record, seen map[access.Ref]int, of string) [
 // deleteRecords deletes the named records (missing ones are skipped) and
 // adds the number deleted to n.
 func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
-	return chunksByType(refs, func(typ string, chunk []string) error {
+	var pks []int64 // the deleted rows, for the search index
+	if err := chunksByType(refs, func(typ string, chunk []string) error {
 		b := &sqlb{d: t.s.dialect}
 		where := "type = " + b.p(typ) + " AND " + b.in("id", chunk)
 		if _, err := t.tx.ExecContext(t.ctx, "DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE "+where+")", b.args...); err != nil {
 			return fmt.Errorf("delete record teams: %w", err)
 		}
-		deleted, err := t.deleteReturning("DELETE FROM records WHERE "+where+" RETURNING id, owner, parent_type, parent_id, teams", b.args...)
+		deleted, err := t.deleteReturning("DELETE FROM records WHERE "+where+" RETURNING pk, id, owner, parent_type, parent_id, teams", &pks, b.args...)
 		if err != nil {
 			return fmt.Errorf("delete records: %w", err)
 		}
@@ -145,7 +146,13 @@ func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
 			}
 		}
 		return nil
-	})
+	}); err != nil {
+		return err
+	}
+	if t.s.dialect.name() == "sqlite" {
+		return t.deleteSearch(pks)
+	}
+	return nil
 }
 
 // chunksByType calls fn with the distinct ids of refs grouped by type (in
@@ -177,9 +184,10 @@ func chunksByType(refs []access.Ref, fn func(typ string, ids []string) error) er
 	return nil
 }
 
-// deleteReturning runs a DELETE ... RETURNING id and the sharing columns,
-// and returns the deleted rows' sharing by id.
-func (t *wtx) deleteReturning(q string, args ...any) (map[string]*storedSharing, error) {
+// deleteReturning runs a DELETE ... RETURNING pk, id and the sharing
+// columns, appends the deleted rows' keys to pks and returns their
+// sharing by id.
+func (t *wtx) deleteReturning(q string, pks *[]int64, args ...any) (map[string]*storedSharing, error) {
 	rs, err := t.tx.QueryContext(t.ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -188,11 +196,13 @@ func (t *wtx) deleteReturning(q string, args ...any) (map[string]*storedSharing,
 	out := map[string]*storedSharing{}
 	for rs.Next() {
 		var id string
+		var pk int64
 		h := &storedSharing{}
-		if err := rs.Scan(append([]any{&id}, h.dest()...)...); err != nil {
+		if err := rs.Scan(append([]any{&pk, &id}, h.dest()...)...); err != nil {
 			return nil, err
 		}
 		out[id] = h
+		*pks = append(*pks, pk)
 	}
 	return out, rs.Err()
 }
@@ -418,10 +428,46 @@ func (t *wtx) sqliteUpsert(rows []recordRow) error {
 	if !t.indexesDeferred {
 		slices.SortFunc(fresh, compareOwnerOrder)
 	}
+	var last int64 // the largest key before the inserts
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&last); err != nil {
+		return fmt.Errorf("insert records: %w", err)
+	}
 	if err := t.insertRows(fresh, now); err != nil {
 		return err
 	}
+	if err := t.sqliteSearch(rows, found, fresh, last); err != nil {
+		return err
+	}
 	return t.insertTeams(rows)
+}
+
+// sqliteSearch writes the search index entries of a batch (see
+// writeSearch): the updated records' entries are replaced, and the
+// inserted ones (fresh, in the order insertRows wrote them) got the keys
+// after last, one more each: SQLite gives a new row the largest key plus
+// one, which the largest key after the inserts confirms (else their
+// entries are computed from the stored rows).
+func (t *wtx) sqliteSearch(rows []recordRow, found map[int]foundRow, fresh []recordRow, last int64) error {
+	var replaced []int64
+	entries := make([]searchEntry, 0, len(rows))
+	for i, f := range found {
+		replaced = append(replaced, f.pk)
+		entries = append(entries, searchEntry{f.pk, rows[i].search})
+	}
+	var max int64
+	if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&max); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	if max != last+int64(len(fresh)) {
+		if err := t.writeSearch(replaced, entries); err != nil {
+			return err
+		}
+		return t.writeSearchFrom(last)
+	}
+	for i := range fresh {
+		entries = append(entries, searchEntry{last + 1 + int64(i), fresh[i].search})
+	}
+	return t.writeSearch(replaced, entries)
 }
 
 // clearFoundTeams deletes the team entries of the stored records among

@@ -60,6 +60,9 @@ type recordRow struct {
 	creator              any // string or nil
 	attributes           string
 	entries              []access.TeamEntry
+	// search are the record's search index columns (searchValues; SQLite
+	// only, nil on PostgreSQL, whose index is an expression of the row).
+	search []string
 }
 
 // recordInsertCols are the columns an upsert writes, in order.
@@ -80,7 +83,11 @@ func (s *Store) encodeRecord(r *access.Record) (recordRow, error) {
 	if r == nil {
 		return recordRow{}, access.Errorf(access.CodeInvalid, "missing record")
 	}
-	return encodeRow(r)
+	row, err := encodeRow(r)
+	if err == nil && s.dialect.name() == "sqlite" {
+		row.search = searchValues(r.ID, r.Attributes)
+	}
+	return row, err
 }
 
 // encodeRow encodes a validated record.
@@ -285,6 +292,11 @@ func (t *wtx) putRow(row *recordRow) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("insert record: %w", err)
 		}
+		if t.s.dialect.name() == "sqlite" {
+			if err := t.writeSearch(nil, []searchEntry{{pk, row.search}}); err != nil {
+				return false, err
+			}
+		}
 	case err != nil:
 		return false, fmt.Errorf("read record: %w", err)
 	default:
@@ -296,6 +308,11 @@ func (t *wtx) putRow(row *recordRow) (bool, error) {
 			row.owner, row.date, row.dkey, row.parentType, row.parentID, row.teams, row.creator, row.attributes,
 			toMicros(t.now), t.rev, pk); err != nil {
 			return false, fmt.Errorf("update record: %w", err)
+		}
+		if t.s.dialect.name() == "sqlite" {
+			if err := t.writeSearch([]int64{pk}, []searchEntry{{pk, row.search}}); err != nil {
+				return false, err
+			}
 		}
 		if hadTeams {
 			if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk = $1`, pk); err != nil {
@@ -388,12 +405,18 @@ func (s *Store) DeleteRecord(ctx context.Context, w store.Write, typ, id string)
 			return fmt.Errorf("delete record teams: %w", err)
 		}
 		var h storedSharing
-		err := t.queryRow(`DELETE FROM records WHERE type = $1 AND id = $2 RETURNING owner, parent_type, parent_id, teams`, typ, id).Scan(h.dest()...)
+		var pk int64
+		err := t.queryRow(`DELETE FROM records WHERE type = $1 AND id = $2 RETURNING pk, owner, parent_type, parent_id, teams`, typ, id).Scan(append([]any{&pk}, h.dest()...)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoop
 		}
 		if err != nil {
 			return fmt.Errorf("delete record: %w", err)
+		}
+		if t.s.dialect.name() == "sqlite" {
+			if err := t.deleteSearch([]int64{pk}); err != nil {
+				return err
+			}
 		}
 		return t.auditDelete(typ, id, &h)
 	})

@@ -1,9 +1,10 @@
 package sqlstore
 
 // This file serves the list search (store.RecordQuery.Search) from a
-// trigram index (migration 0012): FTS5 with the trigram tokenizer on
-// SQLite, a pg_trgm GIN index on PostgreSQL, both over each record's id
-// and every string-valued attribute, keyed by the records' row key.
+// trigram index (migrations 0012 and 0014): FTS5 with the trigram
+// tokenizer on SQLite (without positions, written by the store itself), a
+// pg_trgm GIN index on PostgreSQL, both over each record's id and every
+// string-valued attribute, keyed by the records' row key.
 //
 // The index is a candidate generator only. The list query keeps the
 // search predicate of list.go (LIKE/ILIKE over the id and the fields the
@@ -22,13 +23,14 @@ package sqlstore
 // the page limit when matches are common.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/store"
@@ -155,16 +157,188 @@ func (lb *listBuilder) candidates(p *access.Predicate, set *searchSet) string {
 	return lb.scanPart(part{from: lb.d.candidatesFrom(), conds: conds})
 }
 
-// searchCandidatesSQL matches the term as one FTS5 phrase, which the
-// trigram tokenizer turns into "contains" (case-insensitively for all of
-// Unicode, a superset of LIKE's ASCII folding); it needs three characters.
-// The FTS table holds every type: the cap counts candidates of all types.
+// searchCandidatesSQL matches the rows that hold every trigram of the
+// term: an FTS5 AND of one-trigram strings (the index keeps no positions,
+// migration 0014, so a phrase cannot be asked for), folded by the trigram
+// tokenizer for all of Unicode, a superset of LIKE's ASCII folding. A row
+// with all of them is a candidate even if they are not adjacent; the
+// verifier drops it. It needs three characters. The FTS table holds every
+// type: the cap counts candidates of all types.
 func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool) {
-	if utf8.RuneCountInString(text) < 3 {
+	r := []rune(text)
+	if len(r) < 3 {
 		return "", nil, false
 	}
-	return `SELECT rowid FROM record_search WHERE record_search MATCH $1`,
-		[]any{`"` + strings.ReplaceAll(text, `"`, `""`) + `"`}, true
+	var b strings.Builder
+	seen := make(map[string]bool, len(r)-2)
+	for i := 0; i+3 <= len(r); i++ {
+		tri := string(r[i : i+3])
+		if seen[tri] {
+			continue
+		}
+		seen[tri] = true
+		if b.Len() > 0 {
+			b.WriteString(" AND ")
+		}
+		b.WriteString(`"` + strings.ReplaceAll(tri, `"`, `""`) + `"`)
+	}
+	return `SELECT rowid FROM record_search WHERE record_search MATCH $1`, []any{b.String()}, true
+}
+
+// The SQLite index's entries are written and deleted by the store, in the
+// transaction that writes the records (migration 0014 has no triggers):
+// putRow and DeleteRecord one record's, upsertRecords a whole batch's or
+// import chunk's with multi-row INSERTs of searchInsertRows entries, and
+// deleteRecords a batch's with one DELETE. FTS5 turns what one statement
+// adds into one segment (it flushes at every statement savepoint), and a
+// batch of small statements made as many small segments to merge. (One
+// statement of json_each with ->> per column cost more than the two
+// segments it saves.)
+
+// searchSep separates the values the last column of an entry holds; a
+// match across two values is a false candidate the verifier drops.
+const searchSep = "\x1f"
+
+// searchColumns is the number of columns of record_search (migration
+// 0014): the id, then one string value each, the rest joined in the
+// last. The trigram tokenizer makes trigrams within a column, so values
+// in columns of their own add no trigrams across their boundaries, a
+// third of a joined body's.
+const searchColumns = 8
+
+// searchValues are the columns of a record's index entry: its id and its
+// distinct non-empty string-valued top-level attributes (in map order:
+// the order only decides which values share the last column), as the
+// migration's backfill computes them from the stored JSON (which keeps
+// duplicates: they add nothing to an index without positions).
+// Attributes are valid UTF-8 (their encoding refuses anything else), as
+// the stored JSON holds them.
+func searchValues(id string, attrs map[string]any) []string {
+	vals := make([]string, 1, searchColumns)
+	vals[0] = id
+	var rest []string
+	for _, v := range attrs {
+		s, ok := v.(string)
+		if !ok || s == "" || (len(rest) == 0 && slices.Contains(vals, s)) {
+			continue
+		}
+		if len(vals) < searchColumns-1 {
+			vals = append(vals, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	if len(rest) > 0 {
+		vals = append(vals, strings.Join(rest, searchSep))
+	}
+	return vals
+}
+
+// sqliteSearchColumnsSQL computes searchValues' columns in SQL from a row
+// of records aliased r (the fallback of writeSearch; migration 0014's
+// backfill has the same expressions).
+var sqliteSearchColumnsSQL = func() string {
+	cols := []string{"r.id"}
+	for k := range searchColumns - 2 {
+		cols = append(cols, fmt.Sprintf("(SELECT value FROM json_each(r.attributes) WHERE type = 'text' LIMIT 1 OFFSET %d)", k))
+	}
+	cols = append(cols, fmt.Sprintf("(SELECT group_concat(value, char(31)) FROM (SELECT value FROM json_each(r.attributes) WHERE type = 'text' LIMIT -1 OFFSET %d))", searchColumns-2))
+	return strings.Join(cols, ", ")
+}()
+
+// searchColumnNames lists record_search's columns.
+var searchColumnNames = func() string {
+	names := make([]string, searchColumns)
+	for k := range names {
+		names[k] = "v" + strconv.Itoa(k)
+	}
+	return strings.Join(names, ", ")
+}()
+
+// searchInsertRows is the most entries one INSERT writes: searchColumns
+// + 1 parameters a row within SQLite's 32,766. Each statement makes a
+// segment (see above), so a batch of 10,000 makes three.
+const searchInsertRows = 32766 / (searchColumns + 1)
+
+// searchInsertSQL is the multi-row INSERT of n entries.
+func searchInsertSQL(n int) string {
+	row := "(?" + strings.Repeat(", ?", searchColumns) + ")"
+	var b strings.Builder
+	b.Grow((len(row)+2)*n + 128)
+	b.WriteString("INSERT INTO record_search (rowid, " + searchColumnNames + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}
+
+// searchEntry is a record's index entry: its row key and columns.
+type searchEntry struct {
+	pk   int64
+	vals []string
+}
+
+// writeSearch adds the index entries of records written in this
+// transaction with as few statements as it can (SQLite only), after
+// deleting those of the keys in replaced (records updated in place).
+func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
+	if err := t.deleteSearch(replaced); err != nil {
+		return err
+	}
+	// In key order: FTS5 also flushes whenever a key is lower than the
+	// one before.
+	slices.SortFunc(entries, func(a, b searchEntry) int { return cmp.Compare(a.pk, b.pk) })
+	args := make([]any, 0, (searchColumns+1)*min(len(entries), searchInsertRows))
+	for len(entries) > 0 {
+		chunk := entries[:min(len(entries), searchInsertRows)]
+		entries = entries[len(chunk):]
+		args = args[:0]
+		for _, e := range chunk {
+			args = append(args, e.pk)
+			for k := range searchColumns {
+				if k < len(e.vals) {
+					args = append(args, e.vals[k])
+				} else {
+					args = append(args, nil)
+				}
+			}
+		}
+		// Through t.q: the full chunks of an import share one prepared
+		// statement.
+		if _, err := t.q.ExecContext(t.ctx, searchInsertSQL(len(chunk)), args...); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+	}
+	return nil
+}
+
+// deleteSearch deletes the index entries of pks with one statement
+// (SQLite only): records deleted or about to be rewritten in this
+// transaction. A key may come back for a new record (SQLite reuses the
+// largest key once it is deleted), so the entries go in the same
+// transaction as the rows.
+func (t *wtx) deleteSearch(pks []int64) error {
+	if len(pks) == 0 {
+		return nil
+	}
+	js, _ := json.Marshal(pks)
+	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search WHERE rowid IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
+}
+
+// writeSearchFrom adds the index entries of the records with a key above
+// pk, computed from their stored JSON (the fallback when the keys of the
+// rows just inserted are not known).
+func (t *wtx) writeSearchFrom(pk int64) error {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, `+searchColumnNames+`) SELECT r.pk, `+sqliteSearchColumnsSQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	return nil
 }
 
 // pkIn passes the keys as one JSON parameter.
