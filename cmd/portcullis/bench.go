@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -51,6 +52,7 @@ func benchGen(ctx context.Context, args []string, stdout io.Writer) error {
 	size := stringFlag(fs, "size", "small", "dataset size: small, medium or large")
 	seed := stringFlag(fs, "seed", "1", "random seed: equal seeds (and epochs) give equal data")
 	epoch := stringFlag(fs, "epoch", "", "the dataset's today, YYYY-MM-DD (default: today)")
+	profile := stringFlag(fs, "cpuprofile", "", "write a CPU profile of the generation to this file")
 	if err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -84,6 +86,17 @@ func benchGen(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer f.Close()
 	fmt.Fprintf(stdout, "generating the %s dataset (seed %d) into %s\n", sz.Name, sd, sqlstore.RedactDSN(*db))
+	if *profile != "" {
+		pf, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	meta, err := bench.Generate(ctx, st, f.Engine(), bench.GenOptions{Size: sz, Seed: sd, Epoch: ep, Progress: stdout,
 		Terminal: bench.IsTerminal(os.Stdout)})
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -64,9 +63,10 @@ func inBatches(ctx context.Context, st store.Store, pb *progress, n int, write f
 
 // Generate writes the dataset of opts into st, which must hold no users
 // yet (a fresh database), and saves its Meta in the bench_meta table. It
-// writes through the store's ordinary methods: accounts, users,
-// memberships and grants entityBatch to a transaction (store.Atomic), and
-// store.Batch of 10,000 records.
+// writes accounts, users, memberships and grants through the store's
+// ordinary methods, entityBatch to a transaction (store.Atomic), and the
+// records through the store's bulk load of a fresh database
+// (recordLoader: sqlstore's LoadRecords), 10,000 to a chunk.
 // eng is the access engine kept in step with st (package follow).
 func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOptions) (*Meta, error) {
 	if err := opts.Size.Validate(); err != nil {
@@ -207,14 +207,13 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 	batches := make(chan []*access.Record, 2)
 	go func() {
 		defer close(batches)
+		var buf []byte
 		for {
 			b := rg.next(make([]*access.Record, 0, batchSize), batchSize)
 			if len(b) == 0 {
 				return
 			}
-			for _, r := range b {
-				writeSum(sum, "record", r)
-			}
+			buf = recordSum(sum, b, buf)
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -223,17 +222,24 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 		}
 	}()
 	pb.start("records", rg.n)
+	next := func() ([]*access.Record, error) {
+		b, ok := <-batches
+		if !ok {
+			return nil, io.EOF
+		}
+		pb.add(len(b))
+		return b, nil
+	}
+	if l, ok := st.(recordLoader); ok {
+		if _, err := l.LoadRecords(ctx, store.Write{}, next); err != nil {
+			return fmt.Errorf("records load: %w", err)
+		}
+		pb.done()
+		return ctx.Err()
+	}
 	if rg.n <= importRecordsMax {
 		// One import: its transaction builds the secondary indexes once,
 		// sorted, instead of inserting into them row by row.
-		next := func() ([]*access.Record, error) {
-			b, ok := <-batches
-			if !ok {
-				return nil, io.EOF
-			}
-			pb.add(len(b))
-			return b, nil
-		}
 		if _, err := st.ImportRecords(ctx, store.Write{}, next); err != nil {
 			return fmt.Errorf("records import: %w", err)
 		}
@@ -250,21 +256,19 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 	return ctx.Err()
 }
 
+// recordLoader is the bulk load of records into a fresh database
+// (*sqlstore.Store): secondary indexes built once at the end, the search
+// index filled a chunk at a time, a commit about every million records.
+// A store without it gets one import (up to importRecordsMax records) or
+// store.Batch after store.Batch.
+type recordLoader interface {
+	LoadRecords(ctx context.Context, w store.Write, next func() ([]*access.Record, error)) (store.BatchResult, error)
+}
+
 // importRecordsMax is the most records generation writes in one
 // transaction (store.ImportRecords); larger datasets go a batch at a time,
 // so that the write-ahead log does not grow to the size of the database.
 const importRecordsMax = 2_000_000
-
-// writeSum adds one written item to the generation checksum.
-func writeSum(h hash.Hash, kind string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // generated values always encode
-	}
-	h.Write([]byte(kind))
-	h.Write(b)
-	h.Write([]byte{'\n'})
-}
 
 func classOf(name, user, desc string, m *worldgen.Model, classes map[string]*OrderCount) Class {
 	c := classes[user]
