@@ -41,11 +41,21 @@ const batchSize = store.MaxBatch
 // still audited on its own.
 const entityBatch = 2000
 
-// inBatches calls write(ctx, i) for i in [0, n), entityBatch of them per
+// accountBatch is the number of accounts written in one transaction. An
+// account with external access also creates its group and the group's
+// grant, three changed keys in all, and the store's follower reloads the
+// whole access model instead of applying a commit's changes when they
+// exceed 2,000 keys (sqlstore's reloadThreshold): with 2,000 accounts a
+// transaction every commit reloaded every account written so far, which
+// made the accounts of large take 2:39 of the generation. 600 accounts
+// are at most 1,800 keys.
+const accountBatch = 600
+
+// inBatches calls write(ctx, i) for i in [0, n), size of them per
 // store.Atomic scope, and adds each to the progress bar.
-func inBatches(ctx context.Context, st store.Store, pb *progress, n int, write func(ctx context.Context, i int) error) error {
-	for from := 0; from < n; from += entityBatch {
-		to := min(n, from+entityBatch)
+func inBatches(ctx context.Context, st store.Store, pb *progress, n, size int, write func(ctx context.Context, i int) error) error {
+	for from := 0; from < n; from += size {
+		to := min(n, from+size)
 		if _, err := st.Atomic(ctx, store.Write{Actor: "system:bench"}, func(ctx context.Context) error {
 			for i := from; i < to; i++ {
 				if err := write(ctx, i); err != nil {
@@ -64,7 +74,8 @@ func inBatches(ctx context.Context, st store.Store, pb *progress, n int, write f
 // Generate writes the dataset of opts into st, which must hold no users
 // yet (a fresh database), and saves its Meta in the bench_meta table. It
 // writes accounts, users, memberships and grants through the store's
-// ordinary methods, entityBatch to a transaction (store.Atomic), and the
+// ordinary methods, entityBatch (accounts accountBatch) to a transaction
+// (store.Atomic), and the
 // records through the store's bulk load of a fresh database
 // (recordLoader: sqlstore's LoadRecords), 10,000 to a chunk.
 // eng is the access engine kept in step with st (package follow).
@@ -97,7 +108,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	// Accounts: parents come first in m.Accounts. Switching external access
 	// on makes the store create the account group and its default grant.
 	pb.start("accounts", len(m.Accounts))
-	if err := inBatches(ctx, st, pb, len(m.Accounts), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(m.Accounts), accountBatch, func(ctx context.Context, i int) error {
 		a := m.Accounts[i]
 		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "system:bench"}, a); err != nil {
 			return fmt.Errorf("account %s: %w", a.ID, err)
@@ -113,7 +124,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 		Status: access.StatusActive, StaffRole: access.StaffAdmin}
 	all := append([]access.User{admin}, m.Users...)
 	pb.start("users", len(all))
-	if err := inBatches(ctx, st, pb, len(all), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(all), entityBatch, func(ctx context.Context, i int) error {
 		u := all[i]
 		if _, _, err := st.PutUser(ctx, store.Write{Actor: "system:bench"}, u); err != nil {
 			return fmt.Errorf("user %s: %w", u.ID, err)
@@ -137,7 +148,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	}
 
 	pb.start("members", len(m.Members))
-	if err := inBatches(ctx, st, pb, len(m.Members), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(m.Members), entityBatch, func(ctx context.Context, i int) error {
 		mb := m.Members[i]
 		if _, err := st.AddMember(ctx, store.Write{Actor: "system:bench"}, mb[0], mb[1]); err != nil {
 			return fmt.Errorf("member %s of %s: %w", mb[1], mb[0], err)
@@ -150,7 +161,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	pb.done()
 
 	pb.start("grants", len(m.Grants))
-	if err := inBatches(ctx, st, pb, len(m.Grants), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(m.Grants), entityBatch, func(ctx context.Context, i int) error {
 		g := m.Grants[i]
 		if _, _, err := st.CreateGrant(ctx, store.Write{Actor: "system:bench"}, g); err != nil {
 			return fmt.Errorf("grant %s on %s: %w", g.Principal, g.Account, err)
