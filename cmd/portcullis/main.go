@@ -53,7 +53,7 @@ Usage:
   portcullis backup FILE [--db DSN]       copy a SQLite database (PostgreSQL: use pg_dump)
   portcullis audit verify [--db DSN] [--expect-head HASH] [--audit-key KEY]
                                           check the audit log's hash chain
-  portcullis bench gen --size small|medium|large [--seed N] [--db DSN]
+  portcullis bench gen --size small|medium|large [--seed N] [--epoch YYYY-MM-DD] [--db DSN] [--cpuprofile FILE]
                                           generate the benchmark dataset into a fresh database
   portcullis bench run [--db DSN] [--workload a,b] [--duration 30s] [--url URL [--metrics-url URL] | --in-process] [--json FILE] [--cpuprofile DIR]
                                           measure the workloads of shared/BENCHMARKS.md

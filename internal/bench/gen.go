@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -42,11 +41,21 @@ const batchSize = store.MaxBatch
 // still audited on its own.
 const entityBatch = 2000
 
-// inBatches calls write(ctx, i) for i in [0, n), entityBatch of them per
+// accountBatch is the number of accounts written in one transaction. An
+// account with external access also creates its group and the group's
+// grant, three changed keys in all, and the store's follower reloads the
+// whole access model instead of applying a commit's changes when they
+// exceed 2,000 keys (sqlstore's reloadThreshold): with 2,000 accounts a
+// transaction every commit reloaded every account written so far, which
+// made the accounts of large take 2:39 of the generation. 600 accounts
+// are at most 1,800 keys.
+const accountBatch = 600
+
+// inBatches calls write(ctx, i) for i in [0, n), size of them per
 // store.Atomic scope, and adds each to the progress bar.
-func inBatches(ctx context.Context, st store.Store, pb *progress, n int, write func(ctx context.Context, i int) error) error {
-	for from := 0; from < n; from += entityBatch {
-		to := min(n, from+entityBatch)
+func inBatches(ctx context.Context, st store.Store, pb *progress, n, size int, write func(ctx context.Context, i int) error) error {
+	for from := 0; from < n; from += size {
+		to := min(n, from+size)
 		if _, err := st.Atomic(ctx, store.Write{Actor: "system:bench"}, func(ctx context.Context) error {
 			for i := from; i < to; i++ {
 				if err := write(ctx, i); err != nil {
@@ -64,9 +73,11 @@ func inBatches(ctx context.Context, st store.Store, pb *progress, n int, write f
 
 // Generate writes the dataset of opts into st, which must hold no users
 // yet (a fresh database), and saves its Meta in the bench_meta table. It
-// writes through the store's ordinary methods: accounts, users,
-// memberships and grants entityBatch to a transaction (store.Atomic), and
-// store.Batch of 10,000 records.
+// writes accounts, users, memberships and grants through the store's
+// ordinary methods, entityBatch (accounts accountBatch) to a transaction
+// (store.Atomic), and the
+// records through the store's bulk load of a fresh database
+// (recordLoader: sqlstore's LoadRecords), 10,000 to a chunk.
 // eng is the access engine kept in step with st (package follow).
 func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOptions) (*Meta, error) {
 	if err := opts.Size.Validate(); err != nil {
@@ -97,7 +108,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	// Accounts: parents come first in m.Accounts. Switching external access
 	// on makes the store create the account group and its default grant.
 	pb.start("accounts", len(m.Accounts))
-	if err := inBatches(ctx, st, pb, len(m.Accounts), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(m.Accounts), accountBatch, func(ctx context.Context, i int) error {
 		a := m.Accounts[i]
 		if _, _, err := st.PutAccount(ctx, store.Write{Actor: "system:bench"}, a); err != nil {
 			return fmt.Errorf("account %s: %w", a.ID, err)
@@ -113,7 +124,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 		Status: access.StatusActive, StaffRole: access.StaffAdmin}
 	all := append([]access.User{admin}, m.Users...)
 	pb.start("users", len(all))
-	if err := inBatches(ctx, st, pb, len(all), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(all), entityBatch, func(ctx context.Context, i int) error {
 		u := all[i]
 		if _, _, err := st.PutUser(ctx, store.Write{Actor: "system:bench"}, u); err != nil {
 			return fmt.Errorf("user %s: %w", u.ID, err)
@@ -137,7 +148,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	}
 
 	pb.start("members", len(m.Members))
-	if err := inBatches(ctx, st, pb, len(m.Members), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(m.Members), entityBatch, func(ctx context.Context, i int) error {
 		mb := m.Members[i]
 		if _, err := st.AddMember(ctx, store.Write{Actor: "system:bench"}, mb[0], mb[1]); err != nil {
 			return fmt.Errorf("member %s of %s: %w", mb[1], mb[0], err)
@@ -150,7 +161,7 @@ func Generate(ctx context.Context, st MetaStore, eng *access.Engine, opts GenOpt
 	pb.done()
 
 	pb.start("grants", len(m.Grants))
-	if err := inBatches(ctx, st, pb, len(m.Grants), func(ctx context.Context, i int) error {
+	if err := inBatches(ctx, st, pb, len(m.Grants), entityBatch, func(ctx context.Context, i int) error {
 		g := m.Grants[i]
 		if _, _, err := st.CreateGrant(ctx, store.Write{Actor: "system:bench"}, g); err != nil {
 			return fmt.Errorf("grant %s on %s: %w", g.Principal, g.Account, err)
@@ -207,14 +218,13 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 	batches := make(chan []*access.Record, 2)
 	go func() {
 		defer close(batches)
+		var buf []byte
 		for {
 			b := rg.next(make([]*access.Record, 0, batchSize), batchSize)
 			if len(b) == 0 {
 				return
 			}
-			for _, r := range b {
-				writeSum(sum, "record", r)
-			}
+			buf = recordSum(sum, b, buf)
 			select {
 			case batches <- b:
 			case <-ctx.Done():
@@ -223,17 +233,24 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 		}
 	}()
 	pb.start("records", rg.n)
+	next := func() ([]*access.Record, error) {
+		b, ok := <-batches
+		if !ok {
+			return nil, io.EOF
+		}
+		pb.add(len(b))
+		return b, nil
+	}
+	if l, ok := st.(recordLoader); ok {
+		if _, err := l.LoadRecords(ctx, store.Write{}, next); err != nil {
+			return fmt.Errorf("records load: %w", err)
+		}
+		pb.done()
+		return ctx.Err()
+	}
 	if rg.n <= importRecordsMax {
 		// One import: its transaction builds the secondary indexes once,
 		// sorted, instead of inserting into them row by row.
-		next := func() ([]*access.Record, error) {
-			b, ok := <-batches
-			if !ok {
-				return nil, io.EOF
-			}
-			pb.add(len(b))
-			return b, nil
-		}
 		if _, err := st.ImportRecords(ctx, store.Write{}, next); err != nil {
 			return fmt.Errorf("records import: %w", err)
 		}
@@ -250,21 +267,19 @@ func writeRecords(ctx context.Context, st store.Store, rg *recordGen, sum hash.H
 	return ctx.Err()
 }
 
+// recordLoader is the bulk load of records into a fresh database
+// (*sqlstore.Store): secondary indexes built once at the end, the search
+// index filled a chunk at a time, a commit about every million records.
+// A store without it gets one import (up to importRecordsMax records) or
+// store.Batch after store.Batch.
+type recordLoader interface {
+	LoadRecords(ctx context.Context, w store.Write, next func() ([]*access.Record, error)) (store.BatchResult, error)
+}
+
 // importRecordsMax is the most records generation writes in one
 // transaction (store.ImportRecords); larger datasets go a batch at a time,
 // so that the write-ahead log does not grow to the size of the database.
 const importRecordsMax = 2_000_000
-
-// writeSum adds one written item to the generation checksum.
-func writeSum(h hash.Hash, kind string, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err) // generated values always encode
-	}
-	h.Write([]byte(kind))
-	h.Write(b)
-	h.Write([]byte{'\n'})
-}
 
 func classOf(name, user, desc string, m *worldgen.Model, classes map[string]*OrderCount) Class {
 	c := classes[user]
