@@ -242,10 +242,10 @@ func (d *postgresDialect) scanFrom(string) string { return "records r" }
 
 func (d *postgresDialect) pageByPk() bool { return false }
 
-// perAccountTopN is true for a date sort over several accounts: the
-// per-account top-N merged by the sort key.
 func (d *postgresDialect) teamEntrySet() bool { return false }
 
+// perAccountTopN is true for a date sort over several accounts: the
+// per-account top-N merged by the sort key.
 func (d *postgresDialect) perAccountTopN(accounts, kind int) bool {
 	return accounts > 1 && kind == sortDate
 }
