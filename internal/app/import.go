@@ -232,6 +232,9 @@ type csvReader struct {
 	// UTF-8 and of a known shape (see plainRow).
 	typ       string
 	plainHead bool
+	// attrCols is set when the file has attr.<name> columns: then every
+	// row carries its attributes (an empty row: none).
+	attrCols bool
 }
 
 // newCSVReader reads the header and builds the columns with colFor, which
@@ -262,6 +265,7 @@ func newCSVReader(r io.Reader, colFor func(name string) (column, error)) (*csvRe
 			return nil, lineError(1, name, message(err))
 		}
 		out.cols = append(out.cols, col)
+		out.attrCols = out.attrCols || col.attr != ""
 	}
 	return out, nil
 }
@@ -317,25 +321,17 @@ func (r *csvReader) nextUpdate(u *RecordUpdate) ([]byte, int, error) {
 		return r.lineOf(row, line)
 	}
 	var attrs map[string]any
-	if r.hasAttrColumns() {
+	if r.attrCols {
 		attrs = make(map[string]any, len(r.cols))
 	}
 	finite := true
-	for i, col := range r.cols {
-		cell := row[i]
-		if cell == "" || col.convert == nil {
-			continue
-		}
-		v, err := col.convert(cell)
-		if err != nil {
-			return nil, line, lineError(line, col.name, message(err))
-		}
+	err = r.cells(row, line, func(col column, v any) {
 		if col.attr != "" {
 			if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
 				finite = false
 			}
 			attrs[col.attr] = v
-			continue
+			return
 		}
 		s := v.(string)
 		switch col.path {
@@ -348,6 +344,9 @@ func (r *csvReader) nextUpdate(u *RecordUpdate) ([]byte, int, error) {
 		case "creator":
 			u.Creator = Some(s)
 		}
+	})
+	if err != nil {
+		return nil, line, err
 	}
 	if !finite {
 		// What the line's encoders refuse, after every cell converted.
@@ -406,29 +405,18 @@ func (r *csvReader) lineOf(row []string, line int) ([]byte, int, error) {
 		obj[k] = v
 	}
 	var attrs map[string]any
-	for i, col := range r.cols {
-		cell := row[i]
-		if cell == "" || col.convert == nil {
-			continue
-		}
-		v, err := col.convert(cell)
-		if err != nil {
-			return nil, line, lineError(line, col.name, message(err))
-		}
-		if col.attr != "" {
-			if attrs == nil {
-				attrs = map[string]any{}
-			}
-			attrs[col.attr] = v
-			continue
-		}
-		obj[col.path] = v
-	}
-	if attrs != nil || r.hasAttrColumns() {
-		if attrs == nil {
-			attrs = map[string]any{}
-		}
+	if r.attrCols {
+		attrs = map[string]any{}
 		obj["attributes"] = attrs
+	}
+	if err := r.cells(row, line, func(col column, v any) {
+		if col.attr != "" {
+			attrs[col.attr] = v
+		} else {
+			obj[col.path] = v
+		}
+	}); err != nil {
+		return nil, line, err
 	}
 	// The line goes on as JSON, as an NDJSON line would: jsonenc writes
 	// the cells' values (strings, numbers, booleans, decoded JSON) several
@@ -445,15 +433,22 @@ func (r *csvReader) lineOf(row []string, line int) ([]byte, int, error) {
 	return bytes.Clone(r.buf.Bytes()), line, nil
 }
 
-// hasAttrColumns reports whether the file has attr.<name> columns: then
-// every row carries its attributes (an empty row: none).
-func (r *csvReader) hasAttrColumns() bool {
-	for _, c := range r.cols {
-		if c.attr != "" {
-			return true
+// cells converts the non-empty cells of row (at line) and hands each to
+// each with its column, in column order; the first cell that does not
+// convert is the error, naming the line and column.
+func (r *csvReader) cells(row []string, line int, each func(col column, v any)) error {
+	for i, col := range r.cols {
+		cell := row[i]
+		if cell == "" || col.convert == nil {
+			continue
 		}
+		v, err := col.convert(cell)
+		if err != nil {
+			return lineError(line, col.name, message(err))
+		}
+		each(col, v)
 	}
-	return false
+	return nil
 }
 
 // Cell converters.

@@ -3,12 +3,12 @@ package bench
 import (
 	"encoding/json"
 	"hash"
-	"math"
 	"slices"
 	"strconv"
 	"time"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
+	"github.com/portcullis-dev/portcullis/internal/jsonenc"
 )
 
 // recordSum adds records to the generation checksum as writeSum(h,
@@ -115,7 +115,7 @@ func appendJSONValue(b []byte, v any) (_ []byte, ok bool) {
 	case bool:
 		return strconv.AppendBool(b, v), true
 	case float64:
-		return appendJSONFloat(b, v)
+		return jsonenc.AppendFloat(b, v)
 	case []any:
 		if v == nil {
 			return append(b, "null"...), true
@@ -156,26 +156,6 @@ func appendJSONValue(b []byte, v any) (_ []byte, ok bool) {
 		return append(b, '}'), true
 	}
 	return b, false
-}
-
-// appendJSONFloat appends f as encoding/json's float64 encoder does.
-func appendJSONFloat(b []byte, f float64) ([]byte, bool) {
-	if math.IsInf(f, 0) || math.IsNaN(f) {
-		return b, false
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// clean up e-09 to e-9
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b, true
 }
 
 // appendJSONString appends s quoted when it needs no escape in

@@ -53,7 +53,7 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 	case string:
 		return appendString(b, v)
 	case float64:
-		return appendFloat(b, v)
+		return AppendFloat(b, v)
 	case bool:
 		return strconv.AppendBool(b, v), true
 	case int:
@@ -83,9 +83,9 @@ func appendValue(b []byte, v any, depth int) ([]byte, bool) {
 	return b, false
 }
 
-// appendFloat writes f as ECMAScript's Number.prototype.toString does
-// (what jsonv2 and encoding/json write).
-func appendFloat(b []byte, f float64) ([]byte, bool) {
+// AppendFloat writes f as ECMAScript's Number.prototype.toString does
+// (what jsonv2 and encoding/json write); false for NaN and infinities.
+func AppendFloat(b []byte, f float64) ([]byte, bool) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return b, false
 	}

@@ -562,10 +562,15 @@ func (t *wtx) insertRows(rows []recordRow, now int64) error {
 // each parameter's name up in a list, quadratic in the thousands of
 // parameters of a chunk).
 func insertSQL(n int) string {
-	const row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	return multiRowSQL("INSERT OR IGNORE INTO records ("+recordInsertCols+") VALUES ", 12, n)
+}
+
+// multiRowSQL is head followed by n rows of params ? placeholders each.
+func multiRowSQL(head string, params, n int) string {
+	row := "(?" + strings.Repeat(", ?", params-1) + ")"
 	var b strings.Builder
-	b.Grow((len(row)+2)*n + 128)
-	b.WriteString("INSERT OR IGNORE INTO records (" + recordInsertCols + ") VALUES ")
+	b.Grow(len(head) + (len(row)+2)*n)
+	b.WriteString(head)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")

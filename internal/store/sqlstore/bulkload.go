@@ -38,7 +38,7 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 	if s.dialect.name() != "sqlite" {
 		return s.loadByImports(ctx, w, next)
 	}
-	var bulk *bulkLoad
+	var deferred *deferredIndexes
 	if _, err := s.runTx(ctx, w, false, func(t *wtx) error {
 		var empty bool
 		if err := t.tx.QueryRowContext(t.ctx, `SELECT NOT EXISTS (SELECT 1 FROM records)`).Scan(&empty); err != nil {
@@ -48,7 +48,7 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 			return errors.New("load records: the records table is not empty")
 		}
 		var err error
-		bulk, err = t.dropForLoad()
+		deferred, err = t.dropRecordIndexes()
 		return err
 	}); err != nil {
 		return store.BatchResult{}, err
@@ -57,19 +57,13 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 		// Put the indexes back even when the load failed or its context
 		// ended: the records written so far stay, and must be indexed like
 		// any others.
-		if ferr := s.finishLoad(context.WithoutCancel(ctx), w, bulk); ferr != nil && err == nil {
+		if ferr := s.finishLoad(context.WithoutCancel(ctx), w, deferred); ferr != nil && err == nil {
 			res, err = store.BatchResult{}, ferr
 		}
 	}()
 
-	chunks := make(chan importChunk, 1)
-	stop := make(chan struct{})
-	defer func() {
-		close(stop)
-		for range chunks { // wait for the encoder to stop
-		}
-	}()
-	go s.encodeChunks(next, chunks, stop)
+	chunks, stop := s.startEncoder(next)
+	defer stop()
 	for done := false; !done; {
 		n := 0
 		rev, err := s.write(ctx, w, func(t *wtx) error {
@@ -132,26 +126,11 @@ func (s *Store) loadByImports(ctx context.Context, w store.Write, next func() ([
 	return res, nil
 }
 
-// bulkLoad is what LoadRecords dropped on SQLite, to put back when it ends.
-type bulkLoad struct {
-	indexes *deferredIndexes
-}
-
-// dropForLoad drops the secondary indexes of records and returns what
-// finishLoad puts back.
-func (t *wtx) dropForLoad() (*bulkLoad, error) {
-	idx, err := t.dropRecordIndexes()
-	if err != nil {
-		return nil, err
-	}
-	return &bulkLoad{indexes: idx}, nil
-}
-
 // finishLoad creates the dropped indexes again.
-func (s *Store) finishLoad(ctx context.Context, w store.Write, b *bulkLoad) error {
+func (s *Store) finishLoad(ctx context.Context, w store.Write, deferred *deferredIndexes) error {
 	_, err := s.runTx(ctx, w, false, func(t *wtx) error {
 		t.indexesDeferred = true
-		return b.indexes.rebuild(t)
+		return deferred.rebuild(t)
 	})
 	return err
 }

@@ -24,14 +24,8 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 	var res store.BatchResult
 	rev, err := s.write(ctx, w, func(t *wtx) error {
 		// A goroutine encodes the next chunk while this one is written.
-		chunks := make(chan importChunk, 1)
-		stop := make(chan struct{})
-		defer func() {
-			close(stop)
-			for range chunks { // wait for the encoder to stop
-			}
-		}()
-		go s.encodeChunks(next, chunks, stop)
+		chunks, stop := s.startEncoder(next)
+		defer stop()
 		var before int64 // about the number of records the table held
 		var deferred *deferredIndexes
 		if s.dialect.name() == "sqlite" {
@@ -74,6 +68,19 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 type importChunk struct {
 	rows []recordRow
 	err  error
+}
+
+// startEncoder runs encodeChunks over next in a goroutine and returns its
+// chunks, and the function that stops it and waits for it to end.
+func (s *Store) startEncoder(next func() ([]*access.Record, error)) (<-chan importChunk, func()) {
+	chunks := make(chan importChunk, 1)
+	done := make(chan struct{})
+	go s.encodeChunks(next, chunks, done)
+	return chunks, func() {
+		close(done)
+		for range chunks { // wait for the encoder to stop
+		}
+	}
 }
 
 // encodeChunks pulls the chunks of an import from next, checks and

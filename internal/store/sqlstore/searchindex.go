@@ -262,17 +262,7 @@ const searchInsertRows = 32766 / (searchColumns + 1)
 
 // searchInsertSQL is the multi-row INSERT of n entries.
 func searchInsertSQL(n int) string {
-	row := "(?" + strings.Repeat(", ?", searchColumns) + ")"
-	var b strings.Builder
-	b.Grow((len(row)+2)*n + 128)
-	b.WriteString("INSERT INTO record_search (rowid, " + searchColumnNames + ") VALUES ")
-	for i := range n {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(row)
-	}
-	return b.String()
+	return multiRowSQL("INSERT INTO record_search (rowid, "+searchColumnNames+") VALUES ", searchColumns+1, n)
 }
 
 // searchEntry is a record's index entry: its row key and columns.
