@@ -63,7 +63,7 @@ type listDialect interface {
 	// GetRecordHeads' (an empty attributes object).
 	getRecordSQL(heads bool) string
 	// getRecordsSQL is GetRecords' (GetRecordHeads') prepared query for n
-	// ids of one type (2 <= n <= getRecordsPrepared) and getRecordsArgs
+	// ids of one type (2 <= n <= getRecordsChunk) and getRecordsArgs
 	// its arguments.
 	getRecordsSQL(n int, heads bool) string
 	getRecordsArgs(typ string, ids []string) []any
@@ -158,10 +158,14 @@ func (d *sqliteDialect) jsonParam(ph string) string { return ph }
 func (d *sqliteDialect) getRecordSQL(heads bool) string { return sqliteGetRecordSQL[b2i(heads)] }
 
 func (d *sqliteDialect) getRecordsSQL(n int, heads bool) string {
-	return sqliteGetRecordsSQL[b2i(heads)][n]
+	return sqliteGetRecordsSQL[b2i(heads)][min(n, getRecordsPrepared+1)]
 }
 
 func (d *sqliteDialect) getRecordsArgs(typ string, ids []string) []any {
+	if len(ids) > getRecordsPrepared {
+		js, _ := json.Marshal(ids)
+		return []any{typ, string(js)}
+	}
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, typ)
 	for _, id := range ids {
@@ -187,7 +191,10 @@ var (
 		"SELECT " + recordColsList("r.attributes") + " FROM records r WHERE r.type = $1 AND r.id = $2",
 		"SELECT " + recordColsList("'{}'") + " FROM records r WHERE r.type = $1 AND r.id = $2",
 	}
-	sqliteGetRecordsSQL = func() (out [2][getRecordsPrepared + 1]string) {
+	// sqliteGetRecordsSQL[h][n] has n placeholders for 2 <= n <=
+	// getRecordsPrepared, and [h][getRecordsPrepared+1] one JSON array
+	// for more (a lookup in the (type, id) index per element).
+	sqliteGetRecordsSQL = func() (out [2][getRecordsPrepared + 2]string) {
 		for h, attrs := range []string{"r.attributes", "'{}'"} {
 			for n := 2; n <= getRecordsPrepared; n++ {
 				in := "$2"
@@ -196,6 +203,7 @@ var (
 				}
 				out[h][n] = "SELECT " + recordColsList(attrs) + " FROM records r WHERE r.type = $1 AND r.id IN (" + in + ")"
 			}
+			out[h][getRecordsPrepared+1] = "SELECT " + recordColsList(attrs) + " FROM records r WHERE r.type = $1 AND r.id IN (SELECT value FROM json_each($2))"
 		}
 		return out
 	}()

@@ -139,14 +139,15 @@ func (s *Store) GetRecord(ctx context.Context, typ, id string) (*access.Record, 
 const getRecordsChunk = 500
 
 // getRecordsPrepared is the most ids of one type GetRecords asks for with
-// a prepared statement (the common case: the parents of a record or two);
-// larger sets are rendered and parsed per call.
+// one placeholder each (the common case: the parents of a record or two);
+// larger sets (a check:batch) are one parameter of a prepared statement
+// too, a JSON array on SQLite and a text array on PostgreSQL.
 const getRecordsPrepared = 8
 
 // GetRecords returns the records that exist among refs, keyed by
 // reference; missing ones are absent. It serves the engine as an
-// access.RecordSource for following parents. Up to getRecordsPrepared ids
-// of a type go through prepared statements.
+// access.RecordSource for following parents. Every query is a prepared
+// statement, up to getRecordsChunk ids of one type each.
 func (s *Store) GetRecords(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
 	return s.getRecords(ctx, refs, false)
 }
@@ -179,14 +180,8 @@ func (s *Store) getRecords(ctx context.Context, refs []access.Ref, heads bool) (
 	}
 	for _, typ := range types {
 		ids := byType[typ]
-		switch n := len(ids); {
-		case n == 1:
+		if len(ids) == 1 {
 			if err := s.collect(ctx, s.dialect.getRecordSQL(heads), []any{typ, ids[0]}, out); err != nil {
-				return nil, err
-			}
-			continue
-		case n <= getRecordsPrepared:
-			if err := s.collect(ctx, s.dialect.getRecordsSQL(n, heads), s.dialect.getRecordsArgs(typ, ids), out); err != nil {
 				return nil, err
 			}
 			continue
@@ -194,13 +189,7 @@ func (s *Store) getRecords(ctx context.Context, refs []access.Ref, heads bool) (
 		for len(ids) > 0 {
 			chunk := ids[:min(len(ids), getRecordsChunk)]
 			ids = ids[len(chunk):]
-			attrs := s.dialect.recordAttrs()
-			if heads {
-				attrs = "'{}'"
-			}
-			b := &sqlb{d: s.dialect}
-			q := "SELECT " + recordColsList(attrs) + " FROM records r WHERE r.type = " + b.p(typ) + " AND " + b.in("r.id", chunk)
-			if err := s.collectUnprepared(ctx, q, b.args, out); err != nil {
+			if err := s.collect(ctx, s.dialect.getRecordsSQL(len(chunk), heads), s.dialect.getRecordsArgs(typ, chunk), out); err != nil {
 				return nil, err
 			}
 		}
@@ -208,20 +197,9 @@ func (s *Store) getRecords(ctx context.Context, refs []access.Ref, heads bool) (
 	return out, nil
 }
 
-// collect runs one of GetRecords' prepared queries and adds its rows to
-// out.
+// collect runs a records query and adds its rows to out.
 func (s *Store) collect(ctx context.Context, q string, args []any, out access.RecordMap) error {
 	rows, err := s.readRows(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("get records: %w", err)
-	}
-	return collectRows(rows, out)
-}
-
-// collectUnprepared runs a records query rendered for its arguments and
-// adds its rows to out.
-func (s *Store) collectUnprepared(ctx context.Context, q string, args []any, out access.RecordMap) error {
-	rows, err := s.read().QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("get records: %w", err)
 	}

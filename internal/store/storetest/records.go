@@ -158,6 +158,62 @@ func testRecords(t *testing.T, b Backend) {
 				t.Errorf("GetRecords(nil) = %v, %v", empty, err)
 			}
 		})
+		// Sets of every size the stores treat apart (one id, a few, a
+		// check:batch, more than one query's worth), with duplicates and
+		// missing ids: exactly the existing ones come back, with their
+		// heads.
+		t.Run("Sizes", func(t *testing.T) {
+			s := open(t, b)
+			mustPutAccount(t, s, account("acme", ""))
+			const n = 1100
+			recs := make([]*access.Record, n)
+			for i := range recs {
+				recs[i] = &access.Record{Type: "sales_order", ID: fmt.Sprintf("SO-%04d", i), Owner: "acme",
+					Date: "2024-05-01", Attributes: map[string]any{"i": float64(i)}}
+			}
+			if _, err := s.ImportRecords(ctx(t), by, chunks(nil, recs)); err != nil {
+				t.Fatalf("ImportRecords: %v", err)
+			}
+			for _, size := range []int{1, 2, 8, 9, 100, 500, 501, 1050} {
+				var refs []access.Ref
+				want := map[string]bool{}
+				for k := range size {
+					i := (k * 7) % (n + 100) // every seventh, some beyond n: missing
+					id := fmt.Sprintf("SO-%04d", i)
+					refs = append(refs, access.Ref{Type: "sales_order", ID: id})
+					if k%5 == 0 {
+						refs = append(refs, access.Ref{Type: "sales_order", ID: id}) // a duplicate
+					}
+					if i < n {
+						want[id] = true
+					}
+				}
+				for _, heads := range []bool{false, true} {
+					get := s.GetRecords
+					if heads {
+						get = s.GetRecordHeads
+					}
+					got, err := get(ctx(t), refs)
+					if err != nil {
+						t.Fatalf("size %d heads %v: %v", size, heads, err)
+					}
+					if len(got) != len(want) {
+						t.Errorf("size %d heads %v: %d records, want %d", size, heads, len(got), len(want))
+					}
+					for id := range want {
+						r := got.Record(access.Ref{Type: "sales_order", ID: id})
+						switch {
+						case r == nil:
+							t.Errorf("size %d heads %v: %s missing", size, heads, id)
+						case r.Owner != "acme" || r.Date != "2024-05-01":
+							t.Errorf("size %d heads %v: %s head %q %q", size, heads, id, r.Owner, r.Date)
+						case heads != (len(r.Attributes) == 0):
+							t.Errorf("size %d heads %v: %s attributes %v", size, heads, id, r.Attributes)
+						}
+					}
+				}
+			}
+		})
 	})
 
 	t.Run("Delete", func(t *testing.T) {
