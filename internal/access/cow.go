@@ -125,10 +125,13 @@ func (e *Engine) ownUser(u *user) *user {
 	if u.gen == e.gen {
 		return u
 	}
-	n := &user{User: u.User, gen: e.gen, direct: maps.Clone(u.direct), groups: maps.Clone(u.groups),
-		all: slices.Clip(u.all), byAccount: make(map[string][]*grant, len(u.byAccount))}
-	for k, v := range u.byAccount {
-		n.byAccount[k] = slices.Clip(v) // an append must not write into u's array
+	n := &user{User: u.User, gen: e.gen, direct: slices.Clip(u.direct), groups: maps.Clone(u.groups),
+		all: slices.Clip(u.all)}
+	if u.byAccount != nil {
+		n.byAccount = make(map[string][]*grant, len(u.byAccount))
+		for k, v := range u.byAccount {
+			n.byAccount[k] = slices.Clip(v) // an append must not write into u's array
+		}
 	}
 	e.users[u.ID] = n
 	return n

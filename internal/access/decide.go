@@ -258,13 +258,14 @@ func (d *decision) direct(r *Record, fn func(path) bool) bool {
 // false.
 //
 // A user with few grants (the usual case) has them scanned per ancestor,
-// comparing pointers; one with many uses its per-account index.
+// comparing pointers; one with many uses its per-account index (see
+// user.byAccount).
 func (d *decision) covering(a *account, r *Record, fn func(*grant) bool) bool {
 	var day int32
 	dated, dayDone := false, false
 	for x := a; x != nil; x = x.parent {
 		list := d.u.all
-		if len(list) > smallGrantList {
+		if d.u.byAccount != nil {
 			list = d.u.byAccount[x.ID]
 		}
 		for _, g := range list {
@@ -303,15 +304,13 @@ func (d *decision) highestRole() *policy.CompiledRole {
 		return d.teamRole
 	}
 	d.teamRoleDone = true
-	for _, list := range d.u.byAccount {
-		for _, g := range list {
-			if !g.active(d.u, d.now) {
-				continue
-			}
-			if best := d.teamRole; best == nil || g.role.Level > best.Level ||
-				(g.role.Level == best.Level && g.role.ID < best.ID) {
-				d.teamRole = g.role
-			}
+	for _, g := range d.u.all {
+		if !g.active(d.u, d.now) {
+			continue
+		}
+		if best := d.teamRole; best == nil || g.role.Level > best.Level ||
+			(g.role.Level == best.Level && g.role.ID < best.ID) {
+			d.teamRole = g.role
 		}
 	}
 	return d.teamRole

@@ -281,7 +281,10 @@ func (d *decision) candidates(r *Record, t *policy.Type, hops int, fn func(candi
 func (d *decision) diagnose(a *account, day string, fn func(*grant, *Reason)) {
 	broken := "" // the account whose inherit false cut the chain below x
 	for x := a; x != nil; x = x.parent {
-		for _, g := range d.u.byAccount[x.ID] {
+		for _, g := range d.u.all {
+			if g.acct != x {
+				continue
+			}
 			switch {
 			case broken != "":
 				fn(g, &Reason{ReasonChainBroken, fmt.Sprintf("grant %s on %s does not reach %s: account %s does not inherit access from its parents", g.ID, x.ID, a.ID, broken)})

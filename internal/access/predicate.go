@@ -501,12 +501,10 @@ func (e *Engine) FilterableFields(userID, typ string) policy.FieldSet {
 	}
 	now := e.clock()
 	fields, any := t.AllFields(), false
-	for _, list := range u.byAccount {
-		for _, g := range list {
-			if g.active(u, now) && g.role.Perm(t).Actions.Has(policy.Read) {
-				fields &= g.role.Perm(t).Fields
-				any = true
-			}
+	for _, g := range u.all {
+		if g.active(u, now) && g.role.Perm(t).Actions.Has(policy.Read) {
+			fields &= g.role.Perm(t).Fields
+			any = true
 		}
 	}
 	if !any {

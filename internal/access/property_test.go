@@ -246,7 +246,14 @@ func (g *propGen) freePair(principal, acct, except string) bool {
 
 func (g *propGen) genWorld() {
 	w := g.w
+	// A heavy world gives its first user a grant on nearly every one of
+	// up to 14 accounts, so that users with more grants than the engine's
+	// small list (its per-account index) are decided too.
+	heavy := g.chance(4, "heavy")
 	nAcc := g.intn(1, 8, "accounts")
+	if heavy {
+		nAcc = g.intn(9, 14, "accounts")
+	}
 	for i := range nAcc {
 		n := fmt.Sprintf("a%d", i)
 		a := access.Account{ID: n, Name: n, Kind: "customer", Inherit: !g.chance(4, n+".no_inherit"),
@@ -283,6 +290,16 @@ func (g *propGen) genWorld() {
 			}
 		}
 		w.groups = append(w.groups, gr)
+	}
+	if heavy && w.users[0].Kind == access.KindExternal {
+		for _, acct := range g.accountIDs() {
+			if g.chance(6, "heavy.skip."+acct) {
+				continue
+			}
+			gr := access.Grant{ID: "H" + acct, Principal: "user:" + w.users[0].ID, Account: acct}
+			g.grantFields(&gr, gr.ID)
+			w.grants = append(w.grants, gr)
+		}
 	}
 	nGrants := g.intn(0, 10, "grants")
 	for i := range nGrants {

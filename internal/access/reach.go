@@ -57,15 +57,13 @@ func (e *Engine) Reach(userID string) []AccountAccess {
 			x.actions[i] |= acts
 		}
 	}
-	for _, list := range u.byAccount {
-		for _, g := range list {
-			if !g.active(u, d.now) {
-				continue
-			}
-			add(g.acct, g)
-			if g.subtree {
-				forSubtree(g.acct, func(a *account) { add(a, g) })
-			}
+	for _, g := range u.all {
+		if !g.active(u, d.now) {
+			continue
+		}
+		add(g.acct, g)
+		if g.subtree {
+			forSubtree(g.acct, func(a *account) { add(a, g) })
 		}
 	}
 	out := make([]AccountAccess, 0, len(reach))
