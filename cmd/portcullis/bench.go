@@ -129,7 +129,7 @@ func benchRun(ctx context.Context, args []string, stdout io.Writer) error {
 	url := stringFlag(fs, "url", "", "measure a running server over the same database instead of an in-process one")
 	metricsURL := stringFlag(fs, "metrics-url", "", "with --url: that server's metrics, served on its --metrics-addr (e.g. http://127.0.0.1:9090/metrics)")
 	jsonOut := stringFlag(fs, "json", "", "also write the report as JSON to this file")
-	profiles := stringFlag(fs, "cpuprofile", "", "write a CPU profile per workload into this directory")
+	profiles := stringFlag(fs, "cpuprofile", "", "write a CPU profile of this process per workload into this directory (the server's only with --in-process, where it includes the load generator)")
 	inProcess := fs.Bool("in-process", false, "run the measured server inside the bench process instead of as a child process (its CPU figures then include the load generator's)")
 	if err := parse(fs, args, 0); err != nil {
 		return err
