@@ -68,6 +68,10 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 		n := 0
 		rev, err := s.write(ctx, w, func(t *wtx) error {
 			t.indexesDeferred = true // the batch's order is then the key's
+			t.allNew = true
+			if err := t.stageSearch(); err != nil {
+				return err
+			}
 			for n < loadTxRecords {
 				ch, ok := <-chunks
 				if !ok {
@@ -85,7 +89,7 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 			if n == 0 {
 				return errNoop
 			}
-			return nil
+			return t.flushSearchStage()
 		})
 		if err != nil {
 			return store.BatchResult{}, err
