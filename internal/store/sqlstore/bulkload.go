@@ -30,8 +30,9 @@ var loadTxRecords = 1_000_000
 // their planner statistics (deferredIndexes, as a large import does), put
 // back exactly as sqlite_master held them, also when the load fails, so
 // the database ends as the ordinary write path leaves it
-// (TestLoadRecords_SameAsImport). The search index's entries are written
-// with each chunk by the same path as an import's (upsertRecords).
+// (TestLoadRecords_SameAsImport). The search index's entries are staged
+// and written with one statement per transaction, as a large import's
+// (stageSearch), and the lookup of stored records is skipped (wtx.allNew).
 // PostgreSQL writes the stream as a sequence of imports (ImportRecords'
 // COPY), loadTxRecords at a time.
 func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*access.Record, error)) (res store.BatchResult, err error) {

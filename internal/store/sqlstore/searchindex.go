@@ -195,7 +195,9 @@ func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool
 // adds into one segment (it flushes at every statement savepoint), and a
 // batch of small statements made as many small segments to merge. (One
 // statement of json_each with ->> per column cost more than the two
-// segments it saves.)
+// segments it saves.) An import of more than one chunk and LoadRecords
+// stage their entries instead and write them with one statement per
+// transaction (stageSearch).
 
 // searchSep separates the values the last column of an entry holds; a
 // match across two values is a false candidate the verifier drops.
