@@ -377,9 +377,12 @@ const postgresUpsertSQL = `INSERT INTO records (` + recordInsertCols + `) ` +
 // are updated by pk one prepared statement each, which writes one row and
 // needs no statement journal either.
 func (t *wtx) sqliteUpsert(rows []recordRow) error {
-	found, err := t.lookupRows(rows)
-	if err != nil {
-		return err
+	found := map[int]foundRow{}
+	if !t.allNew { // LoadRecords: none can exist
+		var err error
+		if found, err = t.lookupRows(rows); err != nil {
+			return err
+		}
 	}
 	if err := t.auditBatchSharing(rows, found); err != nil {
 		return err

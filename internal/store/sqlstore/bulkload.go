@@ -30,8 +30,9 @@ var loadTxRecords = 1_000_000
 // their planner statistics (deferredIndexes, as a large import does), put
 // back exactly as sqlite_master held them, also when the load fails, so
 // the database ends as the ordinary write path leaves it
-// (TestLoadRecords_SameAsImport). The search index's entries are written
-// with each chunk by the same path as an import's (upsertRecords).
+// (TestLoadRecords_SameAsImport). The search index's entries are staged
+// and written with one statement per transaction, as a large import's
+// (stageSearch), and the lookup of stored records is skipped (wtx.allNew).
 // PostgreSQL writes the stream as a sequence of imports (ImportRecords'
 // COPY), loadTxRecords at a time.
 func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*access.Record, error)) (res store.BatchResult, err error) {
@@ -68,6 +69,10 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 		n := 0
 		rev, err := s.write(ctx, w, func(t *wtx) error {
 			t.indexesDeferred = true // the batch's order is then the key's
+			t.allNew = true
+			if err := t.stageSearch(); err != nil {
+				return err
+			}
 			for n < loadTxRecords {
 				ch, ok := <-chunks
 				if !ok {
@@ -85,7 +90,7 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 			if n == 0 {
 				return errNoop
 			}
-			return nil
+			return t.flushSearchStage()
 		})
 		if err != nil {
 			return store.BatchResult{}, err

@@ -37,6 +37,14 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 			if ch.err != nil {
 				return ch.err
 			}
+			// A full first chunk: the file has more. Its search entries
+			// go to the stage, written at the end with one statement
+			// (stageSearch).
+			if s.dialect.name() == "sqlite" && res.Upserted == 0 && len(ch.rows) == store.MaxBatch {
+				if err := t.stageSearch(); err != nil {
+					return err
+				}
+			}
 			if err := t.upsertRecords(ch.rows); err != nil {
 				return err
 			}
@@ -52,9 +60,11 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 			return errNoop
 		}
 		if deferred != nil {
-			return deferred.rebuild(t)
+			if err := deferred.rebuild(t); err != nil {
+				return err
+			}
 		}
-		return nil
+		return t.flushSearchStage()
 	})
 	if err != nil {
 		return store.BatchResult{}, err

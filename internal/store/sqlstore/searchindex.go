@@ -25,7 +25,9 @@ package sqlstore
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -193,7 +195,9 @@ func (d *sqliteDialect) searchCandidatesSQL(_, text string) (string, []any, bool
 // adds into one segment (it flushes at every statement savepoint), and a
 // batch of small statements made as many small segments to merge. (One
 // statement of json_each with ->> per column cost more than the two
-// segments it saves.)
+// segments it saves.) An import of more than one chunk and LoadRecords
+// stage their entries instead and write them with one statement per
+// transaction (stageSearch).
 
 // searchSep separates the values the last column of an entry holds; a
 // match across two values is a false candidate the verifier drops.
@@ -265,6 +269,85 @@ func searchInsertSQL(n int) string {
 	return multiRowSQL("INSERT INTO record_search (rowid, "+searchColumnNames+") VALUES ", searchColumns+1, n)
 }
 
+// searchStageSQL is searchInsertSQL into the stage (stageSearch).
+func searchStageSQL(n int) string {
+	return multiRowSQL("INSERT INTO temp.record_search_stage (pk, "+searchColumnNames+") VALUES ", searchColumns+1, n)
+}
+
+// stageSearch makes the transaction write the index entries of the
+// records it writes from now on into a temporary table instead of
+// record_search, until flushSearchStage moves them there with one
+// statement (SQLite only): the bulk path of a large import and of
+// LoadRecords. FTS5 turns each statement's entries into a segment and
+// merges the segments again and again as they accumulate (13 % of a
+// million-record import's CPU with an INSERT every 3,640 entries); one
+// INSERT ... SELECT with a large hashsize makes a few large segments
+// instead. The stage is plain rows in key order, part of the
+// transaction: a failed import rolls it back with the rest.
+func (t *wtx) stageSearch() error {
+	if _, err := t.tx.ExecContext(t.ctx, `CREATE TEMP TABLE record_search_stage (pk INTEGER PRIMARY KEY, `+searchColumnNames+`)`); err != nil {
+		return fmt.Errorf("search index: stage: %w", err)
+	}
+	t.searchStaged = true
+	return nil
+}
+
+// searchStageHashSize is record_search's FTS5 hashsize while
+// flushSearchStage writes the staged entries: the pending terms FTS5
+// buffers before it writes them as a segment (default 1 MB, a few
+// thousand records' trigrams).
+var searchStageHashSize = 256 << 20
+
+// ftsDefaultHashSize is FTS5's default hashsize (FTS5_DEFAULT_HASHSIZE).
+const ftsDefaultHashSize = 1 << 20
+
+// flushSearchStage writes the staged entries into record_search with one
+// statement, with the hashsize raised for it and put back as the
+// configuration held it (the value it had, or none), and drops the stage.
+func (t *wtx) flushSearchStage() error {
+	if !t.searchStaged {
+		return nil
+	}
+	var prev sql.NullString
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT v FROM record_search_config WHERE k = 'hashsize'`).Scan(&prev); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("search index: configuration: %w", err)
+	}
+	if err := t.searchHashSize(searchStageHashSize); err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, `+searchColumnNames+`) SELECT pk, `+searchColumnNames+` FROM temp.record_search_stage ORDER BY pk`); err != nil {
+		return fmt.Errorf("search index: %w", err)
+	}
+	// Back to what the configuration held. Setting a value makes every
+	// connection, this one included, reload the configuration; the
+	// default first when there was none.
+	var size any = ftsDefaultHashSize
+	if prev.Valid {
+		size = prev.String
+	}
+	if err := t.searchHashSize(size); err != nil {
+		return err
+	}
+	if !prev.Valid {
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search_config WHERE k = 'hashsize'`); err != nil {
+			return fmt.Errorf("search index: configuration: %w", err)
+		}
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `DROP TABLE temp.record_search_stage`); err != nil {
+		return fmt.Errorf("search index: stage: %w", err)
+	}
+	t.searchStaged = false
+	return nil
+}
+
+// searchHashSize sets record_search's FTS5 hashsize.
+func (t *wtx) searchHashSize(size any) error {
+	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (record_search, rank) VALUES ('hashsize', ?)`, size); err != nil {
+		return fmt.Errorf("search index: hashsize: %w", err)
+	}
+	return nil
+}
+
 // searchEntry is a record's index entry: its row key and columns.
 type searchEntry struct {
 	pk   int64
@@ -296,9 +379,13 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 				}
 			}
 		}
+		q := searchInsertSQL(len(chunk))
+		if t.searchStaged {
+			q = searchStageSQL(len(chunk))
+		}
 		// Through t.q: the full chunks of an import share one prepared
 		// statement.
-		if _, err := t.q.ExecContext(t.ctx, searchInsertSQL(len(chunk)), args...); err != nil {
+		if _, err := t.q.ExecContext(t.ctx, q, args...); err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
 	}
@@ -318,6 +405,11 @@ func (t *wtx) deleteSearch(pks []int64) error {
 	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search WHERE rowid IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
+	if t.searchStaged {
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM temp.record_search_stage WHERE pk IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -325,7 +417,11 @@ func (t *wtx) deleteSearch(pks []int64) error {
 // pk, computed from their stored JSON (the fallback when the keys of the
 // rows just inserted are not known).
 func (t *wtx) writeSearchFrom(pk int64) error {
-	if _, err := t.tx.ExecContext(t.ctx, `INSERT INTO record_search (rowid, `+searchColumnNames+`) SELECT r.pk, `+sqliteSearchColumnsSQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
+	head := `INSERT INTO record_search (rowid, `
+	if t.searchStaged {
+		head = `INSERT INTO temp.record_search_stage (pk, `
+	}
+	if _, err := t.tx.ExecContext(t.ctx, head+searchColumnNames+`) SELECT r.pk, `+sqliteSearchColumnsSQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
 	return nil

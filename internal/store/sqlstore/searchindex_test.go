@@ -298,3 +298,131 @@ func TestSearchIndex_Rebuilt(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchIndex_StagedImport checks the bulk path of the index's
+// entries (stageSearch): an import whose first chunk is full writes them
+// through the stage, with one statement at its end, and proposes exactly
+// the candidates of an index rebuilt from the stored rows, also for
+// records updated in place by the import (stored before it, or written
+// by an earlier chunk of it); the hashsize configuration is as before
+// (none, or the value set); a failed import writes no entries and leaves
+// no stage behind.
+func TestSearchIndex_StagedImport(t *testing.T) {
+	s := recOpen(t, filepath.Join(t.TempDir(), "s.db"))
+	order := func(id string, i int, note string) *access.Record {
+		r := salesOrder(id, fmt.Sprintf("c%d", i%7), "2025-01-02", []string{"open", "shipped"}[i%2], float64(i))
+		r.Attributes["note"] = note
+		return r
+	}
+	var before []*access.Record
+	for i := range 150 {
+		before = append(before, order(fmt.Sprintf("SO-%05d", i), i, fmt.Sprintf("früh %d", i)))
+	}
+	recBatch(t, s, store.RecordBatch{Upsert: before})
+	var recs []*access.Record
+	for i := range store.MaxBatch {
+		recs = append(recs, order(fmt.Sprintf("N-%05d", i), i, fmt.Sprintf("neu %d", i%300)))
+	}
+	for i := range 50 { // the second chunk: updates of both kinds, new records
+		recs = append(recs, order(fmt.Sprintf("N-%05d", i*7), i, "geändert Müller"))
+		recs = append(recs, order(fmt.Sprintf("SO-%05d", i*3), i, "geändert Café"))
+	}
+	for i := range 100 {
+		recs = append(recs, order(fmt.Sprintf("M-%05d", i), i, fmt.Sprintf("dazu %d", i)))
+	}
+	config := func() []string {
+		var out []string
+		if _, err := s.write(t.Context(), store.Write{}, func(t *wtx) error {
+			rs, err := t.tx.QueryContext(t.ctx, `SELECT k || '=' || v FROM record_search_config ORDER BY k`)
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			for rs.Next() {
+				var kv string
+				if err := rs.Scan(&kv); err != nil {
+					return err
+				}
+				out = append(out, kv)
+			}
+			if err := rs.Err(); err != nil {
+				return err
+			}
+			var staged int
+			if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM temp.sqlite_master WHERE name = 'record_search_stage'`).Scan(&staged); err != nil {
+				return err
+			}
+			out = append(out, fmt.Sprintf("stages=%d", staged))
+			return errNoop
+		}); err != nil && !errors.Is(err, errNoop) {
+			t.Fatal(err)
+		}
+		return out
+	}
+	terms := []string{"früh 1", "neu 29", "neu 1", "geändert", "müller", "CAFÉ", "dazu 9", "N-0007", "SO-0001", "M-000", "F-0", "shipped"}
+	candidates := func() map[string][]int64 {
+		out := map[string][]int64{}
+		for _, term := range terms {
+			q, args, _ := s.dialect.searchCandidatesSQL("sales_order", term)
+			set, err := s.readCandidates(t.Context(), 1<<20, q, args)
+			if err != nil || set == nil {
+				t.Fatalf("%q: %+v %v", term, set, err)
+			}
+			slices.Sort(set.pks)
+			out[term] = set.pks
+		}
+		return out
+	}
+	fresh := config()
+	// A failed import: nothing of it stays, the stage neither.
+	bad := slices.Clone(recs)
+	for i := range store.MaxBatch {
+		bad[i] = order(fmt.Sprintf("F-%05d", i), i, "fehlt")
+	}
+	was := candidates()
+	if _, err := s.ImportRecords(t.Context(), store.Write{}, chunksOf(bad, store.MaxBatch, store.MaxBatch+3)); access.ErrorCode(err) != access.CodeInvalid {
+		t.Fatalf("import with a bad record in its second chunk: %v", err)
+	}
+	if diff := cmp.Diff(was, candidates()); diff != "" {
+		t.Errorf("a failed import changed the index:\n%s", diff)
+	}
+	if diff := cmp.Diff(fresh, config()); diff != "" {
+		t.Errorf("a failed import changed the configuration or left the stage:\n%s", diff)
+	}
+	res, err := s.ImportRecords(t.Context(), store.Write{}, chunksOf(recs, store.MaxBatch, -1))
+	if err != nil || res.Upserted != len(recs) {
+		t.Fatalf("import: %+v %v", res, err)
+	}
+	if diff := cmp.Diff(fresh, config()); diff != "" {
+		t.Errorf("the import changed the configuration or left the stage:\n%s", diff)
+	}
+	written := candidates()
+	if len(written["geändert"]) != 100 || len(written["N-0007"]) == 0 || len(written["F-0"]) != 0 {
+		t.Fatalf("the index proposes %d for geändert, %d for N-0007, %d for F-0", len(written["geändert"]), len(written["N-0007"]), len(written["F-0"]))
+	}
+	if _, err := s.write(t.Context(), store.Write{}, func(t *wtx) error {
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search`); err != nil {
+			return err
+		}
+		return t.writeSearchFrom(0)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(written, candidates()); diff != "" {
+		t.Errorf("candidates differ from the rebuilt index (-written +rebuilt):\n%s", diff)
+	}
+	// A hashsize set beforehand stays.
+	if _, err := s.write(t.Context(), store.Write{}, func(t *wtx) error { return t.searchHashSize(2 << 20) }); err != nil {
+		t.Fatal(err)
+	}
+	set := config()
+	for i := range recs {
+		recs[i].Attributes["note"] = "wieder"
+	}
+	if _, err := s.ImportRecords(t.Context(), store.Write{}, chunksOf(recs, store.MaxBatch, -1)); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(set, config()); diff != "" || !slices.Contains(set, "hashsize=2097152") {
+		t.Errorf("the import changed a configured hashsize %v:\n%s", set, diff)
+	}
+}

@@ -283,6 +283,14 @@ type wtx struct {
 	// indexesDeferred is set while an import has dropped the secondary
 	// indexes of records (deferredIndexes).
 	indexesDeferred bool
+	// searchStaged is set while the search index's entries go to a
+	// temporary table (stageSearch).
+	searchStaged bool
+	// allNew is set while LoadRecords writes records that cannot exist
+	// (into an empty table, no (type, id) twice): upsertRecords skips
+	// the lookup of stored records, and a row that exists after all
+	// fails the insert's count check.
+	allNew bool
 	// q runs the transaction's exec, queryRow and reader queries.
 	q *txStmts
 }
