@@ -30,11 +30,7 @@ func (s *Surface) handleListRecords(w http.ResponseWriter, r *http.Request, c *a
 	if err != nil {
 		return err
 	}
-	items := make([]surface.RecordOut, len(page.Items))
-	for i, rec := range page.Items {
-		items[i] = surface.RecordJSON(rec, page.Staff)
-	}
-	writeRecords(w, http.StatusOK, newList(items, page.Next))
+	writeRecordPage(w, http.StatusOK, page.Items, page.Staff, page.Next)
 	return nil
 }
 

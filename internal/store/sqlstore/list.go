@@ -74,6 +74,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
 	"github.com/portcullis-dev/portcullis/internal/policy"
@@ -134,10 +135,10 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	}
 	defer rows.Close()
 	out := make([]*access.Record, 0, lq.limit+1)
-	var last pageKey
+	var last, k pageKey
+	rs := newRowScan(q.Raw, &k.Seg, &k.Key)
 	for rows.Next() {
-		var k pageKey
-		r, err := scanRow(rows, q.Raw, &k.Seg, &k.Key)
+		r, err := rs.scan(rows)
 		if err != nil {
 			return nil, "", fmt.Errorf("list records: %w", err)
 		}
@@ -1359,34 +1360,53 @@ type rowScanner interface {
 
 // scanRecord reads the columns of recordCols, then extra.
 func scanRecord(sc rowScanner, extra ...any) (*access.Record, error) {
-	return scanRow(sc, false, extra...)
+	return newRowScan(false, extra...).scan(sc)
 }
 
-// scanRow is scanRecord, keeping the attributes undecoded in Raw when raw
-// is set.
-func scanRow(sc rowScanner, raw bool, extra ...any) (*access.Record, error) {
-	var (
-		r                                 access.Record
-		owner, ptype, pid, teams, creator sql.NullString
-		attrs                             []byte
-		updated                           int64
-	)
-	dest := append([]any{&r.Type, &r.ID, &owner, &r.Date, &ptype, &pid, &teams, &creator, &attrs, &updated, &r.Revision}, extra...)
-	if err := sc.Scan(dest...); err != nil {
+// rowScan reads the rows of one query into records: the destinations are
+// allocated once per query instead of once per row (#14).
+type rowScan struct {
+	raw                               bool
+	typ, id, date, attrs              string
+	owner, ptype, pid, teams, creator sql.NullString
+	updated, revision                 int64
+	dest                              []any
+}
+
+// newRowScan returns a scanner of recordCols and then extra; with raw set
+// the attributes stay undecoded in Record.Raw.
+func newRowScan(raw bool, extra ...any) *rowScan {
+	rs := &rowScan{raw: raw}
+	rs.dest = append([]any{&rs.typ, &rs.id, &rs.owner, &rs.date, &rs.ptype, &rs.pid, &rs.teams, &rs.creator, &rs.attrs, &rs.updated, &rs.revision}, extra...)
+	return rs
+}
+
+// scan reads the current row.
+func (rs *rowScan) scan(sc rowScanner) (*access.Record, error) {
+	if err := sc.Scan(rs.dest...); err != nil {
 		return nil, err
 	}
-	r.Owner, r.Creator = owner.String, creator.String
-	if pid.Valid {
-		r.Parent = &access.Ref{Type: ptype.String, ID: pid.String}
+	r := &access.Record{Type: rs.typ, ID: rs.id, Owner: rs.owner.String, Date: rs.date, Creator: rs.creator.String,
+		UpdatedAt: fromMicros(rs.updated), Revision: rs.revision}
+	if rs.pid.Valid {
+		r.Parent = &access.Ref{Type: rs.ptype.String, ID: rs.pid.String}
 	}
-	if teams.Valid && teams.String != "" {
-		if err := json.Unmarshal([]byte(teams.String), &r.Teams); err != nil {
+	if rs.teams.Valid && rs.teams.String != "" {
+		if err := json.Unmarshal([]byte(rs.teams.String), &r.Teams); err != nil {
 			return nil, fmt.Errorf("record %s/%s: teams: %w", r.Type, r.ID, err)
 		}
 	}
-	if raw {
+	// The attributes were scanned as a string, which the driver allocated
+	// for this row alone: Raw shares its bytes instead of copying them
+	// (Raw is never written to, only read, decoded or copied out).
+	attrs := []byte{}
+	if rs.attrs != "" {
+		attrs = unsafe.Slice(unsafe.StringData(rs.attrs), len(rs.attrs))
+	}
+	switch {
+	case rs.raw:
 		r.Raw = attrs
-	} else if string(attrs) != "{}" { // the heads of GetRecordHeads skip the decoder
+	case rs.attrs != "{}": // the heads of GetRecordHeads skip the decoder
 		if err := json.Unmarshal(attrs, &r.Attributes); err != nil {
 			return nil, fmt.Errorf("record %s/%s: attributes: %w", r.Type, r.ID, err)
 		}
@@ -1394,6 +1414,5 @@ func scanRow(sc rowScanner, raw bool, extra ...any) (*access.Record, error) {
 	if r.Attributes == nil && r.Raw == nil {
 		r.Attributes = map[string]any{}
 	}
-	r.UpdatedAt = fromMicros(updated)
-	return &r, nil
+	return r, nil
 }
