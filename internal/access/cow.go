@@ -142,7 +142,7 @@ func (e *Engine) ownGroup(g *group) *group {
 	if g.gen == e.gen {
 		return g
 	}
-	n := &group{Group: g.Group, gen: e.gen, members: maps.Clone(g.members), grants: maps.Clone(g.grants)}
+	n := &group{Group: g.Group, gen: e.gen, members: maps.Clone(g.members), grants: slices.Clip(g.grants)}
 	e.groups[g.ID] = n
 	return n
 }

@@ -92,7 +92,7 @@ type group struct {
 	Group
 	gen     uint64
 	members map[string]*user
-	grants  map[string]*grant
+	grants  []*grant // in the order they were put (a slice: most groups hold one or two)
 }
 
 // grant is a Grant with its references resolved.
@@ -228,7 +228,7 @@ func (e *Engine) newUser(u User) *user {
 }
 
 func (e *Engine) newGroup(g Group) *group {
-	return &group{Group: g, gen: e.gen, members: map[string]*user{}, grants: map[string]*grant{}}
+	return &group{Group: g, gen: e.gen, members: map[string]*user{}}
 }
 
 // PutAccount creates or replaces an account. The parent must exist and the
@@ -352,8 +352,8 @@ func (e *Engine) DeleteGroup(id string) error {
 	if g == nil {
 		return Errorf(CodeNotFound, "group %s not found", id)
 	}
-	for gid := range g.grants {
-		e.removeGrant(gid)
+	for _, gr := range slices.Clone(g.grants) { // removeGrant changes g.grants
+		e.removeGrant(gr.ID)
 	}
 	for uid := range g.members {
 		e.removeMember(id, uid)
@@ -473,7 +473,7 @@ func (e *Engine) putGrant(g Grant) error {
 		ng.user.direct = append(ng.user.direct, ng)
 		ng.user.index(ng)
 	} else {
-		ng.group.grants[g.ID] = ng
+		ng.group.grants = append(ng.group.grants, ng)
 		for uid := range ng.group.members {
 			e.ownUser(e.users[uid]).index(ng)
 		}
@@ -502,11 +502,8 @@ func (g *grant) intern() {
 	switch {
 	case g.user != nil && len(g.user.direct) > 0:
 		other = g.user.direct[0]
-	case g.group != nil:
-		for _, o := range g.group.grants {
-			other = o
-			break
-		}
+	case g.group != nil && len(g.group.grants) > 0:
+		other = g.group.grants[0]
 	}
 	if other != nil && other.Principal == g.Principal {
 		g.Principal = other.Principal
@@ -539,7 +536,9 @@ func (e *Engine) removeGrant(id string) {
 		u.unindex(g)
 	} else {
 		gr := e.ownGroup(e.groups[g.group.ID])
-		delete(gr.grants, id)
+		if i := slices.IndexFunc(gr.grants, func(x *grant) bool { return x.ID == id }); i >= 0 {
+			gr.grants = append(gr.grants[:i:i], gr.grants[i+1:]...) // a copy: a clone may share the array
+		}
 		for uid := range gr.members {
 			e.ownUser(e.users[uid]).unindex(g)
 		}

@@ -1,6 +1,10 @@
 package access
 
-import "sort"
+import (
+	"slices"
+	"sort"
+	"strings"
+)
 
 // Group returns a group by id.
 func (e *Engine) Group(id string) (Group, bool) {
@@ -79,13 +83,9 @@ func (e *Engine) CheckMembership(actorID, groupID, userID string) error {
 	if u.ID == a.ID {
 		return FieldErrorf(CodeForbidden, "user", "you cannot change your own access")
 	}
-	ids := make([]string, 0, len(g.grants))
-	for id := range g.grants {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids) // the same grant named every time
-	for _, id := range ids {
-		gr := g.grants[id]
+	grants := slices.Clone(g.grants)
+	slices.SortFunc(grants, func(a, b *grant) int { return strings.Compare(a.ID, b.ID) }) // the same grant named every time
+	for _, gr := range grants {
 		level := d.manageLevel(gr.acct)
 		switch {
 		case level < 0:
