@@ -247,8 +247,6 @@ func (s *Store) Collectors() []prometheus.Collector {
 // rebind turns the ? placeholders of q into the dialect's.
 func (s *Store) rebind(q string) string { return s.dialect.rebind(q) }
 
-// read returns the read pool. Queries on it see committed data only.
-func (s *Store) read() *sql.DB { return s.rdb }
 
 // queryRow runs a one-row query on the read pool, rebinding placeholders.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
