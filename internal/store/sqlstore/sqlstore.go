@@ -247,7 +247,6 @@ func (s *Store) Collectors() []prometheus.Collector {
 // rebind turns the ? placeholders of q into the dialect's.
 func (s *Store) rebind(q string) string { return s.dialect.rebind(q) }
 
-
 // queryRow runs a one-row query on the read pool, rebinding placeholders.
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return s.rdb.QueryRowContext(ctx, s.rebind(q), args...)
