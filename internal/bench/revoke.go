@@ -16,9 +16,13 @@ import (
 )
 
 // staleLimit is how long revoke-visible waits for another node to stop
-// showing a revoked grant's records before counting an error; the target
-// is 1 s.
-const staleLimit = 5 * time.Second
+// showing a revoked grant's records before counting an error;
+// staleTarget is the target for the 99th percentile of that time
+// (docs/benchmarks.md).
+const (
+	staleLimit  = 5 * time.Second
+	staleTarget = 100 * time.Millisecond
+)
 
 // revokeVisible revokes the revoke user's grant on RevokeAccount and lists
 // that account's orders as the user: with min_revision on this node and on
@@ -141,13 +145,15 @@ func (r *runner) revokeVisible(ctx context.Context) error {
 		slices.Sort(staleness)
 		ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 		res.Figures["other_node_stale_p50_ms"] = ms(staleness[len(staleness)/2])
+		p99 := staleness[min(len(staleness)-1, len(staleness)*99/100)]
+		res.Figures["other_node_stale_p99_ms"] = ms(p99)
 		res.Figures["other_node_stale_max_ms"] = ms(staleness[len(staleness)-1])
-		met = met && staleness[len(staleness)-1] <= time.Second
+		met = met && p99 <= staleTarget
 	}
 	// Items the server dropped from a page because the engine changed
 	// between the page's predicate and its filtering (see errorLog).
 	res.Figures["server_dropped_items"] = float64(r.srvLog.racedItems())
-	res.Target = "never stale with min_revision; other node ≤ 1 s"
+	res.Target = "never stale with min_revision; other node ≤ 100 ms p99"
 	res.Met = boolPtr(met)
 	r.add(res)
 	return nil

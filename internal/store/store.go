@@ -448,11 +448,13 @@ type ChangeStore interface {
 	// and not yet applied.
 	CatchUp(ctx context.Context) error
 	// WaitForChange blocks until another node may have committed a
-	// revision (on PostgreSQL a notification) or ctx ends, whichever comes
-	// first; it returns ctx's error in the second case. On a backend
-	// without notifications it only waits for ctx, so a follower must
-	// also poll. An error other than ctx's means notifications are
-	// unavailable for now (the next call retries).
+	// revision (on PostgreSQL a notification; on SQLite the file's
+	// data_version, watched every 25 ms) or ctx ends, whichever comes
+	// first; it returns ctx's error in the second case. It may also
+	// return for this node's own commits (CatchUp then has nothing to
+	// apply), and a follower still catches up whenever it returns, in
+	// case a notification was lost. An error other than ctx's means
+	// notifications are unavailable for now (the next call retries).
 	WaitForChange(ctx context.Context) error
 }
 

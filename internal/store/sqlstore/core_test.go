@@ -618,43 +618,96 @@ func TestWrite_ConcurrentWritersSerialize(t *testing.T) {
 	})
 }
 
-// TestFollower_Notification checks that on PostgreSQL a second node sees a
-// change through LISTEN/NOTIFY alone, long before its next poll.
+// TestFollower_Notification checks that a second node sees a change
+// without polling, long before its next poll: on PostgreSQL through
+// LISTEN/NOTIFY, on SQLite through the file's data_version.
 func TestFollower_Notification(t *testing.T) {
-	dsn := pgtest.DSN(t)
-	ctx := context.Background()
-	a := mustOpen(t, dsn)
-	b, err := Open(ctx, dsn, Options{})
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			dsn := be.dsn(t)
+			ctx := context.Background()
+			a := mustOpen(t, dsn)
+			b, err := Open(ctx, dsn, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			fb, err := follow.Start(ctx, b, follow.Options{PollInterval: time.Hour})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer fb.Close()
+			time.Sleep(200 * time.Millisecond) // let the listener start
+			rev := mustPutAccount(t, a, access.Account{ID: "N1"})
+			deadline := time.Now().Add(time.Second)
+			for b.Revision() < rev {
+				if time.Now().After(deadline) {
+					t.Fatalf("no notification: second node at %d, want %d", b.Revision(), rev)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			if _, ok := fb.Engine().Account("N1"); !ok {
+				t.Fatal("second node's engine lacks N1")
+			}
+			start := time.Now()
+			if err := fb.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("Close took %v", d)
+			}
+		})
+	}
+}
+
+// TestWaitForChange_SQLite checks when WaitForChange returns on SQLite: at
+// once on its first call (what came before the watch is unknown), then
+// only for a commit of another connection, also one made while nobody
+// waited, and never for nothing.
+func TestWaitForChange_SQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	a := mustOpen(t, path)
+	b, err := Open(context.Background(), path, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	fb, err := follow.Start(ctx, b, follow.Options{PollInterval: time.Hour})
-	if err != nil {
-		t.Fatal(err)
+	wait := func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		return b.WaitForChange(ctx)
 	}
-	defer fb.Close()
-	time.Sleep(200 * time.Millisecond) // let the listener start
-	rev := mustPutAccount(t, a, access.Account{ID: "N1"})
-	deadline := time.Now().Add(time.Second)
-	for b.Revision() < rev {
-		if time.Now().After(deadline) {
-			t.Fatalf("no notification: second node at %d, want %d", b.Revision(), rev)
+	idle := func(step string) {
+		t.Helper()
+		if err := wait(300 * time.Millisecond); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: WaitForChange on an idle file = %v, want the deadline", step, err)
 		}
-		time.Sleep(5 * time.Millisecond)
 	}
-	if _, ok := fb.Engine().Account("N1"); !ok {
-		t.Fatal("second node's engine lacks N1")
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("first WaitForChange = %v, want a change", err)
 	}
-	start := time.Now()
-	if err := fb.Close(); err != nil {
-		t.Fatal(err)
+	idle("after the first call")
+	done := make(chan error, 1)
+	go func() { done <- wait(10 * time.Second) }()
+	time.Sleep(100 * time.Millisecond)
+	mustPutAccount(t, a, access.Account{ID: "W1"})
+	if err := <-done; err != nil {
+		t.Fatalf("WaitForChange during a commit = %v, want a change", err)
 	}
+	idle("after the commit")
+	mustPutAccount(t, a, access.Account{ID: "W2"})
+	if err := wait(10 * time.Second); err != nil {
+		t.Fatalf("WaitForChange after a commit = %v, want a change", err)
+	}
+	idle("after the second commit")
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("Close took %v", d)
+	if err := wait(time.Second); err == nil || errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WaitForChange on a closed store = %v, want an error", err)
 	}
 }
 

@@ -100,7 +100,8 @@ func (s *Store) Detach() {
 func (s *Store) CatchUp(ctx context.Context) error { return s.catchUp(ctx) }
 
 // WaitForChange blocks until another node may have committed (a
-// PostgreSQL notification) or ctx ends; on SQLite it only waits for ctx.
+// PostgreSQL notification; on SQLite a changed data_version, read every
+// sqliteWatchInterval) or ctx ends.
 func (s *Store) WaitForChange(ctx context.Context) error { return s.dialect.waitForChange(ctx) }
 
 // reload replaces the follower's and the caches' whole state with the
