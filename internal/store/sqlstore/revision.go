@@ -190,7 +190,10 @@ func (s *Store) catchUp(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	r := reader{s: s, q: tx, ctx: ctx}
+	// A catch-up reads one row per changed entity with the same few
+	// statements: txStmts prepares each the second time it runs (a bulk
+	// write's catch-up parsed the same SQL for every entity).
+	r := reader{s: s, q: &txStmts{tx: tx}, ctx: ctx}
 	if err := r.queryRow(`SELECT rev FROM revision WHERE id = 1`).Scan(&rev); err != nil {
 		return fmt.Errorf("catch up: revision: %w", err)
 	}
