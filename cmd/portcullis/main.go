@@ -274,6 +274,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
 	supplierName := stringFlag(fs, "supplier-name", app.DefaultSupplierName, "how customers see staff authors of comments and files, e.g. \"Northwind support\"")
 	maxFileSize := stringFlag(fs, "max-file-size", "25MiB", "the largest file attached to a record: bytes, or with KB, MB, KiB, MiB, GiB")
+	gcHeadroom := stringFlag(fs, "gc-headroom", "256MiB", "heap growth allowed between garbage collections (GOGC 100 to 800 from the live heap; 0: the Go default; the GOGC variable overrides it)")
 	defaultLocale := stringFlag(fs, "default-locale", access.LocaleDefault, "language of the pages when neither the user nor the browser names one: en, de or zh")
 	bf := defineBrandFlags(fs)
 	if err := parse(fs, args, 0); err != nil {
@@ -289,6 +290,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	fileLimit, err := parseSize(*maxFileSize)
 	if err != nil {
 		return usageError{"--max-file-size: " + err.Error()}
+	}
+	var headroom int64
+	if strings.TrimSpace(*gcHeadroom) != "0" {
+		if headroom, err = parseSize(*gcHeadroom); err != nil {
+			return usageError{"--gc-headroom: " + err.Error()}
+		}
 	}
 	brand, mailBrand, err := bf.setup(strings.TrimRight(*mf.publicURL, "/"))
 	if err != nil {
@@ -340,6 +347,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	}
 	defer f.Close()
 	eng := f.Engine()
+	// After the engine's load, whose allocations the runtime's default
+	// paces: the tuner's first reading is then the engine's live heap.
+	defer startGCTuner(headroom)()
 
 	var logins []demo.Login
 	if withDemo {

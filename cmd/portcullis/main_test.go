@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -99,5 +102,75 @@ func TestParseSize(t *testing.T) {
 	}
 	if _, err := runCLI(t, "serve", "--max-file-size", "huge"); err == nil || !strings.Contains(err.Error(), "--max-file-size") {
 		t.Errorf("serve --max-file-size huge: %v", err)
+	}
+}
+
+func TestGCPercent(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct {
+		live, headroom int64
+		want           int
+	}{
+		{0, 256 * mib, gcPercentMax},         // nothing live yet
+		{20 * mib, 256 * mib, gcPercentMax},  // the demo: capped
+		{64 * mib, 256 * mib, 400},           // medium
+		{128 * mib, 256 * mib, 200},          // 256 MiB of headroom
+		{300 * mib, 256 * mib, gcPercentMin}, // large: never below the Go default
+		{1 << 40, 1 << 40, gcPercentMin},     // no overflow at the largest headroom
+		{1 * mib, 1 << 40, gcPercentMax},     // nor at the smallest heap
+		{50 * mib, 0, gcPercentMin},          // no headroom asked
+	} {
+		if got := gcPercent(c.live, c.headroom); got != c.want {
+			t.Errorf("gcPercent(%d MiB, %d MiB) = %d, want %d", c.live/mib, c.headroom/mib, got, c.want)
+		}
+	}
+}
+
+func TestGCLimit(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ live, headroom, want int64 }{
+		{0, 256 * mib, 256 * mib},
+		{20 * mib, 256 * mib, 276 * mib},
+		{300 * mib, 256 * mib, 600 * mib}, // never tighter than GOGC=100
+		{1 * mib, 0, 64 * mib},
+	} {
+		if got := gcLimit(c.live, c.headroom); got != c.want {
+			t.Errorf("gcLimit(%d MiB, %d MiB) = %d MiB, want %d MiB", c.live/mib, c.headroom/mib, got/mib, c.want/mib)
+		}
+	}
+}
+
+// TestStartGCTuner checks that the tuner sets GOGC and the memory limit
+// from the live heap and puts both back when stopped, and that it leaves
+// them alone when the operator set GOGC or GOMEMLIMIT, or asked for no
+// headroom.
+func TestStartGCTuner(t *testing.T) {
+	gogc := func() int { p := debug.SetGCPercent(100); debug.SetGCPercent(p); return p }
+	defer debug.SetGCPercent(gogc())
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	runtime.GC()
+	debug.SetGCPercent(123)
+	debug.SetMemoryLimit(math.MaxInt64)
+	stop := startGCTuner(1 << 40) // any live heap of a test gets the cap
+	if p, l := gogc(), debug.SetMemoryLimit(-1); p != gcPercentMax || l < 1<<40 || l == math.MaxInt64 {
+		t.Errorf("GOGC = %d, memory limit %d with 1 TiB of headroom, want %d and live + 1 TiB", p, l, gcPercentMax)
+	}
+	stop()
+	if p, l := gogc(), debug.SetMemoryLimit(-1); p != 123 || l != math.MaxInt64 {
+		t.Errorf("after stop: GOGC = %d, memory limit %d, want both back", p, l)
+	}
+	startGCTuner(0)()
+	if p := gogc(); p != 123 {
+		t.Errorf("GOGC = %d with no headroom, want it left at 123", p)
+	}
+	for _, env := range []string{"GOGC", "GOMEMLIMIT"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, "123")
+			stop := startGCTuner(1 << 40)
+			if p, l := gogc(), debug.SetMemoryLimit(-1); p != 123 || l != math.MaxInt64 {
+				t.Errorf("GOGC = %d, memory limit %d with $%s set, want both left alone", p, l, env)
+			}
+			stop()
+		})
 	}
 }
