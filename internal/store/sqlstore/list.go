@@ -422,14 +422,19 @@ func (lb *listBuilder) filters() (rest []string, ok bool, err error) {
 			continue
 		}
 		phs := make([]string, len(vals))
+		svs := make([]any, len(vals))
 		for i, v := range vals {
 			sv, err := attrValue(f, v)
 			if err != nil {
 				return nil, false, err
 			}
-			phs[i] = lb.p(sv)
+			phs[i], svs[i] = lb.p(sv), sv
 		}
-		rest = append(rest, lb.d.attrExpr("r", f)+" IN ("+strings.Join(phs, ", ")+")")
+		exact := lb.d.attrExpr("r", f) + " IN (" + strings.Join(phs, ", ") + ")"
+		if pre := lb.d.attrPrefilter(&lb.sqlb, "r", f, svs); pre != "" {
+			exact = "(" + pre + " AND " + exact + ")"
+		}
+		rest = append(rest, exact)
 	}
 	ranges, err := lb.ranges()
 	if err != nil {

@@ -458,6 +458,61 @@ func TestRecordList_Filters(t *testing.T) {
 	})
 }
 
+// TestRecordList_AttrPrefilter lists by string attributes whose stored
+// JSON text defeats a naive substring search (SQLite tests the text for
+// `"status":"open"` before it parses the document): the value nested
+// under the same key, inside another string, as a prefix of a longer
+// value or as a number, and values the encoders escape or write as
+// UTF-8, which get no substring test.
+func TestRecordList_AttrPrefilter(t *testing.T) {
+	recBackends(t, func(t *testing.T, s *Store) {
+		attrs := map[string]map[string]any{
+			"P1": {"status": "open"},
+			"P2": {"status": "closed", "lines": []any{map[string]any{"status": "open"}}},
+			"P3": {"status": "closed", "customer": `"status":"open"`},
+			"P4": {"status": "open-ish"},
+			"P5": {"status": "a<b"},
+			"P6": {"status": "Müller"},
+			"P7": {"status": `x"y`},
+			"P8": {"status": 5.0},
+			"P9": {"number": "P9", "status": "open", "customer": "c1"},
+			"PA": {"customer": "open"},
+			"PB": {"status": "OPEN"},
+			"PC": {"status": `back\slash`},
+		}
+		var recs []*access.Record
+		for id, a := range attrs {
+			recs = append(recs, &access.Record{Type: "sales_order", ID: id, Owner: "c1", Date: "2025-06-01", Attributes: a})
+		}
+		recBatch(t, s, store.RecordBatch{Upsert: recs})
+		staff := &access.Predicate{Type: "sales_order", All: true}
+		owner := &access.Predicate{Type: "sales_order", User: "x", Accounts: []access.AccountClause{{Accounts: []string{"c1"}}}}
+		for _, c := range []struct {
+			vals []any
+			want []string
+		}{
+			{[]any{"open"}, []string{"P1", "P9"}},
+			{[]any{"open-ish"}, []string{"P4"}},
+			{[]any{"open", "a<b"}, []string{"P1", "P5", "P9"}},
+			{[]any{"a<b"}, []string{"P5"}},
+			{[]any{"Müller"}, []string{"P6"}},
+			{[]any{`x"y`}, []string{"P7"}},
+			{[]any{`back\slash`}, []string{"PC"}},
+			{[]any{"5"}, nil},
+			{[]any{"closed"}, []string{"P2", "P3"}},
+		} {
+			for _, pred := range []*access.Predicate{staff, owner} {
+				for _, threshold := range []int{0, 1000} {
+					q := store.RecordQuery{Type: "sales_order", Predicate: pred, Limit: 5, Sort: "id", Attrs: map[string][]any{"status": c.vals}}
+					if got := listAllPages(t, s, q, threshold); !slices.Equal(got, c.want) {
+						t.Errorf("status in %q (staff %v, threshold %d): %v, want %v", c.vals, pred.All, threshold, got, c.want)
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestRecordList_Errors(t *testing.T) {
 	recBackends(t, func(t *testing.T, s *Store) {
 		listDataset(t, s, 20, 3)
