@@ -274,7 +274,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, withDem
 	metricsAddr := stringFlag(fs, "metrics-addr", "", "serve Prometheus metrics at /metrics on this address (not served when empty; never on --addr)")
 	supplierName := stringFlag(fs, "supplier-name", app.DefaultSupplierName, "how customers see staff authors of comments and files, e.g. \"Northwind support\"")
 	maxFileSize := stringFlag(fs, "max-file-size", "25MiB", "the largest file attached to a record: bytes, or with KB, MB, KiB, MiB, GiB")
-	gcHeadroom := stringFlag(fs, "gc-headroom", "256MiB", "heap growth allowed between garbage collections (GOGC 100 to 800 from the live heap; 0: the Go default; the GOGC variable overrides it)")
+	gcHeadroom := stringFlag(fs, "gc-headroom", "256MiB", "heap growth allowed between garbage collections (GOGC 100 to 800 from the live heap, and a soft memory limit; 0: the Go runtime's own pacing, as when GOGC or GOMEMLIMIT is set)")
 	defaultLocale := stringFlag(fs, "default-locale", access.LocaleDefault, "language of the pages when neither the user nor the browser names one: en, de or zh")
 	bf := defineBrandFlags(fs)
 	if err := parse(fs, args, 0); err != nil {

@@ -95,8 +95,9 @@ type sqliteDialect struct {
 	dsn string
 	// tmpDir holds the private database of ":memory:", removed on close.
 	tmpDir string
-	// watch is waitForChange's own reader connection (taken from rdb on
-	// its first call), and version the data_version it last read there.
+	// rdb is the read pool open made; watch is waitForChange's own
+	// connection from it (taken on its first call) and version the
+	// data_version last read there; wmu guards the three.
 	rdb     *sql.DB
 	wmu     sync.Mutex
 	watch   *sql.Conn
