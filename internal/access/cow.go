@@ -128,7 +128,7 @@ func (e *Engine) ownUser(u *user) *user {
 	n := &user{active: u.active, internal: u.internal, User: u.User, gen: e.gen, direct: slices.Clip(u.direct), groups: maps.Clone(u.groups),
 		all: slices.Clip(u.all)}
 	if u.byAccount != nil {
-		n.byAccount = make(map[*account][]*grant, len(u.byAccount))
+		n.byAccount = make(map[*account][]held, len(u.byAccount))
 		for k, v := range u.byAccount {
 			n.byAccount[k] = slices.Clip(v) // an append must not write into u's array
 		}

@@ -293,12 +293,17 @@ func (d *decision) covering(a *account, r *Record, fn func(*grant) bool) bool {
 		if u.byAccount != nil {
 			list = u.byAccount[x]
 		}
-		// ext and the tree walk are x's; a grant's own fields are its
-		// first cache line (see grant), its validity times are read
+		// ext and the tree walk are x's, the scan compares accounts
+		// without reading the grants; a matching grant's own fields are
+		// its first cache line (see grant), its validity times are read
 		// only when it has some.
 		if x.ext {
-			for _, g := range list {
-				if g.acct != x || (x != a && !g.subtree) {
+			for _, h := range list {
+				if h.acct != x {
+					continue
+				}
+				g := h.g
+				if x != a && !g.subtree {
 					continue
 				}
 				if g.timed {
@@ -339,7 +344,8 @@ func (d *decision) highestRole() *policy.CompiledRole {
 		return d.teamRole
 	}
 	d.teamRoleDone = true
-	for _, g := range d.u.all {
+	for _, h := range d.u.all {
+		g := h.g
 		if g.timed {
 			d.clock()
 		}

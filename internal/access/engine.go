@@ -87,8 +87,10 @@ type user struct {
 	// KindInternal (set with setUser).
 	active, internal bool
 	// all lists every grant of the user, direct or through a group, in
-	// the order they were indexed: decisions scan it when it is short.
-	all []*grant
+	// the order they were indexed, each with its account: decisions scan
+	// it when it is short, comparing the accounts without reading the
+	// grants.
+	all []held
 	// byAccount is the per-user index of a user with more than
 	// smallGrantList grants (nil before: most users have a few, and at
 	// 100,000 users the maps cost ~35 MB): the same grants as all, by
@@ -97,11 +99,17 @@ type user struct {
 	// because coverage walks the tree and activity is evaluated at
 	// decision time. (An account changed while shared is rebuilt by
 	// detach with every user, so the keys are the engine's accounts.)
-	byAccount map[*account][]*grant
+	byAccount map[*account][]held
 	User
 	gen    uint64            // the generation of the engine that may change it
 	direct []*grant          // grants whose principal is this user, in the order they were put
 	groups map[string]*group // groups the user is a member of
+}
+
+// held is one of a user's grants, with its account.
+type held struct {
+	acct *account
+	g    *grant
 }
 
 // setUser sets u's User and the flags derived from it.
@@ -574,12 +582,12 @@ func (e *Engine) removeGrant(id string) {
 }
 
 func (u *user) index(g *grant) {
-	u.all = append(u.all, g)
+	u.all = append(u.all, held{g.acct, g})
 	switch {
 	case u.byAccount != nil:
-		u.byAccount[g.acct] = append(u.byAccount[g.acct], g)
+		u.byAccount[g.acct] = append(u.byAccount[g.acct], held{g.acct, g})
 	case len(u.all) > smallGrantList:
-		u.byAccount = map[*account][]*grant{}
+		u.byAccount = map[*account][]held{}
 		for _, x := range u.all {
 			u.byAccount[x.acct] = append(u.byAccount[x.acct], x)
 		}
@@ -588,7 +596,7 @@ func (u *user) index(g *grant) {
 
 func (u *user) unindex(g *grant) {
 	for i, x := range u.all {
-		if x == g {
+		if x.g == g {
 			u.all = append(u.all[:i:i], u.all[i+1:]...)
 			break
 		}
@@ -598,7 +606,7 @@ func (u *user) unindex(g *grant) {
 	}
 	list := u.byAccount[g.acct]
 	for i, x := range list {
-		if x == g {
+		if x.g == g {
 			list = append(list[:i:i], list[i+1:]...)
 			break
 		}
@@ -653,7 +661,8 @@ func (e *Engine) UserGrants(userID string) []Grant {
 		return nil
 	}
 	var out []Grant
-	for _, g := range u.all {
+	for _, h := range u.all {
+		g := h.g
 		out = append(out, g.Grant)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
