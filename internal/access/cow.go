@@ -125,7 +125,7 @@ func (e *Engine) ownUser(u *user) *user {
 	if u.gen == e.gen {
 		return u
 	}
-	n := &user{active: u.active, internal: u.internal, User: u.User, gen: e.gen, direct: slices.Clip(u.direct), groups: maps.Clone(u.groups),
+	n := &user{active: u.active, internal: u.internal, User: u.User, gen: e.gen, direct: slices.Clip(u.direct), groups: slices.Clip(u.groups),
 		all: slices.Clip(u.all)}
 	if u.byAccount != nil {
 		n.byAccount = make(map[*account][]held, len(u.byAccount))

@@ -101,9 +101,12 @@ type user struct {
 	// detach with every user, so the keys are the engine's accounts.)
 	byAccount map[*account][]held
 	User
-	gen    uint64            // the generation of the engine that may change it
-	direct []*grant          // grants whose principal is this user, in the order they were put
-	groups map[string]*group // groups the user is a member of
+	gen    uint64   // the generation of the engine that may change it
+	direct []*grant // grants whose principal is this user, in the order they were put
+	// groups are the ids of the groups the user is a member of, in the
+	// order they were added (a slice: most users are in one group, and a
+	// map each cost ~250 bytes).
+	groups []string
 }
 
 // held is one of a user's grants, with its account.
@@ -257,7 +260,7 @@ func build(pol *policy.Policy, clock func() time.Time, s Snapshot) (*Engine, err
 
 func (e *Engine) newUser(u User) *user {
 	u.LastLoginAt = nil // bookkeeping, not the model (see User)
-	n := &user{gen: e.gen, groups: map[string]*group{}}
+	n := &user{gen: e.gen}
 	n.setUser(u)
 	return n
 }
@@ -358,7 +361,7 @@ func (e *Engine) DeleteUser(id string) error {
 	for _, g := range slices.Clone(u.direct) { // removeGrant changes u.direct
 		e.removeGrant(g.ID)
 	}
-	for gid := range u.groups {
+	for _, gid := range u.groups {
 		delete(e.ownGroup(e.groups[gid]).members, id)
 	}
 	delete(e.users, id)
@@ -418,7 +421,7 @@ func (e *Engine) addMember(groupID, userID string) error {
 	}
 	g, u = e.ownGroup(g), e.ownUser(u)
 	g.members[userID] = u
-	u.groups[groupID] = g
+	u.groups = append(u.groups, g.ID)
 	for _, gr := range g.grants {
 		u.index(gr)
 	}
@@ -444,7 +447,9 @@ func (e *Engine) removeMember(groupID, userID string) {
 	}
 	g, u = e.ownGroup(g), e.ownUser(u)
 	delete(g.members, userID)
-	delete(u.groups, groupID)
+	if i := slices.Index(u.groups, groupID); i >= 0 {
+		u.groups = append(u.groups[:i:i], u.groups[i+1:]...) // a copy: a clone may share the array
+	}
 	for _, gr := range g.grants {
 		u.unindex(gr)
 	}
