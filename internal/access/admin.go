@@ -409,7 +409,8 @@ func (e *Engine) CheckUser(actorID string, old, next *User) error {
 			return FieldErrorf(CodeForbidden, "status", "you cannot change your own status")
 		}
 		if u := e.users[old.ID]; u != nil {
-			for _, g := range u.all {
+			for _, h := range u.all {
+				g := h.g
 				if lvl := d.manageLevel(g.acct); lvl < 0 || g.role.Level > lvl {
 					return FieldErrorf(CodeForbidden, "status", "user %s has grant %s outside your reach", old.ID, g.ID)
 				}

@@ -125,10 +125,10 @@ func (e *Engine) ownUser(u *user) *user {
 	if u.gen == e.gen {
 		return u
 	}
-	n := &user{User: u.User, gen: e.gen, direct: slices.Clip(u.direct), groups: maps.Clone(u.groups),
+	n := &user{active: u.active, internal: u.internal, User: u.User, gen: e.gen, direct: slices.Clip(u.direct), groups: slices.Clip(u.groups),
 		all: slices.Clip(u.all)}
 	if u.byAccount != nil {
-		n.byAccount = make(map[string][]*grant, len(u.byAccount))
+		n.byAccount = make(map[*account][]held, len(u.byAccount))
 		for k, v := range u.byAccount {
 			n.byAccount[k] = slices.Clip(v) // an append must not write into u's array
 		}

@@ -31,11 +31,16 @@ type path struct {
 
 // decision is the state of one question; it keeps per-call caches.
 type decision struct {
-	e     *Engine
-	u     *user
-	src   RecordSource
-	now   time.Time
-	today int32 // UTC day number of now
+	e   *Engine
+	u   *user
+	src RecordSource
+	// now and today (now's UTC day number) are read from the clock once,
+	// by newDecision or, for a lazy decision, at first use (clock): most
+	// decisions need neither. Code that reads the fields directly uses a
+	// decision of newDecision.
+	now    time.Time
+	today  int32
+	nowSet bool
 	// teamRole caches the highest-level role among u's active grants;
 	// teamRoleDone says whether it was computed.
 	teamRole     *policy.CompiledRole
@@ -44,7 +49,23 @@ type decision struct {
 
 func (e *Engine) newDecision(u *user, src RecordSource) decision {
 	now := e.clock()
-	return decision{e: e, u: u, src: src, now: now, today: dayNumber(now)}
+	return decision{e: e, u: u, src: src, now: now, today: dayNumber(now), nowSet: true}
+}
+
+// lazyDecision is newDecision reading the clock only when the decision
+// needs it (clock).
+func (e *Engine) lazyDecision(u *user, src RecordSource) decision {
+	return decision{e: e, u: u, src: src}
+}
+
+// clock returns the decision's now and today, reading the clock at the
+// first call of a lazy decision.
+func (d *decision) clock() (time.Time, int32) {
+	if !d.nowSet {
+		d.now = d.e.clock()
+		d.today, d.nowSet = dayNumber(d.now), true
+	}
+	return d.now, d.today
 }
 
 // Allowed reports whether the user may do action (read, update or delete)
@@ -55,17 +76,17 @@ func (e *Engine) Allowed(userID string, r *Record, action policy.Actions, src Re
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	u := e.users[userID]
-	if u == nil || u.Status != StatusActive {
+	if u == nil || !u.active {
 		return false
 	}
-	if u.Kind == KindInternal {
+	if u.internal {
 		return staffMay(u, action)
 	}
 	t := e.pol.Type(r.Type)
 	if t == nil {
 		return false
 	}
-	d := e.newDecision(u, src)
+	d := e.lazyDecision(u, src)
 	return d.walk(r, t, func(p path) bool { return d.allows(&p, r, t, action) })
 }
 
@@ -76,16 +97,16 @@ func (e *Engine) Check(userID string, r *Record, action policy.Actions, src Reco
 	defer e.mu.RUnlock()
 	u := e.users[userID]
 	t := e.pol.Type(r.Type)
-	if u == nil || u.Status != StatusActive || t == nil {
+	if u == nil || !u.active || t == nil {
 		return false, nil
 	}
-	if u.Kind == KindInternal {
+	if u.internal {
 		if !staffMay(u, action) {
 			return false, nil
 		}
 		return true, t.FieldNames(t.AllFields())
 	}
-	d := e.newDecision(u, src)
+	d := e.lazyDecision(u, src)
 	allowed := false
 	var fields policy.FieldSet
 	d.walk(r, t, func(p path) bool {
@@ -263,29 +284,48 @@ func (d *decision) direct(r *Record, fn func(path) bool) bool {
 func (d *decision) covering(a *account, r *Record, fn func(*grant) bool) bool {
 	var day int32
 	dated, dayDone := false, false
+	u := d.u
+	if !u.active {
+		return false
+	}
 	for x := a; x != nil; x = x.parent {
-		list := d.u.all
-		if d.u.byAccount != nil {
-			list = d.u.byAccount[x.ID]
+		list := u.all
+		if u.byAccount != nil {
+			list = u.byAccount[x]
 		}
-		for _, g := range list {
-			if g.acct != x || (x != a && !g.subtree) || !g.active(d.u, d.now) {
-				continue
-			}
-			if g.daysBack >= 0 && r != nil {
-				if !dayDone {
-					day, dated = dayOf(r.Date)
-					dayDone = true
-				}
-				if dated && day < d.today-int32(g.daysBack) {
+		// ext and the tree walk are x's, the scan compares accounts
+		// without reading the grants; a matching grant's own fields are
+		// its first cache line (see grant), its validity times are read
+		// only when it has some.
+		if x.ext {
+			for _, h := range list {
+				if h.acct != x {
 					continue
 				}
-			}
-			if fn(g) {
-				return true
+				g := h.g
+				if x != a && !g.subtree {
+					continue
+				}
+				if g.timed {
+					if now, _ := d.clock(); !g.valid(now) {
+						continue
+					}
+				}
+				if g.daysBack >= 0 && r != nil {
+					if !dayDone {
+						day, dated = dayOf(r.Date)
+						dayDone = true
+					}
+					if _, today := d.clock(); dated && day < today-int32(g.daysBack) {
+						continue
+					}
+				}
+				if fn(g) {
+					return true
+				}
 			}
 		}
-		if !x.Inherit {
+		if !x.inherit {
 			break
 		}
 	}
@@ -304,7 +344,11 @@ func (d *decision) highestRole() *policy.CompiledRole {
 		return d.teamRole
 	}
 	d.teamRoleDone = true
-	for _, g := range d.u.all {
+	for _, h := range d.u.all {
+		g := h.g
+		if g.timed {
+			d.clock()
+		}
 		if !g.active(d.u, d.now) {
 			continue
 		}

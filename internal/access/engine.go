@@ -43,8 +43,13 @@ type Engine struct {
 
 // account is an Account node of the tree.
 type account struct {
+	// parent, ext and inherit come first, in the cache line a decision's
+	// walk up the tree reads; ext and inherit are Account's
+	// ExternalAccess and Inherit (set with setAccount).
+	parent  *account
+	ext     bool
+	inherit bool
 	Account
-	parent   *account
 	children []*account
 	// grants are the grants on this account, by id, unless the engine's
 	// acctGrants overrides them (read them with Engine.grantsOn).
@@ -59,6 +64,12 @@ type subtreeIDs struct {
 	ids     []string
 }
 
+// setAccount sets a's Account and the flags derived from it.
+func (a *account) setAccount(x Account) {
+	a.Account = x
+	a.ext, a.inherit = x.ExternalAccess, x.Inherit
+}
+
 // removeChild drops c from a's children.
 func (a *account) removeChild(c *account) {
 	for i, x := range a.children {
@@ -71,21 +82,43 @@ func (a *account) removeChild(c *account) {
 
 // user is a User with its derived index.
 type user struct {
-	User
-	gen    uint64            // the generation of the engine that may change it
-	direct []*grant          // grants whose principal is this user, in the order they were put
-	groups map[string]*group // groups the user is a member of
+	// The fields a decision reads come first, in one cache line: active
+	// and internal are User's Status == StatusActive and Kind ==
+	// KindInternal (set with setUser).
+	active, internal bool
 	// all lists every grant of the user, direct or through a group, in
-	// the order they were indexed: decisions scan it when it is short.
-	all []*grant
+	// the order they were indexed, each with its account: decisions scan
+	// it when it is short, comparing the accounts without reading the
+	// grants.
+	all []held
 	// byAccount is the per-user index of a user with more than
 	// smallGrantList grants (nil before: most users have a few, and at
 	// 100,000 users the maps cost ~35 MB): the same grants as all, by
-	// granted account id. It is maintained incrementally by grant and
+	// granted account. It is maintained incrementally by grant and
 	// membership changes; tree and switch changes need no maintenance
 	// because coverage walks the tree and activity is evaluated at
-	// decision time.
-	byAccount map[string][]*grant
+	// decision time. (An account changed while shared is rebuilt by
+	// detach with every user, so the keys are the engine's accounts.)
+	byAccount map[*account][]held
+	User
+	gen    uint64   // the generation of the engine that may change it
+	direct []*grant // grants whose principal is this user, in the order they were put
+	// groups are the ids of the groups the user is a member of, in the
+	// order they were added (a slice: most users are in one group, and a
+	// map each cost ~250 bytes).
+	groups []string
+}
+
+// held is one of a user's grants, with its account.
+type held struct {
+	acct *account
+	g    *grant
+}
+
+// setUser sets u's User and the flags derived from it.
+func (u *user) setUser(x User) {
+	u.User = x
+	u.active, u.internal = x.Status == StatusActive, x.Kind == KindInternal
 }
 
 type group struct {
@@ -97,14 +130,16 @@ type group struct {
 
 // grant is a Grant with its references resolved.
 type grant struct {
-	Grant
-	role      *policy.CompiledRole
+	// The fields a decision reads come first, in one cache line.
 	acct      *account
-	user      *user  // principal user, or nil
-	group     *group // principal group, or nil
+	role      *policy.CompiledRole
+	daysBack  int // -1: unlimited
 	readWrite bool
 	subtree   bool
-	daysBack  int // -1: unlimited
+	timed     bool   // ValidFrom or ValidUntil is set
+	user      *user  // principal user, or nil
+	group     *group // principal group, or nil
+	Grant
 }
 
 // NewEngine returns an empty engine using pol. clock, when nil, is
@@ -183,7 +218,8 @@ func build(pol *policy.Policy, clock func() time.Time, s Snapshot) (*Engine, err
 	n.groups = make(map[string]*group, len(s.Groups))
 	n.grants = make(map[string]*grant, len(s.Grants))
 	for _, a := range s.Accounts {
-		n.accounts[a.ID] = &account{Account: a, grants: map[string]*grant{}}
+		n.accounts[a.ID] = &account{grants: map[string]*grant{}}
+		n.accounts[a.ID].setAccount(a)
 	}
 	for _, a := range n.accounts {
 		if a.Parent == "" {
@@ -224,7 +260,9 @@ func build(pol *policy.Policy, clock func() time.Time, s Snapshot) (*Engine, err
 
 func (e *Engine) newUser(u User) *user {
 	u.LastLoginAt = nil // bookkeeping, not the model (see User)
-	return &user{User: u, gen: e.gen, groups: map[string]*group{}}
+	n := &user{gen: e.gen}
+	n.setUser(u)
+	return n
 }
 
 func (e *Engine) newGroup(g Group) *group {
@@ -262,7 +300,7 @@ func (e *Engine) PutAccount(a Account) error {
 	} else if n.parent != nil {
 		n.parent.removeChild(n)
 	}
-	n.Account = a
+	n.setAccount(a)
 	n.parent = p
 	if p != nil {
 		p.children = append(p.children, n)
@@ -304,7 +342,7 @@ func (e *Engine) PutUser(u User) error {
 	defer e.mu.Unlock()
 	e.version++
 	if x := e.users[u.ID]; x != nil {
-		e.ownUser(x).User = u
+		e.ownUser(x).setUser(u)
 		return nil
 	}
 	e.users[u.ID] = e.newUser(u)
@@ -323,7 +361,7 @@ func (e *Engine) DeleteUser(id string) error {
 	for _, g := range slices.Clone(u.direct) { // removeGrant changes u.direct
 		e.removeGrant(g.ID)
 	}
-	for gid := range u.groups {
+	for _, gid := range u.groups {
 		delete(e.ownGroup(e.groups[gid]).members, id)
 	}
 	delete(e.users, id)
@@ -383,7 +421,7 @@ func (e *Engine) addMember(groupID, userID string) error {
 	}
 	g, u = e.ownGroup(g), e.ownUser(u)
 	g.members[userID] = u
-	u.groups[groupID] = g
+	u.groups = append(u.groups, g.ID)
 	for _, gr := range g.grants {
 		u.index(gr)
 	}
@@ -409,7 +447,9 @@ func (e *Engine) removeMember(groupID, userID string) {
 	}
 	g, u = e.ownGroup(g), e.ownUser(u)
 	delete(g.members, userID)
-	delete(u.groups, groupID)
+	if i := slices.Index(u.groups, groupID); i >= 0 {
+		u.groups = append(u.groups[:i:i], u.groups[i+1:]...) // a copy: a clone may share the array
+	}
 	for _, gr := range g.grants {
 		u.unindex(gr)
 	}
@@ -459,6 +499,7 @@ func (e *Engine) putGrant(g Grant) error {
 	if g.DaysBack != nil {
 		ng.daysBack = *g.DaysBack
 	}
+	ng.timed = g.ValidFrom != nil || g.ValidUntil != nil
 	if _, ok := e.grants[g.ID]; ok {
 		e.removeGrant(g.ID)
 	}
@@ -546,21 +587,21 @@ func (e *Engine) removeGrant(id string) {
 }
 
 func (u *user) index(g *grant) {
-	u.all = append(u.all, g)
+	u.all = append(u.all, held{g.acct, g})
 	switch {
 	case u.byAccount != nil:
-		u.byAccount[g.Account] = append(u.byAccount[g.Account], g)
+		u.byAccount[g.acct] = append(u.byAccount[g.acct], held{g.acct, g})
 	case len(u.all) > smallGrantList:
-		u.byAccount = map[string][]*grant{}
+		u.byAccount = map[*account][]held{}
 		for _, x := range u.all {
-			u.byAccount[x.Account] = append(u.byAccount[x.Account], x)
+			u.byAccount[x.acct] = append(u.byAccount[x.acct], x)
 		}
 	}
 }
 
 func (u *user) unindex(g *grant) {
 	for i, x := range u.all {
-		if x == g {
+		if x.g == g {
 			u.all = append(u.all[:i:i], u.all[i+1:]...)
 			break
 		}
@@ -568,17 +609,17 @@ func (u *user) unindex(g *grant) {
 	if u.byAccount == nil {
 		return
 	}
-	list := u.byAccount[g.Account]
+	list := u.byAccount[g.acct]
 	for i, x := range list {
-		if x == g {
+		if x.g == g {
 			list = append(list[:i:i], list[i+1:]...)
 			break
 		}
 	}
 	if len(list) == 0 {
-		delete(u.byAccount, g.Account)
+		delete(u.byAccount, g.acct)
 	} else {
-		u.byAccount[g.Account] = list
+		u.byAccount[g.acct] = list
 	}
 }
 
@@ -625,7 +666,8 @@ func (e *Engine) UserGrants(userID string) []Grant {
 		return nil
 	}
 	var out []Grant
-	for _, g := range u.all {
+	for _, h := range u.all {
+		g := h.g
 		out = append(out, g.Grant)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -635,11 +677,11 @@ func (e *Engine) UserGrants(userID string) []Grant {
 // active reports whether g is active for member u at now: the user is
 // active, the granted account's switch is on and now is within validity.
 func (g *grant) active(u *user, now time.Time) bool {
-	return u.Status == StatusActive && g.acct.ExternalAccess && g.valid(now)
+	return u.active && g.acct.ext && g.valid(now)
 }
 
 func (g *grant) valid(now time.Time) bool {
-	return (g.ValidFrom == nil || !now.Before(*g.ValidFrom)) && (g.ValidUntil == nil || now.Before(*g.ValidUntil))
+	return !g.timed || ((g.ValidFrom == nil || !now.Before(*g.ValidFrom)) && (g.ValidUntil == nil || now.Before(*g.ValidUntil)))
 }
 
 // cutoff returns the first visible day ("YYYY-MM-DD") for g at the given

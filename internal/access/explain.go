@@ -281,7 +281,8 @@ func (d *decision) candidates(r *Record, t *policy.Type, hops int, fn func(candi
 func (d *decision) diagnose(a *account, day string, fn func(*grant, *Reason)) {
 	broken := "" // the account whose inherit false cut the chain below x
 	for x := a; x != nil; x = x.parent {
-		for _, g := range d.u.all {
+		for _, h := range d.u.all {
+			g := h.g
 			if g.acct != x {
 				continue
 			}

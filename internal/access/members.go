@@ -41,9 +41,9 @@ func (e *Engine) UserGroups(id string) []string {
 	if u == nil {
 		return nil
 	}
-	out := make([]string, 0, len(u.groups))
-	for gid := range u.groups {
-		out = append(out, gid)
+	out := slices.Clone(u.groups)
+	if out == nil {
+		out = []string{}
 	}
 	sort.Strings(out)
 	return out

@@ -140,7 +140,8 @@ func (d *decision) nextValidityChange() time.Time {
 			next = *t
 		}
 	}
-	for _, g := range d.u.all {
+	for _, h := range d.u.all {
+		g := h.g
 		consider(g.ValidFrom)
 		consider(g.ValidUntil)
 	}
@@ -248,7 +249,8 @@ func (d *decision) accountClauses(t *policy.Type, needWrite bool, ok func(*polic
 	gs := buf[:0]
 	cutoffs := map[int]string{} // days_back → cutoff, formatted once
 	same := true
-	for _, g := range d.u.all {
+	for _, h := range d.u.all {
+		g := h.g
 		if !g.active(d.u, d.now) || (needWrite && !g.readWrite) || !ok(g.role) {
 			continue
 		}
@@ -501,7 +503,8 @@ func (e *Engine) FilterableFields(userID, typ string) policy.FieldSet {
 	}
 	now := e.clock()
 	fields, any := t.AllFields(), false
-	for _, g := range u.all {
+	for _, h := range u.all {
+		g := h.g
 		if g.active(u, now) && g.role.Perm(t).Actions.Has(policy.Read) {
 			fields &= g.role.Perm(t).Fields
 			any = true

@@ -57,7 +57,8 @@ func (e *Engine) Reach(userID string) []AccountAccess {
 			x.actions[i] |= acts
 		}
 	}
-	for _, g := range u.all {
+	for _, h := range u.all {
+		g := h.g
 		if !g.active(u, d.now) {
 			continue
 		}

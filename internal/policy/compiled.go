@@ -367,8 +367,23 @@ func (p *Policy) AllRoles() RoleSet {
 	return RoleSet(1)<<uint(len(p.roles)) - 1
 }
 
-// Type returns an object type by name, or nil.
-func (p *Policy) Type(name string) *Type { return p.typeIndex[name] }
+// Type returns an object type by name, or nil. Every decision asks it:
+// a policy of a few types (the usual case) is scanned, without hashing
+// the name.
+func (p *Policy) Type(name string) *Type {
+	if len(p.types) <= smallTypeList {
+		for _, t := range p.types {
+			if t.Name == name {
+				return t
+			}
+		}
+		return nil
+	}
+	return p.typeIndex[name]
+}
+
+// smallTypeList is the number of types up to which Type scans them.
+const smallTypeList = 16
 
 // Types lists the object types in document order.
 func (p *Policy) Types() []*Type { return p.types }
