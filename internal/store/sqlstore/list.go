@@ -1371,11 +1371,19 @@ func scanRecord(sc rowScanner, extra ...any) (*access.Record, error) {
 // rowScan reads the rows of one query into records: the destinations are
 // allocated once per query instead of once per row (#14).
 type rowScan struct {
-	raw                               bool
-	typ, id, date, attrs              string
-	owner, ptype, pid, teams, creator sql.NullString
-	updated, revision                 int64
-	dest                              []any
+	raw                        bool
+	id, date, attrs            string
+	owner, pid, teams, creator sql.NullString
+	// typ and ptype are the record's and its parent's type; the records
+	// share one string per distinct name across the query's rows (names):
+	// a page's rows are of one type, their parents of one or two, and
+	// decisions on records loaded in bulk (check-inproc) then read one
+	// type name instead of one per record.
+	typ               string
+	ptype             sql.NullString
+	names             []string
+	updated, revision int64
+	dest              []any
 }
 
 // newRowScan returns a scanner of recordCols and then extra; with raw set
@@ -1386,15 +1394,29 @@ func newRowScan(raw bool, extra ...any) *rowScan {
 	return rs
 }
 
+// name returns the first string equal to s that the query returned (up
+// to eight names; further ones are kept per row).
+func (rs *rowScan) name(s string) string {
+	for _, n := range rs.names {
+		if n == s {
+			return n
+		}
+	}
+	if len(rs.names) < 8 {
+		rs.names = append(rs.names, s)
+	}
+	return s
+}
+
 // scan reads the current row.
 func (rs *rowScan) scan(sc rowScanner) (*access.Record, error) {
 	if err := sc.Scan(rs.dest...); err != nil {
 		return nil, err
 	}
-	r := &access.Record{Type: rs.typ, ID: rs.id, Owner: rs.owner.String, Date: rs.date, Creator: rs.creator.String,
+	r := &access.Record{Type: rs.name(rs.typ), ID: rs.id, Owner: rs.owner.String, Date: rs.date, Creator: rs.creator.String,
 		UpdatedAt: fromMicros(rs.updated), Revision: rs.revision}
 	if rs.pid.Valid {
-		r.Parent = &access.Ref{Type: rs.ptype.String, ID: rs.pid.String}
+		r.Parent = &access.Ref{Type: rs.name(rs.ptype.String), ID: rs.pid.String}
 	}
 	if rs.teams.Valid && rs.teams.String != "" {
 		if err := json.Unmarshal([]byte(rs.teams.String), &r.Teams); err != nil {

@@ -209,8 +209,9 @@ func (s *Store) collect(ctx context.Context, q string, args []any, out access.Re
 // collectRows adds the records of rows to out and closes rows.
 func collectRows(rows *sql.Rows, out access.RecordMap) error {
 	defer rows.Close()
+	rs := newRowScan(false)
 	for rows.Next() {
-		r, err := scanRecord(rows)
+		r, err := rs.scan(rows)
 		if err != nil {
 			return fmt.Errorf("get records: %w", err)
 		}
