@@ -467,6 +467,15 @@ func (t *wtx) sqliteSearch(rows []recordRow, found map[int]foundRow, fresh []rec
 		}
 		return t.writeSearchFrom(last)
 	}
+	if len(fresh) >= searchBehindMin && !t.allNew {
+		// Many new records: their entries are written behind the commit
+		// (searchbacklog.go; LoadRecords fills an empty database and
+		// stages its entries instead).
+		if err := t.writeSearch(replaced, entries); err != nil {
+			return err
+		}
+		return t.addBacklog(last+1, max)
+	}
 	for i := range fresh {
 		entries = append(entries, searchEntry{last + 1 + int64(i), fresh[i].search})
 	}

@@ -97,7 +97,16 @@ func (s *Store) Detach() {
 
 // CatchUp applies every committed revision not yet applied to the
 // follower and the store's caches.
-func (s *Store) CatchUp(ctx context.Context) error { return s.catchUp(ctx) }
+func (s *Store) CatchUp(ctx context.Context) error {
+	from := s.applied.Load()
+	if err := s.catchUp(ctx); err != nil {
+		return err
+	}
+	if s.applied.Load() > from {
+		s.kickIndexer() // another node's write may have added a search backlog
+	}
+	return nil
+}
 
 // WaitForChange blocks until another node may have committed (a
 // PostgreSQL notification; on SQLite a changed data_version, read every

@@ -93,6 +93,12 @@ func (s *Store) searchCandidates(ctx context.Context, q store.RecordQuery) (*sea
 	if text == "" || limit < 0 || q.Parent != nil {
 		return nil, nil
 	}
+	// Records whose entries are still in the backlog are not among the
+	// index's candidates: the scan plan serves the search until the
+	// indexer has written them (searchbacklog.go).
+	if pending, err := s.searchPending(ctx); err != nil || pending {
+		return nil, err
+	}
 	// Every trigram of the term costs a read of its whole posting list,
 	// and the common ones (the "SO0" of every order number) cost most: the
 	// term's last searchWindow characters, a substring and so a superset
@@ -218,24 +224,43 @@ const searchColumns = 8
 // Attributes are valid UTF-8 (their encoding refuses anything else), as
 // the stored JSON holds them.
 func searchValues(id string, attrs map[string]any) []string {
+	c := newSearchCols(id)
+	for _, v := range attrs {
+		if s, ok := v.(string); ok {
+			c.add(s)
+		}
+	}
+	return c.columns()
+}
+
+// searchCols builds an entry's columns from its id and string values
+// (searchValues; storedEntries from the stored JSON).
+type searchCols struct{ vals, rest []string }
+
+func newSearchCols(id string) searchCols {
 	vals := make([]string, 1, searchColumns)
 	vals[0] = id
-	var rest []string
-	for _, v := range attrs {
-		s, ok := v.(string)
-		if !ok || s == "" || (len(rest) == 0 && slices.Contains(vals, s)) {
-			continue
-		}
-		if len(vals) < searchColumns-1 {
-			vals = append(vals, s)
-		} else {
-			rest = append(rest, s)
-		}
+	return searchCols{vals: vals}
+}
+
+// add takes one top-level string value.
+func (c *searchCols) add(s string) {
+	if s == "" || (len(c.rest) == 0 && slices.Contains(c.vals, s)) {
+		return
 	}
-	if len(rest) > 0 {
-		vals = append(vals, strings.Join(rest, searchSep))
+	if len(c.vals) < searchColumns-1 {
+		c.vals = append(c.vals, s)
+	} else {
+		c.rest = append(c.rest, s)
 	}
-	return vals
+}
+
+// columns returns the entry's columns.
+func (c *searchCols) columns() []string {
+	if len(c.rest) > 0 {
+		return append(c.vals, strings.Join(c.rest, searchSep))
+	}
+	return c.vals
 }
 
 // sqliteSearchColumnsSQL computes searchValues' columns in SQL from a row
@@ -361,6 +386,10 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 	if err := t.deleteSearch(replaced); err != nil {
 		return err
 	}
+	entries, err := t.outsideBacklog(entries) // the indexer writes those
+	if err != nil {
+		return err
+	}
 	// In key order: FTS5 also flushes whenever a key is lower than the
 	// one before.
 	slices.SortFunc(entries, func(a, b searchEntry) int { return cmp.Compare(a.pk, b.pk) })
@@ -398,8 +427,9 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 // largest key once it is deleted), so the entries go in the same
 // transaction as the rows.
 func (t *wtx) deleteSearch(pks []int64) error {
-	if len(pks) == 0 {
-		return nil
+	pks, err := t.keysOutsideBacklog(pks) // those have no entries
+	if err != nil || len(pks) == 0 {
+		return err
 	}
 	js, _ := json.Marshal(pks)
 	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search WHERE rowid IN (SELECT value FROM json_each(?))`, string(js)); err != nil {
@@ -421,7 +451,8 @@ func (t *wtx) writeSearchFrom(pk int64) error {
 	if t.searchStaged {
 		head = `INSERT INTO temp.record_search_stage (pk, `
 	}
-	if _, err := t.tx.ExecContext(t.ctx, head+searchColumnNames+`) SELECT r.pk, `+sqliteSearchColumnsSQL+` FROM records r WHERE r.pk > ?`, pk); err != nil {
+	if _, err := t.tx.ExecContext(t.ctx, head+searchColumnNames+`) SELECT r.pk, `+sqliteSearchColumnsSQL+` FROM records r WHERE r.pk > ?`+
+		` AND NOT EXISTS (SELECT 1 FROM search_backlog b WHERE r.pk BETWEEN b.lo AND b.hi)`, pk); err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
 	return nil

@@ -393,6 +393,9 @@ func TestSearchIndex_StagedImport(t *testing.T) {
 	if err != nil || res.Upserted != len(recs) {
 		t.Fatalf("import: %+v %v", res, err)
 	}
+	if err := s.IndexSearchBacklog(t.Context()); err != nil { // written behind the import
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(fresh, config()); diff != "" {
 		t.Errorf("the import changed the configuration or left the stage:\n%s", diff)
 	}
@@ -400,14 +403,7 @@ func TestSearchIndex_StagedImport(t *testing.T) {
 	if len(written["geändert"]) != 100 || len(written["N-0007"]) == 0 || len(written["F-0"]) != 0 {
 		t.Fatalf("the index proposes %d for geändert, %d for N-0007, %d for F-0", len(written["geändert"]), len(written["N-0007"]), len(written["F-0"]))
 	}
-	if _, err := s.write(t.Context(), store.Write{}, func(t *wtx) error {
-		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search`); err != nil {
-			return err
-		}
-		return t.writeSearchFrom(0)
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rebuildSearch(t, s)
 	if diff := cmp.Diff(written, candidates()); diff != "" {
 		t.Errorf("candidates differ from the rebuilt index (-written +rebuilt):\n%s", diff)
 	}
@@ -422,7 +418,24 @@ func TestSearchIndex_StagedImport(t *testing.T) {
 	if _, err := s.ImportRecords(t.Context(), store.Write{}, chunksOf(recs, store.MaxBatch, -1)); err != nil {
 		t.Fatal(err)
 	}
+	if err := s.IndexSearchBacklog(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff(set, config()); diff != "" || !slices.Contains(set, "hashsize=2097152") {
 		t.Errorf("the import changed a configured hashsize %v:\n%s", set, diff)
+	}
+}
+
+// rebuildSearch replaces s's search index with one computed from the
+// stored rows in SQL (writeSearchFrom).
+func rebuildSearch(t *testing.T, s *Store) {
+	t.Helper()
+	if _, err := s.write(t.Context(), store.Write{}, func(t *wtx) error {
+		if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM record_search`); err != nil {
+			return err
+		}
+		return t.writeSearchFrom(0)
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

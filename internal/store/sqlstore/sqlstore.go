@@ -120,6 +120,8 @@ type Store struct {
 	// 0 for searchCandidateCap, below 0 to switch the index off (tests).
 	searchCap int
 	lists     listStmts // the list statements, prepared once per SQL text (stmts.go)
+	// idx writes the search backlog behind the writes (searchbacklog.go).
+	idx indexer
 
 	closeMu  sync.Mutex
 	isClosed bool
@@ -157,8 +159,9 @@ func IsPostgres(dsn string) bool {
 // loads the current policy. dsn "postgres://..." or "postgresql://..."
 // selects PostgreSQL; anything else is a SQLite file path, ":memory:" a
 // private temporary database removed on Close (for tests). Attach a
-// follower (package follow) to keep an access engine in step; the store
-// starts no goroutine.
+// follower (package follow) to keep an access engine in step; the store's
+// only goroutine is the SQLite search index's indexer (searchbacklog.go),
+// which Close stops.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}, auditKey: opts.AuditKey}
 	if s.clock == nil {
@@ -182,6 +185,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.closeDBs()
 		return nil, err
 	}
+	s.kickIndexer() // a backlog another node left
 	return s, nil
 }
 
@@ -210,6 +214,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.isClosed = true
+	s.stopIndexer()
 	return s.closeDBs()
 }
 
@@ -290,6 +295,11 @@ type wtx struct {
 	allNew bool
 	// q runs the transaction's exec, queryRow and reader queries.
 	q *txStmts
+	// backlog is the search index's backlog as this transaction sees it,
+	// once backlogRead; backlogAdded is set when it added keys
+	// (searchbacklog.go).
+	backlog                   []pkRange
+	backlogRead, backlogAdded bool
 }
 
 func (t *wtx) exec(q string, args ...any) (sql.Result, error) {
@@ -465,6 +475,9 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
+	}
+	if t.backlogAdded {
+		s.kickIndexer()
 	}
 	if bump {
 		// The write is acknowledged: catch up even if ctx ends now, so the
