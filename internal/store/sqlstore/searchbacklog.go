@@ -263,11 +263,19 @@ func (t *wtx) storedEntries(lo, hi int64) ([]searchEntry, error) {
 	}
 	errs := make([]error, len(entries))
 	parallel.For(len(entries), func(i int) {
-		entries[i].vals, errs[i] = storedSearchValues(entries[i].vals[0], raws[i])
+		if vals, err := storedSearchValues(entries[i].vals[0], raws[i]); err != nil {
+			errs[i] = err
+		} else {
+			entries[i].vals = vals
+		}
 	})
 	for i, err := range errs {
 		if err != nil {
-			return nil, fmt.Errorf("search backlog: record %d: %w", entries[i].pk, err)
+			// Stored attributes are the store's own JSON; should one not
+			// parse, its id is indexed and the backlog goes on (a failed
+			// transaction would be retried for ever).
+			t.s.log.Warn("sqlstore: search backlog: attributes not indexed", "pk", entries[i].pk, "err", err)
+			entries[i].vals = []string{entries[i].vals[0]}
 		}
 	}
 	return entries, nil

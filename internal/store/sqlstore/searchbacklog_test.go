@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -217,5 +218,73 @@ func TestAddRange(t *testing.T) {
 				t.Fatalf("inRanges(%v, %d) = %v", rs, k, !set[k])
 			}
 		}
+	}
+}
+
+// TestStoredSearchValues checks that the indexer's entry of a stored
+// record (its JSON read by tokens) holds the values the write path's
+// entry holds (from the decoded map): the same id and the same string
+// values, whose order among the columns follows the map or the JSON.
+func TestStoredSearchValues(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	words := []string{"", "open", "ID-1", "Müller", `a"b\c`, "<&>", "中文"}
+	values := func(cols []string) []string {
+		var out []string
+		for k, c := range cols {
+			if k == len(cols)-1 && len(cols) == searchColumns {
+				out = append(out, strings.Split(c, searchSep)...)
+				continue
+			}
+			out = append(out, c)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for range 300 {
+		attrs := map[string]any{}
+		for k := range rng.IntN(12) {
+			name := fmt.Sprintf("f%d", k)
+			switch rng.IntN(5) {
+			case 0:
+				attrs[name] = float64(rng.IntN(100))
+			case 1:
+				attrs[name] = map[string]any{"inner": words[rng.IntN(len(words))]}
+			case 2:
+				attrs[name] = []any{words[rng.IntN(len(words))], true, nil}
+			default:
+				attrs[name] = words[rng.IntN(len(words))]
+			}
+		}
+		raw, err := json.Marshal(attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := storedSearchValues("ID-1", raw)
+		if err != nil {
+			t.Fatalf("%s: %v", raw, err)
+		}
+		want := searchValues("ID-1", attrs)
+		if got[0] != "ID-1" {
+			t.Fatalf("%s: stored %q", raw, got)
+		}
+		// The same distinct values; with fewer than searchColumns-1 of
+		// them (the id included) no column is full and the order decides
+		// nothing, so the columns hold exactly the same values.
+		if diff := cmp.Diff(slices.Compact(values(want)), slices.Compact(values(got))); diff != "" {
+			t.Fatalf("%s: distinct values (-map +stored):\n%s", raw, diff)
+		}
+		if len(slices.Compact(values(want))) < searchColumns-1 {
+			if diff := cmp.Diff(values(want), values(got)); diff != "" {
+				t.Fatalf("%s (-map +stored):\n%s", raw, diff)
+			}
+		}
+	}
+	for _, bad := range []string{`[1]`, `{"a":`, `"s"`} {
+		if _, err := storedSearchValues("x", []byte(bad)); err == nil {
+			t.Errorf("%s: no error", bad)
+		}
+	}
+	if got, err := storedSearchValues("x", nil); err != nil || !slices.Equal(got, []string{"x"}) {
+		t.Errorf("no attributes: %q %v", got, err)
 	}
 }
