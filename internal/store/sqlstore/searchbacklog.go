@@ -133,36 +133,22 @@ func (t *wtx) addBacklog(lo, hi int64) error {
 	return nil
 }
 
-// outsideBacklog returns the entries whose keys are not in the backlog
-// (entries itself when none is).
-func (t *wtx) outsideBacklog(entries []searchEntry) ([]searchEntry, error) {
-	if len(entries) == 0 {
-		return entries, nil
+// outsideBacklog returns the elements of xs whose keys are not in t's
+// backlog, in a new slice (xs itself when the backlog is empty).
+func outsideBacklog[T any](t *wtx, xs []T, key func(T) int64) ([]T, error) {
+	if len(xs) == 0 {
+		return xs, nil
 	}
 	if err := t.loadBacklog(); err != nil {
 		return nil, err
 	}
 	if len(t.backlog) == 0 {
-		return entries, nil
+		return xs, nil
 	}
-	return slices.DeleteFunc(entries, func(e searchEntry) bool { return inRanges(t.backlog, e.pk) }), nil
-}
-
-// keysOutsideBacklog is outsideBacklog for keys.
-func (t *wtx) keysOutsideBacklog(pks []int64) ([]int64, error) {
-	if len(pks) == 0 {
-		return pks, nil
-	}
-	if err := t.loadBacklog(); err != nil {
-		return nil, err
-	}
-	if len(t.backlog) == 0 {
-		return pks, nil
-	}
-	out := make([]int64, 0, len(pks))
-	for _, pk := range pks {
-		if !inRanges(t.backlog, pk) {
-			out = append(out, pk)
+	out := make([]T, 0, len(xs))
+	for _, x := range xs {
+		if !inRanges(t.backlog, key(x)) {
+			out = append(out, x)
 		}
 	}
 	return out, nil
@@ -247,6 +233,7 @@ func (t *wtx) storedEntries(lo, hi int64) ([]searchEntry, error) {
 	}
 	defer rows.Close()
 	var entries []searchEntry
+	var ids []string
 	var raws [][]byte
 	for rows.Next() {
 		var pk int64
@@ -255,19 +242,15 @@ func (t *wtx) storedEntries(lo, hi int64) ([]searchEntry, error) {
 		if err := rows.Scan(&pk, &id, &raw); err != nil {
 			return nil, fmt.Errorf("search backlog: %w", err)
 		}
-		entries = append(entries, searchEntry{pk: pk, vals: []string{id}})
-		raws = append(raws, raw)
+		entries = append(entries, searchEntry{pk: pk})
+		ids, raws = append(ids, id), append(raws, raw)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("search backlog: %w", err)
 	}
 	errs := make([]error, len(entries))
 	parallel.For(len(entries), func(i int) {
-		if vals, err := storedSearchValues(entries[i].vals[0], raws[i]); err != nil {
-			errs[i] = err
-		} else {
-			entries[i].vals = vals
-		}
+		entries[i].vals, errs[i] = storedSearchValues(ids[i], raws[i])
 	})
 	for i, err := range errs {
 		if err != nil {
@@ -275,7 +258,7 @@ func (t *wtx) storedEntries(lo, hi int64) ([]searchEntry, error) {
 			// parse, its id is indexed and the backlog goes on (a failed
 			// transaction would be retried for ever).
 			t.s.log.Warn("sqlstore: search backlog: attributes not indexed", "pk", entries[i].pk, "err", err)
-			entries[i].vals = []string{entries[i].vals[0]}
+			entries[i].vals = []string{ids[i]}
 		}
 	}
 	return entries, nil

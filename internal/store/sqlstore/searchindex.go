@@ -386,7 +386,7 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 	if err := t.deleteSearch(replaced); err != nil {
 		return err
 	}
-	entries, err := t.outsideBacklog(entries) // the indexer writes those
+	entries, err := outsideBacklog(t, entries, func(e searchEntry) int64 { return e.pk }) // the indexer writes those
 	if err != nil {
 		return err
 	}
@@ -427,7 +427,7 @@ func (t *wtx) writeSearch(replaced []int64, entries []searchEntry) error {
 // largest key once it is deleted), so the entries go in the same
 // transaction as the rows.
 func (t *wtx) deleteSearch(pks []int64) error {
-	pks, err := t.keysOutsideBacklog(pks) // those have no entries
+	pks, err := outsideBacklog(t, pks, func(pk int64) int64 { return pk }) // those have no entries
 	if err != nil || len(pks) == 0 {
 		return err
 	}
