@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -230,9 +231,12 @@ func (t *wtx) postgresUpsert(rows []recordRow) error {
 	if _, err := t.tx.ExecContext(t.ctx, "SET LOCAL plan_cache_mode = force_custom_plan"); err != nil {
 		return fmt.Errorf("upsert records: %w", err)
 	}
-	found, err := t.lookupRows(rows)
-	if err != nil {
-		return err
+	found := map[int]foundRow{}
+	if !t.unstored { // else none can exist
+		var err error
+		if found, err = t.lookupRows(rows); err != nil {
+			return err
+		}
 	}
 	if err := t.auditBatchSharing(rows, found); err != nil {
 		return err
@@ -378,7 +382,7 @@ const postgresUpsertSQL = `INSERT INTO records (` + recordInsertCols + `) ` +
 // needs no statement journal either.
 func (t *wtx) sqliteUpsert(rows []recordRow) error {
 	found := map[int]foundRow{}
-	if !t.allNew { // LoadRecords: none can exist
+	if !t.allNew && !t.unstored { // else none can exist
 		var err error
 		if found, err = t.lookupRows(rows); err != nil {
 			return err
@@ -530,51 +534,125 @@ func compareOwnerOrder(a, b recordRow) int {
 }
 
 // insertRows inserts rows that do not exist with multi-row INSERT OR
-// IGNORE statements (see sqliteUpsert), one prepared statement for the
-// full chunks, and fails unless every row was inserted.
+// IGNORE statements (see sqliteUpsert) and fails unless every row was
+// inserted. Binding is most of a row's cost outside the B-trees (each
+// parameter is a driver call that takes SQLite's mutex and copies the
+// text), so a statement binds only what varies: the write's updated_at
+// and revision are literals, and so is NULL for a nullable column that is
+// NULL in every row of the chunk (an import's parent, teams and creator,
+// mostly). The statements run on the driver's connection, which skips
+// database/sql's conversion of every argument; one is prepared per chunk
+// shape and reused.
 func (t *wtx) insertRows(rows []recordRow, now int64) error {
-	var full *sql.Stmt
-	defer func() {
-		if full != nil {
-			full.Close()
+	err := t.conn.Raw(func(dc any) error {
+		conn, ok := dc.(driver.ConnPrepareContext)
+		if !ok {
+			return fmt.Errorf("the driver connection is a %T, which cannot prepare", dc)
 		}
-	}()
-	args := make([]any, 0, 12*batchChunk)
-	for start := 0; start < len(rows); start += batchChunk {
-		chunk := rows[start:min(len(rows), start+batchChunk)]
-		args = args[:0]
-		for i := range chunk {
-			r := &chunk[i]
-			args = append(args, r.typ, r.id, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator, r.attributes, now, t.rev)
-		}
-		var res sql.Result
-		var err error
-		if len(chunk) == batchChunk {
-			if full == nil {
-				if full, err = t.tx.PrepareContext(t.ctx, insertSQL(len(chunk))); err != nil {
-					return fmt.Errorf("prepare insert: %w", err)
+		stmts := map[insertShape]driver.StmtExecContext{}
+		defer func() {
+			for _, st := range stmts {
+				st.(driver.Stmt).Close()
+			}
+		}()
+		args := make([]driver.NamedValue, 0, recordParams*batchChunk)
+		for start := 0; start < len(rows); start += batchChunk {
+			chunk := rows[start:min(len(rows), start+batchChunk)]
+			shape := insertShape{n: len(chunk), nulls: nullColumns(chunk)}
+			st := stmts[shape]
+			if st == nil {
+				ps, err := conn.PrepareContext(t.ctx, insertSQL(shape, now, t.rev))
+				if err != nil {
+					return fmt.Errorf("prepare: %w", err)
+				}
+				if st, ok = ps.(driver.StmtExecContext); !ok {
+					ps.Close()
+					return fmt.Errorf("the driver statement is a %T, which cannot execute with a context", ps)
+				}
+				stmts[shape] = st
+			}
+			args = args[:0]
+			for i := range chunk {
+				for c, v := range chunk[i].insertValues() {
+					if shape.nulls&(1<<c) == 0 {
+						args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
+					}
 				}
 			}
-			res, err = full.ExecContext(t.ctx, args...)
-		} else {
-			res, err = t.tx.ExecContext(t.ctx, insertSQL(len(chunk)), args...)
+			res, err := st.ExecContext(t.ctx, args)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
+				return fmt.Errorf("%d of %d rows inserted (%v)", n, len(chunk), err)
+			}
 		}
-		if err != nil {
-			return fmt.Errorf("insert records: %w", err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n != int64(len(chunk)) {
-			return fmt.Errorf("insert records: %d of %d rows inserted (%v)", n, len(chunk), err)
-		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("insert records: %w", err)
 	}
 	return nil
 }
 
-// insertSQL is the SQLite multi-row INSERT OR IGNORE of n rows, 12
-// parameters a row, with ? placeholders (numbered ones make SQLite look
-// each parameter's name up in a list, quadratic in the thousands of
-// parameters of a chunk).
-func insertSQL(n int) string {
-	return multiRowSQL("INSERT OR IGNORE INTO records ("+recordInsertCols+") VALUES ", 12, n)
+// recordParams is the number of a row's columns an insert binds at most:
+// recordInsertCols but updated_at and revision.
+const recordParams = 10
+
+// insertValues are r's values for the first recordParams columns of
+// recordInsertCols, in order.
+func (r *recordRow) insertValues() [recordParams]any {
+	return [recordParams]any{r.typ, r.id, r.owner, r.date, r.dkey, r.parentType, r.parentID, r.teams, r.creator, r.attributes}
+}
+
+// insertShape is what an insert statement of insertRows depends on: its
+// number of rows, and which columns (bits by position in insertValues)
+// are NULL literals.
+type insertShape struct {
+	n     int
+	nulls uint16
+}
+
+// nullColumns returns the columns of insertValues that are nil in every
+// row of rows, as insertShape's bits.
+func nullColumns(rows []recordRow) uint16 {
+	var some uint16 // columns that are set in some row
+	for i := range rows {
+		for c, v := range rows[i].insertValues() {
+			if v != nil {
+				some |= 1 << c
+			}
+		}
+	}
+	return ^some & (1<<recordParams - 1)
+}
+
+// insertSQL is the SQLite multi-row INSERT OR IGNORE of shape's rows
+// with the literals now and rev, and ? placeholders for the rest (numbered
+// ones make SQLite look each parameter's name up in a list, quadratic in
+// the thousands of parameters of a chunk).
+func insertSQL(shape insertShape, now, rev int64) string {
+	var row strings.Builder
+	row.WriteString("(")
+	for c := range recordParams {
+		if shape.nulls&(1<<c) != 0 {
+			row.WriteString("NULL, ")
+		} else {
+			row.WriteString("?, ")
+		}
+	}
+	fmt.Fprintf(&row, "%d, %d)", now, rev)
+	head := "INSERT OR IGNORE INTO records (" + recordInsertCols + ") VALUES "
+	var b strings.Builder
+	b.Grow(len(head) + (row.Len()+2)*shape.n)
+	b.WriteString(head)
+	for i := range shape.n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(row.String())
+	}
+	return b.String()
 }
 
 // multiRowSQL is head followed by n rows of params ? placeholders each.

@@ -28,6 +28,7 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 		defer stop()
 		var before int64 // about the number of records the table held
 		var deferred *deferredIndexes
+		newTypes := map[string]bool{} // onlyNewTypes
 		if s.dialect.name() == "sqlite" {
 			if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&before); err != nil {
 				return fmt.Errorf("import records: %w", err)
@@ -45,9 +46,15 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 					return err
 				}
 			}
+			unstored, err := t.onlyNewTypes(ch.rows, newTypes)
+			if err != nil {
+				return err
+			}
+			t.unstored = unstored
 			if err := t.upsertRecords(ch.rows); err != nil {
 				return err
 			}
+			t.unstored = false
 			res.Upserted += len(ch.rows)
 			if s.dialect.name() == "sqlite" && deferred == nil && res.Upserted >= deferIndexMin && int64(res.Upserted) >= before {
 				var err error
@@ -71,6 +78,26 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 	}
 	res.Revision = rev
 	return res, nil
+}
+
+// onlyNewTypes reports whether every row's type held no record when the
+// import began: then none of the rows can be stored (the caller names
+// each (type, id) once), and the chunk needs no lookup (wtx.unstored).
+// types remembers the answer per type; a type is asked about when first
+// seen, before the import writes any record of it.
+func (t *wtx) onlyNewTypes(rows []recordRow, types map[string]bool) (bool, error) {
+	all := true
+	for i := range rows {
+		isNew, seen := types[rows[i].typ]
+		if !seen {
+			if err := t.queryRow(`SELECT NOT EXISTS (SELECT 1 FROM records WHERE type = ?)`, rows[i].typ).Scan(&isNew); err != nil {
+				return false, fmt.Errorf("import records: %w", err)
+			}
+			types[rows[i].typ] = isNew
+		}
+		all = all && isNew
+	}
+	return all, nil
 }
 
 // importChunk is a chunk of an import, encoded for its rows, or the error

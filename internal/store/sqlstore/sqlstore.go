@@ -293,6 +293,12 @@ type wtx struct {
 	// the lookup of stored records, and a row that exists after all
 	// fails the insert's count check.
 	allNew bool
+	// unstored is set while ImportRecords writes a chunk whose records
+	// cannot be stored: their types held no record when the import
+	// began, and an import names each (type, id) once. upsertRecords
+	// skips the lookup then too, but unlike allNew the search entries
+	// of a large chunk still go to the backlog.
+	unstored bool
 	// q runs the transaction's exec, queryRow and reader queries.
 	q *txStmts
 	// backlog is the search index's backlog as this transaction sees it,
