@@ -12,6 +12,7 @@ import (
 
 	"github.com/portcullis-dev/portcullis/internal/app"
 	"github.com/portcullis-dev/portcullis/internal/bench"
+	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
 // importCmd is `portcullis import --kind K [--type T] FILE`: app.Import as
@@ -48,7 +49,7 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	a, closeApp, err := openApp(ctx, *db)
+	a, st, closeApp, err := openAppStore(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -61,6 +62,24 @@ func importCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "imported %d %s in %.1fs (revision %d)\n", res.Imported, res.Kind, time.Since(pb.begin).Seconds(), res.Revision)
+	return writeSearchBacklog(ctx, st, stdout)
+}
+
+// writeSearchBacklog writes the search entries a large import left to be
+// written behind it (SQLite) before the command exits, saying so: the
+// records are listed and searched already, by a scan until then. An
+// interrupted command leaves the rest to the server.
+func writeSearchBacklog(ctx context.Context, st *sqlstore.Store, stdout io.Writer) error {
+	n, err := st.SearchBacklog(ctx)
+	if err != nil || n == 0 {
+		return err
+	}
+	fmt.Fprintf(stdout, "writing the search index of about %d records (searches find them meanwhile; if interrupted, the server finishes it)\n", n)
+	start := time.Now()
+	if err := st.IndexSearchBacklog(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "search index written in %.1fs\n", time.Since(start).Seconds())
 	return nil
 }
 

@@ -551,18 +551,24 @@ func backupCmd(ctx context.Context, args []string, stdout io.Writer) error {
 // over them, for the one-shot commands; closeApp releases both.
 // Their audit entries are keyed with PORTCULLIS_AUDIT_KEY, as serve's.
 func openApp(ctx context.Context, dsn string) (a *app.App, closeApp func(), err error) {
+	a, _, closeApp, err = openAppStore(ctx, dsn)
+	return a, closeApp, err
+}
+
+// openAppStore is openApp that also returns the store.
+func openAppStore(ctx context.Context, dsn string) (a *app.App, st *sqlstore.Store, closeApp func(), err error) {
 	key, err := parseAuditKey(envDefault("audit-key", ""))
 	if err != nil {
-		return nil, nil, fmt.Errorf("PORTCULLIS_AUDIT_KEY: %w", err)
+		return nil, nil, nil, fmt.Errorf("PORTCULLIS_AUDIT_KEY: %w", err)
 	}
-	st, err := sqlstore.Open(ctx, dsn, sqlstore.Options{AuditKey: key})
+	st, err = sqlstore.Open(ctx, dsn, sqlstore.Options{AuditKey: key})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	f, err := follow.Start(ctx, st, follow.Options{})
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return app.New(st, f.Engine(), app.Config{}), func() { f.Close(); st.Close() }, nil
+	return app.New(st, f.Engine(), app.Config{}), st, func() { f.Close(); st.Close() }, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/internal/policy"
+	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
 func runCLI(t *testing.T, args ...string) (string, error) {
@@ -79,6 +81,51 @@ func TestTokenCreate(t *testing.T) {
 	}
 	if _, err := runCLI(t, "token", "create", "--db", db, "--user", "nobody", "--name", "x"); err == nil {
 		t.Fatal("token for a missing user succeeded")
+	}
+}
+
+// TestImportWritesSearchIndex imports records through the command: a file
+// large enough that the store writes its search entries behind the
+// import is indexed before the command exits, and says so; a small one
+// is indexed in its own transaction and says nothing about it.
+func TestImportWritesSearchIndex(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "i.db")
+	if _, err := runCLI(t, "migrate", "--db", db); err != nil {
+		t.Fatal(err)
+	}
+	file := func(name string, from, n int) string {
+		var b strings.Builder
+		b.WriteString("id,date,attr.number,attr.status\n")
+		for i := from; i < from+n; i++ {
+			fmt.Fprintf(&b, "SO%d,2025-01-02,SO%d,open\n", i, i)
+		}
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	for _, c := range []struct {
+		file      string
+		n         int
+		indexLine bool
+	}{{file("big.csv", 0, 6000), 6000, true}, {file("small.csv", 6000, 10), 10, false}} {
+		out, err := runCLI(t, "import", "--db", db, "--kind", "records", "--type", "sales_order", c.file)
+		if err != nil || !strings.Contains(out, fmt.Sprintf("imported %d records", c.n)) {
+			t.Fatalf("import %s: %v\n%s", c.file, err, out)
+		}
+		if got := strings.Contains(out, "search index written"); got != c.indexLine {
+			t.Errorf("import %s: says it wrote the search index %v, want %v:\n%s", c.file, got, c.indexLine, out)
+		}
+	}
+	st, err := sqlstore.Open(context.Background(), db, sqlstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if n, err := st.SearchBacklog(context.Background()); err != nil || n != 0 {
+		t.Errorf("backlog after the command: %d keys (%v), want none", n, err)
 	}
 }
 

@@ -154,6 +154,21 @@ func outsideBacklog[T any](t *wtx, xs []T, key func(T) int64) ([]T, error) {
 	return out, nil
 }
 
+// SearchBacklog returns how many record keys the search index's backlog
+// holds (an upper bound of the records whose entries are still to be
+// written: a key's record may have been deleted since); always 0 on
+// PostgreSQL.
+func (s *Store) SearchBacklog(ctx context.Context) (int64, error) {
+	if s.dialect.name() != "sqlite" {
+		return 0, nil
+	}
+	var n int64
+	if err := s.rdb.QueryRowContext(ctx, `SELECT coalesce(sum(hi - lo + 1), 0) FROM search_backlog`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("search backlog: %w", err)
+	}
+	return n, nil
+}
+
 // searchPending reports whether the search index has a backlog (SQLite;
 // always false on PostgreSQL).
 func (s *Store) searchPending(ctx context.Context) (bool, error) {

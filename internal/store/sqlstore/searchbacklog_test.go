@@ -74,6 +74,9 @@ func TestSearchBacklog(t *testing.T) {
 	if got, want := backlogOf(t, s), []pkRange{{2, 1 + searchBehindMin}}; !cmp.Equal(got, want, cmp.AllowUnexported(pkRange{})) {
 		t.Fatalf("backlog after a batch of %d: %v, want %v", searchBehindMin, got, want)
 	}
+	if n, err := s.SearchBacklog(t.Context()); err != nil || n != searchBehindMin {
+		t.Fatalf("SearchBacklog = %d, %v; want %d", n, err, searchBehindMin)
+	}
 	candidates := func(term string) []int64 {
 		t.Helper()
 		q, args, _ := s.dialect.searchCandidatesSQL("sales_order", term)
@@ -147,6 +150,9 @@ func TestSearchBacklog(t *testing.T) {
 	}
 	if got := backlogOf(t, s); len(got) != 0 {
 		t.Fatalf("backlog after the indexer: %v", got)
+	}
+	if n, err := s.SearchBacklog(t.Context()); err != nil || n != 0 {
+		t.Fatalf("SearchBacklog after the indexer = %d, %v; want 0", n, err)
 	}
 	check("indexed")
 	written := map[string][]int64{}
