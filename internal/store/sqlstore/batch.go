@@ -40,7 +40,7 @@ func (s *Store) Batch(ctx context.Context, w store.Write, b store.RecordBatch) (
 		rev, err := s.currentRevision(ctx)
 		return store.BatchResult{Revision: rev}, err
 	}
-	rows, items := s.encodeBatch(b.Upsert)
+	rows, items := s.encodeBatch(b.Upsert, false)
 	seen := make(map[access.Ref]int, n)
 	items = append(items, duplicateItems(b.Upsert, seen, "batch")...)
 	for j, ref := range b.Delete {
@@ -85,11 +85,11 @@ func (s *Store) Batch(ctx context.Context, w store.Write, b store.RecordBatch) (
 
 // encodeBatch validates and encodes upserts on every core (validation and
 // JSON encoding dominate a batch's CPU time), returning the rows in order
-// and the problems by item.
-func (s *Store) encodeBatch(recs []*access.Record) ([]recordRow, []access.ItemError) {
+// and the problems by item; searchLater is encodeRecord's.
+func (s *Store) encodeBatch(recs []*access.Record, searchLater bool) ([]recordRow, []access.ItemError) {
 	rows := make([]recordRow, len(recs))
 	errs := make([]error, len(recs))
-	parallel.For(len(recs), func(i int) { rows[i], errs[i] = s.encodeRecord(recs[i]) })
+	parallel.For(len(recs), func(i int) { rows[i], errs[i] = s.encodeRecord(recs[i], searchLater) })
 	var items []access.ItemError
 	for i, err := range errs {
 		if err == nil {
@@ -459,7 +459,7 @@ func (t *wtx) sqliteSearch(rows []recordRow, found map[int]foundRow, fresh []rec
 	entries := make([]searchEntry, 0, len(rows))
 	for i, f := range found {
 		replaced = append(replaced, f.pk)
-		entries = append(entries, searchEntry{f.pk, rows[i].search})
+		entries = append(entries, searchEntry{f.pk, rows[i].searchColumns()})
 	}
 	var max int64
 	if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&max); err != nil {
@@ -481,7 +481,7 @@ func (t *wtx) sqliteSearch(rows []recordRow, found map[int]foundRow, fresh []rec
 		return t.addBacklog(last+1, max)
 	}
 	for i := range fresh {
-		entries = append(entries, searchEntry{last + 1 + int64(i), fresh[i].search})
+		entries = append(entries, searchEntry{last + 1 + int64(i), fresh[i].searchColumns()})
 	}
 	return t.writeSearch(replaced, entries)
 }

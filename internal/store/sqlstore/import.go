@@ -153,7 +153,9 @@ func (s *Store) encodeChunks(next func() ([]*access.Record, error), out chan<- i
 // encodeChunk encodes one import chunk, failing on invalid records and on
 // a (type, id) named twice in it.
 func (s *Store) encodeChunk(recs []*access.Record) ([]recordRow, error) {
-	rows, items := s.encodeBatch(recs)
+	// The search columns are left to the writer: most of a large import's
+	// entries go to the backlog.
+	rows, items := s.encodeBatch(recs, true)
 	items = append(items, duplicateItems(recs, make(map[access.Ref]int, len(recs)), "chunk")...)
 	if len(items) > 0 {
 		sort.SliceStable(items, func(a, b int) bool { return items[a].Index < items[b].Index })

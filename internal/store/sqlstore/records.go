@@ -61,7 +61,8 @@ type recordRow struct {
 	attributes           string
 	entries              []access.TeamEntry
 	// search are the record's search index columns (searchValues; SQLite
-	// only, nil on PostgreSQL, whose index is an expression of the row).
+	// only, nil on PostgreSQL, whose index is an expression of the row, and
+	// until searchColumns when the encoder left them for later).
 	search []string
 }
 
@@ -79,15 +80,36 @@ const recordUpdateSet = "owner = excluded.owner, date = excluded.date, dkey = ex
 // encoding needs (a date it can key, attributes that encode as JSON within
 // access.MaxAttributesSize, measured on the encoding it stores). Errors are
 // *access.Error.
-func (s *Store) encodeRecord(r *access.Record) (recordRow, error) {
+//
+// On SQLite the row's search index columns are computed too, unless
+// searchLater: then searchColumns computes them from the encoded
+// attributes if the writer needs them (an import's chunks, whose entries
+// mostly go to the backlog, which reads them from the stored rows).
+func (s *Store) encodeRecord(r *access.Record, searchLater bool) (recordRow, error) {
 	if r == nil {
 		return recordRow{}, access.Errorf(access.CodeInvalid, "missing record")
 	}
 	row, err := encodeRow(r)
-	if err == nil && s.dialect.name() == "sqlite" {
+	if err == nil && s.dialect.name() == "sqlite" && !searchLater {
 		row.search = searchValues(r.ID, r.Attributes)
 	}
 	return row, err
+}
+
+// searchColumns returns the row's search index columns (SQLite), computed
+// from its encoded attributes as the backlog's indexer does when the
+// encoder left them for later. The attributes are the store's own JSON;
+// should they not parse, the row is indexed by its id, as the indexer
+// would.
+func (r *recordRow) searchColumns() []string {
+	if r.search == nil {
+		var err error
+		if r.search, err = storedSearchValues(r.id, []byte(r.attributes)); err != nil {
+			c := newSearchCols(r.id)
+			r.search = c.columns()
+		}
+	}
+	return r.search
 }
 
 // encodeRow encodes a validated record.
@@ -229,7 +251,7 @@ func collectRows(rows *sql.Rows, out access.RecordMap) error {
 // team entries, and sets r.UpdatedAt and r.Revision to the new bookkeeping
 // in the same transaction that increments the global revision.
 func (s *Store) PutRecord(ctx context.Context, w store.Write, r *access.Record) (bool, int64, error) {
-	row, err := s.encodeRecord(r)
+	row, err := s.encodeRecord(r, false)
 	if err != nil {
 		return false, 0, err
 	}
@@ -272,7 +294,7 @@ func (t *wtx) putRow(row *recordRow) (bool, error) {
 			return false, fmt.Errorf("insert record: %w", err)
 		}
 		if t.s.dialect.name() == "sqlite" {
-			if err := t.writeSearch(nil, []searchEntry{{pk, row.search}}); err != nil {
+			if err := t.writeSearch(nil, []searchEntry{{pk, row.searchColumns()}}); err != nil {
 				return false, err
 			}
 		}
@@ -289,7 +311,7 @@ func (t *wtx) putRow(row *recordRow) (bool, error) {
 			return false, fmt.Errorf("update record: %w", err)
 		}
 		if t.s.dialect.name() == "sqlite" {
-			if err := t.writeSearch([]int64{pk}, []searchEntry{{pk, row.search}}); err != nil {
+			if err := t.writeSearch([]int64{pk}, []searchEntry{{pk, row.searchColumns()}}); err != nil {
 				return false, err
 			}
 		}
@@ -356,7 +378,7 @@ func (s *Store) CreateNumberedRecord(ctx context.Context, w store.Write, r *acce
 			}
 			next.Attributes[n.Field] = id
 		}
-		row, err := s.encodeRecord(&next)
+		row, err := s.encodeRecord(&next, false)
 		if err != nil {
 			return err
 		}
