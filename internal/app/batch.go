@@ -212,7 +212,7 @@ func (a *App) Batch(ctx context.Context, c *Actor, b *RecordBatch) (store.BatchR
 	if err := b.decodeItems(); err != nil {
 		return store.BatchResult{}, err
 	}
-	recs, errs, err := a.prepareUpserts(ctx, b.Upsert)
+	recs, errs, err := a.prepareUpserts(ctx, b.Upsert, false)
 	if err != nil {
 		return store.BatchResult{}, err
 	}
@@ -232,15 +232,19 @@ func (a *App) Batch(ctx context.Context, c *Actor, b *RecordBatch) (store.BatchR
 // merged with its stored record (PUT's rules), filled and validated, on
 // every core. errs[i] is item i's problem (a domain error); err is an
 // internal error that fails the whole write. records:batch and the
-// records import share it.
-func (a *App) prepareUpserts(ctx context.Context, items []RecordUpdate) (recs []*access.Record, errs []error, err error) {
+// records import share it; noneStored says that no item's record can be
+// stored (an import into a type without records), so none is read.
+func (a *App) prepareUpserts(ctx context.Context, items []RecordUpdate, noneStored bool) (recs []*access.Record, errs []error, err error) {
 	refs := make([]access.Ref, len(items))
 	for i := range items {
 		refs[i] = access.Ref{Type: items[i].Type.Value, ID: items[i].ID.Value}
 	}
-	stored, err := a.batchStored(ctx, items, refs)
-	if err != nil {
-		return nil, nil, err
+	stored := access.RecordMap{}
+	if !noneStored {
+		var err error
+		if stored, err = a.batchStored(ctx, items, refs); err != nil {
+			return nil, nil, err
+		}
 	}
 	recs = make([]*access.Record, len(items))
 	errs = make([]error, len(items))

@@ -546,6 +546,14 @@ func (a *App) importRecords(ctx context.Context, c *Actor, t *policy.Type, in Im
 	} else {
 		lr = newNDJSONReader(in.Body)
 	}
+	// Into a type without records (a first import), no line merges with a
+	// stored record: the chunks need no read of stored ones. (The reads
+	// are of the records committed before the import, as they would be.)
+	n, err := a.st.CountTypeUpTo(ctx, t.Name, 1)
+	if err != nil {
+		return ImportResult{}, err
+	}
+	noneStored := n == 0
 	ctx, cancel := context.WithCancel(ctx)
 	chunks := make(chan importChunk, 1)
 	go func() {
@@ -554,7 +562,7 @@ func (a *App) importRecords(ctx context.Context, c *Actor, t *policy.Type, in Im
 		seed := maphash.MakeSeed()
 		read := 0
 		for {
-			ch, eof := a.readChunk(ctx, lr, t, seen, seed)
+			ch, eof := a.readChunk(ctx, lr, t, seen, seed, noneStored)
 			read += len(ch.recs)
 			if ch.err == nil && in.Progress != nil {
 				in.Progress(read)
@@ -608,7 +616,7 @@ func (a *App) importRecords(ctx context.Context, c *Actor, t *policy.Type, in Im
 // records:batch path); eof reports that the file ended. The lines are
 // decoded on every core, then checked in file order, so the error is
 // the first bad line's as if they were read one by one.
-func (a *App) readChunk(ctx context.Context, lr lineReader, t *policy.Type, seen map[uint64]int, seed maphash.Seed) (ch importChunk, eof bool) {
+func (a *App) readChunk(ctx context.Context, lr lineReader, t *policy.Type, seen map[uint64]int, seed maphash.Seed, noneStored bool) (ch importChunk, eof bool) {
 	// A CSV row is read into its item directly where it can be
 	// (csvReader.nextUpdate); raws[i] is nil then, else the line to
 	// decode.
@@ -685,7 +693,7 @@ func (a *App) readChunk(ctx context.Context, lr lineReader, t *policy.Type, seen
 		ch.err = ctx.Err()
 		return ch, true
 	}
-	recs, errs, err := a.prepareUpserts(ctx, items)
+	recs, errs, err := a.prepareUpserts(ctx, items, noneStored)
 	if err != nil {
 		ch.err = err
 		return ch, true

@@ -153,6 +153,44 @@ func TestImport_AllOrNothing(t *testing.T) {
 	})
 }
 
+// TestImport_MergesStored imports payments into a type without records
+// (the import reads no stored records then), and again without the
+// attributes: the second file merges with the stored records (PUT's rules),
+// keeping their attributes, and replaces what it gives.
+func TestImport_MergesStored(t *testing.T) {
+	backends(t, func(t *testing.T, env *testEnv) {
+		admin := env.bearer()
+		if n := countRecords(t, admin, "payment"); n != 0 {
+			t.Fatalf("%d payments before the test, want none", n)
+		}
+		var first, second strings.Builder
+		first.WriteString("id,owner,date,attr.number,attr.amount\n")
+		second.WriteString("id,owner,date\n")
+		for i := range 12000 {
+			fmt.Fprintf(&first, "PAY-%05d,C1,2025-02-03,N%d,%d\n", i, i, i)
+			if i%2 == 0 {
+				fmt.Fprintf(&second, "PAY-%05d,C2,2025-03-04\n", i)
+			}
+		}
+		for _, body := range []string{first.String(), second.String()} {
+			if res := admin.send("POST", "/api/v1/import?kind=records&type=payment", "text/csv", "", strings.NewReader(body)); res.status != http.StatusOK {
+				t.Fatalf("import: %d %.300s", res.status, res.body)
+			}
+		}
+		for _, i := range []int{0, 1, 6000, 11998, 11999} {
+			got := admin.do("GET", fmt.Sprintf("/api/v1/records/payment/PAY-%05d", i), nil).json(t)
+			owner, date := "C1", "2025-02-03"
+			if i%2 == 0 {
+				owner, date = "C2", "2025-03-04"
+			}
+			attrs, _ := got["attributes"].(map[string]any)
+			if got["owner"] != owner || got["date"] != date || attrs["number"] != fmt.Sprintf("N%d", i) || attrs["amount"] != float64(i) {
+				t.Errorf("PAY-%05d after both imports: %v; want owner %s, date %s and the first file's attributes", i, got, owner, date)
+			}
+		}
+	})
+}
+
 // TestImport_Kinds imports accounts, users and grants (CSV and NDJSON),
 // refuses other actors and content types.
 func TestImport_Kinds(t *testing.T) {
