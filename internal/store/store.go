@@ -251,7 +251,10 @@ type RecordStore interface {
 	// with Batch's invalid error, its Items indexed within that chunk
 	// (the caller knows which chunk it handed out last). Any other error
 	// of next aborts the import and is returned unchanged. The caller
-	// guarantees that no (type, id) appears twice in the whole stream.
+	// guarantees that no (type, id) appears twice in the whole stream:
+	// chunks of types that held no record when the import began are
+	// written without looking up stored records, so a (type, id) given
+	// twice there fails the import.
 	ImportRecords(ctx context.Context, w Write, next func() ([]*access.Record, error)) (BatchResult, error)
 }
 
