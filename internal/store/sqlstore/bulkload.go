@@ -63,7 +63,7 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 		}
 	}()
 
-	chunks, stop := s.startEncoder(next)
+	chunks, stop := s.startEncoder(next, false) // every entry is staged
 	defer stop()
 	for done := false; !done; {
 		n := 0

@@ -24,7 +24,9 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 	var res store.BatchResult
 	rev, err := s.write(ctx, w, func(t *wtx) error {
 		// A goroutine encodes the next chunk while this one is written.
-		chunks, stop := s.startEncoder(next)
+		// The search columns are left to the writer: most of a large
+		// import's entries go to the backlog.
+		chunks, stop := s.startEncoder(next, true)
 		defer stop()
 		var before int64 // about the number of records the table held
 		var deferred *deferredIndexes
@@ -108,11 +110,12 @@ type importChunk struct {
 }
 
 // startEncoder runs encodeChunks over next in a goroutine and returns its
-// chunks, and the function that stops it and waits for it to end.
-func (s *Store) startEncoder(next func() ([]*access.Record, error)) (<-chan importChunk, func()) {
+// chunks, and the function that stops it and waits for it to end;
+// searchLater is encodeRecord's.
+func (s *Store) startEncoder(next func() ([]*access.Record, error), searchLater bool) (<-chan importChunk, func()) {
 	chunks := make(chan importChunk, 1)
 	done := make(chan struct{})
-	go s.encodeChunks(next, chunks, done)
+	go s.encodeChunks(next, chunks, done, searchLater)
 	return chunks, func() {
 		close(done)
 		for range chunks { // wait for the encoder to stop
@@ -123,7 +126,7 @@ func (s *Store) startEncoder(next func() ([]*access.Record, error)) (<-chan impo
 // encodeChunks pulls the chunks of an import from next, checks and
 // encodes each (on every core), and sends them to out until next ends or
 // fails, a chunk is bad, or stop closes; it closes out.
-func (s *Store) encodeChunks(next func() ([]*access.Record, error), out chan<- importChunk, stop <-chan struct{}) {
+func (s *Store) encodeChunks(next func() ([]*access.Record, error), out chan<- importChunk, stop <-chan struct{}, searchLater bool) {
 	defer close(out)
 	for {
 		recs, err := next()
@@ -137,7 +140,7 @@ func (s *Store) encodeChunks(next func() ([]*access.Record, error), out chan<- i
 		case len(recs) > store.MaxBatch:
 			ch.err = access.Errorf(access.CodeTooLarge, "an import chunk holds at most %d records, not %d", store.MaxBatch, len(recs))
 		default:
-			ch.rows, ch.err = s.encodeChunk(recs)
+			ch.rows, ch.err = s.encodeChunk(recs, searchLater)
 		}
 		select {
 		case out <- ch:
@@ -152,10 +155,8 @@ func (s *Store) encodeChunks(next func() ([]*access.Record, error), out chan<- i
 
 // encodeChunk encodes one import chunk, failing on invalid records and on
 // a (type, id) named twice in it.
-func (s *Store) encodeChunk(recs []*access.Record) ([]recordRow, error) {
-	// The search columns are left to the writer: most of a large import's
-	// entries go to the backlog.
-	rows, items := s.encodeBatch(recs, true)
+func (s *Store) encodeChunk(recs []*access.Record, searchLater bool) ([]recordRow, error) {
+	rows, items := s.encodeBatch(recs, searchLater)
 	items = append(items, duplicateItems(recs, make(map[access.Ref]int, len(recs)), "chunk")...)
 	if len(items) > 0 {
 		sort.SliceStable(items, func(a, b int) bool { return items[a].Index < items[b].Index })
