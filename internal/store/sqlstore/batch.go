@@ -18,8 +18,8 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
-// batchChunk is the number of rows one multi-row INSERT writes: 12
-// parameters a row keeps a statement far below SQLite's 32,766 and
+// batchChunk is the number of rows one multi-row INSERT writes: at most
+// 12 parameters a row keeps a statement far below SQLite's 32,766 and
 // PostgreSQL's 65,535 parameters, and large enough that statement overhead
 // vanishes next to the B-tree work.
 const batchChunk = 400
