@@ -300,9 +300,6 @@ func (r *previewRun) account(c *Actor, i int, ch PreviewChange) error {
 	if err := requireStaffWriter(c); err != nil {
 		return err
 	}
-	if err := r.pa.staffWriterStill(c)(); err != nil {
-		return err
-	}
 	var p struct {
 		ExternalAccess Optional[bool]   `json:"external_access"`
 		Inherit        Optional[bool]   `json:"inherit"`
@@ -324,6 +321,12 @@ func (r *previewRun) account(c *Actor, i int, ch PreviewChange) error {
 		return err
 	}
 	if err := acct.Validate(); err != nil {
+		return err
+	}
+	// PutAccount's order: the patch is validated before the store's
+	// write checks that the actor is still a staff writer (which an
+	// earlier change of the preview may have disabled).
+	if err := r.pa.staffWriterStill(c)(); err != nil {
 		return err
 	}
 	if acct.Parent != "" {

@@ -59,6 +59,46 @@ func TestProperty_PreviewIsTheCheckDifference(t *testing.T) {
 	}
 }
 
+// TestPreview_ValidatesBeforeTheActorStill is the case the property test
+// found: a compound change whose first change disables the acting admin
+// and whose second sets an account's parent to itself. Made for real,
+// the second fails on its patch (CodeInvalid) before the store's write
+// asks whether the actor is still a staff writer; the preview refuses it
+// alike, at change 1.
+func TestPreview_ValidatesBeforeTheActorStill(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		dsn  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return t.TempDir() + "/preview.db" }},
+		{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			w := openWorld(t, c.dsn(t))
+			defer w.close()
+			sys := app.SystemActor("test")
+			if _, _, _, err := w.a.PutAccount(ctx, sys, "A1", app.AccountUpdate{Name: app.Some("One")}, true); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, _, err := w.a.PutUser(ctx, sys, "boss", app.UserUpdate{Email: app.Some("boss@example.com"), Kind: app.Some(access.KindInternal),
+				StaffRole: app.Some(access.StaffAdmin)}, true); err != nil {
+				t.Fatal(err)
+			}
+			u, _ := w.a.Engine().User("boss")
+			boss := &app.Actor{User: u}
+			_, err := w.a.PreviewChanges(ctx, boss, []app.PreviewChange{
+				{Op: "user.update", ID: "boss", Patch: mustJSON(map[string]any{"status": access.StatusDisabled})},
+				{Op: "account.update", ID: "A1", Patch: mustJSON(map[string]any{"parent": "A1"})},
+			})
+			if e, ok := err.(*access.Error); !ok || e.Code != access.CodeInvalid || !strings.HasPrefix(e.Message, "changes[1]") {
+				t.Fatalf("preview: %v; want change 1 refused as invalid", err)
+			}
+		})
+	}
+}
+
 // setChecks sets rapid's check count to n unless the run set it (flag or
 // RAPID_CHECKS), and returns a function restoring it.
 func setChecks(n int) func() {
