@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"time"
 )
 
@@ -198,11 +197,28 @@ type RecordMap map[Ref]*Record
 // Record implements RecordSource.
 func (m RecordMap) Record(ref Ref) *Record { return m[ref] }
 
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+// idChars marks the bytes of a valid id: A-Za-z0-9._:-
+var idChars = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-'
+	}
+	return t
+}()
 
 // ValidID reports whether s is a valid caller-chosen key: 1–64 characters of
-// A-Za-z0-9._:-
-func ValidID(s string) bool { return idPattern.MatchString(s) }
+// A-Za-z0-9._:- (a byte loop: every import line checks two ids, and the
+// regular expression this was cost 125 ns each).
+func ValidID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !idChars[s[i]] {
+			return false
+		}
+	}
+	return true
+}
 
 // Day returns the UTC calendar date of a record date ("YYYY-MM-DD" or an
 // RFC 3339 instant) as "YYYY-MM-DD", "" for "", or an error.
