@@ -561,7 +561,9 @@ func openAppStore(ctx context.Context, dsn string) (a *app.App, st *sqlstore.Sto
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("PORTCULLIS_AUDIT_KEY: %w", err)
 	}
-	st, err = sqlstore.Open(ctx, dsn, sqlstore.Options{AuditKey: key})
+	// No indexer behind the writes: a one-shot command ends at once, and
+	// the import writes the search backlog it leaves itself.
+	st, err = sqlstore.Open(ctx, dsn, sqlstore.Options{AuditKey: key, NoIndexer: true})
 	if err != nil {
 		return nil, nil, nil, err
 	}

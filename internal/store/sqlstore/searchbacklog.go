@@ -322,9 +322,10 @@ type indexer struct {
 }
 
 // kickIndexer starts the indexer unless it runs (then it looks once more
-// when it is done) or the store is closed (SQLite only).
+// when it is done), the store is closed, or it was opened with NoIndexer
+// (SQLite only).
 func (s *Store) kickIndexer() {
-	if s.dialect.name() != "sqlite" {
+	if s.dialect.name() != "sqlite" || s.noIndexer {
 		return
 	}
 	s.closeMu.Lock()

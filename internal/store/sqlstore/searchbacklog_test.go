@@ -294,3 +294,34 @@ func TestStoredSearchValues(t *testing.T) {
 		t.Errorf("no attributes: %q %v", got, err)
 	}
 }
+
+// TestSearchBacklog_NoIndexer opens a store as the one-shot commands do:
+// a large batch leaves its backlog, no indexer starts, and
+// IndexSearchBacklog writes it.
+func TestSearchBacklog_NoIndexer(t *testing.T) {
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "n.db"), Options{Clock: func() time.Time { return testNow }, NoIndexer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	var big []*access.Record
+	for i := range searchBehindMin {
+		big = append(big, salesOrder(fmt.Sprintf("N-%05d", i), "c1", "2025-01-02", "open", float64(i)))
+	}
+	recBatch(t, s, store.RecordBatch{Upsert: big})
+	s.closeMu.Lock()
+	started := s.idx.ctx != nil || s.idx.running
+	s.closeMu.Unlock()
+	if started {
+		t.Fatal("an indexer started although the store was opened with NoIndexer")
+	}
+	if n, err := s.SearchBacklog(t.Context()); err != nil || n != searchBehindMin {
+		t.Fatalf("SearchBacklog = %d, %v; want %d", n, err, searchBehindMin)
+	}
+	if err := s.IndexSearchBacklog(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.SearchBacklog(t.Context()); err != nil || n != 0 {
+		t.Fatalf("SearchBacklog after IndexSearchBacklog = %d, %v; want 0", n, err)
+	}
+}

@@ -89,6 +89,8 @@ type Store struct {
 	dialect dialect
 	// auditKey keys the audit chain (Options.AuditKey); nil for none.
 	auditKey []byte
+	// noIndexer is Options.NoIndexer.
+	noIndexer bool
 	// db is the write connection pool: on SQLite exactly one connection
 	// whose transactions are BEGIN IMMEDIATE; on PostgreSQL a pool.
 	db *sql.DB
@@ -147,6 +149,11 @@ type Options struct {
 	// entries with it (audit.go). It is a secret kept outside the
 	// database.
 	AuditKey []byte
+	// NoIndexer keeps the SQLite search index's indexer from running
+	// behind the writes (searchbacklog.go): a one-shot command writes the
+	// backlog it leaves itself, with IndexSearchBacklog, instead of
+	// leaving an indexer to be stopped mid-way at Close.
+	NoIndexer bool
 }
 
 // IsPostgres reports whether dsn selects PostgreSQL ("postgres://" or
@@ -163,7 +170,7 @@ func IsPostgres(dsn string) bool {
 // only goroutine is the SQLite search index's indexer (searchbacklog.go),
 // which Close stops.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
-	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}, auditKey: opts.AuditKey}
+	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}, auditKey: opts.AuditKey, noIndexer: opts.NoIndexer}
 	if s.clock == nil {
 		s.clock = time.Now
 	}
