@@ -26,6 +26,16 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/store/sqlstore"
 )
 
+// previewBackends are the databases the preview tests run on, each a
+// function returning a fresh DSN.
+var previewBackends = []struct {
+	name string
+	dsn  func(t *testing.T) string
+}{
+	{"sqlite", func(t *testing.T) string { return t.TempDir() + "/preview.db" }},
+	{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
+}
+
 // TestProperty_PreviewIsTheCheckDifference is the differential property of
 // governance.md §1: on random worlds, for random single and compound
 // changes (grants, accounts, memberships, user status, policy documents),
@@ -39,13 +49,7 @@ func TestProperty_PreviewIsTheCheckDifference(t *testing.T) {
 	// 30 cases: a third or more have effects, but 12 once drew none (the
 	// failure below); with 30 that is below one run in a million.
 	t.Cleanup(setChecks(30)) // after the parallel subtests
-	for _, c := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return t.TempDir() + "/preview.db" }},
-		{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
-	} {
+	for _, c := range previewBackends {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			c.dsn(t) // skip early without PostgreSQL
@@ -66,13 +70,7 @@ func TestProperty_PreviewIsTheCheckDifference(t *testing.T) {
 // asks whether the actor is still a staff writer; the preview refuses it
 // alike, at change 1.
 func TestPreview_ValidatesBeforeTheActorStill(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		dsn  func(t *testing.T) string
-	}{
-		{"sqlite", func(t *testing.T) string { return t.TempDir() + "/preview.db" }},
-		{"postgres", func(t *testing.T) string { return pgtest.DSN(t) }},
-	} {
+	for _, c := range previewBackends {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()

@@ -97,17 +97,12 @@ func (s *Store) encodeRecord(r *access.Record, searchLater bool) (recordRow, err
 }
 
 // searchColumns returns the row's search index columns (SQLite), computed
-// from its encoded attributes as the backlog's indexer does when the
-// encoder left them for later. The attributes are the store's own JSON;
-// should they not parse, the row is indexed by its id, as the indexer
-// would.
+// from its encoded attributes as the backlog's indexer does
+// (storedSearchValues, the id alone should they not parse) when the
+// encoder left them for later.
 func (r *recordRow) searchColumns() []string {
 	if r.search == nil {
-		var err error
-		if r.search, err = storedSearchValues(r.id, []byte(r.attributes)); err != nil {
-			c := newSearchCols(r.id)
-			r.search = c.columns()
-		}
+		r.search, _ = storedSearchValues(r.id, []byte(r.attributes))
 	}
 	return r.search
 }

@@ -172,14 +172,8 @@ func (s *Store) SearchBacklog(ctx context.Context) (int64, error) {
 // searchPending reports whether the search index has a backlog (SQLite;
 // always false on PostgreSQL).
 func (s *Store) searchPending(ctx context.Context) (bool, error) {
-	if s.dialect.name() != "sqlite" {
-		return false, nil
-	}
-	var pending bool
-	if err := s.rdb.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM search_backlog)`).Scan(&pending); err != nil {
-		return false, fmt.Errorf("search backlog: %w", err)
-	}
-	return pending, nil
+	n, err := s.SearchBacklog(ctx)
+	return n > 0, err
 }
 
 // IndexSearchBacklog writes the entries of the whole search backlog now,
@@ -269,19 +263,27 @@ func (t *wtx) storedEntries(lo, hi int64) ([]searchEntry, error) {
 	})
 	for i, err := range errs {
 		if err != nil {
-			// Stored attributes are the store's own JSON; should one not
-			// parse, its id is indexed and the backlog goes on (a failed
-			// transaction would be retried for ever).
+			// The record is indexed by its id and the backlog goes on (a
+			// failed transaction would be retried for ever).
 			t.s.log.Warn("sqlstore: search backlog: attributes not indexed", "pk", entries[i].pk, "err", err)
-			entries[i].vals = []string{ids[i]}
 		}
 	}
 	return entries, nil
 }
 
 // storedSearchValues is searchValues of id and the stored attributes
-// raw (a JSON object, or empty).
+// raw (a JSON object, or empty). raw is the store's own JSON; should it
+// not parse, the values are the id alone, with the error.
 func storedSearchValues(id string, raw []byte) ([]string, error) {
+	vals, err := parseSearchValues(id, raw)
+	if err != nil {
+		return []string{id}, err
+	}
+	return vals, nil
+}
+
+// parseSearchValues is storedSearchValues without the fallback.
+func parseSearchValues(id string, raw []byte) ([]string, error) {
 	c := newSearchCols(id)
 	if len(raw) == 0 {
 		return c.columns(), nil
