@@ -55,6 +55,28 @@ func rootPages(t *testing.T, s *Store) string {
 	return out
 }
 
+// writerSortSettings returns the writer connection's cache_size and
+// threads.
+func writerSortSettings(t *testing.T, s *Store) [2]int {
+	t.Helper()
+	var out [2]int
+	if _, err := s.write(t.Context(), store.Write{}, func(wt *wtx) error {
+		if err := wt.tx.QueryRowContext(wt.ctx, "PRAGMA cache_size").Scan(&out[0]); err != nil {
+			return err
+		}
+		if err := wt.tx.QueryRowContext(wt.ctx, "PRAGMA threads").Scan(&out[1]); err != nil {
+			return err
+		}
+		return errNoop
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if out[0] == -rebuildSortKiB || out[1] != 0 {
+		t.Fatalf("writer settings %v: want its own cache and no sort threads", out)
+	}
+	return out
+}
+
 // TestImportDefersIndexes imports enough records into a small table that
 // the import drops the secondary indexes of records and builds them again
 // before it commits: afterwards the indexes and their statistics are as
@@ -92,10 +114,16 @@ func TestImportDefersIndexes(t *testing.T) {
 			return chunk, nil
 		}
 	}
+	settings0 := writerSortSettings(t, s)
 	// Four chunks of three: the indexes go after the second.
 	res, err := s.ImportRecords(t.Context(), store.Write{}, gen(1, 12, false))
 	if err != nil || res.Upserted != 12 {
 		t.Fatalf("ImportRecords = %+v, %v", res, err)
+	}
+	// The rebuild sorted with worker threads in a small cache: the writer
+	// has its own settings again.
+	if got := writerSortSettings(t, s); got != settings0 {
+		t.Errorf("writer's cache_size and threads after the import %v, want %v", got, settings0)
 	}
 	idx1, stats1 := recordIndexes(t, s)
 	if root0, root1 := rootPages(t, s), rootPages(t, s); root0 == "" || root0 != root1 {
