@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -266,9 +267,20 @@ func (d *deferredIndexes) rebuild(t *wtx) (err error) {
 		return fmt.Errorf("rebuild record indexes: %w", err)
 	}
 	defer func() {
-		// The writer's settings again, whatever happened.
-		_, err1 := t.tx.ExecContext(context.WithoutCancel(t.ctx), "PRAGMA threads = 0")
-		_, err2 := t.tx.ExecContext(context.WithoutCancel(t.ctx), fmt.Sprintf("PRAGMA cache_size = %d", cache))
+		// The writer's settings again, whatever happened: they belong to
+		// the connection, which outlives the transaction. A context that
+		// ended has rolled the transaction back already; the connection
+		// then takes them directly.
+		restore := func(q string) error {
+			ctx := context.WithoutCancel(t.ctx)
+			_, err := t.tx.ExecContext(ctx, q)
+			if errors.Is(err, sql.ErrTxDone) {
+				_, err = t.conn.ExecContext(ctx, q)
+			}
+			return err
+		}
+		err1 := restore("PRAGMA threads = 0")
+		err2 := restore(fmt.Sprintf("PRAGMA cache_size = %d", cache))
 		if err == nil && (err1 != nil || err2 != nil) {
 			err = fmt.Errorf("rebuild record indexes: restore the writer's settings: %w", errors.Join(err1, err2))
 		}
