@@ -124,6 +124,9 @@ type Store struct {
 	lists     listStmts // the list statements, prepared once per SQL text (stmts.go)
 	// idx writes the search backlog behind the writes (searchbacklog.go).
 	idx indexer
+	// ckpt copies the SQLite WAL into the database behind the writes
+	// (checkpoint.go).
+	ckpt checkpointer
 
 	closeMu  sync.Mutex
 	isClosed bool
@@ -167,8 +170,9 @@ func IsPostgres(dsn string) bool {
 // selects PostgreSQL; anything else is a SQLite file path, ":memory:" a
 // private temporary database removed on Close (for tests). Attach a
 // follower (package follow) to keep an access engine in step; the store's
-// only goroutine is the SQLite search index's indexer (searchbacklog.go),
-// which Close stops.
+// only goroutines are SQLite's: the search index's indexer
+// (searchbacklog.go) and the checkpointer (checkpoint.go), which Close
+// stops.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}, auditKey: opts.AuditKey, noIndexer: opts.NoIndexer}
 	if s.clock == nil {
@@ -193,6 +197,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		return nil, err
 	}
 	s.kickIndexer() // a backlog another node left
+	s.startCheckpointer()
 	return s, nil
 }
 
@@ -222,6 +227,7 @@ func (s *Store) Close() error {
 	}
 	s.isClosed = true
 	s.stopIndexer()
+	s.stopCheckpointer()
 	return s.closeDBs()
 }
 
@@ -489,6 +495,7 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
+	s.kickCheckpointer()
 	if t.backlogAdded {
 		s.kickIndexer()
 	}
