@@ -53,18 +53,17 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 			if err != nil {
 				return err
 			}
+			if n := res.Upserted + len(ch.rows); s.dialect.name() == "sqlite" && deferred == nil && n >= deferIndexMin && int64(n) >= before {
+				if deferred, err = t.dropRecordIndexes(!hasParents(ch.rows)); err != nil {
+					return err
+				}
+			}
 			t.unstored = unstored
 			if err := t.upsertRecords(ch.rows); err != nil {
 				return err
 			}
 			t.unstored = false
 			res.Upserted += len(ch.rows)
-			if s.dialect.name() == "sqlite" && deferred == nil && res.Upserted >= deferIndexMin && int64(res.Upserted) >= before {
-				var err error
-				if deferred, err = t.dropRecordIndexes(); err != nil {
-					return err
-				}
-			}
 		}
 		if res.Upserted == 0 {
 			return errNoop
@@ -167,11 +166,24 @@ func (s *Store) encodeChunk(recs []*access.Record, searchLater bool) ([]recordRo
 	return rows, nil
 }
 
-// deferIndexMin is the number of records an import must have written, and
-// at least as many as the table held when it began, before it drops the
-// secondary indexes of records for the rest of the import (SQLite only;
-// see deferredIndexes).
-var deferIndexMin = 50_000
+// deferIndexMin is the number of records an import must have written
+// with the chunk at hand, and at least as many as the table held when it
+// began, for it to drop the secondary indexes of records before that
+// chunk, for the rest of the import (SQLite only; see deferredIndexes).
+// One full chunk: sorting 10,000 keys costs less than inserting them into
+// four B-trees (the first chunks of a million-record import took 100-128
+// ms with the indexes, ~40 ms without).
+var deferIndexMin = store.MaxBatch
+
+// hasParents reports whether a row of rows has a parent.
+func hasParents(rows []recordRow) bool {
+	for i := range rows {
+		if rows[i].parentID != nil {
+			return true
+		}
+	}
+	return false
+}
 
 // deferredIndexes are the secondary indexes of records an import dropped
 // inside its transaction, to build them again, sorted, before it commits:
@@ -188,13 +200,15 @@ type deferredIndexes struct {
 }
 
 // dropRecordIndexes drops every index of records but its key
-// (records_type_id, which the import's lookups and upserts need) and
-// returns what rebuild needs.
-func (t *wtx) dropRecordIndexes() (*deferredIndexes, error) {
+// (records_type_id, which the import's lookups and upserts need) and,
+// with keepParent, the partial index of the rows with a parent
+// (records_parent: rows without one cost it nothing, while building it
+// again reads the whole table), and returns what rebuild needs.
+func (t *wtx) dropRecordIndexes(keepParent bool) (*deferredIndexes, error) {
 	var d deferredIndexes
 	var names []string
 	if err := func() error {
-		rs, err := t.tx.QueryContext(t.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND name <> 'records_type_id' AND sql IS NOT NULL ORDER BY name`)
+		rs, err := t.tx.QueryContext(t.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND name <> 'records_type_id' AND NOT (? AND name = 'records_parent') AND sql IS NOT NULL ORDER BY name`, keepParent)
 		if err != nil {
 			return err
 		}
