@@ -451,8 +451,9 @@ type ChangeStore interface {
 	// and not yet applied.
 	CatchUp(ctx context.Context) error
 	// WaitForChange blocks until another node may have committed a
-	// revision (on PostgreSQL a notification; on SQLite the file's
-	// data_version, watched every 25 ms) or ctx ends, whichever comes
+	// revision (on PostgreSQL a notification; on SQLite a new revision,
+	// read when the file's data_version, watched every 25 ms, changed) or
+	// ctx ends, whichever comes
 	// first; it returns ctx's error in the second case. It may also
 	// return for this node's own commits (CatchUp then has nothing to
 	// apply), and a follower still catches up whenever it returns, in

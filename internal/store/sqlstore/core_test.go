@@ -665,8 +665,12 @@ func TestFollower_Notification(t *testing.T) {
 
 // TestWaitForChange_SQLite checks when WaitForChange returns on SQLite: at
 // once on its first call (what came before the watch is unknown), then
-// only for a commit of another connection, also one made while nobody
-// waited, and never for nothing.
+// only for a revision another connection committed, also one made while
+// nobody waited, and never for nothing: not twice for one commit that
+// starts the WAL over after the checkpointer copied it all (the
+// data_version changes as the WAL restarts and again as the commit's
+// frames land; a wait that read the first returned, and the second woke
+// the next wait).
 func TestWaitForChange_SQLite(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.db")
 	a := mustOpen(t, path)

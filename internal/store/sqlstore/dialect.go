@@ -96,12 +96,14 @@ type sqliteDialect struct {
 	// tmpDir holds the private database of ":memory:", removed on close.
 	tmpDir string
 	// rdb is the read pool open made; watch is waitForChange's own
-	// connection from it (taken on its first call) and version the
-	// data_version last read there; wmu guards the three.
+	// connection from it (taken on its first call), version the
+	// data_version and rev the revision last read there; wmu guards the
+	// four.
 	rdb     *sql.DB
 	wmu     sync.Mutex
 	watch   *sql.Conn
 	version int64
+	rev     int64
 }
 
 // sqliteWatchInterval is how often waitForChange asks SQLite whether
@@ -220,12 +222,18 @@ func (d *sqliteDialect) waitForChange(ctx context.Context) error {
 	}
 }
 
-// changed reads `PRAGMA data_version` on the watch connection and reports
-// whether it differs from the last read there: it changes whenever
-// another connection (this process's writer, or any connection of
-// another process) has committed in between. A new watch connection (the
-// first call, or the first after an error) reports a change, since what
-// was committed before it is unknown.
+// changed reports whether a revision was committed since its last call.
+// It reads `PRAGMA data_version` on the watch connection, a few
+// microseconds: the value changes whenever another connection (this
+// process's writer, or any connection of another process) has changed
+// the file in between. That is more than a revision: a write that bumps
+// none (a session, the search indexer) changes it, and a commit that
+// starts the WAL over after a complete checkpoint changes it twice (as
+// the WAL restarts, then as its frames land). Only when it changed does
+// changed read the revision, and it reports a change when the revision
+// moved. A new watch connection (the first call, or the
+// first after an error) reports a change, since what was committed
+// before it is unknown.
 func (d *sqliteDialect) changed(ctx context.Context) (bool, error) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
@@ -244,7 +252,12 @@ func (d *sqliteDialect) changed(ctx context.Context) (bool, error) {
 		d.watch = conn
 	}
 	var v int64
-	if err := d.watch.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+	rev := d.rev
+	err := d.watch.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v)
+	if err == nil && (fresh || v != d.version) {
+		err = d.watch.QueryRowContext(ctx, "SELECT rev FROM revision WHERE id = 1").Scan(&rev)
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			return false, ctx.Err()
 		}
@@ -252,8 +265,8 @@ func (d *sqliteDialect) changed(ctx context.Context) (bool, error) {
 		d.watch = nil
 		return false, fmt.Errorf("watch: %w", err)
 	}
-	changed := fresh || v != d.version
-	d.version = v
+	changed := fresh || rev != d.rev
+	d.version, d.rev = v, rev
 	return changed, nil
 }
 

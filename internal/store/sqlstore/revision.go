@@ -109,8 +109,8 @@ func (s *Store) CatchUp(ctx context.Context) error {
 }
 
 // WaitForChange blocks until another node may have committed (a
-// PostgreSQL notification; on SQLite a changed data_version, read every
-// sqliteWatchInterval) or ctx ends.
+// PostgreSQL notification; on SQLite a new revision, looked for whenever
+// the data_version read every sqliteWatchInterval changed) or ctx ends.
 func (s *Store) WaitForChange(ctx context.Context) error { return s.dialect.waitForChange(ctx) }
 
 // reload replaces the follower's and the caches' whole state with the
