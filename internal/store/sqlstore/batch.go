@@ -538,9 +538,10 @@ func compareOwnerOrder(a, b recordRow) int {
 // inserted. Binding is most of a row's cost outside the B-trees (each
 // parameter is a driver call that takes SQLite's mutex and copies the
 // text), so a statement binds only what varies: the write's updated_at
-// and revision are literals, and so is NULL for a nullable column that is
-// NULL in every row of the chunk (an import's parent, teams and creator,
-// mostly). The statements run on the driver's connection, which skips
+// and revision are literals, so is the type when every row of the chunk
+// has the same (an import's always), and so is NULL for a nullable column
+// that is NULL in every row of the chunk (an import's parent, teams and
+// creator, mostly). The statements run on the driver's connection, which skips
 // database/sql's conversion of every argument; one is prepared per chunk
 // shape and reused.
 func (t *wtx) insertRows(rows []recordRow, now int64) error {
@@ -558,7 +559,11 @@ func (t *wtx) insertRows(rows []recordRow, now int64) error {
 		args := make([]driver.NamedValue, 0, recordParams*batchChunk)
 		for start := 0; start < len(rows); start += batchChunk {
 			chunk := rows[start:min(len(rows), start+batchChunk)]
-			shape := insertShape{n: len(chunk), nulls: nullColumns(chunk)}
+			shape := insertShape{n: len(chunk), nulls: nullColumns(chunk), typ: commonType(chunk)}
+			bound := shape.nulls
+			if shape.typ != "" {
+				bound |= 1 // column 0, the type, is the literal
+			}
 			st := stmts[shape]
 			if st == nil {
 				ps, err := conn.PrepareContext(t.ctx, insertSQL(shape, now, t.rev))
@@ -574,7 +579,7 @@ func (t *wtx) insertRows(rows []recordRow, now int64) error {
 			args = args[:0]
 			for i := range chunk {
 				for c, v := range chunk[i].insertValues() {
-					if shape.nulls&(1<<c) == 0 {
+					if bound&(1<<c) == 0 {
 						args = append(args, driver.NamedValue{Ordinal: len(args) + 1, Value: v})
 					}
 				}
@@ -606,11 +611,24 @@ func (r *recordRow) insertValues() [recordParams]any {
 }
 
 // insertShape is what an insert statement of insertRows depends on: its
-// number of rows, and which columns (bits by position in insertValues)
-// are NULL literals.
+// number of rows, which columns (bits by position in insertValues) are
+// NULL literals, and the type literal of all rows ("" when they differ;
+// column 0 is then bound).
 type insertShape struct {
 	n     int
 	nulls uint16
+	typ   string
+}
+
+// commonType returns the type of every row of rows, or "" when they
+// differ.
+func commonType(rows []recordRow) string {
+	for i := range rows {
+		if rows[i].typ != rows[0].typ {
+			return ""
+		}
+	}
+	return rows[0].typ
 }
 
 // nullColumns returns the columns of insertValues that are nil in every
@@ -635,7 +653,11 @@ func insertSQL(shape insertShape, now, rev int64) string {
 	var row strings.Builder
 	row.WriteString("(")
 	for c := range recordParams {
-		if shape.nulls&(1<<c) != 0 {
+		if c == 0 && shape.typ != "" {
+			// A type is an id (A-Za-z0-9._:-); doubling quotes keeps the
+			// literal one string whatever it holds.
+			row.WriteString("'" + strings.ReplaceAll(shape.typ, "'", "''") + "', ")
+		} else if shape.nulls&(1<<c) != 0 {
 			row.WriteString("NULL, ")
 		} else {
 			row.WriteString("?, ")

@@ -215,6 +215,36 @@ func TestBatch_AllOrNothing(t *testing.T) {
 	})
 }
 
+// TestBatch_MixedTypes writes one chunk of several types (each row binds
+// its type) and one of a single type (the statement carries it as a
+// literal): every record reads back under its own type only.
+func TestBatch_MixedTypes(t *testing.T) {
+	recBackends(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		var mixed, single []*access.Record
+		for i := range 20 {
+			id := fmt.Sprintf("M%02d", i)
+			mixed = append(mixed, salesOrder(id, "c1", "2025-01-02", "open", 1))
+			if i%3 == 0 {
+				mixed = append(mixed, &access.Record{Type: "shipment", ID: id, Owner: "c2", Parent: &access.Ref{Type: "sales_order", ID: id}})
+			}
+			single = append(single, &access.Record{Type: "shipment", ID: fmt.Sprintf("S%02d", i), Owner: "c3"})
+		}
+		recBatch(t, s, store.RecordBatch{Upsert: mixed})
+		recBatch(t, s, store.RecordBatch{Upsert: single})
+		for _, r := range append(mixed, single...) {
+			got, err := s.GetRecord(ctx, r.Type, r.ID)
+			if err != nil || got.Owner != r.Owner {
+				t.Fatalf("GetRecord(%s, %s) = %+v, %v; want owner %s", r.Type, r.ID, got, err, r.Owner)
+			}
+		}
+		var n int
+		if err := s.db.QueryRow(`SELECT COUNT(*) FROM records WHERE type = 'shipment'`).Scan(&n); err != nil || n != 27 {
+			t.Errorf("%d shipments (%v), want 7 of the mixed batch and 20 of the single one", n, err)
+		}
+	})
+}
+
 // listAllPages walks every page of q with a small limit and returns the
 // ids in order; it fails on a repeated id.
 func listAllPages(t *testing.T, s *Store, q store.RecordQuery, threshold int) []string {
