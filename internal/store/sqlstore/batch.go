@@ -510,12 +510,9 @@ func (t *wtx) clearFoundTeams(found map[int]foundRow) error {
 	return nil
 }
 
-// compareOwnerOrder orders rows as records_owner does: by type, owner
-// (NULL first), dkey descending and id descending.
+// compareOwnerOrder orders rows as SQLite's records_owner does: by owner
+// (NULL first), type, dkey descending and id descending.
 func compareOwnerOrder(a, b recordRow) int {
-	if c := strings.Compare(a.typ, b.typ); c != 0 {
-		return c
-	}
 	ao, aok := a.owner.(string)
 	bo, bok := b.owner.(string)
 	if aok != bok {
@@ -525,6 +522,9 @@ func compareOwnerOrder(a, b recordRow) int {
 		return -1
 	}
 	if c := strings.Compare(ao, bo); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.typ, b.typ); c != 0 {
 		return c
 	}
 	if c := strings.Compare(b.dkey, a.dkey); c != 0 {

@@ -423,9 +423,10 @@ func (s *Store) DeleteRecord(ctx context.Context, w store.Write, typ, id string)
 func (s *Store) jsonParam(ph string) string { return s.dialect.jsonParam(ph) }
 
 // accountHasRecords reports whether any record is owned by account: one of
-// the blockers of DeleteAccount. It skips through the distinct types of
-// records_owner (a loose index scan, a handful of seeks) because owner is
-// that index's second column.
+// the blockers of DeleteAccount. It skips through the distinct types (a
+// loose scan of records_type_id, a handful of seeks) and asks
+// records_owner about each (type, owner) pair: on PostgreSQL owner is that
+// index's second column (SQLite's leads with it, migration 0016).
 func (t *wtx) accountHasRecords(account string) (bool, error) {
 	return t.exists(`WITH RECURSIVE types (type) AS (
     SELECT (SELECT MIN(type) FROM records)
