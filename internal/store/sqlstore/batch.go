@@ -541,9 +541,9 @@ func compareOwnerOrder(a, b recordRow) int {
 // and revision are literals, so is the type when every row of the chunk
 // has the same (an import's always), and so is NULL for a nullable column
 // that is NULL in every row of the chunk (an import's parent, teams and
-// creator, mostly). The statements run on the driver's connection, which skips
-// database/sql's conversion of every argument; one is prepared per chunk
-// shape and reused.
+// creator, mostly). The statements run on the driver's connection, which
+// skips database/sql's conversion of every argument; one is prepared per
+// chunk shape and reused.
 func (t *wtx) insertRows(rows []recordRow, now int64) error {
 	err := t.conn.Raw(func(dc any) error {
 		conn, ok := dc.(driver.ConnPrepareContext)

@@ -231,9 +231,9 @@ func (d *sqliteDialect) waitForChange(ctx context.Context) error {
 // starts the WAL over after a complete checkpoint changes it twice (as
 // the WAL restarts, then as its frames land). Only when it changed does
 // changed read the revision, and it reports a change when the revision
-// moved. A new watch connection (the first call, or the
-// first after an error) reports a change, since what was committed
-// before it is unknown.
+// moved. A new watch connection (the first call, or the first after an
+// error) reports a change, since what was committed before it is
+// unknown.
 func (d *sqliteDialect) changed(ctx context.Context) (bool, error) {
 	d.wmu.Lock()
 	defer d.wmu.Unlock()
