@@ -49,7 +49,7 @@ func (s *Store) LoadRecords(ctx context.Context, w store.Write, next func() ([]*
 			return errors.New("load records: the records table is not empty")
 		}
 		var err error
-		deferred, err = t.dropRecordIndexes(false) // the load has children
+		deferred, err = t.dropRecordIndexes() // the load has children
 		return err
 	}); err != nil {
 		return store.BatchResult{}, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -32,6 +33,7 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 		var before int64 // about the number of records the table held
 		var deferred *deferredIndexes
 		newTypes := map[string]bool{} // onlyNewTypes
+		order := importOrder{inOrder: true}
 		if s.dialect.name() == "sqlite" {
 			if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&before); err != nil {
 				return fmt.Errorf("import records: %w", err)
@@ -53,8 +55,24 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 			if err != nil {
 				return err
 			}
+			order.add(ch.rows, unstored)
 			if n := res.Upserted + len(ch.rows); s.dialect.name() == "sqlite" && deferred == nil && n >= deferIndexMin && int64(n) >= before {
-				if deferred, err = t.dropRecordIndexes(!hasParents(ch.rows)); err != nil {
+				// Kept: the partial index of the rows with a parent when
+				// this chunk has none (rows without one cost it nothing,
+				// while building it again reads the whole table), and
+				// records_updated while the rows append to it.
+				var keep []string
+				if !hasParents(ch.rows) {
+					keep = append(keep, "records_parent")
+				}
+				if order.inOrder {
+					keep = append(keep, "records_updated")
+				}
+				if deferred, err = t.dropRecordIndexes(keep...); err != nil {
+					return err
+				}
+			} else if deferred != nil && !order.inOrder && deferred.keeps("records_updated") {
+				if err := deferred.drop(t, "records_updated"); err != nil {
 					return err
 				}
 			}
@@ -197,63 +215,108 @@ func hasParents(rows []recordRow) bool {
 type deferredIndexes struct {
 	create []string    // the CREATE INDEX statements, as sqlite_master has them
 	stats  [][3]string // their sqlite_stat1 rows (tbl, idx, stat)
+	kept   []string    // the secondary indexes not dropped (yet)
 }
 
 // dropRecordIndexes drops every index of records but its key
-// (records_type_id, which the import's lookups and upserts need) and,
-// with keepParent, the partial index of the rows with a parent
-// (records_parent: rows without one cost it nothing, while building it
-// again reads the whole table), and returns what rebuild needs.
-func (t *wtx) dropRecordIndexes(keepParent bool) (*deferredIndexes, error) {
-	var d deferredIndexes
+// (records_type_id, which the import's lookups and upserts need) and those
+// named in keep, and returns what rebuild needs.
+func (t *wtx) dropRecordIndexes(keep ...string) (*deferredIndexes, error) {
 	var names []string
 	if err := func() error {
-		rs, err := t.tx.QueryContext(t.ctx, `SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND name <> 'records_type_id' AND NOT (? AND name = 'records_parent') AND sql IS NOT NULL ORDER BY name`, keepParent)
+		rs, err := t.tx.QueryContext(t.ctx, `SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' AND name <> 'records_type_id' AND sql IS NOT NULL ORDER BY name`)
 		if err != nil {
 			return err
 		}
 		defer rs.Close()
 		for rs.Next() {
-			var name, q string
-			if err := rs.Scan(&name, &q); err != nil {
+			var name string
+			if err := rs.Scan(&name); err != nil {
 				return err
 			}
-			names, d.create = append(names, name), append(d.create, q)
+			names = append(names, name)
 		}
 		return rs.Err()
 	}(); err != nil {
 		return nil, fmt.Errorf("defer record indexes: %w", err)
 	}
-	var hasStats bool
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&hasStats); err != nil {
-		return nil, fmt.Errorf("defer record indexes: %w", err)
-	}
+	d := &deferredIndexes{}
 	for _, name := range names {
-		if hasStats {
-			if err := func() error {
-				rs, err := t.tx.QueryContext(t.ctx, `SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx = ?`, name)
-				if err != nil {
-					return err
-				}
-				defer rs.Close()
-				for rs.Next() {
-					var st [3]string
-					if err := rs.Scan(&st[0], &st[1], &st[2]); err != nil {
-						return err
-					}
-					d.stats = append(d.stats, st)
-				}
-				return rs.Err()
-			}(); err != nil {
-				return nil, fmt.Errorf("defer record indexes: %w", err)
-			}
-		}
-		if _, err := t.tx.ExecContext(t.ctx, `DROP INDEX "`+name+`"`); err != nil {
-			return nil, fmt.Errorf("defer record indexes: %w", err)
+		if slices.Contains(keep, name) {
+			d.kept = append(d.kept, name)
+		} else if err := d.drop(t, name); err != nil {
+			return nil, err
 		}
 	}
 	t.indexesDeferred = true
-	return &d, nil
+	return d, nil
+}
+
+// keeps reports whether name is an index of records the import kept.
+func (d *deferredIndexes) keeps(name string) bool { return slices.Contains(d.kept, name) }
+
+// drop drops the index name of records and keeps its statement and its
+// statistics for rebuild.
+func (d *deferredIndexes) drop(t *wtx, name string) error {
+	var q string
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&q); err != nil {
+		return fmt.Errorf("defer record index %s: %w", name, err)
+	}
+	var hasStats bool
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&hasStats); err != nil {
+		return fmt.Errorf("defer record index %s: %w", name, err)
+	}
+	if hasStats {
+		if err := func() error {
+			rs, err := t.tx.QueryContext(t.ctx, `SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx = ?`, name)
+			if err != nil {
+				return err
+			}
+			defer rs.Close()
+			for rs.Next() {
+				var st [3]string
+				if err := rs.Scan(&st[0], &st[1], &st[2]); err != nil {
+					return err
+				}
+				d.stats = append(d.stats, st)
+			}
+			return rs.Err()
+		}(); err != nil {
+			return fmt.Errorf("defer record index %s: %w", name, err)
+		}
+	}
+	if _, err := t.tx.ExecContext(t.ctx, `DROP INDEX "`+name+`"`); err != nil {
+		return fmt.Errorf("defer record index %s: %w", name, err)
+	}
+	d.create = append(d.create, q)
+	d.kept = slices.DeleteFunc(d.kept, func(k string) bool { return k == name })
+	return nil
+}
+
+// importOrder follows whether an import's rows so far append to
+// records_updated: all new (no record of their type was stored, so the
+// import names each once), of one type, and in ascending id order. Their
+// keys (type, the transaction's updated_at, id) then arrive in the
+// index's order, each after the last, which costs less than building the
+// index again (a shuffled file would cost a third more: README, "Bulk
+// paths, tenth round"). The first chunk that breaks the order has the
+// import drop the index after all.
+type importOrder struct {
+	inOrder bool
+	typ, id string // the last row's
+}
+
+// add follows the import's next chunk; unstored is onlyNewTypes' answer.
+func (o *importOrder) add(rows []recordRow, unstored bool) {
+	o.inOrder = o.inOrder && unstored
+	for i := 0; o.inOrder && i < len(rows); i++ {
+		r := &rows[i]
+		if o.typ == "" {
+			o.typ = r.typ
+		}
+		o.inOrder = r.typ == o.typ && r.id > o.id
+		o.id = r.id
+	}
 }
 
 // Sorting for the index rebuild. SQLite's sorter keeps as many keys in

@@ -86,6 +86,56 @@ func writerSortSettings(t *testing.T, s *Store) [2]int {
 	return out
 }
 
+// TestImportKeepsUpdatedInOrder: an import of new records whose ids
+// ascend keeps records_updated (its keys arrive in order) while it drops
+// the other indexes; one whose order breaks in a later chunk drops it
+// there and builds it again. Either way the index answers for every
+// record, and the file is intact.
+func TestImportKeepsUpdatedInOrder(t *testing.T) {
+	old := deferIndexMin
+	deferIndexMin = 4
+	t.Cleanup(func() { deferIndexMin = old })
+	for _, c := range []struct {
+		name string
+		ids  []int // chunks of three
+		kept bool
+	}{
+		{"Ascending", []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, true},
+		{"BreaksInTheThirdChunk", []int{1, 2, 3, 4, 5, 6, 12, 7, 8, 9, 10, 11}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := recOpen(t, filepath.Join(t.TempDir(), "order.db"))
+			updated0, date0 := rootOf(t, s, "records_updated"), rootOf(t, s, "records_date")
+			k := 0
+			next := func() ([]*access.Record, error) {
+				if k == len(c.ids) {
+					return nil, io.EOF
+				}
+				var chunk []*access.Record
+				for _, id := range c.ids[k : k+3] {
+					chunk = append(chunk, salesOrder(fmt.Sprintf("SO-%03d", id), "c1", "2025-02-01", "open", 1))
+				}
+				k += 3
+				return chunk, nil
+			}
+			if res, err := s.ImportRecords(t.Context(), store.Write{}, next); err != nil || res.Upserted != len(c.ids) {
+				t.Fatalf("ImportRecords = %+v, %v", res, err)
+			}
+			if updated, date := rootOf(t, s, "records_updated"), rootOf(t, s, "records_date"); (updated == updated0) != c.kept || date == date0 {
+				t.Errorf("root pages of records_updated %d -> %d, records_date %d -> %d: want records_updated kept %v, records_date rebuilt", updated0, updated, date0, date, c.kept)
+			}
+			page, _, err := s.ListRecords(t.Context(), store.RecordQuery{Type: "sales_order", Predicate: &access.Predicate{Type: "sales_order", All: true}, Sort: "updated_at", Limit: 100})
+			if err != nil || len(page) != len(c.ids) {
+				t.Fatalf("list by updated_at: %d records, %v; want %d", len(page), err, len(c.ids))
+			}
+			var bad string
+			if err := s.db.QueryRow("PRAGMA integrity_check").Scan(&bad); err != nil || bad != "ok" {
+				t.Fatalf("integrity_check: %q, %v", bad, err)
+			}
+		})
+	}
+}
+
 // TestImportDefersIndexes imports enough records into a small table that
 // the import drops the secondary indexes of records and builds them again
 // before it commits: afterwards the indexes and their statistics are as
