@@ -33,7 +33,7 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 		var before int64 // about the number of records the table held
 		var deferred *deferredIndexes
 		newTypes := map[string]bool{} // onlyNewTypes
-		order := importOrder{inOrder: true}
+		var order importOrder
 		if s.dialect.name() == "sqlite" {
 			if err := t.tx.QueryRowContext(t.ctx, "SELECT coalesce(max(pk), 0) FROM records").Scan(&before); err != nil {
 				return fmt.Errorf("import records: %w", err)
@@ -65,13 +65,13 @@ func (s *Store) ImportRecords(ctx context.Context, w store.Write, next func() ([
 				if !hasParents(ch.rows) {
 					keep = append(keep, "records_parent")
 				}
-				if order.inOrder {
+				if !order.broken {
 					keep = append(keep, "records_updated")
 				}
 				if deferred, err = t.dropRecordIndexes(keep...); err != nil {
 					return err
 				}
-			} else if deferred != nil && !order.inOrder && deferred.keeps("records_updated") {
+			} else if deferred != nil && order.broken && deferred.keeps("records_updated") {
 				if err := deferred.drop(t, "records_updated"); err != nil {
 					return err
 				}
@@ -302,19 +302,19 @@ func (d *deferredIndexes) drop(t *wtx, name string) error {
 // paths, tenth round"). The first chunk that breaks the order has the
 // import drop the index after all.
 type importOrder struct {
-	inOrder bool
+	broken  bool   // some row so far was stored, of another type or out of order
 	typ, id string // the last row's
 }
 
 // add follows the import's next chunk; unstored is onlyNewTypes' answer.
 func (o *importOrder) add(rows []recordRow, unstored bool) {
-	o.inOrder = o.inOrder && unstored
-	for i := 0; o.inOrder && i < len(rows); i++ {
+	o.broken = o.broken || !unstored
+	for i := 0; !o.broken && i < len(rows); i++ {
 		r := &rows[i]
 		if o.typ == "" {
 			o.typ = r.typ
 		}
-		o.inOrder = r.typ == o.typ && r.id > o.id
+		o.broken = r.typ != o.typ || r.id <= o.id
 		o.id = r.id
 	}
 }
