@@ -15,7 +15,10 @@ package sqlstore
 //     LIMIT n" on records_owner (SQLite stops each IN range at the limit); on
 //     PostgreSQL a LATERAL top-N per account over the same index, merged by
 //     the sort key (PostgreSQL cannot stop "owner = ANY(...)" ranges early);
-//     a single account is a plain ordered index range on both.
+//     a single account is a plain ordered index range on both. A cutoff
+//     is two branches, the dated rows from it on and the undated rows; a
+//     page of a date sort leaves the undated ones to a second query, run
+//     only when the dated rows do not fill the page (rangeMode).
 //   - team: record_teams rows of the user's accounts ("account:<id>") and of
 //     the user ("user:<id>"), joined to their records.
 //   - shared: children (parent_type, parent_id) of the set of parent records
@@ -126,36 +129,95 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	if err != nil {
 		return nil, "", err
 	}
-	if lq.empty {
-		return []*access.Record{}, "", nil
-	}
-	rows, err := s.queryList(ctx, lq.sql, lq.args...)
+	out, keys, err := s.page(ctx, lq, q.Raw)
 	if err != nil {
 		return nil, "", fmt.Errorf("list records: %w", err)
 	}
-	defer rows.Close()
-	out := make([]*access.Record, 0, lq.limit+1)
-	var last, k pageKey
-	rs := newRowScan(q.Raw, &k.Seg, &k.Key)
-	for rows.Next() {
-		r, err := rs.scan(rows)
+	if lq.deferred && (len(out) <= lq.limit || undatedKey(keys[lq.limit])) {
+		// The dated rows do not fill the page: the undated owner ranges
+		// are read too, and their rows merged into the page.
+		lu, err := buildRanges(s.dialect, t, q, threshold, nil, set, undatedRanges)
+		if err != nil {
+			return nil, "", err
+		}
+		more, mkeys, err := s.page(ctx, lu, q.Raw)
 		if err != nil {
 			return nil, "", fmt.Errorf("list records: %w", err)
 		}
-		k.ID = r.ID
-		if len(out) < lq.limit {
-			last = k
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", fmt.Errorf("list records: %w", err)
+		out, keys = mergeUndated(lq.sort, out, keys, more, mkeys, lq.limit+1)
 	}
 	if len(out) <= lq.limit {
 		return out, "", nil
 	}
-	out = out[:lq.limit]
-	return out, lq.sort.encodeCursor(lq.shape, last), nil
+	return out[:lq.limit], lq.sort.encodeCursor(lq.shape, keys[lq.limit-1]), nil
+}
+
+// page runs the page query lq: its rows (up to the limit plus one) and
+// their sort keys.
+func (s *Store) page(ctx context.Context, lq *listQuery, raw bool) ([]*access.Record, []pageKey, error) {
+	if lq.empty {
+		return []*access.Record{}, nil, nil
+	}
+	rows, err := s.queryList(ctx, lq.sql, lq.args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	out := make([]*access.Record, 0, lq.limit+1)
+	keys := make([]pageKey, 0, lq.limit+1)
+	var k pageKey
+	rs := newRowScan(raw, &k.Seg, &k.Key)
+	for rows.Next() {
+		r, err := rs.scan(rows)
+		if err != nil {
+			return nil, nil, err
+		}
+		k.ID = r.ID
+		out = append(out, r)
+		keys = append(keys, k)
+	}
+	return out, keys, rows.Err()
+}
+
+// undatedKey reports whether k, a row's key in a date sort (or a cursor
+// of one), is an undated record's: the empty key, sorted last in the one
+// segment of -date, or the second segment of date.
+func undatedKey(k pageKey) bool {
+	key, _ := k.Key.(string)
+	return k.Seg > 0 || key == ""
+}
+
+// mergeUndated merges the rows b of the undated owner ranges into the
+// rows a of a deferred page (sort srt, a date sort; keys ak and bk) and
+// returns the first n. a's dated rows come first; its undated rows (from
+// team or sharing branches) and b's are ordered by id in the sort's
+// direction. A record in both (an undated row reached by an owner path and
+// a team entry) is a's.
+func mergeUndated(srt sortSpec, a []*access.Record, ak []pageKey, b []*access.Record, bk []pageKey, n int) ([]*access.Record, []pageKey) {
+	i := 0
+	for i < len(a) && !undatedKey(ak[i]) {
+		i++
+	}
+	out, keys := a[:i:i], ak[:i:i]
+	seen := make(map[string]bool, len(a)-i)
+	for _, r := range a[i:] {
+		seen[r.ID] = true
+	}
+	before := func(x, y string) bool { return (x < y) != srt.desc }
+	j := 0
+	for len(out) < n && (i < len(a) || j < len(b)) {
+		switch {
+		case j < len(b) && seen[b[j].ID]:
+			j++
+		case j == len(b) || (i < len(a) && before(a[i].ID, b[j].ID)):
+			out, keys = append(out, a[i]), append(keys, ak[i])
+			i++
+		default:
+			out, keys = append(out, b[j]), append(keys, bk[j])
+			j++
+		}
+	}
+	return out, keys
 }
 
 // CountRecords counts the records of q up to c.Max (store.RecordStore):
@@ -214,8 +276,12 @@ type listQuery struct {
 	limit int  // the page size; the query fetches limit+1 rows
 	empty bool // nothing can match: no query is needed
 	large bool // the large-account-set plan was chosen
-	sort  sortSpec
-	shape string // hash of the query's shape, carried by cursors
+	// deferred is set when the query left the undated owner ranges out
+	// (datedRanges): its page is complete only when its last row (the
+	// one past the limit) is dated.
+	deferred bool
+	sort     sortSpec
+	shape    string // hash of the query's shape, carried by cursors
 }
 
 // build renders q for type t. threshold is the largest account set
@@ -227,6 +293,12 @@ type listQuery struct {
 // accounts), without cursor or sort. set, when not nil, is the search's
 // candidate set (searchindex.go), which selects the candidate plan.
 func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet) (*listQuery, error) {
+	return buildRanges(d, t, q, threshold, count, set, datedRanges)
+}
+
+// buildRanges is build with the owner ranges of clauses with a cutoff
+// chosen (rangeMode).
+func buildRanges(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet, ranges rangeMode) (*listQuery, error) {
 	if q.Predicate == nil {
 		return nil, fmt.Errorf("list records: no predicate")
 	}
@@ -263,6 +335,12 @@ func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count 
 	}
 	lb.restFilters = rest
 	lb.typ = lb.p(t.Name)
+	lb.dayRanges = ranges
+	if ranges == datedRanges && (count != nil || srt.kind != sortDate || (lb.cur != nil && undatedKey(*lb.cur))) {
+		// Not a page of a date sort, or one that starts among the
+		// undated rows.
+		lb.dayRanges = allRanges
+	}
 
 	pred := q.Predicate
 	switch {
@@ -288,15 +366,18 @@ func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count 
 		out.sql = lb.scan(lb.filter(pred, "r", 0))
 	default:
 		parts := lb.ownerParts(pred.Accounts, pred.User)
-		parts = append(parts, lb.teamParts(pred)...)
-		for _, sc := range pred.Shared {
-			parts = append(parts, lb.sharedParts(pred, sc)...)
+		if lb.dayRanges != undatedRanges {
+			parts = append(parts, lb.teamParts(pred)...)
+			for _, sc := range pred.Shared {
+				parts = append(parts, lb.sharedParts(pred, sc)...)
+			}
 		}
 		if len(parts) == 0 {
 			out.empty = true
 			return out, nil
 		}
 		out.sql = lb.union(parts)
+		out.deferred = lb.deferred
 	}
 	out.args = lb.args
 	return out, nil
@@ -362,7 +443,30 @@ type listBuilder struct {
 	// count, when set, renders a count (CountRecords) instead of a page:
 	// branches select (id, sv, gv) unordered, limited to count.Max.
 	count *store.RecordCount
+	// dayRanges says which owner ranges of clauses with a cutoff the page
+	// renders; deferred is set when ownerParts left undated ranges out.
+	dayRanges rangeMode
+	deferred  bool
 }
+
+// rangeMode selects the owner ranges a page of a date sort renders for
+// clauses with a cutoff (days_back), which are two: the dated rows from
+// the cutoff on and the undated rows. Undated rows sort after every dated
+// row in both directions, so when the other branches fill a page with
+// dated rows the undated ranges cannot change it, and their seeks (one
+// per account, most finding nothing) are saved.
+type rangeMode int
+
+const (
+	// allRanges renders both ranges in one query.
+	allRanges rangeMode = iota
+	// datedRanges leaves the undated ranges out of a page of a date sort
+	// (listQuery.deferred); another sort renders all ranges.
+	datedRanges
+	// undatedRanges renders the undated ranges alone: the second query
+	// of a deferred page, whose rows listRecords merges into the first's.
+	undatedRanges
+)
 
 // part is one branch of a page: a FROM clause and conditions on the
 // record alias "r", rendered once per sort segment.
@@ -565,8 +669,17 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 		// ranges whole and sort them, and both databases would read past
 		// the cutoff to reach the undated rows.
 		dkeys := []string{""}
-		if ac.Cutoff != "" {
+		switch {
+		case ac.Cutoff != "" && lb.dayRanges == datedRanges:
+			// The undated ranges come later if the page needs them
+			// (listQuery.deferred).
+			dkeys, lb.deferred = []string{"r.dkey >= " + lb.p(ac.Cutoff)}, true
+		case ac.Cutoff != "" && lb.dayRanges == undatedRanges:
+			dkeys = []string{"r.dkey = ''"}
+		case ac.Cutoff != "":
 			dkeys = []string{"r.dkey >= " + lb.p(ac.Cutoff), "r.dkey = ''"}
+		case lb.dayRanges == undatedRanges:
+			continue
 		}
 		// On SQLite the owner index is forced: with a key account in the
 		// set, ANALYZE statistics can tempt the planner into scanning
@@ -580,13 +693,17 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 		} else {
 			ownerCond = lb.in("r.owner", accts)
 		}
+		creator := ""
+		if ac.CreatorOnly {
+			creator = "r.creator = " + lb.p(user)
+		}
 		for _, dk := range dkeys {
 			conds := []string{ownerCond}
 			if dk != "" {
 				conds = append(conds, dk)
 			}
-			if ac.CreatorOnly {
-				conds = append(conds, "r.creator = "+lb.p(user))
+			if creator != "" {
+				conds = append(conds, creator)
 			}
 			parts = append(parts, part{lateral: lateral, from: from, owned: true, conds: conds})
 		}

@@ -143,7 +143,17 @@ func explain(t *testing.T, s *Store, q store.RecordQuery) (plan string, lq *list
 	if err != nil {
 		t.Fatal(err)
 	}
-	return explainSQL(t, s, lq.sql, lq.args), lq
+	plan = explainSQL(t, s, lq.sql, lq.args)
+	if lq.deferred {
+		// The second query of a page whose dated rows do not fill it.
+		lu, err := buildRanges(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set, undatedRanges)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan += "\nthen, for the undated ranges:\n" + explainSQL(t, s, lu.sql, lu.args)
+		lq.sql += "\nthen, for the undated ranges:\n" + lu.sql
+	}
+	return plan, lq
 }
 
 // explainSQL returns the plan of query q, one line per step, indented by

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -258,6 +259,67 @@ func testListRecords(t *testing.T, b Backend) {
 					t.Errorf("(-want +got):\n%s", diff)
 				}
 			})
+		}
+	})
+
+	t.Run("DaysBackRanges", func(t *testing.T) {
+		// A clause with a cutoff has two owner ranges, its dated rows
+		// from the cutoff on and its undated rows; a page of a date sort
+		// reads the undated ones only when the dated rows do not fill it,
+		// and merges them with the undated rows of the other branches.
+		// Team entries of the user reach undated records of O4 (no owner
+		// path) and some records of O1, undated ones included, that its
+		// owner path reaches too.
+		s := open(t, b)
+		data := listData(t, s, 240)
+		var batch store.RecordBatch
+		src := access.RecordMap{}
+		ids := slices.Sorted(maps.Keys(data))
+		for i, id := range ids {
+			r := data[id]
+			if (r.Owner == "O4" && day(r) == "") || (r.Owner == "O1" && i%3 == 0) {
+				r.Teams = []access.TeamEntry{{Principal: "user:u1", Access: "read"}}
+				batch.Upsert = append(batch.Upsert, cloneRecord(r))
+			}
+			src[access.Ref{Type: r.Type, ID: r.ID}] = r
+		}
+		if _, err := s.Batch(ctx(t), by, batch); err != nil {
+			t.Fatal(err)
+		}
+		p := &access.Predicate{Type: "inventory", User: "u1", TeamUser: &access.Cond{}, Accounts: []access.AccountClause{
+			{Accounts: []string{"O1", "O2"}, Cond: access.Cond{Cutoff: "2024-05-10"}},
+			{Accounts: []string{"O3"}, Cond: access.Cond{Cutoff: "2024-05-25"}},
+		}}
+		var want []string
+		undated := map[string]bool{}
+		for _, id := range ids {
+			if p.Matches(data[id], src) {
+				want = append(want, id)
+				if day(data[id]) == "" {
+					undated[data[id].Owner] = true
+				}
+			}
+		}
+		if !undated["O1"] || !undated["O2"] || !undated["O4"] {
+			t.Fatalf("test data has no undated rows of O1, O2 and O4 to list: %v", undated)
+		}
+		for _, sortBy := range []string{"-date", "date"} {
+			for _, limit := range []int{1, 4, 9, 37, len(want) - 1, len(want), 500} {
+				got := listAll(t, s, store.RecordQuery{Type: "inventory", Predicate: p, Sort: sortBy, Limit: limit})
+				if diff := cmp.Diff(want, sortedIDs(got)); diff != "" {
+					t.Fatalf("sort %s, limit %d (-want +got):\n%s", sortBy, limit, diff)
+				}
+				for i := 1; i < len(got); i++ {
+					prev, cur := data[got[i-1].ID], data[got[i].ID]
+					c := sortKey(sortBy, prev, cur)
+					if c == 0 && day(prev) == "" && (prev.ID < cur.ID) == (sortBy == "-date") {
+						c = 1 // undated rows follow their ids in the sort's direction
+					}
+					if c > 0 {
+						t.Fatalf("sort %s, limit %d: %s (date %q) before %s (date %q)", sortBy, limit, prev.ID, prev.Date, cur.ID, cur.Date)
+					}
+				}
+			}
 		}
 	})
 
