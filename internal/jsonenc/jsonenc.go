@@ -22,6 +22,25 @@ func AppendObject(b []byte, m map[string]any) ([]byte, bool) {
 	return appendObject(b, m, 0)
 }
 
+// AppendStrings appends vals as a JSON array of strings, each escaped as
+// AppendObject escapes strings. It reports false for invalid UTF-8. The
+// store passes long lists of ids and principals to SQLite's json_each
+// this way; encoding/json's reflection cost more than the rest of
+// rendering such a list query.
+func AppendStrings(b []byte, vals []string) ([]byte, bool) {
+	b = append(b, '[')
+	for i, v := range vals {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var ok bool
+		if b, ok = appendString(b, v); !ok {
+			return b, false
+		}
+	}
+	return append(b, ']'), true
+}
+
 // maxDepth stays well below jsonv2's nesting limit (10,000).
 const maxDepth = 1000
 

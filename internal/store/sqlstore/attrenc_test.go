@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"bytes"
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -116,5 +117,52 @@ func TestEncodeAttributes_JSONEncMatchesJSONv2(t *testing.T) {
 		if _, ok := jsonenc.AppendObject(nil, bad); ok {
 			t.Errorf("accepted %#v", bad)
 		}
+	}
+}
+
+// TestJSONStrings: the JSON lists given to json_each decode to the same
+// strings as json.Marshal's (invalid UTF-8 falls back to it), and SQLite
+// reads back every value.
+func TestJSONStrings(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for range 5000 {
+		vals := make([]string, rng.IntN(5))
+		for i := range vals {
+			vals[i] = randAttrString(rng)
+			if rng.IntN(50) == 0 {
+				vals[i] += "\xff"
+			}
+		}
+		got := jsonStrings(vals)
+		want, _ := json.Marshal(vals)
+		var a, b []string
+		if err := json.Unmarshal([]byte(got), &a); err != nil {
+			t.Fatalf("%q: %s: %v", vals, got, err)
+		}
+		if err := json.Unmarshal(want, &b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q: got %s, json.Marshal %s", vals, got, want)
+		}
+	}
+	s := recOpen(t, t.TempDir()+"/strings.db")
+	vals := []string{"a\"b", "c\\d", "\x00\x1f", "日本", "😀", "\u2028", "</script>&"}
+	rows, err := s.db.QueryContext(t.Context(), "SELECT value FROM json_each(?) ORDER BY key", jsonStrings(vals))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var back []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		back = append(back, v)
+	}
+	if !reflect.DeepEqual(back, vals) {
+		t.Errorf("json_each read %q, want %q", back, vals)
 	}
 }

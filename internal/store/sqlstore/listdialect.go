@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/portcullis-dev/portcullis/internal/jsonenc"
 	"github.com/portcullis-dev/portcullis/internal/policy"
 )
 
@@ -91,6 +92,16 @@ func recordColsList(attrs string) string {
 
 func (d *sqliteDialect) largeAccountSet() int { return sqliteLargeAccountSet }
 
+// jsonStrings is vals as a JSON array of strings (json.Marshal's
+// replacement of invalid UTF-8 where jsonenc refuses it).
+func jsonStrings(vals []string) string {
+	if b, ok := jsonenc.AppendStrings(make([]byte, 0, 16*len(vals)), vals); ok {
+		return string(b)
+	}
+	js, _ := json.Marshal(vals)
+	return string(js)
+}
+
 // in renders an inline list, or json_each of one JSON parameter for a
 // long one.
 func (d *sqliteDialect) in(b *sqlb, col string, vals []string) string {
@@ -98,8 +109,7 @@ func (d *sqliteDialect) in(b *sqlb, col string, vals []string) string {
 	case len(vals) == 1:
 		return col + " = " + b.p(vals[0])
 	case len(vals) > sqliteInlineList:
-		js, _ := json.Marshal(vals)
-		return col + " IN (SELECT value FROM json_each(" + b.p(string(js)) + "))"
+		return col + " IN (SELECT value FROM json_each(" + b.p(jsonStrings(vals)) + "))"
 	}
 	ph := make([]string, len(vals))
 	for i, v := range vals {
@@ -204,8 +214,7 @@ func (d *sqliteDialect) getRecordsSQL(n int, heads bool) string {
 
 func (d *sqliteDialect) getRecordsArgs(typ string, ids []string) []any {
 	if len(ids) > getRecordsPrepared {
-		js, _ := json.Marshal(ids)
-		return []any{typ, string(js)}
+		return []any{typ, jsonStrings(ids)}
 	}
 	args := make([]any, 0, len(ids)+1)
 	args = append(args, typ)
