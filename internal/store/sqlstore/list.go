@@ -192,17 +192,18 @@ func undatedKey(k pageKey) bool {
 // returns the first n. a's dated rows come first; its undated rows (from
 // team or sharing branches) and b's are ordered by id in the sort's
 // direction. A record in both (an undated row reached by an owner path and
-// a team entry) is a's.
+// a team entry, or one whose date a write removed between the two
+// queries) is a's.
 func mergeUndated(srt sortSpec, a []*access.Record, ak []pageKey, b []*access.Record, bk []pageKey, n int) ([]*access.Record, []pageKey) {
+	seen := make(map[string]bool, len(a))
+	for _, r := range a {
+		seen[r.ID] = true
+	}
 	i := 0
 	for i < len(a) && !undatedKey(ak[i]) {
 		i++
 	}
 	out, keys := a[:i:i], ak[:i:i]
-	seen := make(map[string]bool, len(a)-i)
-	for _, r := range a[i:] {
-		seen[r.ID] = true
-	}
 	before := func(x, y string) bool { return (x < y) != srt.desc }
 	j := 0
 	for len(out) < n && (i < len(a) || j < len(b)) {
