@@ -216,6 +216,8 @@ type deferredIndexes struct {
 	create []string    // the CREATE INDEX statements, as sqlite_master has them
 	stats  [][3]string // their sqlite_stat1 rows (tbl, idx, stat)
 	kept   []string    // the secondary indexes not dropped (yet)
+	// analyzed is set when the database has sqlite_stat1 (asked once).
+	analyzed bool
 }
 
 // dropRecordIndexes drops every index of records but its key
@@ -241,6 +243,9 @@ func (t *wtx) dropRecordIndexes(keep ...string) (*deferredIndexes, error) {
 		return nil, fmt.Errorf("defer record indexes: %w", err)
 	}
 	d := &deferredIndexes{}
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&d.analyzed); err != nil {
+		return nil, fmt.Errorf("defer record indexes: %w", err)
+	}
 	for _, name := range names {
 		if slices.Contains(keep, name) {
 			d.kept = append(d.kept, name)
@@ -262,11 +267,7 @@ func (d *deferredIndexes) drop(t *wtx, name string) error {
 	if err := t.tx.QueryRowContext(t.ctx, `SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?`, name).Scan(&q); err != nil {
 		return fmt.Errorf("defer record index %s: %w", name, err)
 	}
-	var hasStats bool
-	if err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) > 0 FROM sqlite_master WHERE name = 'sqlite_stat1'`).Scan(&hasStats); err != nil {
-		return fmt.Errorf("defer record index %s: %w", name, err)
-	}
-	if hasStats {
+	if d.analyzed {
 		if err := func() error {
 			rs, err := t.tx.QueryContext(t.ctx, `SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx = ?`, name)
 			if err != nil {
