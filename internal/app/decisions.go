@@ -116,17 +116,10 @@ func (a *App) checkable(req CheckRequest) (policy.Actions, error) {
 }
 
 // heads reads the heads of the records refs (those that exist) and of
-// their parents up to the sharing hop limit: what a decision reads.
+// their parents up to the sharing hop limit: what a decision reads. They
+// may come from the store's head cache and are shared: read only.
 func (a *App) heads(ctx context.Context, refs []access.Ref) (access.RecordMap, error) {
-	got, err := a.st.GetRecordHeads(ctx, refs)
-	if err != nil {
-		return nil, err
-	}
-	recs := make([]*access.Record, 0, len(got))
-	for _, r := range got {
-		recs = append(recs, r)
-	}
-	return a.source(ctx, recs...)
+	return a.st.DecisionHeads(ctx, refs, access.MaxSharingHops)
 }
 
 // decide answers one validated check on rec (nil: missing, not allowed).

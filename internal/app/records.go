@@ -65,34 +65,23 @@ func (a *App) lookupSubject(c *Actor, asUser string) (access.User, error) {
 
 // source loads the parents (up to the sharing hop limit) of recs, so the
 // engine can follow sharing rules: their heads only, since a decision never
-// reads attributes.
+// reads attributes (shared with the store's head cache: read only).
 func (a *App) source(ctx context.Context, recs ...*access.Record) (access.RecordMap, error) {
-	src := access.RecordMap{}
+	var parents []access.Ref
 	for _, r := range recs {
-		src[access.Ref{Type: r.Type, ID: r.ID}] = r
+		if r.Parent != nil {
+			parents = append(parents, *r.Parent)
+		}
 	}
-	level := recs
-	for hop := 0; hop < access.MaxSharingHops && len(level) > 0; hop++ {
-		var refs []access.Ref
-		for _, r := range level {
-			if r.Parent != nil {
-				if _, ok := src[*r.Parent]; !ok {
-					refs = append(refs, *r.Parent)
-				}
-			}
-		}
-		if len(refs) == 0 {
-			break
-		}
-		got, err := a.st.GetRecordHeads(ctx, refs)
-		if err != nil {
+	src := access.RecordMap{}
+	if len(parents) > 0 {
+		var err error
+		if src, err = a.st.DecisionHeads(ctx, parents, access.MaxSharingHops-1); err != nil {
 			return nil, err
 		}
-		level = level[:0:0]
-		for ref, r := range got {
-			src[ref] = r
-			level = append(level, r)
-		}
+	}
+	for _, r := range recs {
+		src[access.Ref{Type: r.Type, ID: r.ID}] = r
 	}
 	return src, nil
 }

@@ -227,6 +227,12 @@ type RecordStore interface {
 	// record has empty Attributes. A batch import reads the records it
 	// replaces with it.
 	GetRecordHeads(ctx context.Context, refs []access.Ref) (access.RecordMap, error)
+	// DecisionHeads returns the heads of the records among refs and of
+	// their ancestors up to hops parents, for decisions: possibly from a
+	// cache as fresh as Revision (every write on this node is reflected
+	// when it returns; another node's once this node has caught up). The
+	// records are shared and must not be modified.
+	DecisionHeads(ctx context.Context, refs []access.Ref, hops int) (access.RecordMap, error)
 	ListRecords(ctx context.Context, q RecordQuery) ([]*access.Record, string, error)
 	// CountRecords counts the records ListRecords would list for q (its
 	// predicate and filters; not its sort, cursor or limit), up to c.Max,

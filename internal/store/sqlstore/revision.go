@@ -170,6 +170,7 @@ func (s *Store) loadFrom(r reader, rev int64) error {
 	// A reload skips the change log, and with it any revocation: forget
 	// every cached token and session.
 	s.auth.purge()
+	s.heads.flush() // records may have changed too (headcache.go)
 	s.applied.Store(rev)
 	return nil
 }
@@ -300,6 +301,9 @@ func (s *Store) applyChanges(r reader, from, to int64) error {
 	if d.Policy != nil {
 		s.setPolicy(d.Policy)
 	}
+	// Records are not in the change log: any of these revisions may have
+	// written some (headcache.go).
+	s.heads.flush()
 	s.applied.Store(to)
 	return nil
 }

@@ -118,6 +118,8 @@ type Store struct {
 	// the hot read statements prepared once for the read pool (stmts.go).
 	auth  authCache
 	stmts stmtCache
+	// heads caches record heads for decisions (headcache.go).
+	heads headCache
 	// searchCap is the candidate cap of the search index (searchindex.go):
 	// 0 for searchCandidateCap, below 0 to switch the index off (tests).
 	searchCap int
@@ -253,13 +255,14 @@ func (s *Store) Backup(ctx context.Context, path string) error {
 func (s *Store) Ping(ctx context.Context) error { return s.MigrationsCurrent(ctx) }
 
 // Collectors returns Prometheus collectors of the connection pools'
-// statistics: db_name "portcullis" for the write pool (the name it always
-// had) and "portcullis_read" for the read pool.
+// statistics (db_name "portcullis" for the write pool, the name it always
+// had, and "portcullis_read" for the read pool) and of the record head
+// cache (headcache.go).
 func (s *Store) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{
+	return append([]prometheus.Collector{
 		collectors.NewDBStatsCollector(s.db, "portcullis"),
 		collectors.NewDBStatsCollector(s.rdb, "portcullis_read"),
-	}
+	}, s.heads.collectors()...)
 }
 
 // rebind turns the ? placeholders of q into the dialect's.
@@ -494,6 +497,9 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 	}
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
+	}
+	if bump {
+		s.heads.flush() // before the write is acknowledged (headcache.go)
 	}
 	s.kickCheckpointer()
 	if t.backlogAdded {

@@ -90,6 +90,8 @@ func RunAll(t *testing.T, b Backend) {
 		{"TestAudit", testAudit},
 		{"TestAuditSharing", testAuditSharing},
 		{"TestRecords", testRecords},
+		{"TestDecisionHeads", testDecisionHeads},
+		{"TestDecisionHeadsRace", testDecisionHeadsRace},
 		{"TestNumbers", testNumbers},
 		{"TestBatch", testBatch},
 		{"TestImport", testImport},

@@ -1,0 +1,170 @@
+package sqlstore
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/portcullis-dev/portcullis/internal/access"
+)
+
+// The head cache spares a decision (check, check:batch, explain, viewers,
+// the parents a list's rows follow) its SQL read of the records it
+// decides on: two B-tree seeks and a page copy per record, three quarters
+// of a check's server CPU on SQLite (#14). It holds record heads
+// (GetRecordHeads' rows: no attributes) by reference and is kept correct
+// by flushing, not by expiry:
+//
+//   - every revision-bumping write flushes it right after its commit,
+//     before the write returns (runTx), and
+//   - every catch-up that advances the node's revision flushes it before
+//     the new revision is published (applyChanges, loadFrom): a record
+//     written by another node or process is in a revision this node has
+//     not applied yet, so once Revision (and with it min_revision) reaches
+//     that revision no head older than the write is cached.
+//
+// A read that misses stores the heads it read only if no flush happened
+// since the miss (the generation check in put), so a read racing with a
+// write can never put the old head back after the write's flush. Records
+// are not in the change log, so a flush cannot name the records a
+// revision changed: any write empties the whole cache. A node whose
+// records change all the time thus reads most heads from the database, as
+// it did before the cache; a node that serves many decisions between
+// writes reads each record once.
+//
+// The cache is bounded by headCacheMax heads; when a read would overflow
+// it, it starts again empty. Cached records are shared by every reader
+// and never modified.
+
+// headCacheMax bounds the heads cached: about 250 bytes each with their
+// strings (60 MiB at the bound), enough for the 120,000 records that
+// `bench run`'s check workloads draw from.
+const headCacheMax = 250_000
+
+// headCache is safe for concurrent use; the zero value is ready.
+type headCache struct {
+	mu sync.RWMutex
+	// gen counts flushes; guarded by mu.
+	gen   uint64
+	heads map[access.Ref]*access.Record // guarded by mu; nil: empty
+	// missing records that do not exist, so a check on a missing record
+	// (always denied) is not a database read each time either; guarded by
+	// mu, bounded with heads.
+	missing map[access.Ref]struct{}
+	// hits, misses and flushes count for the metrics (collectors).
+	hits, misses, flushes atomic.Uint64
+}
+
+// collectors are the cache's Prometheus counters.
+func (c *headCache) collectors() []prometheus.Collector {
+	counter := func(name, help string, v *atomic.Uint64, labels prometheus.Labels) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help, ConstLabels: labels},
+			func() float64 { return float64(v.Load()) })
+	}
+	const lookups = "portcullis_record_head_cache_lookups_total"
+	const help = "Record heads a decision looked up in the head cache, by result."
+	return []prometheus.Collector{
+		counter(lookups, help, &c.hits, prometheus.Labels{"result": "hit"}),
+		counter(lookups, help, &c.misses, prometheus.Labels{"result": "miss"}),
+		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: after each write, and by each catch-up that applied a revision.", &c.flushes, nil),
+	}
+}
+
+// get copies the cached heads of refs into out and returns the refs it
+// does not know and the generation to hand to put.
+func (c *headCache) get(refs []access.Ref, out access.RecordMap) ([]access.Ref, uint64) {
+	var miss []access.Ref
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, ref := range refs {
+		if r, ok := c.heads[ref]; ok {
+			out[ref] = r
+			continue
+		}
+		if _, ok := c.missing[ref]; ok {
+			continue
+		}
+		miss = append(miss, ref)
+	}
+	c.hits.Add(uint64(len(refs) - len(miss)))
+	c.misses.Add(uint64(len(miss)))
+	return miss, c.gen
+}
+
+// put caches what a read of asked at generation gen found: the heads in
+// got, and every ref of asked that got lacks as missing. It does nothing
+// when a flush happened since gen.
+func (c *headCache) put(gen uint64, asked []access.Ref, got access.RecordMap) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
+	if len(c.heads)+len(c.missing)+len(asked) > headCacheMax || c.heads == nil {
+		c.heads = make(map[access.Ref]*access.Record, len(asked))
+		c.missing = map[access.Ref]struct{}{}
+	}
+	for _, ref := range asked {
+		if r, ok := got[ref]; ok {
+			c.heads[ref] = r
+		} else {
+			c.missing[ref] = struct{}{}
+		}
+	}
+}
+
+// flush forgets every head and makes pending puts no-ops.
+func (c *headCache) flush() {
+	c.flushes.Add(1)
+	c.mu.Lock()
+	c.gen++
+	c.heads, c.missing = nil, nil
+	c.mu.Unlock()
+}
+
+// DecisionHeads returns the heads of the records that exist among refs
+// and of their ancestors up to hops parents (what a decision reads), keyed
+// by reference, from the head cache where it has them and from
+// GetRecordHeads otherwise. The records are shared: callers must not
+// modify them. They are as fresh as the node's revision (Revision): a
+// write on this node is reflected when it returns, another node's once
+// this node has caught up with it.
+func (s *Store) DecisionHeads(ctx context.Context, refs []access.Ref, hops int) (access.RecordMap, error) {
+	out := make(access.RecordMap, len(refs))
+	level := refs
+	for hop := 0; hop <= hops && len(level) > 0; hop++ {
+		miss, gen := s.heads.get(level, out)
+		if len(miss) > 0 {
+			got, err := s.GetRecordHeads(ctx, miss)
+			if err != nil {
+				return nil, err
+			}
+			s.heads.put(gen, miss, got)
+			for ref, r := range got {
+				out[ref] = r
+			}
+		}
+		var next []access.Ref
+		var queued map[access.Ref]bool // when there are several
+		for _, ref := range level {
+			r := out[ref]
+			if r == nil || r.Parent == nil || queued[*r.Parent] {
+				continue
+			}
+			if _, ok := out[*r.Parent]; ok {
+				continue
+			}
+			if len(next) > 0 && queued == nil {
+				queued = map[access.Ref]bool{next[0]: true}
+			}
+			if queued != nil {
+				queued[*r.Parent] = true
+			}
+			next = append(next, *r.Parent)
+		}
+		level = next
+	}
+	return out, nil
+}
