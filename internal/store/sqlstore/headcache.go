@@ -15,15 +15,15 @@ import (
 // decides on: two B-tree seeks and a page copy per record, three quarters
 // of a check's server CPU on SQLite (#14). It holds record heads
 // (GetRecordHeads' rows: no attributes) by reference and is kept correct
-// by flushing, not by expiry:
-//
-//   - every revision-bumping write flushes it right after its commit,
-//     before the write returns (runTx), and
-//   - every catch-up that advances the node's revision flushes it before
-//     the new revision is published (applyChanges, loadFrom): a record
-//     written by another node or process is in a revision this node has
-//     not applied yet, so once Revision (and with it min_revision) reaches
-//     that revision no head older than the write is cached.
+// by flushing, not by expiry: every catch-up that advances the node's
+// revision flushes it before the new revision is published (applyChanges,
+// loadFrom). That covers this node's writes, whose catch-up runs after
+// their commit and before they return (runTx), and another node's or
+// process's, whose revision this node has not applied yet: once Revision
+// (and with it min_revision) reaches a revision, no head older than its
+// writes is cached. Should the catch-up after a write fail, the cache
+// stays as stale as the engine, which missed the write too, until the
+// next catch-up.
 //
 // A read that misses stores the heads it read only if no flush happened
 // since the miss (the generation check in put), so a read racing with a
@@ -68,7 +68,7 @@ func (c *headCache) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		counter(lookups, help, &c.hits, prometheus.Labels{"result": "hit"}),
 		counter(lookups, help, &c.misses, prometheus.Labels{"result": "miss"}),
-		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: after each write, and by each catch-up that applied a revision.", &c.flushes, nil),
+		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: once by each catch-up that applied revisions (every write, on any node).", &c.flushes, nil),
 	}
 }
 

@@ -498,9 +498,6 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 	if err := tx.Commit(); err != nil {
 		return 0, fmt.Errorf("commit: %w", err)
 	}
-	if bump {
-		s.heads.flush() // before the write is acknowledged (headcache.go)
-	}
 	s.kickCheckpointer()
 	if t.backlogAdded {
 		s.kickIndexer()
