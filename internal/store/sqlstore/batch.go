@@ -127,6 +127,9 @@ func duplicateItems(recs []*access.Record, seen map[access.Ref]int, of string) [
 // deleteRecords deletes the named records (missing ones are skipped) and
 // adds the number deleted to n.
 func (t *wtx) deleteRecords(refs []access.Ref, n *int) error {
+	for _, ref := range refs {
+		t.recordChanged(ref.Type, ref.ID)
+	}
 	var pks []int64 // the deleted rows, for the search index
 	if err := chunksByType(refs, func(typ string, chunk []string) error {
 		b := &sqlb{d: t.s.dialect}
@@ -217,6 +220,12 @@ func (t *wtx) deleteReturning(q string, pks *[]int64, args ...any) (map[string]*
 func (t *wtx) upsertRecords(rows []recordRow) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	for i := range rows {
+		if t.recsAll {
+			break
+		}
+		t.recordChanged(rows[i].typ, rows[i].id)
 	}
 	return t.s.dialect.upsertRecords(t, rows)
 }

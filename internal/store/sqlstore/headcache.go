@@ -15,24 +15,28 @@ import (
 // decides on: two B-tree seeks and a page copy per record, three quarters
 // of a check's server CPU on SQLite (#14). It holds record heads
 // (GetRecordHeads' rows: no attributes) by reference and is kept correct
-// by flushing, not by expiry: every catch-up that advances the node's
-// revision flushes it before the new revision is published (applyChanges,
-// loadFrom). That covers this node's writes, whose catch-up runs after
-// their commit and before they return (runTx), and another node's or
-// process's, whose revision this node has not applied yet: once Revision
-// (and with it min_revision) reaches a revision, no head older than its
-// writes is cached. Should the catch-up after a write fail, the cache
-// stays as stale as the engine, which missed the write too, until the
-// next catch-up.
+// by invalidation through the change log, not by expiry:
 //
-// A read that misses stores the heads it read only if no flush happened
-// since the miss (the generation check in put), so a read racing with a
-// write can never put the old head back after the write's flush. Records
-// are not in the change log, so a flush cannot name the records a
-// revision changed: any write empties the whole cache. A node whose
-// records change all the time thus reads most heads from the database, as
-// it did before the cache; a node that serves many decisions between
-// writes reads each record once.
+//   - a write names the records it writes in change_log (kind record, key
+//     "<type>/<id>"; one row of kind records, key "*", for more than
+//     changeRecordsMax), and every catch-up drops the named heads (or
+//     empties the cache for "*") before it publishes the new revision
+//     (applyChanges; a full reload, loadFrom, empties it). That covers
+//     this node's writes, whose catch-up runs after their commit and
+//     before they return (runTx), and another node's or process's, whose
+//     revision this node has not applied yet: once Revision (and with it
+//     min_revision) reaches a revision, no head older than its writes is
+//     cached;
+//   - a revision in the range without any change_log row empties the
+//     cache too: whatever it wrote is unnamed (a path that does not note
+//     its records, or an older binary on the same database);
+//   - writes of the access model drop nothing: heads hold no model data.
+//
+// Should the catch-up after a write fail, the cache stays as stale as the
+// engine, which missed the write too, until the next catch-up. A read that
+// misses stores the heads it read only if nothing was dropped since the
+// miss (the generation check in put), so a read racing with a write can
+// never put the old head back after the write's invalidation.
 //
 // The cache is bounded by headCacheMax heads; when a read would overflow
 // it, it starts again empty. Cached records are shared by every reader
@@ -53,8 +57,8 @@ type headCache struct {
 	// (always denied) is not a database read each time either; guarded by
 	// mu, bounded with heads.
 	missing map[access.Ref]struct{}
-	// hits, misses and flushes count for the metrics (collectors).
-	hits, misses, flushes atomic.Uint64
+	// hits, misses, drops and flushes count for the metrics (collectors).
+	hits, misses, drops, flushes atomic.Uint64
 }
 
 // collectors are the cache's Prometheus counters.
@@ -68,7 +72,8 @@ func (c *headCache) collectors() []prometheus.Collector {
 	return []prometheus.Collector{
 		counter(lookups, help, &c.hits, prometheus.Labels{"result": "hit"}),
 		counter(lookups, help, &c.misses, prometheus.Labels{"result": "miss"}),
-		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: once by each catch-up that applied revisions (every write, on any node).", &c.flushes, nil),
+		counter("portcullis_record_head_cache_drops_total", "Record heads dropped from the head cache because a write named their record.", &c.drops, nil),
+		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: by a catch-up over a write of more than 100 records, or of a revision that names nothing it changed.", &c.flushes, nil),
 	}
 }
 
@@ -113,6 +118,20 @@ func (c *headCache) put(gen uint64, asked []access.Ref, got access.RecordMap) {
 			c.missing[ref] = struct{}{}
 		}
 	}
+}
+
+// drop forgets the heads of refs and makes pending puts no-ops (a read
+// that missed before the write that drop stands for may have read the
+// old head of any of them).
+func (c *headCache) drop(refs []access.Ref) {
+	c.drops.Add(uint64(len(refs)))
+	c.mu.Lock()
+	c.gen++
+	for _, ref := range refs {
+		delete(c.heads, ref)
+		delete(c.missing, ref)
+	}
+	c.mu.Unlock()
 }
 
 // flush forgets every head and makes pending puts no-ops.

@@ -269,6 +269,7 @@ func (s *Store) PutRecord(ctx context.Context, w store.Write, r *access.Record) 
 // auditing changes of its owner, teams or parent, and reports whether it
 // created it.
 func (t *wtx) putRow(row *recordRow) (bool, error) {
+	t.recordChanged(row.typ, row.id)
 	created := false
 	var pk int64
 	var head storedSharing
@@ -395,6 +396,7 @@ func (s *Store) CreateNumberedRecord(ctx context.Context, w store.Write, r *acce
 // returns the current revision without incrementing it.
 func (s *Store) DeleteRecord(ctx context.Context, w store.Write, typ, id string) (int64, error) {
 	return s.write(ctx, w, func(t *wtx) error {
+		t.recordChanged(typ, id)
 		// Team rows go first and explicitly: a reused rowid must never
 		// inherit another record's team entries, foreign keys on or off.
 		if _, err := t.exec(`DELETE FROM record_teams WHERE record_pk IN (SELECT pk FROM records WHERE type = $1 AND id = $2)`, typ, id); err != nil {

@@ -23,6 +23,9 @@ const (
 	changeToken    = "token"    // key: token id; the token was revoked
 	changeSession  = "session"  // key: session hash; the session ended
 	changeSessions = "sessions" // key: user id; every session of the user ended
+	// Record writes, for the head cache (headcache.go).
+	changeRecord     = "record"  // key: "<type>/<id>"; the record was written or deleted
+	changeAllRecords = "records" // key: "*"; more records than changeRecordsMax
 )
 
 // reloadThreshold is the number of changed keys above which catch-up
@@ -261,17 +264,20 @@ var errTooMany = errors.New("too many changes")
 // applyChanges is catchUp's incremental path; s.applyMu must be held.
 func (s *Store) applyChanges(r reader, from, to int64) error {
 	// The primary key (revision, kind, key) serves this range scan.
-	rows, err := r.query(`SELECT kind, key FROM change_log WHERE revision > ? AND revision <= ?`, from, to)
+	rows, err := r.query(`SELECT revision, kind, key FROM change_log WHERE revision > ? AND revision <= ?`, from, to)
 	if err != nil {
 		return fmt.Errorf("catch up: change log: %w", err)
 	}
 	cs, n := changeSet{}, 0
+	named := map[int64]bool{} // the revisions with change_log rows
 	for rows.Next() {
+		var rev int64
 		var kind, key string
-		if err := rows.Scan(&kind, &key); err != nil {
+		if err := rows.Scan(&rev, &kind, &key); err != nil {
 			rows.Close()
 			return fmt.Errorf("catch up: change log: %w", err)
 		}
+		named[rev] = true
 		if cs[kind] == nil {
 			cs[kind] = map[string]bool{}
 		}
@@ -301,11 +307,30 @@ func (s *Store) applyChanges(r reader, from, to int64) error {
 	if d.Policy != nil {
 		s.setPolicy(d.Policy)
 	}
-	// Records are not in the change log: any of these revisions may have
-	// written some (headcache.go).
-	s.heads.flush()
+	s.invalidateHeads(cs, int64(len(named)) < to-from)
 	s.applied.Store(to)
 	return nil
+}
+
+// invalidateHeads drops the record heads that cs names from the head cache,
+// or empties it when cs has more than it names or when unnamed: a revision
+// in the range has no change_log row, so it may have written records that
+// no row names (a write of a path that does not note its records, or of an
+// older binary).
+func (s *Store) invalidateHeads(cs changeSet, unnamed bool) {
+	if unnamed || len(cs[changeAllRecords]) > 0 {
+		s.heads.flush()
+		return
+	}
+	if len(cs[changeRecord]) == 0 {
+		return
+	}
+	refs := make([]access.Ref, 0, len(cs[changeRecord]))
+	for key := range cs[changeRecord] {
+		i := strings.LastIndexByte(key, '/') // ids have none (access.ValidID)
+		refs = append(refs, access.Ref{Type: key[:max(i, 0)], ID: key[i+1:]})
+	}
+	s.heads.drop(refs)
 }
 
 // invalidateAuth drops the cached tokens and sessions cs revokes.

@@ -53,8 +53,9 @@
 // # Helpers for the record files of this package
 //
 // Store.write runs a write transaction (wtx: exec, query, queryRow with ?
-// placeholders, and rev, the transaction's new revision); record writes do
-// not add change_log rows, they only bump the revision. Store.read is the
+// placeholders, and rev, the transaction's new revision); record writes
+// name their records in change_log (wtx.recordChanged) for the head cache
+// only, since the access model holds no records. Store.read is the
 // read pool, Store.rebind turns ? into the dialect's placeholders, and
 // Store.dialect renders whatever else differs (dialect.go).
 package sqlstore
@@ -292,6 +293,11 @@ type wtx struct {
 	by    string             // the write's created_by (store.Write.Creator)
 	pfx   string             // put before every audit action (store.Write.AuditPrefix)
 	chg   bool               // a change_log row was written
+	// recs are the records this transaction writes, for change_log rows
+	// of kind record (recordChanged); recsAll replaces them when there
+	// are more than changeRecordsMax.
+	recs    []access.Ref
+	recsAll bool
 	// review is the access review whose closing makes this transaction's
 	// revocations (store.ReviewStore.CloseReview): their audit entries
 	// name it.
@@ -396,9 +402,42 @@ func (t *wtx) exists(q string, args ...any) (bool, error) {
 	return err == nil, err
 }
 
-// change appends a change_log row: the access-model entity kind/key changed
-// in this transaction. Kinds are account, user, group, member (key
-// "<group>/<user>"), grant and policy (key "current").
+// changeRecordsMax is the most records a transaction names in change_log
+// one by one (kind record, key "<type>/<id>"); a transaction that writes
+// more appends one row of kind records (key "*") instead, so an import
+// adds one row, not one per record. Catch-up drops the named records from
+// the head cache, or empties it for "*" (headcache.go).
+const changeRecordsMax = 100
+
+// recordChanged notes that the transaction writes the record typ/id.
+func (t *wtx) recordChanged(typ, id string) {
+	switch {
+	case t.recsAll:
+	case len(t.recs) >= changeRecordsMax:
+		t.recs, t.recsAll = nil, true
+	default:
+		t.recs = append(t.recs, access.Ref{Type: typ, ID: id})
+	}
+}
+
+// logRecords appends the change_log rows of the records noted by
+// recordChanged.
+func (t *wtx) logRecords() error {
+	if t.recsAll {
+		return t.change(changeAllRecords, "*")
+	}
+	for _, ref := range t.recs {
+		if err := t.change(changeRecord, ref.Type+"/"+ref.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// change appends a change_log row: the entity kind/key changed in this
+// transaction. Kinds are the access model's account, user, group, member
+// (key "<group>/<user>"), grant and policy (key "current"), the
+// revocations of revision.go, and record and records (recordChanged).
 func (t *wtx) change(kind, key string) error {
 	_, err := t.exec(`INSERT INTO change_log (revision, kind, key) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, t.rev, kind, key)
 	if err != nil {
@@ -482,6 +521,9 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 			tx.Rollback()
 			return s.currentRevision(ctx)
 		}
+		return 0, err
+	}
+	if err := t.logRecords(); err != nil {
 		return 0, err
 	}
 	if err := t.appendMail(w.Mail); err != nil {
