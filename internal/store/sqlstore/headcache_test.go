@@ -158,3 +158,52 @@ func TestHeadCacheInvalidation(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordChangesPruned: writes prune the record rows of change_log
+// beyond the revisions kept, and a node that catches up over a pruned
+// write reads the written head anyway (the revision names nothing, so its
+// cache empties).
+func TestRecordChangesPruned(t *testing.T) {
+	ctx := context.Background()
+	w := store.Write{Actor: "test"}
+	d := t.TempDir() + "/prune.db"
+	a, b := recOpen(t, d), recOpen(t, d)
+	a.recordPrune.every, a.recordPrune.kept = 4, 3
+	if _, _, err := a.PutAccount(ctx, w, access.Account{ID: "X", Name: "X", Kind: "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(id, owner string) {
+		t.Helper()
+		if _, _, err := a.PutRecord(ctx, w, salesOrder(id, owner, "2025-01-02", "open", 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ref := access.Ref{Type: "sales_order", ID: "SO1"}
+	put("SO1", "X")
+	if err := b.WaitRevision(ctx, a.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.DecisionHeads(ctx, []access.Ref{ref}, 0); err != nil || got[ref] == nil || got[ref].Owner != "X" {
+		t.Fatalf("second node: %v, %v", got, err)
+	}
+	if _, _, err := a.PutAccount(ctx, w, access.Account{ID: "Y", Name: "Y", Kind: "customer"}); err != nil {
+		t.Fatal(err)
+	}
+	put("SO1", "Y")
+	for i := range 12 {
+		put(fmt.Sprintf("SO-%d", i), "X")
+	}
+	var n, oldest int64
+	if err := a.db.QueryRow(`SELECT count(*), coalesce(min(revision), 0) FROM change_log WHERE kind = 'record'`).Scan(&n, &oldest); err != nil {
+		t.Fatal(err)
+	}
+	if n > 8 || oldest < a.Revision()-8 {
+		t.Errorf("%d record rows of change_log, the oldest at revision %d of %d: not pruned", n, oldest, a.Revision())
+	}
+	if err := b.WaitRevision(ctx, a.Revision()); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := b.DecisionHeads(ctx, []access.Ref{ref}, 0); err != nil || got[ref] == nil || got[ref].Owner != "Y" {
+		t.Errorf("second node after catching up over a pruned write: %v, %v; want SO1 owned by Y", got[ref], err)
+	}
+}

@@ -119,8 +119,11 @@ type Store struct {
 	// the hot read statements prepared once for the read pool (stmts.go).
 	auth  authCache
 	stmts stmtCache
-	// heads caches record heads for decisions (headcache.go).
-	heads headCache
+	// heads caches record heads for decisions (headcache.go);
+	// recordPrune is when writes prune the record rows of change_log
+	// (recordChangesKept, recordChangesPruneEvery; smaller in tests).
+	heads       headCache
+	recordPrune struct{ every, kept int64 }
 	// searchCap is the candidate cap of the search index (searchindex.go):
 	// 0 for searchCandidateCap, below 0 to switch the index off (tests).
 	searchCap int
@@ -178,6 +181,7 @@ func IsPostgres(dsn string) bool {
 // stops.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{clock: opts.Clock, log: opts.Logger, policies: map[int]cachedPolicy{}, auditKey: opts.AuditKey, noIndexer: opts.NoIndexer}
+	s.recordPrune.every, s.recordPrune.kept = recordChangesPruneEvery, recordChangesKept
 	if s.clock == nil {
 		s.clock = time.Now
 	}
@@ -409,6 +413,16 @@ func (t *wtx) exists(q string, args ...any) (bool, error) {
 // the head cache, or empties it for "*" (headcache.go).
 const changeRecordsMax = 100
 
+// The record rows of change_log serve only the head cache and are pruned:
+// every recordChangesPruneEvery revisions a write deletes those older
+// than recordChangesKept revisions. A node further behind meets revisions
+// without rows, which empty its head cache (invalidateHeads): it loses
+// hits, never correctness.
+const (
+	recordChangesKept       = 10_000
+	recordChangesPruneEvery = 1_000
+)
+
 // recordChanged notes that the transaction writes the record typ/id.
 func (t *wtx) recordChanged(typ, id string) {
 	switch {
@@ -525,6 +539,11 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 	}
 	if err := t.logRecords(); err != nil {
 		return 0, err
+	}
+	if bump && t.rev%s.recordPrune.every == 0 {
+		if _, err := t.exec(`DELETE FROM change_log WHERE revision < ? AND kind IN (?, ?)`, t.rev-s.recordPrune.kept, changeRecord, changeAllRecords); err != nil {
+			return 0, fmt.Errorf("prune change log: %w", err)
+		}
 	}
 	if err := t.appendMail(w.Mail); err != nil {
 		return 0, err
