@@ -537,8 +537,11 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 		}
 		return 0, err
 	}
-	if err := t.logRecords(); err != nil {
-		return 0, err
+	if bump {
+		// Only a new revision can name records for other nodes.
+		if err := t.logRecords(); err != nil {
+			return 0, err
+		}
 	}
 	if bump && t.rev%s.recordPrune.every == 0 {
 		if _, err := t.exec(`DELETE FROM change_log WHERE revision < ? AND kind IN (?, ?)`, t.rev-s.recordPrune.kept, changeRecord, changeAllRecords); err != nil {
