@@ -28,9 +28,13 @@ import (
 //     min_revision) reaches a revision, no head older than its writes is
 //     cached;
 //   - a revision in the range without any change_log row empties the
-//     cache too: whatever it wrote is unnamed (a path that does not note
-//     its records, or an older binary on the same database);
-//   - writes of the access model drop nothing: heads hold no model data.
+//     cache too: it was written by an older binary, which did not name
+//     its records, or its rows were pruned (every write names something:
+//     its model entities, its records, or norecords);
+//   - writes of the access model, tokens, comments and the like drop
+//     nothing: heads hold only records. Every statement that writes
+//     records or record_teams is in putRow, DeleteRecord, deleteRecords
+//     and upsertRecords, which note their records (recordChanged).
 //
 // Should the catch-up after a write fail, the cache stays as stale as the
 // engine, which missed the write too, until the next catch-up. A read that
@@ -73,7 +77,7 @@ func (c *headCache) collectors() []prometheus.Collector {
 		counter(lookups, help, &c.hits, prometheus.Labels{"result": "hit"}),
 		counter(lookups, help, &c.misses, prometheus.Labels{"result": "miss"}),
 		counter("portcullis_record_head_cache_drops_total", "Record heads dropped from the head cache because a write named their record.", &c.drops, nil),
-		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: by a catch-up over a write of more than 100 records, or of a revision that names nothing it changed.", &c.flushes, nil),
+		counter("portcullis_record_head_cache_flushes_total", "Times the record head cache was emptied: by a reload, or a catch-up over a write of more than 100 records or a revision without change-log rows.", &c.flushes, nil),
 	}
 }
 

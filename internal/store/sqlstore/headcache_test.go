@@ -3,6 +3,13 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/portcullis-dev/portcullis/internal/access"
@@ -127,9 +134,39 @@ func TestHeadCacheInvalidation(t *testing.T) {
 			if _, _, err := a.PutAccount(ctx, w, access.Account{ID: "Z", Name: "Zed", Kind: "customer"}); err != nil {
 				t.Fatal(err)
 			}
+			staff := access.User{ID: "staff", Kind: access.KindInternal, Name: "Staff", Email: "staff@supplier.example",
+				Status: access.StatusActive, StaffRole: "admin", Locale: access.LocaleDefault}
+			if _, _, err := a.PutUser(ctx, w, staff); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := a.CreateToken(ctx, w, store.Token{UserID: "staff", Name: "erp", Hash: "h-erp"}); err != nil {
+				t.Fatal(err) // a write without access-model rows (norecords)
+			}
 			catchUp()
 			if !cached("SO1") || !cached("SO2") {
-				t.Error("a write of the access model dropped record heads")
+				t.Error("a write of the access model or of a token dropped record heads")
+			}
+
+			// Every path that writes records names them: a numbered
+			// record and an import too.
+			if _, err := a.CreateNumberedRecord(ctx, w, salesOrder("SO4", "X", "2025-01-02", "open", 1), store.Numbering{Prefix: "SO-N", Field: "number"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.ImportRecords(ctx, w, func() func() ([]*access.Record, error) {
+				done := false
+				return func() ([]*access.Record, error) {
+					if done {
+						return nil, io.EOF
+					}
+					done = true
+					return []*access.Record{salesOrder("SO1", "X", "2025-01-02", "open", 1)}, nil
+				}
+			}()); err != nil {
+				t.Fatal(err)
+			}
+			catchUp()
+			if cached("SO1") || !cached("SO2") || owner("SO1") != "X" {
+				t.Errorf("after an import of SO1: SO1 cached %v, owner %s; SO2 cached %v; want dropped, X, kept", cached("SO1"), owner("SO1"), cached("SO2"))
 			}
 
 			if _, err := a.DeleteRecord(ctx, w, "sales_order", "SO2"); err != nil {
@@ -205,5 +242,76 @@ func TestRecordChangesPruned(t *testing.T) {
 	}
 	if got, err := b.DecisionHeads(ctx, []access.Ref{ref}, 0); err != nil || got[ref] == nil || got[ref].Owner != "Y" {
 		t.Errorf("second node after catching up over a pruned write: %v, %v; want SO1 owned by Y", got[ref], err)
+	}
+}
+
+// TestRecordWritesNoteTheirRecords guards the head cache's invalidation:
+// every SQL statement of this package that writes records or record_teams
+// is in a function that putRow, DeleteRecord, deleteRecords or
+// upsertRecords (which call recordChanged) run, since a revision that
+// writes records without naming them would otherwise log norecords and
+// leave other nodes' heads stale. A new writer must note its records and
+// join the list.
+func TestRecordWritesNoteTheirRecords(t *testing.T) {
+	allowed := map[string]bool{
+		"putRow": true, "DeleteRecord": true, "deleteRecords": true, // note their records
+		// reached only through upsertRecords:
+		"postgresUpsert": true, "postgresUpdate": true, "copyRecords": true, "postgresTeams": true,
+		"sqliteUpsert": true, "clearFoundTeams": true, "insertRows": true, "insertTeams": true,
+		"postgresUpsertSQL": true, "insertSQL": true,
+	}
+	write := regexp.MustCompile(`(?is)(INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE|DELETE\s+FROM)\s+(records|record_teams)\b`)
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	found := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range af.Decls {
+			name := ""
+			switch d := decl.(type) {
+			case *ast.FuncDecl:
+				name = d.Name.Name
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					if vs, ok := spec.(*ast.ValueSpec); ok && len(vs.Names) > 0 {
+						name = vs.Names[0].Name
+					}
+				}
+			}
+			ast.Inspect(decl, func(n ast.Node) bool {
+				bad := false
+				switch n := n.(type) {
+				case *ast.BasicLit:
+					bad = n.Kind == token.STRING && write.MatchString(n.Value)
+				case *ast.CompositeLit: // pgx.Identifier{"records"} of a COPY
+					if sel, ok := n.Type.(*ast.SelectorExpr); ok && sel.Sel.Name == "Identifier" {
+						for _, e := range n.Elts {
+							if l, ok := e.(*ast.BasicLit); ok && strings.Trim(l.Value, "\"`") == "records" {
+								bad = true
+							}
+						}
+					}
+				}
+				if bad {
+					found++
+					if !allowed[name] {
+						t.Errorf("%s: %s writes records outside the functions that note them (recordChanged)", fset.Position(n.Pos()), name)
+					}
+				}
+				return true
+			})
+		}
+	}
+	if found < 10 {
+		t.Errorf("found only %d record-writing statements: the pattern no longer matches them", found)
 	}
 }

@@ -24,8 +24,9 @@ const (
 	changeSession  = "session"  // key: session hash; the session ended
 	changeSessions = "sessions" // key: user id; every session of the user ended
 	// Record writes, for the head cache (headcache.go).
-	changeRecord     = "record"  // key: "<type>/<id>"; the record was written or deleted
-	changeAllRecords = "records" // key: "*"; more records than changeRecordsMax
+	changeRecord     = "record"    // key: "<type>/<id>"; the record was written or deleted
+	changeAllRecords = "records"   // key: "*"; more records than changeRecordsMax
+	changeNoRecords  = "norecords" // key: ""; a revision that names nothing else wrote no records
 )
 
 // reloadThreshold is the number of changed keys above which catch-up
@@ -314,9 +315,8 @@ func (s *Store) applyChanges(r reader, from, to int64) error {
 
 // invalidateHeads drops the record heads that cs names from the head cache,
 // or empties it when cs has more than it names or when unnamed: a revision
-// in the range has no change_log row, so it may have written records that
-// no row names (a write of a path that does not note its records, or of an
-// older binary).
+// in the range has no change_log row (a write of an older binary, which
+// did not name its records, or one whose row was pruned).
 func (s *Store) invalidateHeads(cs changeSet, unnamed bool) {
 	if unnamed || len(cs[changeAllRecords]) > 0 {
 		s.heads.flush()

@@ -413,7 +413,8 @@ func (t *wtx) exists(q string, args ...any) (bool, error) {
 // the head cache, or empties it for "*" (headcache.go).
 const changeRecordsMax = 100
 
-// The record rows of change_log serve only the head cache and are pruned:
+// The record rows of change_log (and the norecords rows) serve only the
+// head cache and are pruned:
 // every recordChangesPruneEvery revisions a write deletes those older
 // than recordChangesKept revisions. A node further behind meets revisions
 // without rows, which empty its head cache (invalidateHeads): it loses
@@ -435,10 +436,15 @@ func (t *wtx) recordChanged(typ, id string) {
 }
 
 // logRecords appends the change_log rows of the records noted by
-// recordChanged.
+// recordChanged, or one row of kind norecords for a revision that writes
+// no records and names nothing else: a revision without any row is one
+// that an older binary wrote, and empties the head cache.
 func (t *wtx) logRecords() error {
-	if t.recsAll {
+	switch {
+	case t.recsAll:
 		return t.change(changeAllRecords, "*")
+	case len(t.recs) == 0 && !t.chg:
+		return t.change(changeNoRecords, "")
 	}
 	for _, ref := range t.recs {
 		if err := t.change(changeRecord, ref.Type+"/"+ref.ID); err != nil {
@@ -544,7 +550,7 @@ func (s *Store) runTx(ctx context.Context, w store.Write, bump bool, fn func(t *
 		}
 	}
 	if bump && t.rev%s.recordPrune.every == 0 {
-		if _, err := t.exec(`DELETE FROM change_log WHERE revision < ? AND kind IN (?, ?)`, t.rev-s.recordPrune.kept, changeRecord, changeAllRecords); err != nil {
+		if _, err := t.exec(`DELETE FROM change_log WHERE revision < ? AND kind IN (?, ?, ?)`, t.rev-s.recordPrune.kept, changeRecord, changeAllRecords, changeNoRecords); err != nil {
 			return 0, fmt.Errorf("prune change log: %w", err)
 		}
 	}
