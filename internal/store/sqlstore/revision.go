@@ -29,6 +29,15 @@ const (
 	changeNoRecords  = "norecords" // key: ""; a revision that names nothing else wrote no records
 )
 
+// recordChangeKey is the change_log key of a record (kind record) and
+// recordChangeRef its inverse; ids have no "/" (access.ValidID).
+func recordChangeKey(ref access.Ref) string { return ref.Type + "/" + ref.ID }
+
+func recordChangeRef(key string) access.Ref {
+	i := strings.LastIndexByte(key, '/')
+	return access.Ref{Type: key[:max(i, 0)], ID: key[i+1:]}
+}
+
 // reloadThreshold is the number of changed keys above which catch-up
 // reloads the whole model instead of applying the changes one by one.
 const reloadThreshold = 2000
@@ -327,8 +336,7 @@ func (s *Store) invalidateHeads(cs changeSet, unnamed bool) {
 	}
 	refs := make([]access.Ref, 0, len(cs[changeRecord]))
 	for key := range cs[changeRecord] {
-		i := strings.LastIndexByte(key, '/') // ids have none (access.ValidID)
-		refs = append(refs, access.Ref{Type: key[:max(i, 0)], ID: key[i+1:]})
+		refs = append(refs, recordChangeRef(key))
 	}
 	s.heads.drop(refs)
 }

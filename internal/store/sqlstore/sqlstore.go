@@ -447,7 +447,7 @@ func (t *wtx) logRecords() error {
 		return t.change(changeNoRecords, "")
 	}
 	for _, ref := range t.recs {
-		if err := t.change(changeRecord, ref.Type+"/"+ref.ID); err != nil {
+		if err := t.change(changeRecord, recordChangeKey(ref)); err != nil {
 			return err
 		}
 	}
