@@ -13,15 +13,18 @@ import (
 // the audit log, sign-in and sign-out.
 
 func (s *Surface) handleCheck(w http.ResponseWriter, r *http.Request, c *app.Actor) error {
-	var req app.CheckRequest
+	var req checkRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	res, err := s.app.Check(r.Context(), c, req)
+	res, err := s.app.Check(r.Context(), c, app.CheckRequest(req))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	writeAppended(w, http.StatusOK, func(b []byte) ([]byte, error) {
+		b, err := appendCheckResult(b, res)
+		return append(b, '\n'), err
+	})
 	return nil
 }
 
@@ -39,7 +42,7 @@ func (s *Surface) handleCheckBatch(w http.ResponseWriter, r *http.Request, c *ap
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"results": results})
+	writeAppended(w, http.StatusOK, func(b []byte) ([]byte, error) { return appendCheckResults(b, results) })
 	return nil
 }
 

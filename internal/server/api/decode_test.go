@@ -46,7 +46,7 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 		`{"owner":"` + strings.Repeat("x", 300) + `"}`,
 	}
 	types := map[string]func() any{
-		"check":  func() any { return &app.CheckRequest{Action: "read"} }, // a default set before
+		"check":  func() any { return &checkRequest{Action: "read"} }, // a default set before
 		"batch":  func() any { return &checkBatchRequest{MinRevision: 1} },
 		"update": func() any { return &app.RecordUpdate{} },
 	}

@@ -28,8 +28,14 @@ import (
 // jsonv2 with writeRecords' options, which writes a value the same
 // wherever it is nested.
 func writeRecordPage(w http.ResponseWriter, status int, recs []*access.Record, staff bool, next string) {
+	writeAppended(w, status, func(b []byte) ([]byte, error) { return appendRecordPage(b, recs, staff, next) })
+}
+
+// writeAppended answers with the JSON text appendBody appends to a pooled
+// buffer.
+func writeAppended(w http.ResponseWriter, status int, appendBody func([]byte) ([]byte, error)) {
 	bp := pageBufs.Get().(*[]byte)
-	b, err := appendRecordPage((*bp)[:0], recs, staff, next)
+	b, err := appendBody((*bp)[:0])
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if err != nil {
@@ -305,6 +311,15 @@ func verbatimNumber(raw []byte, i int) (int, bool) {
 	return i, true
 }
 
+// plainStringByte marks the bytes a string holds verbatim on their own:
+// printable ASCII but '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // verbatimString checks a string at raw[i:]: printable characters, valid
 // UTF-8 but U+2028 and U+2029, and the two-character escapes.
 func verbatimString(raw []byte, i int) (int, bool) {
@@ -313,6 +328,13 @@ func verbatimString(raw []byte, i int) (int, bool) {
 	}
 	i++
 	for i < len(raw) {
+		// Most bytes are plain: skip them without the switch.
+		for i < len(raw) && plainStringByte[raw[i]] {
+			i++
+		}
+		if i == len(raw) {
+			break
+		}
 		c := raw[i]
 		switch {
 		case c == '"':

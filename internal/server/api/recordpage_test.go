@@ -137,3 +137,15 @@ func TestVerbatimJSON(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkVerbatimJSON checks a typical stored attribute document (the
+// page writer does it for every row it copies).
+func BenchmarkVerbatimJSON(b *testing.B) {
+	raw := []byte(`{"status":"open","customer_po":"PO-2026-004411","ship_to":"Lager Nord, Tor 3","currency":"EUR","lines":[{"sku":"SKU-0160","qty":12,"price":19.9},{"sku":"SKU-0042","qty":1,"price":240}],"notes":"Bitte vor 10 Uhr liefern; Rampe 2 ist gesperrt.","total":478.8,"paid":false}`)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		if !verbatimJSON(raw) {
+			b.Fatal("not verbatim")
+		}
+	}
+}
