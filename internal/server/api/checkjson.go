@@ -175,7 +175,10 @@ func (p *checkParser) checks(out *[]app.CheckRequest) bool {
 	if !p.tok('[') {
 		return false
 	}
-	list := make([]app.CheckRequest, 0, bytes.Count(p.b[p.i:], []byte("{")))
+	// Room for the objects the rest of the body opens, but never more
+	// than a batch may hold: a body of a million braces is refused by
+	// CheckBatch, not answered with a million slots.
+	list := make([]app.CheckRequest, 0, min(bytes.Count(p.b[p.i:], []byte("{")), app.MaxChecks))
 	if !p.tok(']') {
 		for {
 			var c app.CheckRequest
