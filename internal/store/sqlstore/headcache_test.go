@@ -63,137 +63,145 @@ func TestHeadCache(t *testing.T) {
 	}
 }
 
+// twoNodes runs fn on two stores over one new database, as two nodes of
+// one deployment: a SQLite file and a PostgreSQL database (skipped
+// without PostgreSQL, failed in CI).
+func twoNodes(t *testing.T, fn func(t *testing.T, a, b *Store)) {
+	dsns := map[string]func(t *testing.T) string{
+		"SQLite":     func(t *testing.T) string { return t.TempDir() + "/nodes.db" },
+		"PostgreSQL": func(t *testing.T) string { return pgtest.DSN(t) },
+	}
+	for name, dsn := range dsns {
+		t.Run(name, func(t *testing.T) {
+			d := dsn(t)
+			fn(t, recOpen(t, d), recOpen(t, d))
+		})
+	}
+}
+
 // TestHeadCacheInvalidation follows a second node's head cache through
 // the first node's writes: a write of a few records drops only their heads
 // (others stay cached), a write of the access model drops none, and a
 // batch of more than changeRecordsMax records empties the cache; each head
 // read after catching up is the written one. On SQLite and PostgreSQL.
 func TestHeadCacheInvalidation(t *testing.T) {
-	dsns := map[string]func(t *testing.T) string{
-		"SQLite":     func(t *testing.T) string { return t.TempDir() + "/heads.db" },
-		"PostgreSQL": func(t *testing.T) string { return pgtest.DSN(t) },
-	}
-	for name, dsn := range dsns {
-		t.Run(name, func(t *testing.T) {
-			ctx := context.Background()
-			w := store.Write{Actor: "test"}
-			d := dsn(t)
-			a, b := recOpen(t, d), recOpen(t, d)
-			for _, id := range []string{"X", "Y", "Z"} {
-				if _, _, err := a.PutAccount(ctx, w, access.Account{ID: id, Name: id, Kind: "customer"}); err != nil {
-					t.Fatal(err)
-				}
+	twoNodes(t, func(t *testing.T, a, b *Store) {
+		ctx := context.Background()
+		w := store.Write{Actor: "test"}
+		for _, id := range []string{"X", "Y", "Z"} {
+			if _, _, err := a.PutAccount(ctx, w, access.Account{ID: id, Name: id, Kind: "customer"}); err != nil {
+				t.Fatal(err)
 			}
-			put := func(id, owner string) {
-				t.Helper()
-				if _, _, err := a.PutRecord(ctx, w, salesOrder(id, owner, "2025-01-02", "open", 1)); err != nil {
-					t.Fatal(err)
-				}
+		}
+		put := func(id, owner string) {
+			t.Helper()
+			if _, _, err := a.PutRecord(ctx, w, salesOrder(id, owner, "2025-01-02", "open", 1)); err != nil {
+				t.Fatal(err)
 			}
-			catchUp := func() {
-				t.Helper()
-				if err := b.WaitRevision(ctx, a.Revision()); err != nil {
-					t.Fatal(err)
-				}
+		}
+		catchUp := func() {
+			t.Helper()
+			if err := b.WaitRevision(ctx, a.Revision()); err != nil {
+				t.Fatal(err)
 			}
-			so := func(id string) access.Ref { return access.Ref{Type: "sales_order", ID: id} }
-			cached := func(id string) bool {
-				b.heads.mu.RLock()
-				defer b.heads.mu.RUnlock()
-				_, ok := b.heads.heads[so(id)]
-				return ok
+		}
+		so := func(id string) access.Ref { return access.Ref{Type: "sales_order", ID: id} }
+		cached := func(id string) bool {
+			b.heads.mu.RLock()
+			defer b.heads.mu.RUnlock()
+			_, ok := b.heads.heads[so(id)]
+			return ok
+		}
+		owner := func(id string) string {
+			t.Helper()
+			got, err := b.DecisionHeads(ctx, []access.Ref{so(id)}, 0)
+			if err != nil {
+				t.Fatal(err)
 			}
-			owner := func(id string) string {
-				t.Helper()
-				got, err := b.DecisionHeads(ctx, []access.Ref{so(id)}, 0)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if r := got[so(id)]; r != nil {
-					return r.Owner
-				}
-				return "<missing>"
+			if r := got[so(id)]; r != nil {
+				return r.Owner
 			}
-			put("SO1", "X")
-			put("SO2", "X")
-			catchUp()
-			if owner("SO1") != "X" || owner("SO2") != "X" || owner("SO3") != "<missing>" || !cached("SO1") || !cached("SO2") {
-				t.Fatal("the second node did not cache SO1 and SO2")
-			}
+			return "<missing>"
+		}
+		put("SO1", "X")
+		put("SO2", "X")
+		catchUp()
+		if owner("SO1") != "X" || owner("SO2") != "X" || owner("SO3") != "<missing>" || !cached("SO1") || !cached("SO2") {
+			t.Fatal("the second node did not cache SO1 and SO2")
+		}
 
-			put("SO1", "Y")
-			put("SO3", "Y") // cached as missing
-			catchUp()
-			if cached("SO1") || !cached("SO2") {
-				t.Errorf("after a write of SO1 and SO3: SO1 cached %v (want dropped), SO2 cached %v (want kept)", cached("SO1"), cached("SO2"))
-			}
-			if owner("SO1") != "Y" || owner("SO3") != "Y" || owner("SO2") != "X" {
-				t.Errorf("after catching up: SO1 %s, SO3 %s, SO2 %s; want Y, Y, X", owner("SO1"), owner("SO3"), owner("SO2"))
-			}
+		put("SO1", "Y")
+		put("SO3", "Y") // cached as missing
+		catchUp()
+		if cached("SO1") || !cached("SO2") {
+			t.Errorf("after a write of SO1 and SO3: SO1 cached %v (want dropped), SO2 cached %v (want kept)", cached("SO1"), cached("SO2"))
+		}
+		if owner("SO1") != "Y" || owner("SO3") != "Y" || owner("SO2") != "X" {
+			t.Errorf("after catching up: SO1 %s, SO3 %s, SO2 %s; want Y, Y, X", owner("SO1"), owner("SO3"), owner("SO2"))
+		}
 
-			if _, _, err := a.PutAccount(ctx, w, access.Account{ID: "Z", Name: "Zed", Kind: "customer"}); err != nil {
-				t.Fatal(err)
-			}
-			staff := access.User{ID: "staff", Kind: access.KindInternal, Name: "Staff", Email: "staff@supplier.example",
-				Status: access.StatusActive, StaffRole: "admin", Locale: access.LocaleDefault}
-			if _, _, err := a.PutUser(ctx, w, staff); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := a.CreateToken(ctx, w, store.Token{UserID: "staff", Name: "erp", Hash: "h-erp"}); err != nil {
-				t.Fatal(err) // a write without access-model rows (norecords)
-			}
-			catchUp()
-			if !cached("SO1") || !cached("SO2") {
-				t.Error("a write of the access model or of a token dropped record heads")
-			}
+		if _, _, err := a.PutAccount(ctx, w, access.Account{ID: "Z", Name: "Zed", Kind: "customer"}); err != nil {
+			t.Fatal(err)
+		}
+		staff := access.User{ID: "staff", Kind: access.KindInternal, Name: "Staff", Email: "staff@supplier.example",
+			Status: access.StatusActive, StaffRole: "admin", Locale: access.LocaleDefault}
+		if _, _, err := a.PutUser(ctx, w, staff); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.CreateToken(ctx, w, store.Token{UserID: "staff", Name: "erp", Hash: "h-erp"}); err != nil {
+			t.Fatal(err) // a write without access-model rows (norecords)
+		}
+		catchUp()
+		if !cached("SO1") || !cached("SO2") {
+			t.Error("a write of the access model or of a token dropped record heads")
+		}
 
-			// Every path that writes records names them: a numbered
-			// record and an import too.
-			if _, err := a.CreateNumberedRecord(ctx, w, salesOrder("SO4", "X", "2025-01-02", "open", 1), store.Numbering{Prefix: "SO-N", Field: "number"}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := a.ImportRecords(ctx, w, func() func() ([]*access.Record, error) {
-				done := false
-				return func() ([]*access.Record, error) {
-					if done {
-						return nil, io.EOF
-					}
-					done = true
-					return []*access.Record{salesOrder("SO1", "X", "2025-01-02", "open", 1)}, nil
+		// Every path that writes records names them: a numbered
+		// record and an import too.
+		if _, err := a.CreateNumberedRecord(ctx, w, salesOrder("SO4", "X", "2025-01-02", "open", 1), store.Numbering{Prefix: "SO-N", Field: "number"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.ImportRecords(ctx, w, func() func() ([]*access.Record, error) {
+			done := false
+			return func() ([]*access.Record, error) {
+				if done {
+					return nil, io.EOF
 				}
-			}()); err != nil {
-				t.Fatal(err)
+				done = true
+				return []*access.Record{salesOrder("SO1", "X", "2025-01-02", "open", 1)}, nil
 			}
-			catchUp()
-			if cached("SO1") || !cached("SO2") || owner("SO1") != "X" {
-				t.Errorf("after an import of SO1: SO1 cached %v, owner %s; SO2 cached %v; want dropped, X, kept", cached("SO1"), owner("SO1"), cached("SO2"))
-			}
+		}()); err != nil {
+			t.Fatal(err)
+		}
+		catchUp()
+		if cached("SO1") || !cached("SO2") || owner("SO1") != "X" {
+			t.Errorf("after an import of SO1: SO1 cached %v, owner %s; SO2 cached %v; want dropped, X, kept", cached("SO1"), owner("SO1"), cached("SO2"))
+		}
 
-			if _, err := a.DeleteRecord(ctx, w, "sales_order", "SO2"); err != nil {
-				t.Fatal(err)
-			}
-			catchUp()
-			if owner("SO2") != "<missing>" || !cached("SO1") {
-				t.Errorf("after deleting SO2: SO2 %s, SO1 cached %v; want missing and kept", owner("SO2"), cached("SO1"))
-			}
+		if _, err := a.DeleteRecord(ctx, w, "sales_order", "SO2"); err != nil {
+			t.Fatal(err)
+		}
+		catchUp()
+		if owner("SO2") != "<missing>" || !cached("SO1") {
+			t.Errorf("after deleting SO2: SO2 %s, SO1 cached %v; want missing and kept", owner("SO2"), cached("SO1"))
+		}
 
-			var batch store.RecordBatch
-			for i := range changeRecordsMax + 1 {
-				batch.Upsert = append(batch.Upsert, salesOrder(fmt.Sprintf("B%03d", i), "Z", "2025-01-03", "open", 1))
-			}
-			batch.Upsert = append(batch.Upsert, salesOrder("SO1", "Z", "2025-01-03", "open", 1))
-			if _, err := a.Batch(ctx, w, batch); err != nil {
-				t.Fatal(err)
-			}
-			catchUp()
-			if cached("SO1") {
-				t.Error("a batch of more than changeRecordsMax records left SO1 cached")
-			}
-			if owner("SO1") != "Z" {
-				t.Errorf("after the batch: SO1 %s, want Z", owner("SO1"))
-			}
-		})
-	}
+		var batch store.RecordBatch
+		for i := range changeRecordsMax + 1 {
+			batch.Upsert = append(batch.Upsert, salesOrder(fmt.Sprintf("B%03d", i), "Z", "2025-01-03", "open", 1))
+		}
+		batch.Upsert = append(batch.Upsert, salesOrder("SO1", "Z", "2025-01-03", "open", 1))
+		if _, err := a.Batch(ctx, w, batch); err != nil {
+			t.Fatal(err)
+		}
+		catchUp()
+		if cached("SO1") {
+			t.Error("a batch of more than changeRecordsMax records left SO1 cached")
+		}
+		if owner("SO1") != "Z" {
+			t.Errorf("after the batch: SO1 %s, want Z", owner("SO1"))
+		}
+	})
 }
 
 // TestRecordChangesPruned: writes prune the record rows of change_log

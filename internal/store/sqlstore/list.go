@@ -125,7 +125,7 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	if err != nil {
 		return nil, "", fmt.Errorf("list records: %w", err)
 	}
-	lq, err := build(s.dialect, t, q, threshold, nil, set)
+	lq, err := build(s.dialect, t, q, threshold, nil, set, &s.teams)
 	if err != nil {
 		return nil, "", err
 	}
@@ -136,7 +136,7 @@ func (s *Store) listRecords(ctx context.Context, t *policy.Type, q store.RecordQ
 	if lq.deferred && (len(out) <= lq.limit || undatedKey(keys[lq.limit])) {
 		// The dated rows do not fill the page: the undated owner ranges
 		// are read too, and their rows merged into the page.
-		lu, err := buildRanges(s.dialect, t, q, threshold, nil, set, undatedRanges)
+		lu, err := buildRanges(s.dialect, t, q, threshold, nil, set, &s.teams, undatedRanges)
 		if err != nil {
 			return nil, "", err
 		}
@@ -243,7 +243,7 @@ func (s *Store) countRecords(ctx context.Context, t *policy.Type, q store.Record
 	if err != nil {
 		return out, fmt.Errorf("count records: %w", err)
 	}
-	lq, err := build(s.dialect, t, q, threshold, &c, set)
+	lq, err := build(s.dialect, t, q, threshold, &c, set, &s.teams)
 	if err != nil || lq.empty {
 		return out, err
 	}
@@ -293,13 +293,13 @@ type listQuery struct {
 // and an unordered branch stops at count.Max rows whatever the number of
 // accounts), without cursor or sort. set, when not nil, is the search's
 // candidate set (searchindex.go), which selects the candidate plan.
-func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet) (*listQuery, error) {
-	return buildRanges(d, t, q, threshold, count, set, datedRanges)
+func build(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet, tp *teamPrincipals) (*listQuery, error) {
+	return buildRanges(d, t, q, threshold, count, set, tp, datedRanges)
 }
 
 // buildRanges is build with the owner ranges of clauses with a cutoff
 // chosen (rangeMode).
-func buildRanges(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet, ranges rangeMode) (*listQuery, error) {
+func buildRanges(d dialect, t *policy.Type, q store.RecordQuery, threshold int, count *store.RecordCount, set *searchSet, tp *teamPrincipals, ranges rangeMode) (*listQuery, error) {
 	if q.Predicate == nil {
 		return nil, fmt.Errorf("list records: no predicate")
 	}
@@ -313,7 +313,7 @@ func buildRanges(d dialect, t *policy.Type, q store.RecordQuery, threshold int, 
 	if err != nil {
 		return nil, err
 	}
-	lb := &listBuilder{sqlb: sqlb{d: d}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1, count: count}
+	lb := &listBuilder{sqlb: sqlb{d: d}, t: t, q: q, sort: srt, n: limit(q.Limit) + 1, count: count, teams: tp}
 	if count != nil {
 		lb.n = max(count.Max, 1)
 	}
@@ -444,6 +444,9 @@ type listBuilder struct {
 	// count, when set, renders a count (CountRecords) instead of a page:
 	// branches select (id, sv, gv) unordered, limited to count.Max.
 	count *store.RecordCount
+	// teams, when set, is the store's set of principals with team
+	// entries: the team branches seek only those (teamprincipals.go).
+	teams *teamPrincipals
 	// dayRanges says which owner ranges of clauses with a cutoff the page
 	// renders; deferred is set when ownerParts left undated ranges out.
 	dayRanges rangeMode
@@ -478,8 +481,9 @@ type part struct {
 	from    string
 	conds   []string
 	// owned is set for owner branches, whose account lists are already
-	// narrowed to the account filter.
-	owned bool
+	// narrowed to the account filter; accounts is the length of that list.
+	owned    bool
+	accounts int
 	// distinct groups the branch's rows by record: a team branch of
 	// several principals meets a record once per matching team entry.
 	distinct bool
@@ -706,7 +710,7 @@ func (lb *listBuilder) ownerParts(clauses []access.AccountClause, user string) [
 			if creator != "" {
 				conds = append(conds, creator)
 			}
-			parts = append(parts, part{lateral: lateral, from: from, owned: true, conds: conds})
+			parts = append(parts, part{lateral: lateral, from: from, owned: true, accounts: len(accts), conds: conds})
 		}
 	}
 	return parts
@@ -742,6 +746,28 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 		// Owner paths only (access.Predicate.OwnerPaths): no team branch.
 		return nil, "", false
 	}
+	// The principals first, before anything is rendered: a branch that
+	// is left out must leave no parameter behind.
+	for _, ac := range p.Accounts {
+		for _, acct := range ac.Accounts {
+			principals = append(principals, "account:"+acct)
+		}
+	}
+	if p.TeamUser != nil {
+		principals = append(principals, "user:"+p.User)
+	}
+	if len(p.Accounts) == 0 && p.TeamUser == nil {
+		return nil, "", false
+	}
+	slices.Sort(principals)
+	principals = slices.Compact(principals)
+	if lb.teams != nil {
+		// Only the principals that have entries are sought; the
+		// conditions below may name others, which match no row.
+		if principals = lb.teams.filter(principals); len(principals) == 0 {
+			return nil, "", false
+		}
+	}
 	var ors []string
 	col := lb.principalCol(t)
 	// plain is set when seeking the principals is the whole condition:
@@ -749,9 +775,6 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 	// would leave PostgreSQL unable to type it).
 	plain := len(p.Accounts) == 1 && p.Accounts[0].Cond == (access.Cond{}) && p.TeamUser == nil
 	if plain {
-		for _, acct := range p.Accounts[0].Accounts {
-			principals = append(principals, "account:"+acct)
-		}
 		ors = append(ors, "")
 	}
 	for _, ac := range p.Accounts {
@@ -762,7 +785,6 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 		for i, acct := range ac.Accounts {
 			ps[i] = "account:" + acct
 		}
-		principals = append(principals, ps...)
 		s := lb.in(col, ps)
 		if c := lb.cond(a, ac.Cond, p.User); c != "" {
 			s += " AND " + c
@@ -770,19 +792,12 @@ func (lb *listBuilder) teamConds(p *access.Predicate, t, a string) (principals [
 		ors = append(ors, "("+s+")")
 	}
 	if p.TeamUser != nil {
-		up := "user:" + p.User
-		principals = append(principals, up)
-		s := col + " = " + lb.p(up)
+		s := col + " = " + lb.p("user:"+p.User)
 		if c := lb.cond(a, *p.TeamUser, p.User); c != "" {
 			s += " AND " + c
 		}
 		ors = append(ors, "("+s+")")
 	}
-	if len(ors) == 0 {
-		return nil, "", false
-	}
-	slices.Sort(principals)
-	principals = slices.Compact(principals)
 	switch {
 	case len(ors) == 1 && !plain:
 		cond = ors[0]
@@ -963,7 +978,11 @@ func (lb *listBuilder) scanPart(p part) string {
 // ordered, limited union of their keys joined back to the records.
 func (lb *listBuilder) union(parts []part) string {
 	var segs []string
-	direct := len(parts) == 1 && parts[0].lateral == "" && lb.count == nil
+	// A lone branch is the page itself, its rows read whole, when it
+	// reads them in the page's order: not an owner branch over several
+	// accounts, whose IN list SQLite reads up to a page per account and
+	// sorts (keys first, then the page's rows, as for a union).
+	direct := len(parts) == 1 && parts[0].lateral == "" && lb.count == nil && parts[0].accounts <= 1
 	for _, p := range parts {
 		for seg := range lb.sort.segments() {
 			if s, ok := lb.render(p, seg, direct); ok {

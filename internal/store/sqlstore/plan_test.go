@@ -139,14 +139,14 @@ func explain(t *testing.T, s *Store, q store.RecordQuery) (plan string, lq *list
 	if err != nil {
 		t.Fatal(err)
 	}
-	lq, err = build(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set)
+	lq, err = build(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	plan = explainSQL(t, s, lq.sql, lq.args)
 	if lq.deferred {
 		// The second query of a page whose dated rows do not fill it.
-		lu, err := buildRanges(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set, undatedRanges)
+		lu, err := buildRanges(s.dialect, s.policyNow().Type(q.Type), q, s.dialect.largeAccountSet(), nil, set, nil, undatedRanges)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -184,6 +184,7 @@ func (s *Store) loadFrom(r reader, rev int64) error {
 	// every cached token and session.
 	s.auth.purge()
 	s.heads.flush() // records may have changed too (headcache.go)
+	s.teams.forget()
 	s.applied.Store(rev)
 	return nil
 }
@@ -317,7 +318,9 @@ func (s *Store) applyChanges(r reader, from, to int64) error {
 	if d.Policy != nil {
 		s.setPolicy(d.Policy)
 	}
-	s.invalidateHeads(cs, int64(len(named)) < to-from)
+	unnamed := int64(len(named)) < to-from
+	s.invalidateHeads(cs, unnamed)
+	s.noteTeamPrincipals(r, cs, unnamed)
 	s.applied.Store(to)
 	return nil
 }

@@ -124,6 +124,9 @@ type Store struct {
 	// (recordChangesKept, recordChangesPruneEvery; smaller in tests).
 	heads       headCache
 	recordPrune struct{ every, kept int64 }
+	// teams is the set of principals with team entries, which lists seek
+	// alone (teamprincipals.go).
+	teams teamPrincipals
 	// searchCap is the candidate cap of the search index (searchindex.go):
 	// 0 for searchCandidateCap, below 0 to switch the index off (tests).
 	searchCap int
@@ -199,6 +202,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.log.Warn("sqlstore: tune", "db", s.dialect.redacted(), "err", err)
 	}
 	s.setPolicy(policy.Default())
+	s.teams.start(s.loadTeamPrincipals)
 	if err := s.reload(ctx); err != nil {
 		s.closeDBs()
 		return nil, err
@@ -235,6 +239,7 @@ func (s *Store) Close() error {
 	s.isClosed = true
 	s.stopIndexer()
 	s.stopCheckpointer()
+	s.teams.stop()
 	return s.closeDBs()
 }
 
