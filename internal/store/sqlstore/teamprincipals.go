@@ -65,11 +65,14 @@ func (tp *teamPrincipals) start(load func(ctx context.Context) (map[string]struc
 	tp.ctx, tp.cancel = context.WithCancel(context.Background())
 }
 
-// stop cancels a load under way and waits for it.
+// stop cancels a load under way and waits for it; no load starts after
+// it (startLoad checks the context under mu).
 func (tp *teamPrincipals) stop() {
+	tp.mu.Lock()
 	if tp.cancel != nil {
 		tp.cancel()
 	}
+	tp.mu.Unlock()
 	tp.wg.Wait()
 }
 
