@@ -30,9 +30,11 @@ import (
 //     without change_log rows, or a full reload;
 //   - an unknown set is loaded again in the background by the first list
 //     that finds it unknown (at most once per teamPrincipalsRetry), with
-//     one DISTINCT read of record_teams; a load is kept only if nothing
-//     was noted since it started (the generation check), so a write that
-//     committed after the load's snapshot cannot be lost.
+//     one DISTINCT read of record_teams; a load is dropped if the set was
+//     forgotten since it started (the generation check), and it keeps
+//     the principals that catch-ups added while it ran, so a write that
+//     committed after the load's snapshot cannot be lost (and a steady
+//     stream of small writes does not keep the set unknown).
 //
 // So once a node reports a revision, the set holds every principal with an
 // entry written up to it; another node's entry is sought once this node
@@ -42,9 +44,12 @@ type teamPrincipals struct {
 	mu sync.Mutex
 	// set is nil while unknown; guarded by mu.
 	set map[string]struct{}
-	// gen counts what was noted (additions, forgetting); a load started
-	// at another generation is dropped. Guarded by mu.
-	gen uint64
+	// gen counts the times the set was forgotten; a load started at
+	// another generation is dropped. pending are the principals added
+	// while a load runs, which its snapshot may predate: the load keeps
+	// them. Guarded by mu.
+	gen     uint64
+	pending []string
 	// loading is set while a load runs; last is when the last one
 	// started. Guarded by mu.
 	loading bool
@@ -109,7 +114,7 @@ func (tp *teamPrincipals) startLoad() {
 	if tp.loading || tp.load == nil || time.Since(tp.last) < teamPrincipalsRetry || tp.ctx.Err() != nil {
 		return
 	}
-	tp.loading, tp.last = true, time.Now()
+	tp.loading, tp.last, tp.pending = true, time.Now(), nil
 	gen := tp.gen
 	tp.wg.Add(1)
 	go func() {
@@ -119,9 +124,21 @@ func (tp *teamPrincipals) startLoad() {
 		defer tp.mu.Unlock()
 		tp.loading = false
 		if err == nil && tp.gen == gen {
+			for _, p := range tp.pending {
+				set[p] = struct{}{}
+			}
 			tp.set = set
 		}
+		tp.pending = nil
 	}()
+}
+
+// wants reports whether additions matter now: the set is known or a
+// load runs (a load that starts later reads them itself).
+func (tp *teamPrincipals) wants() bool {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.set != nil || tp.loading
 }
 
 // known reports whether the set is known.
@@ -131,15 +148,19 @@ func (tp *teamPrincipals) known() bool {
 	return tp.set != nil
 }
 
-// add notes principals that have entries now.
+// add notes principals that have entries now. While the set is unknown
+// they are kept for a load under way (a load that starts later reads
+// them itself).
 func (tp *teamPrincipals) add(ps []string) {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
-	tp.gen++
-	for _, p := range ps {
-		if tp.set != nil {
+	switch {
+	case tp.set != nil:
+		for _, p := range ps {
 			tp.set[p] = struct{}{}
 		}
+	case tp.loading:
+		tp.pending = append(tp.pending, ps...)
 	}
 }
 
@@ -148,7 +169,7 @@ func (tp *teamPrincipals) forget() {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	tp.gen++
-	tp.set = nil
+	tp.set, tp.pending = nil, nil
 }
 
 // loadTeamPrincipals reads every principal that has a team entry.
@@ -181,11 +202,7 @@ func (s *Store) noteTeamPrincipals(r reader, cs changeSet, unnamed bool) {
 		s.teams.forget()
 		return
 	}
-	if len(cs[changeRecord]) == 0 {
-		return
-	}
-	if !s.teams.known() {
-		s.teams.forget() // a load under way may predate these records
+	if len(cs[changeRecord]) == 0 || !s.teams.wants() {
 		return
 	}
 	byType := map[string][]any{}

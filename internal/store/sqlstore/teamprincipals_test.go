@@ -136,13 +136,19 @@ func TestTeamPrincipals(t *testing.T) {
 	})
 }
 
-// TestTeamPrincipalsLoadRace: a load that was under way when a write was
-// noted is dropped, since its snapshot may predate the write; a later
-// load is kept.
+// TestTeamPrincipalsLoadRace: a load under way when the set was
+// forgotten (a bulk write) is dropped, since its snapshot may predate the
+// write; one under way when principals were added keeps them; a load with
+// nothing noted during it is kept as read.
 func TestTeamPrincipalsLoadRace(t *testing.T) {
-	for _, note := range []func(tp *teamPrincipals){
-		func(tp *teamPrincipals) { tp.add([]string{"account:B"}) },
-		func(tp *teamPrincipals) { tp.forget() },
+	for _, c := range []struct {
+		name string
+		note func(tp *teamPrincipals)
+		want []string // nil: unknown after the load
+	}{
+		{"forget", func(tp *teamPrincipals) { tp.forget() }, nil},
+		{"add", func(tp *teamPrincipals) { tp.add([]string{"account:B"}) }, []string{"account:A", "account:B"}},
+		{"nothing", func(*teamPrincipals) {}, []string{"account:A"}},
 	} {
 		started, release := make(chan bool), make(chan bool)
 		var tp teamPrincipals
@@ -151,27 +157,28 @@ func TestTeamPrincipalsLoadRace(t *testing.T) {
 			<-release
 			return map[string]struct{}{"account:A": {}}, nil
 		})
-		if got := tp.filter([]string{"account:A", "account:C"}); len(got) != 2 {
-			t.Fatalf("unknown set filtered to %v", got)
+		if !tp.wants() {
+			tp.add([]string{"account:Z"}) // dropped: no load runs, the next one reads it
+		}
+		all := []string{"account:A", "account:B", "account:C", "account:Z"}
+		if got := tp.filter(all); len(got) != len(all) {
+			t.Fatalf("%s: the unknown set filtered to %v", c.name, got)
 		}
 		<-started
-		note(&tp)
+		if !tp.wants() {
+			t.Fatalf("%s: a load runs but additions are not wanted", c.name)
+		}
+		c.note(&tp)
 		release <- true
 		tp.stop()
-		if tp.known() {
-			t.Fatal("a load older than a noted write was kept")
+		if c.want == nil {
+			if tp.known() {
+				t.Errorf("%s: a load older than a forgetting was kept", c.name)
+			}
+			continue
 		}
-		tp.last = time.Time{} // no waiting for the retry interval
-		tp.ctx, tp.cancel = context.WithCancel(context.Background())
-		tp.filter(nil)
-		<-started
-		release <- true
-		tp.stop()
-		if !tp.known() {
-			t.Fatal("a load with nothing noted during it was dropped")
-		}
-		if got := tp.filter([]string{"account:A", "account:C"}); !slices.Equal(got, []string{"account:A"}) {
-			t.Errorf("filter: %v, want [account:A]", got)
+		if got := tp.filter(all); !slices.Equal(got, c.want) {
+			t.Errorf("%s: filter after the load %v, want %v", c.name, got, c.want)
 		}
 	}
 }
