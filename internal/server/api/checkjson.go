@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 
 	"github.com/portcullis-dev/portcullis/internal/app"
@@ -41,23 +42,11 @@ func (r *checkBatchRequest) decodeFast(b []byte) bool {
 	}
 	p := newCheckParser(b)
 	out := *r
-	var seen [2]bool
-	ok := p.object(func(key string) bool {
-		switch key {
-		case "checks":
-			if seen[0] {
-				return false
-			}
-			seen[0] = true
+	ok := p.object(batchMembers, func(k int) bool {
+		if k == 0 {
 			return p.checks(&out.Checks)
-		case "min_revision":
-			if seen[1] {
-				return false
-			}
-			seen[1] = true
-			return p.int(&out.MinRevision)
 		}
-		return false
+		return p.int(&out.MinRevision)
 	})
 	if !ok || !p.end() {
 		return false
@@ -104,20 +93,30 @@ func (p *checkParser) end() bool {
 	return p.i == len(p.b)
 }
 
-// object reads an object, calling member for each key with the parser
-// before the member's value (after the colon).
-func (p *checkParser) object(member func(key string) bool) bool {
+// The members of the plain form, each taken at most once.
+var (
+	batchMembers = []string{"checks", "min_revision"}
+	checkMembers = []string{"user", "action", "type", "id", "min_revision"}
+)
+
+// object reads an object whose keys are among keys, each at most once,
+// calling member with the key's index and the parser before its value
+// (after the colon).
+func (p *checkParser) object(keys []string, member func(k int) bool) bool {
 	if !p.tok('{') {
 		return false
 	}
 	if p.tok('}') {
 		return true
 	}
+	var seen uint
 	for {
 		key, ok := p.str()
-		if !ok || !p.tok(':') || !member(key) {
+		k := slices.Index(keys, key)
+		if !ok || k < 0 || seen&(1<<k) != 0 || !p.tok(':') || !member(k) {
 			return false
 		}
+		seen |= 1 << k
 		if p.tok('}') {
 			return true
 		}
@@ -200,44 +199,19 @@ func (p *checkParser) checks(out *[]app.CheckRequest) bool {
 
 // check reads one check object into c.
 func (p *checkParser) check(c *app.CheckRequest) bool {
-	var seen [5]bool
-	once := func(k int) bool {
-		if seen[k] {
-			return false
-		}
-		seen[k] = true
-		return true
-	}
-	var ok bool
-	return p.object(func(key string) bool {
-		switch key {
-		case "user":
-			if !once(0) {
-				return false
-			}
+	return p.object(checkMembers, func(k int) bool {
+		var ok bool
+		switch k {
+		case 0:
 			c.User, ok = p.str()
-		case "action":
-			if !once(1) {
-				return false
-			}
+		case 1:
 			c.Action, ok = p.str()
-		case "type":
-			if !once(2) {
-				return false
-			}
+		case 2:
 			c.Type, ok = p.str()
-		case "id":
-			if !once(3) {
-				return false
-			}
+		case 3:
 			c.ID, ok = p.str()
-		case "min_revision":
-			if !once(4) {
-				return false
-			}
-			ok = p.int(&c.MinRevision)
 		default:
-			return false
+			ok = p.int(&c.MinRevision)
 		}
 		return ok
 	})
@@ -274,20 +248,16 @@ func appendCheckResult(b []byte, r app.CheckResult) ([]byte, error) {
 // else by encoding/json (which escapes invalid UTF-8 its own way). Field
 // names are identifiers: the second case is for completeness.
 func appendStringV1(b []byte, s string) ([]byte, error) {
-	for i := 0; i < len(s); i++ {
-		if !plainStringByte[s[i]] {
-			var buf bytes.Buffer
-			enc := json.NewEncoder(&buf)
-			enc.SetEscapeHTML(false)
-			if err := enc.Encode(s); err != nil {
-				return b, err
-			}
-			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
-		}
+	if plainString(s) {
+		return appendQuoted(b, s), nil
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"'), nil
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return b, err
+	}
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...), nil
 }
 
 // appendCheckResults appends a check:batch answer and a newline.

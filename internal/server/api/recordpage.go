@@ -171,17 +171,31 @@ func appendNullable(b []byte, s string) ([]byte, error) {
 	return appendString(b, s)
 }
 
-// appendString appends s quoted: verbatim when every byte is printable
-// ASCII other than '"' and '\', else as jsonv2 writes it.
+// appendString appends s quoted: verbatim when it is plainString, else
+// as jsonv2 writes it.
 func appendString(b []byte, s string) ([]byte, error) {
+	if !plainString(s) {
+		return appendValue(b, s)
+	}
+	return appendQuoted(b, s), nil
+}
+
+// plainString reports whether every byte of s is plainStringByte: a
+// string both encoders write as it is, between quotes.
+func plainString(s string) bool {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			return appendValue(b, s)
+		if !plainStringByte[s[i]] {
+			return false
 		}
 	}
+	return true
+}
+
+// appendQuoted appends s between quotes as it is.
+func appendQuoted(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
-	return append(b, '"'), nil
+	return append(b, '"')
 }
 
 // verbatimJSON reports whether raw is one valid JSON value that jsonv2

@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"sort"
 	"sync"
 	"time"
 )
@@ -141,13 +140,6 @@ func (tp *teamPrincipals) wants() bool {
 	return tp.set != nil || tp.loading
 }
 
-// known reports whether the set is known.
-func (tp *teamPrincipals) known() bool {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return tp.set != nil
-}
-
 // add notes principals that have entries now. While the set is unknown
 // they are kept for a load under way (a load that starts later reads
 // them itself).
@@ -210,14 +202,8 @@ func (s *Store) noteTeamPrincipals(r reader, cs changeSet, unnamed bool) {
 		ref := recordChangeRef(key)
 		byType[ref.Type] = append(byType[ref.Type], ref.ID)
 	}
-	types := make([]string, 0, len(byType))
-	for typ := range byType {
-		types = append(types, typ)
-	}
-	sort.Strings(types)
 	var ps []string
-	for _, typ := range types {
-		ids := byType[typ]
+	for typ, ids := range byType {
 		got, err := r.strings(`SELECT DISTINCT t.principal FROM records x JOIN record_teams t ON t.record_pk = x.pk `+
 			`WHERE x.type = ? AND x.id IN (`+placeholders(len(ids))+`)`, append([]any{typ}, ids...)...)
 		if err != nil {

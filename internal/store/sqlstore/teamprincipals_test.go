@@ -12,6 +12,13 @@ import (
 	"github.com/portcullis-dev/portcullis/internal/store"
 )
 
+// known reports whether the set is known.
+func (tp *teamPrincipals) known() bool {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return tp.set != nil
+}
+
 // TestTeamPrincipals follows two nodes' sets of principals with team
 // entries through writes on both databases: a list through a team entry
 // shows its record on the node that wrote it as soon as the write returns
